@@ -1,0 +1,65 @@
+// Command payhook is a webhook receiver for Kazawallet, KKiaPay and
+// KasperoPay built on the payhook library: run it as it is, or read it as
+// the reference integration.
+//
+//	payhook serve    receive webhooks; print each processed event as a JSON line
+//
+// serve is configured from the environment:
+//
+//	PAYHOOK_ADDR            listen address (default :8080)
+//	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
+//	KAZAWALLET_API_SECRET
+//
+// Each event processed is written to stdout as one JSON line holding the
+// provider's name, the idempotency key and the decoded event; a duplicate
+// delivery prints nothing there. Rejections and duplicates are logged with
+// their reason on stderr. GET /healthz answers 200. SIGINT or SIGTERM shuts
+// the server down gracefully.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+const usage = `usage: payhook <command>
+
+commands:
+  serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
+
+Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
+`
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], getenv, stdout, stderr, nil)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "payhook: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "payhook:", err)
+		return 1
+	}
+	return 0
+}

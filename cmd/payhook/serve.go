@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/idempotency"
+)
+
+// serve runs the webhook receiver until ctx is done. If ready is not nil,
+// it receives the listening address once the server accepts connections.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("serve takes no arguments, it reads the environment (got %q)", args)
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	store, closeStore, err := openStore(ctx, getenv("PAYHOOK_STORE"))
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+
+	opts := []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger)}
+	mux := http.NewServeMux()
+	out := &lineWriter{w: stdout}
+	var mounted []string
+	for _, m := range mounts {
+		h, err := m.handler(getenv, out, opts)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		if h == nil {
+			continue
+		}
+		path := "/webhooks/" + m.name
+		mux.Handle("POST "+path, h)
+		mounted = append(mounted, path)
+	}
+	if len(mounted) == 0 {
+		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET " +
+			"(see go doc github.com/payhook/payhook/cmd/payhook)")
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+
+	addr := getenv("PAYHOOK_ADDR")
+	if addr == "" {
+		addr = ":8080"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("payhook: listening", "addr", ln.Addr().String(), "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("payhook: shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// mount is one provider's route, mounted when its environment is set.
+type mount struct {
+	name string
+	// handler returns the provider's handler, nil when its environment is
+	// not set, or an error when it is set wrongly.
+	handler func(getenv func(string) string, out *lineWriter, opts []payhook.Option) (http.Handler, error)
+}
+
+// record is the line printed for each processed event.
+type record struct {
+	Provider string `json:"provider"`
+	Key      string `json:"key"`
+	Event    any    `json:"event"`
+}
+
+// lineWriter writes one JSON line per processed event, whole, even when
+// deliveries are processed concurrently.
+type lineWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (lw *lineWriter) write(r record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	_, err = lw.w.Write(append(b, '\n'))
+	return err
+}
+
+// printEvent is the handler of every provider: processing an event means
+// printing it. If the line cannot be written the event is not acknowledged.
+func printEvent[E any](name string, out *lineWriter) func(context.Context, E) error {
+	return func(ctx context.Context, e E) error {
+		key, _ := payhook.KeyFrom(ctx)
+		return out.write(record{Provider: name, Key: key, Event: e})
+	}
+}
+
+// openStore opens the idempotency store that PAYHOOK_STORE names.
+func openStore(_ context.Context, spec string) (idempotency.Store, func(), error) {
+	switch spec {
+	case "", "memory":
+		return idempotency.NewMemory(), func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%q: unknown store (want memory)", redactURL(spec))
+}
+
+func storeName(spec string) string {
+	if spec == "" {
+		return "memory"
+	}
+	return redactURL(spec)
+}

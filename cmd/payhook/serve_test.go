@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook/providers/kazawallet"
+)
+
+// TestMain lets a test run this binary's main, as a real process.
+func TestMain(m *testing.M) {
+	if os.Getenv("PAYHOOK_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer is a bytes.Buffer that the server and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+// startServe runs serve in-process on a free port until the test ends.
+func startServe(t *testing.T, vars map[string]string) (base string, stdout, stderr *syncBuffer) {
+	t.Helper()
+	vars["PAYHOOK_ADDR"] = "127.0.0.1:0"
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, nil, env(vars), stdout, stderr, ready) }()
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve: %v\n%s", err, stderr)
+	}
+	t.Cleanup(func() {
+		cancel()
+		assert.NoError(t, <-done, "graceful shutdown")
+	})
+	return base, stdout, stderr
+}
+
+func postJSON(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, string(b)
+}
+
+var kazawalletEnv = map[string]string{"KAZAWALLET_API_KEY": "test_api_key", "KAZAWALLET_API_SECRET": "test_api_secret"}
+
+func kazawalletWebhook(orderID, amount string) string {
+	return `{"order_id":"` + orderID + `","amount":"` + amount + `","status":"fulfilled","currency":"USD","ref":"r1","secret":"` +
+		kazawallet.Sign("test_api_key", "test_api_secret", amount, orderID) + `"}`
+}
+
+func TestServeKazawallet(t *testing.T) {
+	vars := map[string]string{}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	base, stdout, stderr := startServe(t, vars)
+	url := base + "/webhooks/kazawallet"
+
+	code, _ := postJSON(t, url, kazawalletWebhook("ord_1", "10.00"))
+	assert.Equal(t, http.StatusOK, code)
+	code, _ = postJSON(t, url, kazawalletWebhook("ord_1", "10.00"))
+	assert.Equal(t, http.StatusOK, code, "the duplicate is acknowledged")
+	code, body := postJSON(t, url, strings.Replace(kazawalletWebhook("ord_2", "10.00"), `"10.00"`, `"99.00"`, 1))
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Equal(t, "Unauthorized\n", body)
+
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	require.Len(t, lines, 1, "one line per processed event; the duplicate prints nothing:\n%s", stdout)
+	var rec struct {
+		Provider string
+		Key      string
+		Event    map[string]any
+	}
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec))
+	assert.Equal(t, "kazawallet", rec.Provider)
+	assert.Equal(t, "ord_1", rec.Key)
+	assert.Equal(t, "ord_1", rec.Event["order_id"])
+	assert.Equal(t, "10.00", rec.Event["amount"])
+	assert.Equal(t, "fulfilled", rec.Event["status"])
+	assert.NotContains(t, lines[0], "secret")
+	assert.NotContains(t, stdout.String()+stderr.String(), kazawallet.Sign("test_api_key", "test_api_secret", "10.00", "ord_1"))
+	assert.NotContains(t, stdout.String()+stderr.String(), "test_api_secret")
+
+	logs := stderr.String()
+	assert.Contains(t, logs, "duplicate delivery acknowledged")
+	assert.Contains(t, logs, "delivery rejected")
+	assert.Contains(t, logs, "secret does not match", "the reason is logged")
+
+	res, err := http.Get(base + "/healthz")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	res, err = http.Get(url)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusMethodNotAllowed, res.StatusCode)
+}
+
+func TestServeRefusesBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		vars map[string]string
+		want string
+	}{
+		{"nothing configured", map[string]string{}, "no provider configured"},
+		{"key without secret", map[string]string{"KAZAWALLET_API_KEY": "k"}, "empty API secret"},
+		{"secret without key", map[string]string{"KAZAWALLET_API_SECRET": "s"}, "empty API key"},
+		{"unknown store", map[string]string{"KAZAWALLET_API_KEY": "k", "KAZAWALLET_API_SECRET": "s", "PAYHOOK_STORE": "mongodb://u:hunter2@h/db"}, "unknown store"},
+		{"arguments", map[string]string{"KAZAWALLET_API_KEY": "k", "KAZAWALLET_API_SECRET": "s", "args": "x"}, "takes no arguments"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var args []string
+			if tt.vars["args"] != "" {
+				args = []string{tt.vars["args"]}
+			}
+			tt.vars["PAYHOOK_ADDR"] = "127.0.0.1:0"
+			err := serve(context.Background(), args, env(tt.vars), io.Discard, io.Discard, nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 2, run(context.Background(), nil, env(nil), &out, &errOut))
+	assert.Contains(t, errOut.String(), "usage: payhook")
+	assert.Equal(t, 2, run(context.Background(), []string{"frobnicate"}, env(nil), &out, &errOut))
+	assert.Contains(t, errOut.String(), `unknown command "frobnicate"`)
+	assert.Equal(t, 0, run(context.Background(), []string{"help"}, env(nil), &out, &errOut))
+	assert.Contains(t, out.String(), "serve")
+	assert.Equal(t, 1, run(context.Background(), []string{"serve"}, env(nil), &out, &errOut))
+}
+
+// TestServeProcessStopsOnSIGTERM runs the real binary and stops it as an
+// orchestrator would.
+func TestServeProcessStopsOnSIGTERM(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "serve")
+			cmd.Env = append(os.Environ(), "PAYHOOK_TEST_MAIN=1", "PAYHOOK_ADDR=127.0.0.1:0",
+				"KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret")
+			stderr, err := cmd.StderrPipe()
+			require.NoError(t, err)
+			var stdout syncBuffer
+			cmd.Stdout = &stdout
+			require.NoError(t, cmd.Start())
+			sc := bufio.NewScanner(stderr)
+			var addr string
+			for sc.Scan() {
+				if _, a, ok := strings.Cut(sc.Text(), "addr="); ok {
+					addr, _, _ = strings.Cut(a, " ")
+					break
+				}
+			}
+			require.NotEmpty(t, addr, "the server logs its address")
+			code, _ := postJSON(t, "http://"+addr+"/webhooks/kazawallet", kazawalletWebhook("ord_sig", "5"))
+			assert.Equal(t, http.StatusOK, code)
+
+			require.NoError(t, cmd.Process.Signal(sig))
+			var rest strings.Builder
+			for sc.Scan() {
+				rest.WriteString(sc.Text() + "\n")
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				assert.NoError(t, err, "exit status 0 after a graceful shutdown")
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				t.Fatal("payhook did not stop")
+			}
+			assert.Contains(t, rest.String(), "shutting down")
+			assert.Contains(t, stdout.String(), `"key":"ord_sig"`)
+		})
+	}
+}

@@ -1,0 +1,62 @@
+package payhook
+
+import (
+	"context"
+	"time"
+)
+
+// eventKey is the context key of a delivery. The value is a *delivery[E],
+// so a type assertion tells the providers' events apart.
+type eventKey struct{}
+
+// delivery is the context that carries a verified event to the next handler.
+// Embedding the parent, rather than calling context.WithValue on a boxed
+// event, costs one allocation instead of two.
+type delivery[E any] struct {
+	context.Context
+	event E
+	key   string // the idempotency key, without the provider prefix
+	// detached is the context for finishing the claim once the handler has
+	// returned: it keeps the values but is never canceled, and living in
+	// the delivery it costs no allocation (context.WithoutCancel does).
+	detached detached
+}
+
+type detached struct{ parent context.Context }
+
+func (detached) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (detached) Done() <-chan struct{}       { return nil }
+func (detached) Err() error                  { return nil }
+func (d *detached) Value(k any) any          { return d.parent.Value(k) }
+
+func (d *delivery[E]) Value(k any) any {
+	if k == (eventKey{}) {
+		return d
+	}
+	return d.Context.Value(k)
+}
+
+// EventFrom returns the verified event that [Middleware] put in ctx, and
+// whether there was one of type E. Providers offer the same as
+// kazawallet.EventFrom and so on.
+func EventFrom[E any](ctx context.Context) (E, bool) {
+	d, ok := ctx.Value(eventKey{}).(*delivery[E])
+	if !ok {
+		var zero E
+		return zero, false
+	}
+	return d.event, true
+}
+
+// KeyFrom returns the idempotency key of the event that [Middleware] put in
+// ctx (an order or transaction id, without the provider prefix the store
+// sees), and whether there was one.
+func KeyFrom(ctx context.Context) (string, bool) {
+	d, ok := ctx.Value(eventKey{}).(interface{ idempotencyKey() string })
+	if !ok {
+		return "", false
+	}
+	return d.idempotencyKey(), true
+}
+
+func (d *delivery[E]) idempotencyKey() string { return d.key }

@@ -1,0 +1,47 @@
+// Package payhook receives payment providers' webhooks safely in any
+// net/http application: it proves each delivery genuine, decodes it into a
+// typed Go value, and hands it to your code exactly once.
+//
+// A provider package (providers/kazawallet, ...) knows how one provider
+// signs and shapes its webhooks. This package does the rest, the same way
+// for every provider:
+//
+//	kw, err := kazawallet.New(apiKey, apiSecret) // empty secrets are refused
+//	if err != nil { ... }
+//	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
+//		func(ctx context.Context, e kazawallet.Event) error {
+//			return orders.MarkPaid(ctx, e.Ref, e.Amount) // nil acknowledges
+//		}))
+//
+// [Handle] is the common case. [Middleware] is the same machinery as a plain
+// func(http.Handler) http.Handler, with the event in the request's context
+// ([EventFrom]), for routers' middleware chains and handlers that write
+// their own answers.
+//
+// # Exactly once
+//
+// Each event's idempotency key (an order or transaction id, chosen by the
+// provider package) is claimed in an [idempotency.Store] before your code
+// runs, marked done when it succeeds and released when it fails or panics.
+// A duplicate of a done event is answered 200 without calling your code; a
+// duplicate that arrives while the first is still running is answered 409,
+// so a provider that retries comes back for the final answer. The default
+// store lives in memory; share a Redis or PostgreSQL store between replicas.
+//
+// # Answers
+//
+// Every rejection answers a status and its standard text, never an internal
+// error, a secret or an expected signature; the reason goes to the
+// [slog.Logger] given with [WithLogger]:
+//
+//	405 not a POST                       ErrMethodNotAllowed
+//	429 over the rate limit, Retry-After ErrRateLimited
+//	413 body over the cap                ErrTooLarge
+//	401 bad or missing signature         ErrInvalidSignature
+//	400 malformed body                   ErrMalformed
+//	409 same event in flight, Retry-After ErrInFlight
+//	503 store or provider API down       ErrUnavailable
+//	500 your handler's error             (any other error)
+//
+// Providers wrap these sentinel errors, so errors.Is works across them.
+package payhook

@@ -1,0 +1,41 @@
+package payhook
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+)
+
+// Handle returns a handler for the common case: it receives p's webhooks
+// through [Middleware] and calls fn once per event with the verified, typed
+// event. When fn returns nil the delivery is answered 200 and the event is
+// marked done; when fn returns an error (or panics) it is answered with an
+// error status and the event is released, so a provider that retries will
+// deliver it again. The error's status is 500 unless it wraps one of this
+// package's sentinel errors (ErrUnavailable gives 503); its text goes to the
+// logger, never to the client.
+//
+//	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
+//		func(ctx context.Context, e kazawallet.Event) error {
+//			return orders.MarkPaid(ctx, e.Ref, e.Amount)
+//		}))
+//
+// Handle panics if p or fn is nil. It is safe for concurrent use.
+func Handle[E any](p Provider[E], fn func(ctx context.Context, event E) error, opts ...Option) http.Handler {
+	if fn == nil {
+		panic("payhook: nil handler func")
+	}
+	e := newEngine(p, opts)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := r.Context().(*delivery[E]) // serve passes its own context
+		if err := fn(d, d.event); err != nil {
+			code := writeError(w, err)
+			e.log(d, slog.LevelError, "payhook: handler failed", slog.String("key", d.key),
+				slog.Int("status", code), slog.Any("error", err))
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
+}

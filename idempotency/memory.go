@@ -1,0 +1,161 @@
+package idempotency
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DefaultMaxKeys is the number of keys a [Memory] store holds unless
+// [WithMaxKeys] says otherwise.
+const DefaultMaxKeys = 100_000
+
+// Memory is a [Store] held in the memory of one process: the default store,
+// right for an application that runs as a single replica. It forgets
+// everything when the process ends, and replicas do not see each other's
+// keys; use a shared store (redisstore, pgstore) for more than one.
+//
+// Expired records are removed lazily, so Memory starts no goroutine and needs
+// no Close. Its size is bounded: when a new key would exceed the bound, it
+// drops expired records and then, if that frees too little, the done records
+// closest to the end of their retention, never a record in flight. If every
+// record is in flight, Claim returns [ErrFull].
+//
+// A Memory is safe for concurrent use. Make one with [NewMemory]; the zero
+// value is not usable.
+type Memory struct {
+	now func() time.Time
+	max int
+
+	mu      sync.Mutex
+	records map[string]record
+	seq     uint64
+}
+
+type record struct {
+	token   string // empty once done
+	expires time.Time
+}
+
+// MemoryOption configures a [Memory] store.
+type MemoryOption func(*Memory)
+
+// WithMaxKeys bounds the number of keys the store holds. Default:
+// DefaultMaxKeys. Values below 1 are ignored.
+func WithMaxKeys(n int) MemoryOption {
+	return func(m *Memory) {
+		if n > 0 {
+			m.max = n
+		}
+	}
+}
+
+// WithClock makes the store read the time from now, so that tests can move
+// leases and retention forward without sleeping. Default: time.Now.
+func WithClock(now func() time.Time) MemoryOption {
+	return func(m *Memory) {
+		if now != nil {
+			m.now = now
+		}
+	}
+}
+
+// NewMemory returns an empty in-memory store.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{now: time.Now, max: DefaultMaxKeys, records: make(map[string]record)}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// Claim implements [Store].
+func (m *Memory) Claim(ctx context.Context, key string, lease time.Duration) (Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return Claim{}, err
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[key]
+	switch {
+	case ok && now.Before(r.expires):
+		if r.token == "" {
+			return Claim{State: Done}, nil
+		}
+		return Claim{State: InFlight}, nil
+	case !ok && len(m.records) >= m.max && !m.makeRoom(now):
+		return Claim{}, ErrFull
+	}
+	m.seq++
+	token := strconv.FormatUint(m.seq, 36)
+	m.records[key] = record{token: token, expires: now.Add(lease)}
+	return Claim{State: Acquired, Token: token}, nil
+}
+
+// Complete implements [Store].
+func (m *Memory) Complete(ctx context.Context, key, token string, retention time.Duration) error {
+	return m.finish(ctx, key, token, func(now time.Time) {
+		m.records[key] = record{expires: now.Add(retention)}
+	})
+}
+
+// Release implements [Store].
+func (m *Memory) Release(ctx context.Context, key, token string) error {
+	return m.finish(ctx, key, token, func(time.Time) { delete(m.records, key) })
+}
+
+// finish runs change under the lock if token owns key's unexpired claim.
+func (m *Memory) finish(ctx context.Context, key, token string, change func(now time.Time)) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[key]
+	if !ok || token == "" || r.token != token || !now.Before(r.expires) {
+		return ErrNotOwner
+	}
+	change(now)
+	return nil
+}
+
+// Len returns the number of records held, expired ones included until they
+// are swept.
+func (m *Memory) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.records)
+}
+
+// makeRoom frees at least one slot, and up to a sixteenth of the bound, so
+// that the sweep's cost is shared by many claims. It reports whether any
+// slot was freed. m.mu is held.
+func (m *Memory) makeRoom(now time.Time) bool {
+	before := len(m.records)
+	want := max(1, m.max/16)
+	var done []doneRecord
+	for k, r := range m.records {
+		switch {
+		case !now.Before(r.expires):
+			delete(m.records, k)
+		case r.token == "":
+			done = append(done, doneRecord{k, r.expires})
+		}
+	}
+	if freed := before - len(m.records); freed < want && len(done) > 0 {
+		slices.SortFunc(done, func(a, b doneRecord) int { return a.expires.Compare(b.expires) })
+		for _, d := range done[:min(len(done), want-freed)] {
+			delete(m.records, d.key)
+		}
+	}
+	return len(m.records) < before
+}
+
+type doneRecord struct {
+	key     string
+	expires time.Time
+}

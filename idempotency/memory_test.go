@@ -1,0 +1,198 @@
+package idempotency_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/idempotencytest"
+)
+
+// clock is a fake clock that tests move by hand.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestMemoryConformance(t *testing.T) {
+	idempotencytest.Run(t, func(t *testing.T) idempotencytest.Harness {
+		c := newClock()
+		return idempotencytest.Harness{Store: idempotency.NewMemory(idempotency.WithClock(c.Now)), Advance: c.Advance}
+	})
+}
+
+func TestMemoryConformanceRealTime(t *testing.T) {
+	s := idempotency.NewMemory()
+	idempotencytest.Run(t, func(t *testing.T) idempotencytest.Harness {
+		return idempotencytest.Harness{Store: s}
+	})
+}
+
+func TestMemoryBound(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		// fill claims the first keys; the bound is 32.
+		fill      func(t *testing.T, s *idempotency.Memory, c *clock)
+		wantErr   error
+		wantState idempotency.State // of key "new"
+		// kept and dropped are keys that must still be, or no longer be, recorded.
+		kept, dropped []string
+	}{
+		{
+			name: "expired records are dropped first",
+			fill: func(t *testing.T, s *idempotency.Memory, c *clock) {
+				for i := range 32 {
+					lease := time.Hour
+					if i < 8 {
+						lease = time.Minute
+					}
+					_, err := s.Claim(ctx, fmt.Sprint("k", i), lease)
+					require.NoError(t, err)
+				}
+				c.Advance(2 * time.Minute)
+			},
+			wantState: idempotency.Acquired,
+			kept:      []string{"k8", "k31"},
+			dropped:   []string{"k0", "k7"},
+		},
+		{
+			name: "then the done records nearest their end",
+			fill: func(t *testing.T, s *idempotency.Memory, c *clock) {
+				for i := range 32 {
+					cl, err := s.Claim(ctx, fmt.Sprint("k", i), time.Hour)
+					require.NoError(t, err)
+					if i%2 == 0 { // even keys done, the earlier the sooner they end
+						require.NoError(t, s.Complete(ctx, fmt.Sprint("k", i), cl.Token, time.Duration(i+1)*time.Hour))
+					}
+				}
+			},
+			wantState: idempotency.Acquired,
+			kept:      []string{"k1", "k31", "k4"},
+			dropped:   []string{"k0", "k2"},
+		},
+		{
+			name: "never a record in flight",
+			fill: func(t *testing.T, s *idempotency.Memory, c *clock) {
+				for i := range 32 {
+					_, err := s.Claim(ctx, fmt.Sprint("k", i), time.Hour)
+					require.NoError(t, err)
+				}
+			},
+			wantErr: idempotency.ErrFull,
+			kept:    []string{"k0", "k31"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			s := idempotency.NewMemory(idempotency.WithMaxKeys(32), idempotency.WithClock(c.Now))
+			tt.fill(t, s, c)
+			cl, err := s.Claim(ctx, "new", time.Hour)
+			if tt.wantErr != nil {
+				assert.ErrorIs(t, err, tt.wantErr)
+			} else {
+				require.NoError(t, err)
+				assert.Equal(t, tt.wantState, cl.State)
+			}
+			assert.LessOrEqual(t, s.Len(), 32)
+			for _, k := range tt.kept {
+				cl, err := s.Claim(ctx, k, time.Hour)
+				require.NoError(t, err)
+				assert.NotEqual(t, idempotency.Acquired, cl.State, "%s was kept", k)
+			}
+			for _, k := range tt.dropped {
+				cl, err := s.Claim(ctx, k, time.Hour)
+				require.NoError(t, err)
+				assert.Equal(t, idempotency.Acquired, cl.State, "%s was dropped", k)
+			}
+		})
+	}
+}
+
+func TestMemoryBoundUnderSpray(t *testing.T) {
+	// Far more distinct keys than the bound, completed as they come: the store
+	// never grows past its bound and never refuses.
+	s := idempotency.NewMemory(idempotency.WithMaxKeys(1000))
+	ctx := context.Background()
+	for i := range 20_000 {
+		k := fmt.Sprint("k", i)
+		c, err := s.Claim(ctx, k, time.Minute)
+		require.NoError(t, err)
+		require.NoError(t, s.Complete(ctx, k, c.Token, time.Hour))
+	}
+	assert.LessOrEqual(t, s.Len(), 1000)
+	c, err := s.Claim(ctx, "k19999", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Done, c.State, "the newest keys are kept")
+}
+
+func TestStateString(t *testing.T) {
+	assert.Equal(t, "acquired", idempotency.Acquired.String())
+	assert.Equal(t, "in flight", idempotency.InFlight.String())
+	assert.Equal(t, "done", idempotency.Done.String())
+	assert.Equal(t, "State(9)", idempotency.State(9).String())
+}
+
+func BenchmarkMemoryClaimComplete(b *testing.B) {
+	s := idempotency.NewMemory(idempotency.WithMaxKeys(1 << 20))
+	ctx := context.Background()
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = fmt.Sprint("kazawallet:ord_", i)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			k := keys[i%len(keys)]
+			i++
+			c, err := s.Claim(ctx, k, time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if c.State == idempotency.Acquired {
+				if err := s.Release(ctx, k, c.Token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				k := keys[i%len(keys)]
+				i++
+				c, err := s.Claim(ctx, k, time.Minute)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if c.State == idempotency.Acquired {
+					_ = s.Release(ctx, k, c.Token)
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,107 @@
+// Package idempotency records which webhook events have been processed, so
+// that each is acted on exactly once even when a provider delivers it twice,
+// retries it, or two replicas receive it at the same moment.
+//
+// A Store holds one record per key. A record is either held (claimed by one
+// owner for a lease) or done (completed, kept for a retention period):
+//
+//	absent ──Claim──▶ held(token, lease) ──Complete(token)──▶ done(retention) ──retention ends──▶ absent
+//	                      │
+//	                      └──Release(token), or the lease ends──▶ absent (claimable again)
+//
+// The middleware in package payhook claims an event's key before calling the
+// application's handler, completes it when the handler succeeds and releases
+// it when the handler fails, so a failed event can be processed again on the
+// provider's retry while a processed one never is.
+//
+// [NewMemory] is the default store, for a single process. Stores that share
+// state between replicas live in their own modules so that their drivers are
+// not forced on every user: github.com/payhook/payhook/idempotency/redisstore
+// and github.com/payhook/payhook/idempotency/pgstore. Package
+// [github.com/payhook/payhook/idempotency/idempotencytest] checks any Store
+// against the contract below.
+package idempotency
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// Store records the processing state of keys. Every method must be safe for
+// concurrent use by multiple goroutines and, for shared stores, by multiple
+// processes.
+//
+// The contract, which [github.com/payhook/payhook/idempotency/idempotencytest.Run]
+// checks:
+//
+//   - Claim on a key that is absent, released, or whose lease has ended
+//     atomically takes it for lease and returns [Acquired] with a new token
+//     that no other claim of any key has had. Of any number of concurrent
+//     Claims of one key, exactly one returns Acquired.
+//   - Claim on a key held under an unexpired lease returns [InFlight]; on a
+//     key done within its retention, [Done]. Neither changes the record.
+//   - Complete with the token of the key's current, unexpired claim marks the
+//     key done for retention. Release with that token makes the key absent.
+//     Otherwise (another owner holds or completed the key, or the caller's
+//     lease has ended) both return [ErrNotOwner] and change nothing: a
+//     replica whose lease expired cannot complete or release another's claim.
+//   - Any other error means the store could not answer (server down,
+//     timeout, full); the caller must treat the key's state as unknown and
+//     must not act as if it were claimed or done.
+//
+// Durations are positive; a store may round them up to its resolution
+// (milliseconds for Redis, microseconds for PostgreSQL).
+type Store interface {
+	// Claim tries to take key for the duration of lease.
+	Claim(ctx context.Context, key string, lease time.Duration) (Claim, error)
+	// Complete marks the key claimed with token as done, kept for retention.
+	Complete(ctx context.Context, key, token string, retention time.Duration) error
+	// Release gives up the claim with token, so that key can be claimed again.
+	Release(ctx context.Context, key, token string) error
+}
+
+// Claim is the answer to [Store.Claim].
+type Claim struct {
+	// State says whether the caller got the key.
+	State State
+	// Token identifies the caller's claim when State is Acquired, and is
+	// passed back to Complete or Release. It is empty otherwise.
+	Token string
+}
+
+// State is the outcome of a claim.
+type State uint8
+
+const (
+	// Acquired means the caller now holds the key and must Complete or
+	// Release it.
+	Acquired State = iota + 1
+	// InFlight means another owner holds the key under an unexpired lease.
+	InFlight
+	// Done means the key was completed and its retention has not ended.
+	Done
+)
+
+// String returns "acquired", "in flight" or "done".
+func (s State) String() string {
+	switch s {
+	case Acquired:
+		return "acquired"
+	case InFlight:
+		return "in flight"
+	case Done:
+		return "done"
+	}
+	return "State(" + strconv.Itoa(int(s)) + ")"
+}
+
+var (
+	// ErrNotOwner is returned by Complete and Release when the token is not
+	// that of the key's current, unexpired claim.
+	ErrNotOwner = errors.New("idempotency: not the owner of the claim")
+	// ErrFull is returned by a bounded store that cannot take a new key
+	// without forgetting one that is still in flight.
+	ErrFull = errors.New("idempotency: store full")
+)

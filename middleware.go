@@ -1,0 +1,280 @@
+package payhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/clientlimit"
+)
+
+// Middleware returns middleware that receives p's webhooks. For each request
+// it, in order:
+//
+//  1. answers 405 unless the method is POST;
+//  2. applies the rate limit, if one is set ([WithRateLimit]): 429;
+//  3. reads the body once, up to the cap ([WithMaxBodyBytes]): 413;
+//  4. authenticates and decodes it with p.Verify: 401, 400 or 503;
+//  5. claims the event's idempotency key in the store ([WithStore]): 503 if
+//     the store cannot answer; 200 without calling next if the event was
+//     already processed; 409 with Retry-After if another request is
+//     processing it now;
+//  6. calls next with the event in the request's context ([EventFrom]) and
+//     the body restored in r.Body, for reading until next returns;
+//  7. marks the event done when next answers 2xx (or writes nothing, which
+//     net/http answers 200), and releases it otherwise, or when next panics,
+//     so that a provider's retry is processed again. A panic is re-raised.
+//
+// Every rejection answers with the status's standard text only; the reason
+// goes to the logger ([WithLogger]). The returned function is a plain
+// func(http.Handler) http.Handler, so chi's Use, alice and net/http take it
+// as it is.
+//
+// Middleware panics if p is nil. It is safe for concurrent use.
+func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Handler {
+	e := newEngine(p, opts)
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
+	}
+}
+
+// engine is the middleware of one provider.
+type engine[E any] struct {
+	config
+	p       Provider[E]
+	name    string
+	prefix  string // name + ":", prefixed to store keys
+	limiter *clientlimit.Limiter
+}
+
+func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
+	if p == nil {
+		panic("payhook: nil Provider")
+	}
+	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
+	e.prefix = e.name + ":"
+	if l := e.rateLimit; l != nil {
+		e.limiter = clientlimit.New(l.Rate, l.Burst, l.MaxClients)
+	}
+	return e
+}
+
+func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if r.Method != http.MethodPost {
+		e.reject(w, r, ErrMethodNotAllowed)
+		return
+	}
+	if e.limiter != nil {
+		if wait, ok := e.limiter.Allow(e.rateLimit.Key(r), e.now()); !ok {
+			e.reject(w, r, &retryError{ErrRateLimited, wait})
+			return
+		}
+	}
+	s := scratchPool.Get().(*scratch)
+	defer s.put()
+	body, err := s.read(r, e.maxBody)
+	if err != nil {
+		e.reject(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	event, err := e.p.Verify(ctx, r.Header, body)
+	if err != nil {
+		e.reject(w, r, err)
+		return
+	}
+	key := e.p.Key(event)
+	if key == "" {
+		e.reject(w, r, fmt.Errorf("%w: %s event has no idempotency key", ErrMalformed, e.name))
+		return
+	}
+	storeKey := e.prefix + key
+	claim, err := e.store.Claim(ctx, storeKey, e.lease)
+	if err != nil {
+		e.reject(w, r, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err))
+		return
+	}
+	switch claim.State {
+	case idempotency.Acquired:
+	case idempotency.Done:
+		e.log(ctx, slog.LevelInfo, "payhook: duplicate delivery acknowledged", slog.String("key", key))
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "already processed\n")
+		return
+	case idempotency.InFlight:
+		e.reject(w, r, &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second})
+		return
+	default:
+		e.reject(w, r, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, claim.State))
+		return
+	}
+
+	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
+	r = r.WithContext(d)
+	s.body.Reset(body)
+	r.Body = &s.body
+	s.w = statusWriter{ResponseWriter: w}
+	returned := false
+	defer func() {
+		if !returned { // next panicked: let another delivery try again
+			e.finish(&d.detached, key, storeKey, claim.Token, false, "panic")
+		}
+	}()
+	next.ServeHTTP(&s.w, r)
+	returned = true
+	code := s.w.code()
+	e.finish(&d.detached, key, storeKey, claim.Token, code >= 200 && code < 300, "status")
+}
+
+// finish completes or releases a claim. The request may be over, so ctx
+// must not be canceled with it.
+func (e *engine[E]) finish(ctx context.Context, key, storeKey, token string, ok bool, why string) {
+	if ok {
+		if err := e.store.Complete(ctx, storeKey, token, e.retention); err != nil {
+			// The handler did its work and the provider has its 2xx; a later
+			// duplicate may be processed again.
+			e.log(ctx, slog.LevelError, "payhook: event processed but not recorded as done",
+				slog.String("key", key), slog.Any("error", err))
+		}
+		return
+	}
+	err := e.store.Release(ctx, storeKey, token)
+	e.log(ctx, slog.LevelWarn, "payhook: handler did not acknowledge; event released for retry",
+		slog.String("key", key), slog.String("reason", why), slog.Any("release_error", err))
+}
+
+// reject answers err's status and logs why.
+func (e *engine[E]) reject(w http.ResponseWriter, r *http.Request, err error) {
+	code := writeError(w, err)
+	level := slog.LevelInfo
+	switch {
+	case code >= 500:
+		level = slog.LevelError
+	case code == http.StatusUnauthorized || code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge:
+		level = slog.LevelWarn
+	}
+	e.log(r.Context(), level, "payhook: delivery rejected",
+		slog.Int("status", code), slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+}
+
+func (e *engine[E]) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !e.logger.Enabled(ctx, level) {
+		return
+	}
+	e.logger.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("provider", e.name)}, attrs...)...)
+}
+
+// scratch is the per-request memory the middleware reuses: the body buffer,
+// the reader that restores r.Body, and the status-recording writer.
+type scratch struct {
+	buf  []byte
+	body bodyReader
+	w    statusWriter
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 4096)} }}
+
+// maxPooledBuffer keeps an occasional large body from pinning memory.
+const maxPooledBuffer = 64 << 10
+
+func (s *scratch) put() {
+	s.body.Reset(nil)
+	s.w = statusWriter{}
+	if cap(s.buf) > maxPooledBuffer {
+		return
+	}
+	s.buf = s.buf[:0]
+	scratchPool.Put(s)
+}
+
+// read reads r's body into s.buf, refusing more than limit bytes.
+func (s *scratch) read(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, fmt.Errorf("%w: content length %d exceeds %d", ErrTooLarge, r.ContentLength, limit)
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
+	}
+	buf := s.buf[:0]
+	if r.ContentLength > int64(cap(buf)) {
+		buf = make([]byte, 0, r.ContentLength+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		s.buf = buf
+		if int64(len(buf)) > limit {
+			return nil, fmt.Errorf("%w: body exceeds %d bytes", ErrTooLarge, limit)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
+			}
+			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
+		}
+	}
+	if len(buf) == 0 {
+		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
+	}
+	return buf, nil
+}
+
+// bodyReader is r.Body for the next handler: the bytes already read.
+type bodyReader struct{ bytes.Reader }
+
+func (*bodyReader) Close() error { return nil }
+
+// statusWriter records the status the next handler answers with. It
+// unwraps for http.ResponseController and passes Flush through.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code returns the status the client got: 200 when nothing was written,
+// as net/http answers.
+func (w *statusWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}

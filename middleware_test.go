@@ -1,0 +1,550 @@
+package payhook_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/providers/kazawallet"
+)
+
+const (
+	apiKey    = "test_api_key"
+	apiSecret = "test_api_secret"
+)
+
+func provider(t testing.TB) *kazawallet.Provider {
+	t.Helper()
+	p, err := kazawallet.New(apiKey, apiSecret)
+	require.NoError(t, err)
+	return p
+}
+
+// webhook returns a Kazawallet webhook body signed for amount and orderID.
+func webhook(orderID, amount, status string) string {
+	b, _ := json.Marshal(map[string]string{
+		"order_id": orderID, "amount": amount, "status": status, "ref": "user-7", "currency": "USD",
+		"secret": kazawallet.Sign(apiKey, apiSecret, amount, orderID),
+	})
+	return string(b)
+}
+
+func post(body string) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/webhooks/kazawallet", strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// recorder is a next handler that records what reached it.
+type recorder struct {
+	mu     sync.Mutex
+	events []kazawallet.Event
+	bodies []string
+	status int // answered; 0 means 200 by writing nothing
+}
+
+func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e, ok := kazawallet.EventFrom(r.Context())
+	if !ok {
+		http.Error(w, "no event in context", http.StatusTeapot)
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	rec.mu.Lock()
+	rec.events = append(rec.events, e)
+	rec.bodies = append(rec.bodies, string(body))
+	rec.mu.Unlock()
+	if rec.status != 0 {
+		w.WriteHeader(rec.status)
+	}
+}
+
+func (rec *recorder) calls() int {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	return len(rec.events)
+}
+
+func TestMiddlewareDeliversTypedEvent(t *testing.T) {
+	rec := &recorder{}
+	h := payhook.Middleware(provider(t))(rec)
+	body := webhook("ord_123", "10.00", "fulfilled")
+
+	w := serve(h, post(body))
+
+	assert.Equal(t, http.StatusOK, w.Code)
+	require.Equal(t, 1, rec.calls())
+	e := rec.events[0]
+	assert.Equal(t, "ord_123", e.OrderID)
+	assert.Equal(t, "10.00", e.Amount.String())
+	assert.Equal(t, kazawallet.StatusFulfilled, e.Status)
+	assert.Equal(t, "user-7", e.Ref)
+	assert.Equal(t, "USD", e.Currency)
+	assert.Equal(t, body, rec.bodies[0], "the next handler reads the same body")
+}
+
+func TestMiddlewareRejects(t *testing.T) {
+	forged := strings.Replace(webhook("ord_1", "10.00", "fulfilled"), `"amount":"10.00"`, `"amount":"1000.00"`, 1)
+	tests := []struct {
+		name      string
+		req       func() *http.Request
+		opts      []payhook.Option
+		want      int
+		wantAllow bool
+	}{
+		{name: "GET", req: func() *http.Request { return httptest.NewRequest(http.MethodGet, "/", nil) }, want: 405, wantAllow: true},
+		{name: "PUT", req: func() *http.Request { r := post(webhook("o", "1", "fulfilled")); r.Method = http.MethodPut; return r }, want: 405, wantAllow: true},
+		{name: "forged amount", req: func() *http.Request { return post(forged) }, want: 401},
+		{name: "no secret", req: func() *http.Request { return post(`{"order_id":"o","amount":"1"}`) }, want: 401},
+		{name: "malformed json", req: func() *http.Request { return post(`{"order_id":`) }, want: 400},
+		{name: "empty body", req: func() *http.Request { return post("") }, want: 400},
+		{name: "no body", req: func() *http.Request { r := post(""); r.Body = http.NoBody; return r }, want: 400},
+		{
+			name: "too large by Content-Length",
+			req:  func() *http.Request { return post(webhook("o", "1", strings.Repeat("x", 200))) },
+			opts: []payhook.Option{payhook.WithMaxBodyBytes(100)},
+			want: 413,
+		},
+		{
+			name: "too large, length unknown",
+			req: func() *http.Request {
+				r := post("")
+				r.Body = io.NopCloser(strings.NewReader(webhook("o", "1", strings.Repeat("x", 200))))
+				r.ContentLength = -1
+				return r
+			},
+			opts: []payhook.Option{payhook.WithMaxBodyBytes(100)},
+			want: 413,
+		},
+		{
+			name: "too large for an outer MaxBytesReader",
+			req: func() *http.Request {
+				r := post(webhook("o", "1", "fulfilled"))
+				r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 10)
+				r.ContentLength = -1
+				return r
+			},
+			want: 413,
+		},
+		{
+			name: "body read fails",
+			req: func() *http.Request {
+				r := post("")
+				r.Body = io.NopCloser(io.MultiReader(strings.NewReader(`{"order_id"`), errReader{}))
+				r.ContentLength = -1
+				return r
+			},
+			want: 400,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{}
+			var logs bytes.Buffer
+			opts := append([]payhook.Option{payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))}, tt.opts...)
+			w := serve(payhook.Middleware(provider(t), opts...)(rec), tt.req())
+
+			assert.Equal(t, tt.want, w.Code)
+			assert.Zero(t, rec.calls(), "the next handler is not called")
+			assert.Equal(t, http.StatusText(tt.want)+"\n", w.Body.String(), "the body is the status text alone")
+			if tt.wantAllow {
+				assert.Equal(t, "POST", w.Header().Get("Allow"))
+			}
+			assert.Contains(t, logs.String(), "delivery rejected")
+			assert.Contains(t, logs.String(), fmt.Sprintf("status=%d", tt.want))
+			assert.NotContains(t, logs.String(), apiSecret)
+		})
+	}
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestNoSecretOrSignatureLeaks(t *testing.T) {
+	// A forged delivery for a real order: the expected signature must appear
+	// in neither the response nor the logs.
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h := payhook.Middleware(provider(t), payhook.WithLogger(logger))(&recorder{})
+	expected := kazawallet.Sign(apiKey, apiSecret, "10.00", "ord_1")
+	forged := `{"order_id":"ord_1","amount":"10.00","secret":"` + kazawallet.Sign(apiKey, "guess", "10.00", "ord_1") + `"}`
+
+	w := serve(h, post(forged))
+	require.Equal(t, http.StatusUnauthorized, w.Code)
+
+	ok := serve(h, post(webhook("ord_2", "5", "fulfilled")))
+	require.Equal(t, http.StatusOK, ok.Code)
+	serve(h, post(webhook("ord_2", "5", "fulfilled"))) // a logged duplicate
+
+	for _, out := range []string{w.Body.String(), ok.Body.String(), logs.String()} {
+		assert.NotContains(t, out, expected)
+		assert.NotContains(t, out, kazawallet.Sign(apiKey, apiSecret, "5", "ord_2"))
+		assert.NotContains(t, out, apiSecret)
+		assert.NotContains(t, out, apiKey)
+	}
+}
+
+func TestDuplicateIsAcknowledgedOnce(t *testing.T) {
+	rec := &recorder{}
+	var logs bytes.Buffer
+	h := payhook.Middleware(provider(t), payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))(rec)
+	body := webhook("ord_1", "10", "fulfilled")
+
+	first := serve(h, post(body))
+	second := serve(h, post(body))
+	// The status is not signed: a replay with another status is the same event.
+	third := serve(h, post(strings.Replace(body, "fulfilled", "timed_out", 1)))
+
+	assert.Equal(t, http.StatusOK, first.Code)
+	assert.Equal(t, http.StatusOK, second.Code)
+	assert.Equal(t, http.StatusOK, third.Code)
+	assert.Equal(t, "already processed\n", second.Body.String())
+	assert.Equal(t, 1, rec.calls())
+	assert.Contains(t, logs.String(), "duplicate delivery acknowledged")
+	assert.Contains(t, logs.String(), "key=ord_1")
+}
+
+func TestFailedHandlerReleasesForRetry(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+	}{
+		{"500", http.StatusInternalServerError},
+		{"503", http.StatusServiceUnavailable},
+		{"302 is not an acknowledgement", http.StatusFound},
+		{"400", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := &recorder{status: tt.status}
+			h := payhook.Middleware(provider(t))(rec)
+			body := webhook("ord_1", "10", "fulfilled")
+
+			assert.Equal(t, tt.status, serve(h, post(body)).Code)
+			rec.status = http.StatusAccepted // the retry succeeds
+			assert.Equal(t, http.StatusAccepted, serve(h, post(body)).Code)
+			assert.Equal(t, http.StatusOK, serve(h, post(body)).Code, "then it is done")
+			assert.Equal(t, 2, rec.calls())
+		})
+	}
+}
+
+func TestPanicReleasesAndRepanics(t *testing.T) {
+	store := idempotency.NewMemory()
+	calls := 0
+	h := payhook.Middleware(provider(t), payhook.WithStore(store))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		if calls == 1 {
+			panic("boom")
+		}
+	}))
+	body := webhook("ord_1", "10", "fulfilled")
+
+	assert.PanicsWithValue(t, "boom", func() { serve(h, post(body)) })
+	c, err := store.Claim(context.Background(), "kazawallet:ord_1", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Acquired, c.State, "the panicking delivery's claim was released")
+	require.NoError(t, store.Release(context.Background(), "kazawallet:ord_1", c.Token))
+
+	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code)
+	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code)
+	assert.Equal(t, 2, calls)
+}
+
+func TestSilentHandlerAcknowledges(t *testing.T) {
+	calls := 0
+	h := payhook.Middleware(provider(t))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ }))
+	body := webhook("ord_1", "10", "fulfilled")
+	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code)
+	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code)
+	assert.Equal(t, 1, calls, "writing nothing is net/http's 200, so the event is done")
+}
+
+func TestInFlightIsNotAcknowledged(t *testing.T) {
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		close(entered)
+		<-unblock
+	}))
+	body := webhook("ord_1", "10", "fulfilled")
+
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- serve(h, post(body)) }()
+	<-entered
+	w := serve(h, post(body))
+	assert.Equal(t, http.StatusConflict, w.Code, "a concurrent duplicate is not told success")
+	assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	close(unblock)
+	assert.Equal(t, http.StatusOK, (<-done).Code)
+	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code, "the retry finds it done")
+	assert.Equal(t, int32(1), calls.Load())
+}
+
+func TestConcurrentDuplicatesProcessedOnce(t *testing.T) {
+	var calls atomic.Int32
+	h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		time.Sleep(time.Millisecond) // hold the claim while the others arrive
+	}))
+	body := webhook("ord_1", "10", "fulfilled")
+	var wg sync.WaitGroup
+	codes := make([]int, 100)
+	for i := range codes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = serve(h, post(body)).Code
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), calls.Load())
+	for _, c := range codes {
+		assert.Contains(t, []int{http.StatusOK, http.StatusConflict}, c)
+	}
+}
+
+// failingStore is a store whose server is down: every call fails.
+type failingStore struct {
+	idempotency.Store
+	claim, complete bool
+}
+
+var errDown = errors.New("connection refused")
+
+func (s failingStore) Claim(ctx context.Context, key string, lease time.Duration) (idempotency.Claim, error) {
+	if s.claim {
+		return idempotency.Claim{}, errDown
+	}
+	return s.Store.Claim(ctx, key, lease)
+}
+
+func (s failingStore) Complete(ctx context.Context, key, token string, retention time.Duration) error {
+	if s.complete {
+		return errDown
+	}
+	return s.Store.Complete(ctx, key, token, retention)
+}
+
+func TestStoreDown(t *testing.T) {
+	t.Run("claim fails: 503 and no handler call", func(t *testing.T) {
+		rec := &recorder{}
+		var logs bytes.Buffer
+		h := payhook.Middleware(provider(t),
+			payhook.WithStore(failingStore{Store: idempotency.NewMemory(), claim: true}),
+			payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))(rec)
+		w := serve(h, post(webhook("ord_1", "10", "fulfilled")))
+		assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+		assert.Equal(t, "Service Unavailable\n", w.Body.String())
+		assert.Zero(t, rec.calls())
+		assert.Contains(t, logs.String(), "connection refused")
+		assert.Contains(t, logs.String(), "level=ERROR")
+	})
+	t.Run("complete fails: logged, answer stands", func(t *testing.T) {
+		rec := &recorder{}
+		var logs bytes.Buffer
+		h := payhook.Middleware(provider(t),
+			payhook.WithStore(failingStore{Store: idempotency.NewMemory(), complete: true}),
+			payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))(rec)
+		w := serve(h, post(webhook("ord_1", "10", "fulfilled")))
+		assert.Equal(t, http.StatusOK, w.Code, "the handler did its work and said so")
+		assert.Equal(t, 1, rec.calls())
+		assert.Contains(t, logs.String(), "event processed but not recorded as done")
+	})
+	t.Run("store full: 503", func(t *testing.T) {
+		store := idempotency.NewMemory(idempotency.WithMaxKeys(1))
+		_, err := store.Claim(context.Background(), "other", time.Hour)
+		require.NoError(t, err)
+		rec := &recorder{}
+		h := payhook.Middleware(provider(t), payhook.WithStore(store))(rec)
+		assert.Equal(t, http.StatusServiceUnavailable, serve(h, post(webhook("ord_1", "10", "fulfilled"))).Code)
+		assert.Zero(t, rec.calls())
+	})
+}
+
+func TestRateLimit(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	rec := &recorder{}
+	h := payhook.Middleware(provider(t),
+		payhook.WithRateLimit(payhook.RateLimit{Rate: 0.5, Burst: 2}),
+		payhook.WithClock(func() time.Time { return now }))(rec)
+	from := func(addr string, i int) *http.Request {
+		r := post(webhook(fmt.Sprint("ord_", addr, i), "10", "fulfilled"))
+		r.RemoteAddr = addr + ":4242"
+		return r
+	}
+
+	assert.Equal(t, http.StatusOK, serve(h, from("10.0.0.1", 1)).Code)
+	assert.Equal(t, http.StatusOK, serve(h, from("10.0.0.1", 2)).Code)
+	w := serve(h, from("10.0.0.1", 3))
+	assert.Equal(t, http.StatusTooManyRequests, w.Code)
+	assert.Equal(t, "2", w.Header().Get("Retry-After"), "one token at 0.5/s takes 2s")
+	assert.Equal(t, http.StatusOK, serve(h, from("10.0.0.2", 1)).Code, "another client has its own bucket")
+
+	now = now.Add(2 * time.Second)
+	assert.Equal(t, http.StatusOK, serve(h, from("10.0.0.1", 3)).Code, "the bucket refilled")
+	assert.Equal(t, 4, rec.calls())
+}
+
+func TestRateLimitKey(t *testing.T) {
+	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{
+		Rate:  1,
+		Burst: 1,
+		Key:   func(r *http.Request) string { return r.Header.Get("X-Real-IP") },
+	}))(&recorder{})
+	from := func(ip string, i int) *http.Request {
+		r := post(webhook(fmt.Sprint("ord_", ip, i), "10", "fulfilled"))
+		r.Header.Set("X-Real-IP", ip)
+		return r
+	}
+	assert.Equal(t, http.StatusOK, serve(h, from("1.1.1.1", 1)).Code)
+	assert.Equal(t, http.StatusTooManyRequests, serve(h, from("1.1.1.1", 2)).Code)
+	assert.Equal(t, http.StatusOK, serve(h, from("2.2.2.2", 1)).Code, "same RemoteAddr, other key")
+}
+
+func TestRateLimitRunsBeforeTheBodyIsRead(t *testing.T) {
+	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
+	serve(h, post(webhook("ord_1", "10", "fulfilled")))
+	r := post("")
+	r.Body = io.NopCloser(errReader{}) // reading it would answer 400
+	assert.Equal(t, http.StatusTooManyRequests, serve(h, r).Code)
+}
+
+// fakeProvider is a Provider whose Verify answers what the test says, to
+// reach branches no real provider takes on demand.
+type fakeProvider struct {
+	err error
+	key string
+}
+
+func (fakeProvider) Name() string { return "fake" }
+func (p fakeProvider) Verify(context.Context, http.Header, []byte) (string, error) {
+	return "event", p.err
+}
+func (p fakeProvider) Key(string) string { return p.key }
+
+func TestProviderErrorsMapToStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		p    fakeProvider
+		want int
+	}{
+		{"provider API down", fakeProvider{err: fmt.Errorf("fake: %w: status API: timeout", payhook.ErrUnavailable), key: "k"}, 503},
+		{"not confirmed", fakeProvider{err: fmt.Errorf("fake: %w: not completed", payhook.ErrInvalidSignature), key: "k"}, 401},
+		{"unexpected error", fakeProvider{err: errors.New("fake: bug"), key: "k"}, 500},
+		{"no idempotency key", fakeProvider{key: ""}, 400},
+		{"ok", fakeProvider{key: "k"}, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			called := false
+			h := payhook.Middleware[string](tt.p)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				called = true
+				e, ok := payhook.EventFrom[string](r.Context())
+				assert.True(t, ok)
+				assert.Equal(t, "event", e)
+				k, ok := payhook.KeyFrom(r.Context())
+				assert.True(t, ok)
+				assert.Equal(t, "k", k)
+			}))
+			w := serve(h, post("{}"))
+			assert.Equal(t, tt.want, w.Code)
+			assert.Equal(t, tt.want == 200, called)
+			assert.NotContains(t, w.Body.String(), "fake")
+		})
+	}
+}
+
+func TestKeysArePrefixedByProvider(t *testing.T) {
+	// One store for two providers: the same id in each is two events.
+	store := idempotency.NewMemory()
+	calls := 0
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls++ })
+	a := payhook.Middleware(provider(t), payhook.WithStore(store))(next)
+	b := payhook.Middleware[string](fakeProvider{key: "ord_1"}, payhook.WithStore(store))(next)
+	serve(a, post(webhook("ord_1", "10", "fulfilled")))
+	serve(b, post("{}"))
+	assert.Equal(t, 2, calls)
+	c, err := store.Claim(context.Background(), "kazawallet:ord_1", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Done, c.State)
+}
+
+func TestEventFromWithoutMiddleware(t *testing.T) {
+	_, ok := kazawallet.EventFrom(context.Background())
+	assert.False(t, ok)
+	_, ok = payhook.KeyFrom(context.Background())
+	assert.False(t, ok)
+	// The wrong event type is no event.
+	h := payhook.Middleware[string](fakeProvider{key: "k"})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok := kazawallet.EventFrom(r.Context())
+		assert.False(t, ok)
+	}))
+	serve(h, post("{}"))
+}
+
+func TestContextSurvivesTheRequest(t *testing.T) {
+	// The handler's context keeps the request's values and cancellation.
+	type key struct{}
+	var got context.Context
+	h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Context() }))
+	ctx, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+	serve(h, post(webhook("ord_1", "10", "fulfilled")).WithContext(ctx))
+	require.NotNil(t, got)
+	assert.Equal(t, "v", got.Value(key{}))
+	cancel()
+	assert.ErrorIs(t, got.Err(), context.Canceled)
+}
+
+func TestFlushAndResponseController(t *testing.T) {
+	h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, http.NewResponseController(w).Flush())
+		w.(http.Flusher).Flush()
+	}))
+	w := serve(h, post(webhook("ord_1", "10", "fulfilled")))
+	assert.True(t, w.Flushed)
+	assert.Equal(t, http.StatusOK, w.Code)
+}
+
+func TestNilArgumentsPanic(t *testing.T) {
+	assert.PanicsWithValue(t, "payhook: nil Provider", func() { payhook.Middleware[kazawallet.Event](nil) })
+	assert.PanicsWithValue(t, "payhook: nil handler func", func() { payhook.Handle[kazawallet.Event](provider(t), nil) })
+}
+
+func TestOverRealHTTP(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(payhook.Middleware(provider(t))(rec))
+	defer srv.Close()
+	res, err := http.Post(srv.URL, "application/x-www-form-urlencoded",
+		strings.NewReader("order_id=ord_9&amount=10.5&status=fulfilled&secret="+
+			strings.NewReplacer("+", "%2B", "/", "%2F", "=", "%3D").Replace(kazawallet.Sign(apiKey, apiSecret, "10.5", "ord_9"))))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	require.Equal(t, 1, rec.calls())
+	assert.Equal(t, "ord_9", rec.events[0].OrderID)
+}

@@ -1,0 +1,171 @@
+package payhook
+
+import (
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/payhook/payhook/idempotency"
+)
+
+// Defaults of the middleware's options.
+const (
+	// DefaultMaxBodyBytes caps a webhook's body. The providers' bodies are
+	// well under a kilobyte; the cap leaves room for large metadata.
+	DefaultMaxBodyBytes = 256 << 10
+	// DefaultLease is how long a delivery holds its event while the handler
+	// runs. A handler that runs longer risks a concurrent duplicate being
+	// processed too: raise it with [WithLease] for slow handlers.
+	DefaultLease = time.Minute
+	// DefaultRetention is how long a processed event is remembered, so that
+	// a late duplicate is still recognised.
+	DefaultRetention = 7 * 24 * time.Hour
+	// DefaultMaxClients bounds the number of clients a rate limit tracks.
+	DefaultMaxClients = 10_000
+)
+
+// Option configures [Middleware] and [Handle]. Without options, the
+// middleware uses a fresh in-memory store, the default limits above, no rate
+// limit and no logging.
+type Option func(*config)
+
+type config struct {
+	store     idempotency.Store
+	maxBody   int64
+	lease     time.Duration
+	retention time.Duration
+	rateLimit *RateLimit
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		maxBody:   DefaultMaxBodyBytes,
+		lease:     DefaultLease,
+		retention: DefaultRetention,
+		logger:    slog.New(slog.DiscardHandler),
+		now:       time.Now,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.store == nil {
+		c.store = idempotency.NewMemory()
+	}
+	return c
+}
+
+// WithStore sets the store that records which events were processed.
+// Default: a new [idempotency.NewMemory] store for each middleware, which
+// does not outlive the process nor reach other replicas. Keys are prefixed
+// with the provider's name, so one store can serve every provider.
+func WithStore(s idempotency.Store) Option {
+	return func(c *config) {
+		if s != nil {
+			c.store = s
+		}
+	}
+}
+
+// WithMaxBodyBytes caps the body size; a larger body is answered 413.
+// Default: DefaultMaxBodyBytes. Values below 1 are ignored.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxBody = n
+		}
+	}
+}
+
+// WithLease sets how long a delivery holds its event in the store while the
+// handler runs; if the process dies, the event can be processed again once
+// the lease ends. Default: DefaultLease. Values below 1 are ignored.
+func WithLease(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.lease = d
+		}
+	}
+}
+
+// WithRetention sets how long a processed event is remembered. Default:
+// DefaultRetention. Values below 1 are ignored.
+func WithRetention(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.retention = d
+		}
+	}
+}
+
+// WithLogger sets the logger for rejections, duplicates and store errors.
+// Secrets and signatures are never logged. Default: no logging.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithClock makes the middleware read the time from now, for tests of rate
+// limits. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// RateLimit limits how often one client may call the middleware, with a
+// token bucket per client from golang.org/x/time/rate. Requests over the
+// limit are answered 429 with Retry-After before their body is read.
+type RateLimit struct {
+	// Rate is the number of requests per second a client may sustain. A
+	// Rate of zero or less refuses every request beyond Burst; use
+	// rate.Inf for no limit.
+	Rate rate.Limit
+	// Burst is how many requests a client may send at once. Default: Rate
+	// rounded up, at least 1.
+	Burst int
+	// Key names a request's client. Default: the IP address of
+	// r.RemoteAddr. Behind a reverse proxy every request comes from the
+	// proxy: return the address it forwards (X-Forwarded-For, X-Real-IP)
+	// only if that proxy sets it and clients cannot.
+	Key func(r *http.Request) string
+	// MaxClients bounds the number of clients tracked at once, so that a
+	// spray of addresses cannot exhaust memory; beyond it, clients whose
+	// bucket has refilled are forgotten first. Default: DefaultMaxClients.
+	MaxClients int
+}
+
+// WithRateLimit limits each client's requests. Default: no limit.
+func WithRateLimit(l RateLimit) Option {
+	return func(c *config) {
+		if l.Burst <= 0 {
+			l.Burst = max(1, int(math.Ceil(float64(min(l.Rate, 1<<20)))))
+		}
+		if l.Key == nil {
+			l.Key = remoteIP
+		}
+		if l.MaxClients <= 0 {
+			l.MaxClients = DefaultMaxClients
+		}
+		c.rateLimit = &l
+	}
+}
+
+// remoteIP returns the host part of r.RemoteAddr.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,144 @@
+package kazawallet
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/payhook/payhook"
+)
+
+// The benchmarks below measure the whole middleware path on one webhook
+// beside its floor, the work no receiver can skip: the seed's signature
+// computation and one encoding/json decode. Read the ratio off one run:
+//
+//	go test -run '^$' -bench . -benchmem ./providers/kazawallet
+
+const benchKey, benchSecret = "test_api_key", "test_api_secret"
+
+// benchBodies are distinct signed webhooks, so that every iteration of the
+// full path claims a fresh key.
+func benchBodies(n int) [][]byte {
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		id := fmt.Sprintf("ord_%06d", i)
+		bodies[i] = fmt.Appendf(nil, `{"order_id":%q,"secret":%q,"amount":"10.00","ref":"user-42","status":"fulfilled","currency":"USD"}`,
+			id, Sign(benchKey, benchSecret, "10.00", id))
+	}
+	return bodies
+}
+
+// BenchmarkFloor is the bare minimum: decode the body with encoding/json,
+// compute the seed's signature with a reused keyed HMAC, compare.
+func BenchmarkFloor(b *testing.B) {
+	bodies := benchBodies(1024)
+	mac := hmac.New(sha512.New, []byte(benchSecret))
+	var msg []byte
+	var got, sum [sha512.Size]byte
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		var w wire
+		if err := json.Unmarshal(bodies[i%len(bodies)], &w); err != nil {
+			b.Fatal(err)
+		}
+		i++
+		msg = append(append(append(append(append(msg[:0], w.Amount.String()...), ":::"...), w.OrderID...), ":::"...), benchKey...)
+		d := sha256.Sum256(msg)
+		mac.Reset()
+		mac.Write(d[:])
+		n, _ := base64.StdEncoding.Decode(got[:], []byte(w.Secret))
+		if !hmac.Equal(got[:n], mac.Sum(sum[:0])) {
+			b.Fatal("signature mismatch")
+		}
+	}
+}
+
+// BenchmarkMiddleware is the whole path: a request in, the body read,
+// verified and decoded, the key claimed in the default in-memory store, the
+// typed handler called, the key marked done, the answer written.
+func BenchmarkMiddleware(b *testing.B) {
+	p, err := New(benchKey, benchSecret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bodies := benchBodies(1024)
+	calls := 0
+	h := payhook.Handle(p, func(ctx context.Context, e Event) error {
+		calls++
+		return nil
+	}, payhook.WithRetention(time.Nanosecond)) // each body's key is claimable again on the next lap
+	req, err := http.NewRequest(http.MethodPost, "/webhooks/kazawallet", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	w := &discardWriter{header: http.Header{}}
+	body := &rewindBody{}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		body.reset(bodies[i%len(bodies)])
+		i++
+		req.Body, req.ContentLength = body, int64(len(body.b))
+		w.code = 0
+		h.ServeHTTP(w, req)
+		if w.code != http.StatusOK {
+			b.Fatalf("status %d", w.code)
+		}
+	}
+	if calls != i {
+		b.Fatalf("handler called %d times for %d deliveries", calls, i)
+	}
+}
+
+// BenchmarkSignatureCheck is the signature check alone, with the keyed HMAC
+// reused: it allocates nothing.
+func BenchmarkSignatureCheck(b *testing.B) {
+	s := newSigner(benchKey, benchSecret)
+	secret := Sign(benchKey, benchSecret, "10.00", "ord_1")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := s.match(secret, "ord_1", "10.00"); !ok {
+			b.Fatal("no match")
+		}
+	}
+}
+
+type discardWriter struct {
+	header http.Header
+	code   int
+}
+
+func (w *discardWriter) Header() http.Header { return w.header }
+func (w *discardWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return len(b), nil
+}
+func (w *discardWriter) WriteHeader(code int) { w.code = code }
+
+type rewindBody struct {
+	b   []byte
+	off int
+}
+
+func (r *rewindBody) reset(b []byte) { r.b, r.off = b, 0 }
+func (r *rewindBody) Read(p []byte) (int, error) {
+	if r.off >= len(r.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[r.off:])
+	r.off += n
+	return n, nil
+}
+func (r *rewindBody) Close() error { return nil }

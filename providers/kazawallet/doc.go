@@ -1,0 +1,43 @@
+// Package kazawallet receives Kazawallet payment webhooks for payhook.
+//
+//	kw, err := kazawallet.New(os.Getenv("KAZAWALLET_API_KEY"), os.Getenv("KAZAWALLET_API_SECRET"))
+//	if err != nil {
+//		log.Fatal(err) // an empty key or secret is refused
+//	}
+//	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
+//		if !e.Paid() {
+//			return nil // the link timed out
+//		}
+//		return orders.MarkPaid(ctx, e.Ref, e.Amount)
+//	}))
+//
+// # What Kazawallet sends
+//
+// One POST per payment link when it is paid ("fulfilled") or expires
+// ("timed_out"), with order_id, secret, amount, ref, status and currency.
+// Kazawallet sends it ONLY ONCE and never retries: a delivery your handler
+// fails is not sent again, so make the handler record the event durably
+// before doing slow work.
+//
+// The body may be JSON or form-encoded, the id may come as "id" instead of
+// "order_id", and amount and ids may be JSON strings or numbers: all are
+// accepted, since a rejected webhook is lost.
+//
+// # What the signature proves, and what it does not
+//
+// The secret field is base64(HMAC-SHA512(apiSecret, SHA256(amount + ":::" +
+// order_id + ":::" + apiKey))), exactly as Kazawallet's PHP example computes
+// it. It covers the amount and the order id only. It does NOT cover status,
+// ref or currency: a captured "timed_out" webhook carries the same secret as
+// a "fulfilled" one for the same order and amount, so its status could be
+// rewritten. payhook therefore deduplicates on the order id alone (one link,
+// one notification): once any delivery of an order has been processed, every
+// other one, whatever its status, is acknowledged without reaching your
+// handler. Check the amount against your order before crediting it, and
+// keep the webhook URL secret and on HTTPS.
+//
+// Which amount text Kazawallet signs is not documented. Verify tries the text
+// exactly as received (the JSON string's contents, the JSON number's literal,
+// or the form value), then its two-decimal form ("10.00") and its shortest
+// form ("10.5"), and reports the one that matched in Event.SignedAmount.
+package kazawallet
