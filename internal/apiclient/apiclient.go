@@ -1,0 +1,113 @@
+// Package apiclient is the HTTP plumbing that the providers' API clients
+// share: base URL, injectable *http.Client, static auth headers, JSON
+// bodies, bounded responses, and "could not reach the API" as
+// payhook.ErrUnavailable.
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook"
+)
+
+// DefaultTimeout bounds a call when the caller gives no *http.Client.
+const DefaultTimeout = 15 * time.Second
+
+// MaxResponseBytes caps the body read from an API answer.
+const MaxResponseBytes = 1 << 20
+
+// Client calls one provider's API. It is safe for concurrent use.
+type Client struct {
+	base   string
+	http   *http.Client
+	header http.Header
+}
+
+// New returns a Client for the API at base (no trailing slash needed).
+// header is sent with every request and must not be changed afterwards; hc
+// nil means an http.Client with DefaultTimeout.
+func New(base string, hc *http.Client, header http.Header) *Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: DefaultTimeout}
+	}
+	return &Client{base: strings.TrimRight(base, "/"), http: hc, header: header}
+}
+
+// Base returns the base URL.
+func (c *Client) Base() string { return c.base }
+
+// Response is an API's answer, whatever its status.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// OK reports whether the status is 2xx.
+func (r Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
+
+// Do sends method to base+path. A non-nil in is encoded as a JSON body.
+// Every answer that arrives is returned with a nil error, whatever its
+// status; the error is for answers that never came (network, timeout,
+// canceled context, a body over MaxResponseBytes) and wraps
+// payhook.ErrUnavailable. Errors never hold the request's headers.
+func (c *Client) Do(ctx context.Context, method, path string, in any) (Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return Response{}, fmt.Errorf("encoding request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return Response{}, fmt.Errorf("%w: %w", payhook.ErrUnavailable, err)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return Response{}, fmt.Errorf("%w: %s %s: %w", payhook.ErrUnavailable, method, c.base+path, unwrapURLError(err))
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
+	if err != nil {
+		return Response{}, fmt.Errorf("%w: %s %s: reading answer: %w", payhook.ErrUnavailable, method, c.base+path, err)
+	}
+	if len(b) > MaxResponseBytes {
+		return Response{}, fmt.Errorf("%w: %s %s: answer over %d bytes", payhook.ErrUnavailable, method, c.base+path, MaxResponseBytes)
+	}
+	return Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
+}
+
+// unwrapURLError drops *url.Error's repetition of method and URL.
+func unwrapURLError(err error) error {
+	if u, ok := err.(interface{ Unwrap() error }); ok {
+		if inner := u.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+// Decode decodes a JSON answer into out, reporting a body that is not JSON
+// with its status and a short excerpt.
+func Decode(r Response, out any) error {
+	if err := json.Unmarshal(r.Body, out); err != nil {
+		return fmt.Errorf("answer %d is not the expected JSON (%.80q): %w", r.Status, r.Body, err)
+	}
+	return nil
+}

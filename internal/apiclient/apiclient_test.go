@@ -1,0 +1,100 @@
+package apiclient
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook"
+)
+
+func TestDo(t *testing.T) {
+	var got *http.Request
+	var gotBody string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r
+		b, _ := io.ReadAll(r.Body)
+		gotBody = string(b)
+		w.WriteHeader(http.StatusTeapot)
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	c := New(srv.URL+"/", nil, http.Header{"X-Api-Key": {"k"}})
+
+	res, err := c.Do(context.Background(), http.MethodPost, "/api/v1/x", map[string]string{"a": "b"})
+	require.NoError(t, err, "any answer is not an error")
+	assert.Equal(t, http.StatusTeapot, res.Status)
+	assert.False(t, res.OK())
+	assert.Equal(t, "/api/v1/x", got.URL.Path)
+	assert.Equal(t, "k", got.Header.Get("X-Api-Key"))
+	assert.Equal(t, "application/json", got.Header.Get("Content-Type"))
+	assert.JSONEq(t, `{"a":"b"}`, gotBody)
+	var out struct{ OK bool }
+	require.NoError(t, Decode(res, &out))
+	assert.True(t, out.OK)
+
+	res, err = c.Do(context.Background(), http.MethodGet, "/y", nil)
+	require.NoError(t, err)
+	assert.Empty(t, got.Header.Get("Content-Type"))
+	assert.Empty(t, gotBody)
+}
+
+func TestDoUnavailable(t *testing.T) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat("x", MaxResponseBytes+10))
+	}))
+	defer huge.Close()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+
+	tests := []struct {
+		name string
+		c    *Client
+		ctx  func() (context.Context, context.CancelFunc)
+	}{
+		{"timeout", New(slow.URL, &http.Client{Timeout: 50 * time.Millisecond}, http.Header{"X-Secret": {"hunter2"}}), nil},
+		{"deadline", New(slow.URL, nil, nil), func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 50*time.Millisecond)
+		}},
+		{"connection refused", New(closed.URL, nil, nil), nil},
+		{"answer too large", New(huge.URL, nil, nil), nil},
+		{"bad URL", New("://nope", nil, nil), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.Background(), func() {}
+			if tt.ctx != nil {
+				ctx, cancel = tt.ctx()
+			}
+			defer cancel()
+			_, err := tt.c.Do(ctx, http.MethodGet, "/", nil)
+			assert.ErrorIs(t, err, payhook.ErrUnavailable)
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}
+
+func TestDecodeNotJSON(t *testing.T) {
+	var v map[string]any
+	err := Decode(Response{Status: 502, Body: []byte("<html>Bad Gateway</html>")}, &v)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "502")
+	assert.Contains(t, err.Error(), "Bad Gateway")
+	var se *json.SyntaxError
+	assert.ErrorAs(t, err, &se)
+}
