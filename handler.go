@@ -2,8 +2,6 @@ package payhook
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 )
 
@@ -27,15 +25,6 @@ func Handle[E any](p Provider[E], fn func(ctx context.Context, event E) error, o
 		panic("payhook: nil handler func")
 	}
 	e := newEngine(p, opts)
-	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := r.Context().(*delivery[E]) // serve passes its own context
-		if err := fn(d, d.event); err != nil {
-			code := writeError(w, err)
-			e.log(d, slog.LevelError, "payhook: handler failed", slog.String("key", d.key),
-				slog.Int("status", code), slog.Any("error", err))
-			return
-		}
-		io.WriteString(w, "ok\n")
-	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
+	e.fn = fn
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, nil) })
 }

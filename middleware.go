@@ -49,6 +49,7 @@ func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Ha
 type engine[E any] struct {
 	config
 	p       Provider[E]
+	fn      func(context.Context, E) error // Handle's func; nil for Middleware
 	name    string
 	prefix  string // name + ":", prefixed to store keys
 	limiter *clientlimit.Limiter
@@ -117,20 +118,38 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 
 	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
+	returned := false
+	defer func() {
+		if !returned { // the handler panicked: let another delivery try again
+			e.finish(&d.detached, key, storeKey, claim.Token, false, "panic")
+		}
+	}()
+	acked := e.call(w, r, next, d, s, body)
+	returned = true
+	e.finish(&d.detached, key, storeKey, claim.Token, acked, "status")
+}
+
+// call hands the verified event to the application and reports whether it
+// acknowledged it with a 2xx. Handle's func is called directly: it takes no
+// request, so none is copied.
+func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handler, d *delivery[E], s *scratch, body []byte) bool {
+	if e.fn != nil {
+		if err := e.fn(d, d.event); err != nil {
+			code := writeError(w, err)
+			e.log(d, slog.LevelError, "payhook: handler failed", slog.String("key", d.key),
+				slog.Int("status", code), slog.Any("error", err))
+			return false
+		}
+		io.WriteString(w, "ok\n")
+		return true
+	}
 	r = r.WithContext(d)
 	s.body.Reset(body)
 	r.Body = &s.body
 	s.w = statusWriter{ResponseWriter: w}
-	returned := false
-	defer func() {
-		if !returned { // next panicked: let another delivery try again
-			e.finish(&d.detached, key, storeKey, claim.Token, false, "panic")
-		}
-	}()
 	next.ServeHTTP(&s.w, r)
-	returned = true
 	code := s.w.code()
-	e.finish(&d.detached, key, storeKey, claim.Token, code >= 200 && code < 300, "status")
+	return code >= 200 && code < 300
 }
 
 // finish completes or releases a claim. The request may be over, so ctx
