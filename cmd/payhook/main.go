@@ -9,6 +9,11 @@
 //	PAYHOOK_ADDR            listen address (default :8080)
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
 //	KAZAWALLET_API_SECRET
+//	KASPEROPAY_ENABLED      1: mounts POST /webhooks/kasperopay, confirming every webhook with
+//	                        KasperoPay's status API (its payload is unsigned)
+//	KASPEROPAY_WEBHOOK_SECRET  also mounts it, and requires X-KasperoPay-Signature (HMAC-SHA256 of the body)
+//	KASPEROPAY_API_URL      the status API's base URL (default https://kaspa-store.com)
+//	KASPEROPAY_STATUS_PATH  the status API's path (default /pay/status/)
 //
 // Each event processed is written to stdout as one JSON line holding the
 // provider's name, the idempotency key and the decoded event; a duplicate

@@ -20,4 +20,5 @@ var mounts = []mount{
 		}
 		return payhook.Handle(p, printEvent[kazawallet.Event](kazawallet.Name, out), opts...), nil
 	}},
+	kasperopayMount,
 }

@@ -40,4 +40,13 @@
 // exactly as received (the JSON string's contents, the JSON number's literal,
 // or the form value), then its two-decimal form ("10.00") and its shortest
 // form ("10.5"), and reports the one that matched in Event.SignedAmount.
+//
+// # Creating payment links
+//
+// [Client] calls Kazawallet's API with the API key: [Client.CreatePaymentLink]
+// sends the amount exactly as its text (send the amount you will check in
+// the webhook), and returns the link to send the payer to and, when the
+// answer has one, the link's id that the webhook's order_id will carry. The
+// API's errors come back as [*APIError] with Kazawallet's message and key
+// ("USER_NOT_FOUND").
 package kazawallet

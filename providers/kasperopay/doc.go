@@ -1,0 +1,72 @@
+// Package kasperopay receives KasperoPay (Kaspa) payment webhooks for
+// payhook, and calls KasperoPay's status API.
+//
+//	kp, err := kasperopay.New() // confirms every webhook through the status API
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	http.Handle("POST /webhooks/kasperopay", payhook.Handle(kp, func(ctx context.Context, e kasperopay.Event) error {
+//		// Find the order by e.PaymentID in your own records: see below.
+//		return orders.MarkPaid(ctx, e.PaymentID, e.AmountKAS)
+//	}))
+//
+// # What KasperoPay sends
+//
+// One POST with a JSON body when a payment completes (event
+// "payment.completed"), once: KasperoPay's server makes one attempt and
+// never retries, whatever the answer. What it sends differs from its
+// documentation, and every form is accepted: order_id, transaction_id,
+// amount_usd and customer_address may be null; amounts may be JSON strings
+// or numbers (kept exact, never a float); an "item" string may come besides
+// or instead of the "items" array. Only event and payment_id are required.
+//
+// # KasperoPay signs nothing
+//
+// By default a KasperoPay webhook carries no signature at all: anyone who
+// can reach the URL can post one. The Provider therefore confirms each one
+// through the public status API (GET {base}/pay/status/{payment_id}) and
+// accepts it only when the API says "completed" with the same amount_kas
+// (compared as numbers: 25.5 equals "25.50") and, when both sides have one,
+// the same transaction id. A webhook whose transaction_id is null is
+// accepted on status and amount alone; Event.Confirmed.TxID then has the
+// API's.
+//
+// That proves less than a signature would. It proves that a KasperoPay
+// payment with that id and amount completed — anyone's payment: the status
+// API does not say which merchant it paid, and it knows nothing of
+// order_id, items, metadata or merchant_id, which stay whatever the sender
+// wrote. Someone can pay their own KasperoPay store and post that payment's
+// id to your URL with your order's id. So, without a webhook secret: accept
+// a payment only if its PaymentID is one you recorded for the order (the
+// widget's onPayment callback gives it to your page), and compare the
+// confirmed amount with that order's price; never mark paid an order named
+// by OrderID alone.
+//
+// Without a secret the timestamp proves nothing and is not checked; a
+// replayed webhook is recognised by its payment id instead (payhook's
+// idempotency store). Every delivery, forged ones included, costs one call
+// of the status API: limit the rate with payhook.WithRateLimit.
+//
+// If your KasperoPay dashboard offers a webhook secret, configure it with
+// [WithWebhookSecret]: the X-KasperoPay-Signature header (hex HMAC-SHA256
+// of the raw body) is then required and checked first, and the body's
+// timestamp must lie within [WithReplayWindow] of now. Every field is then
+// KasperoPay's. Confirmation stays on unless [WithoutConfirmation] turns it
+// off, which is refused without a secret.
+//
+// # When the status API cannot answer
+//
+// A webhook the status API cannot confirm because it is down, slow
+// ([WithTimeout]) or answers garbage is answered 503 — and since
+// KasperoPay will not send it again, the Provider writes an error-level log
+// line holding the payment id, order id, amounts and transaction id, so
+// that the payment can be checked ([Client.Status]) and processed by hand.
+// The same happens when the API does not say "completed" yet (pending or
+// confirming), answered 401. That line goes to [WithLogger]'s logger,
+// slog.Default() unless set: keep it where someone will read it.
+//
+// # Polling
+//
+// [Client] calls the status API on its own, for merchants who poll a
+// payment instead of, or besides, waiting for its webhook.
+package kasperopay

@@ -1,0 +1,268 @@
+package kasperopay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/jsonx"
+)
+
+// EventPaymentCompleted is the one event KasperoPay documents. Others are
+// kept as they arrive, never rejected.
+const EventPaymentCompleted = "payment.completed"
+
+// Event is a verified KasperoPay webhook. Fields KasperoPay may send as
+// null or leave out are "" (strings), zero (amounts, times) or nil; no
+// field distinguishes null from absent.
+//
+// What was verified depends on the Provider's configuration, and the
+// fields say which: Signed is true when the body's HMAC was checked, so
+// every field came from the holder of the webhook secret; Confirmed is the
+// status API's answer when the payment was confirmed through it, which
+// vouches for PaymentID, AmountKAS and TransactionID only — without a
+// signature, OrderID, MerchantID, Items, Item and Metadata are whatever the
+// sender wrote. See the package documentation.
+type Event struct {
+	// Type is the event's name ("event" in the body):
+	// EventPaymentCompleted, or another kept as it is.
+	Type string `json:"event"`
+	// Timestamp is when KasperoPay sent the webhook; zero when absent or in
+	// a form not recognised (RFC 3339, "2006-01-02 15:04:05", Unix seconds
+	// or milliseconds are).
+	Timestamp time.Time `json:"timestamp,omitzero"`
+	// MerchantID is the merchant's KasperoPay id ("kpm_...").
+	MerchantID string `json:"merchant_id,omitempty"`
+	// PaymentID is KasperoPay's payment id: the idempotency key. Never "".
+	PaymentID string `json:"payment_id"`
+	// OrderID is the merchant's order id, if the payment had one.
+	OrderID string `json:"order_id,omitempty"`
+	// AmountKAS is the amount paid in KAS, exact as sent (string or number).
+	AmountKAS payhook.Amount `json:"amount_kas,omitzero"`
+	// AmountUSD is its USD value at payment time, exact as sent. Not
+	// compared with the status API's: use Confirmed.AmountUSD for that one.
+	AmountUSD payhook.Amount `json:"amount_usd,omitzero"`
+	// TransactionID is the Kaspa transaction id. KasperoPay may send null:
+	// Confirmed.TxID then has the status API's.
+	TransactionID string `json:"transaction_id,omitempty"`
+	// CustomerAddress is the payer's Kaspa address.
+	CustomerAddress string `json:"customer_address,omitempty"`
+	// Items are the line items, if any; entries that are not objects are
+	// skipped and fields of the wrong type left zero, never rejected.
+	Items []Item `json:"items,omitempty"`
+	// Item is the single item description KasperoPay's server sends
+	// besides or instead of Items.
+	Item string `json:"item,omitempty"`
+	// Metadata is the custom metadata given when the payment was created,
+	// as raw JSON; nil when absent or null. See [Event.DecodeMetadata].
+	Metadata json.RawMessage `json:"metadata,omitempty"`
+	// Signed reports that the X-KasperoPay-Signature HMAC of the body was
+	// checked ([WithWebhookSecret]).
+	Signed bool `json:"signed"`
+	// Confirmed is the status API's answer that confirmed the payment; nil
+	// when confirmation is off ([WithoutConfirmation]).
+	Confirmed *Payment `json:"confirmed,omitempty"`
+}
+
+// Completed reports whether the event announces a completed payment.
+func (e Event) Completed() bool { return e.Type == EventPaymentCompleted }
+
+// DecodeMetadata decodes the event's metadata into v, as json.Unmarshal
+// does. Metadata sent as a JSON string holding JSON is decoded from the
+// string's contents. Without metadata it does nothing and returns nil.
+func (e Event) DecodeMetadata(v any) error {
+	m := e.Metadata
+	if len(m) == 0 {
+		return nil
+	}
+	if m[0] == '"' {
+		var s string
+		if err := json.Unmarshal(m, &s); err == nil && json.Valid([]byte(s)) {
+			m = []byte(s)
+		}
+	}
+	if err := json.Unmarshal(m, v); err != nil {
+		return fmt.Errorf("kasperopay: metadata: %w", err)
+	}
+	return nil
+}
+
+// Item is a line item of a payment.
+type Item struct {
+	// Name is the item's name.
+	Name string `json:"name,omitempty"`
+	// Quantity is how many; 0 when absent or not a whole number (a JSON
+	// number, or a string holding one, is accepted).
+	Quantity int `json:"quantity"`
+	// Price is the item's price, exact as sent; zero when absent or not a
+	// number.
+	Price payhook.Amount `json:"price,omitzero"`
+}
+
+// EventFrom returns the KasperoPay event that payhook's middleware put in
+// ctx, and whether there was one.
+func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Event](ctx) }
+
+// wire is a webhook body as KasperoPay sends it.
+type wire struct {
+	Event           jsonx.String    `json:"event"`
+	Timestamp       looseTime       `json:"timestamp"`
+	MerchantID      jsonx.String    `json:"merchant_id"`
+	PaymentID       jsonx.String    `json:"payment_id"`
+	OrderID         jsonx.String    `json:"order_id"`
+	AmountKAS       optAmount       `json:"amount_kas"`
+	AmountUSD       optAmount       `json:"amount_usd"`
+	TransactionID   jsonx.String    `json:"transaction_id"`
+	CustomerAddress jsonx.String    `json:"customer_address"`
+	Items           itemList        `json:"items"`
+	Item            looseString     `json:"item"`
+	Metadata        json.RawMessage `json:"metadata"`
+}
+
+// decode decodes a webhook body. Only event and payment_id are required.
+func decode(body []byte) (Event, error) {
+	if !jsonx.IsJSON(body) {
+		return Event{}, fmt.Errorf("kasperopay: %w: body is not a JSON object", payhook.ErrMalformed)
+	}
+	var w wire
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Event{}, fmt.Errorf("kasperopay: %w: %w", payhook.ErrMalformed, err)
+	}
+	if w.Event == "" {
+		return Event{}, fmt.Errorf("kasperopay: %w: no event", payhook.ErrMalformed)
+	}
+	if err := checkID(string(w.PaymentID)); err != nil {
+		return Event{}, err
+	}
+	meta := w.Metadata
+	if bytes.Equal(meta, []byte("null")) {
+		meta = nil
+	}
+	return Event{
+		Type:            string(w.Event),
+		Timestamp:       time.Time(w.Timestamp),
+		MerchantID:      string(w.MerchantID),
+		PaymentID:       string(w.PaymentID),
+		OrderID:         string(w.OrderID),
+		AmountKAS:       w.AmountKAS.Amount,
+		AmountUSD:       w.AmountUSD.Amount,
+		TransactionID:   string(w.TransactionID),
+		CustomerAddress: string(w.CustomerAddress),
+		Items:           w.Items,
+		Item:            string(w.Item),
+		Metadata:        meta,
+	}, nil
+}
+
+// optAmount is an amount that may also arrive as "" for none.
+type optAmount struct{ payhook.Amount }
+
+func (a *optAmount) UnmarshalJSON(b []byte) error {
+	if string(b) == `""` {
+		return nil
+	}
+	return a.Amount.UnmarshalJSON(b)
+}
+
+// looseString is a descriptive text: a string or a number's text; any other
+// JSON value leaves it "" rather than failing the webhook.
+type looseString string
+
+func (s *looseString) UnmarshalJSON(b []byte) error {
+	var v jsonx.String
+	if v.UnmarshalJSON(b) == nil {
+		*s = looseString(v)
+	}
+	return nil
+}
+
+// itemList decodes line items leniently: a value that is not an array is
+// ignored, entries that are not objects are skipped.
+type itemList []Item
+
+func (l *itemList) UnmarshalJSON(b []byte) error {
+	var raws []json.RawMessage
+	if json.Unmarshal(b, &raws) != nil {
+		return nil
+	}
+	items := make([]Item, 0, len(raws))
+	for _, r := range raws {
+		var w struct {
+			Name     looseString     `json:"name"`
+			Quantity json.RawMessage `json:"quantity"`
+			Price    json.RawMessage `json:"price"`
+		}
+		if json.Unmarshal(r, &w) != nil {
+			continue
+		}
+		it := Item{Name: string(w.Name), Quantity: quantity(w.Quantity)}
+		var price optAmount
+		if price.UnmarshalJSON(w.Price) == nil {
+			it.Price = price.Amount
+		}
+		items = append(items, it)
+	}
+	*l = items
+	return nil
+}
+
+// quantity reads a whole number from a JSON number or string ("2", 2, 2.0).
+func quantity(raw json.RawMessage) int {
+	var s looseString
+	if len(raw) == 0 || s.UnmarshalJSON(raw) != nil || s == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(string(s)), 64)
+	if err != nil || f != float64(int(f)) || f < 0 || f > 1<<31 {
+		return 0
+	}
+	return int(f)
+}
+
+// looseTime is a time in any form KasperoPay may send it; a form not
+// recognised leaves it zero rather than failing the webhook.
+type looseTime time.Time
+
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+}
+
+func (t *looseTime) UnmarshalJSON(b []byte) error {
+	var s looseString
+	_ = s.UnmarshalJSON(b)
+	*t = looseTime(parseTime(strings.TrimSpace(string(s))))
+	return nil
+}
+
+// parseTime reads RFC 3339, SQL-like forms (UTC when no zone is given), and
+// Unix seconds or milliseconds; it returns the zero time otherwise.
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:") {
+		n, err := strconv.ParseFloat(s, 64)
+		switch {
+		case err != nil || n <= 0 || n > 1e15:
+			return time.Time{}
+		case n >= 1e11: // milliseconds: 1e11 s is the year 5138
+			return time.UnixMilli(int64(n)).UTC()
+		default:
+			return time.Unix(int64(n), int64((n-float64(int64(n)))*1e9)).UTC()
+		}
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
+}

@@ -1,0 +1,198 @@
+package kasperopay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook"
+)
+
+// Name is the provider's name in payhook: it labels logs and prefixes
+// idempotency keys.
+const Name = "kasperopay"
+
+// Provider verifies and decodes KasperoPay webhooks. It implements
+// payhook.Provider[Event]. Make one with [New]; it is safe for concurrent
+// use, and logs and prints with its webhook secret redacted.
+type Provider struct {
+	signer *signer // nil without a webhook secret
+	client *Client // nil when confirmation is off
+	window time.Duration
+	now    func() time.Time
+	logger *slog.Logger // nil: slog.Default() when logging
+}
+
+var _ payhook.Provider[Event] = (*Provider)(nil)
+
+// New returns a Provider. Without options it confirms every webhook through
+// KasperoPay's status API at DefaultBaseURL, since KasperoPay signs nothing
+// by default. Options add a webhook secret ([WithWebhookSecret]), point the
+// status API elsewhere ([WithBaseURL], [WithStatusPath], [WithHTTPClient],
+// [WithTimeout]) or turn confirmation off ([WithoutConfirmation], only with
+// a secret). A configuration that would verify nothing, an empty secret or
+// an invalid URL is an error wrapping payhook.ErrConfig.
+func New(opts ...Option) (*Provider, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{window: c.window, now: c.now, logger: c.logger}
+	if c.secret != "" {
+		p.signer = newSigner(c.secret)
+	}
+	if c.confirm {
+		p.client = c.client()
+	} else if p.signer == nil {
+		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
+	}
+	return p, nil
+}
+
+// Name returns "kasperopay".
+func (p *Provider) Name() string { return Name }
+
+// Key returns the event's payment id.
+func (p *Provider) Key(e Event) string { return e.PaymentID }
+
+// Verify authenticates and decodes a webhook, in this order:
+//
+//  1. with a webhook secret, the X-KasperoPay-Signature header must be the
+//     HMAC of body (else payhook.ErrInvalidSignature);
+//  2. body must be a JSON object with event and payment_id (else
+//     payhook.ErrMalformed);
+//  3. with a webhook secret, its timestamp must be within the replay window
+//     of now (else ErrInvalidSignature);
+//  4. unless confirmation is off, the status API must say the payment is
+//     completed, with the same amount_kas (compared as numbers) and, when
+//     both sides have one, the same transaction id (else
+//     ErrInvalidSignature). When the API cannot be consulted the error
+//     wraps payhook.ErrUnavailable and the payment is logged at error
+//     level: KasperoPay will not send the webhook again.
+func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
+	if p.signer != nil {
+		sig := header.Get(SignatureHeader)
+		//lint:ignore SA1008 a literal http.Header may be keyed with SignatureHeader's own spelling
+		if v := header[SignatureHeader]; sig == "" && len(v) > 0 {
+			sig = v[0]
+		}
+		if sig == "" {
+			return Event{}, fmt.Errorf("kasperopay: %w: no %s header", payhook.ErrInvalidSignature, SignatureHeader)
+		}
+		if !p.signer.check(sig, body) {
+			return Event{}, fmt.Errorf("kasperopay: %w: %s does not match the body", payhook.ErrInvalidSignature, SignatureHeader)
+		}
+	}
+	e, err := decode(body)
+	if err != nil {
+		return Event{}, err
+	}
+	if p.signer != nil {
+		e.Signed = true
+		if err := p.checkTimestamp(e.Timestamp); err != nil {
+			return Event{}, err
+		}
+	}
+	if p.client != nil {
+		if err := p.confirm(ctx, &e); err != nil {
+			return Event{}, err
+		}
+	}
+	return e, nil
+}
+
+// checkTimestamp bounds replays of a signed body.
+func (p *Provider) checkTimestamp(ts time.Time) error {
+	if ts.IsZero() {
+		return fmt.Errorf("kasperopay: %w: signed webhook has no usable timestamp", payhook.ErrInvalidSignature)
+	}
+	if d := p.now().Sub(ts); d > p.window || d < -p.window {
+		return fmt.Errorf("kasperopay: %w: timestamp %s is %s from now, outside the replay window of %s",
+			payhook.ErrInvalidSignature, ts.Format(time.RFC3339), d.Round(time.Second), p.window)
+	}
+	return nil
+}
+
+// confirm checks e against the status API and records the answer in e.
+func (p *Provider) confirm(ctx context.Context, e *Event) error {
+	if e.AmountKAS.IsZero() {
+		return fmt.Errorf("kasperopay: %w: payment %q: webhook has no amount_kas to confirm", payhook.ErrInvalidSignature, e.PaymentID)
+	}
+	pay, err := p.client.Status(ctx, e.PaymentID)
+	switch {
+	case errors.Is(err, payhook.ErrUnavailable):
+		p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API could not be consulted and KasperoPay will not resend this webhook; check the payment by hand", err)
+		return fmt.Errorf("kasperopay: payment %q not confirmed (KasperoPay will not resend it): %w", e.PaymentID, err)
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("%w: %w", payhook.ErrInvalidSignature, err)
+	case err != nil:
+		return err
+	}
+	var why string
+	switch {
+	case pay.PaymentID != "" && pay.PaymentID != e.PaymentID:
+		why = fmt.Sprintf("status API answered for payment %q", pay.PaymentID)
+	case !pay.Completed():
+		why = fmt.Sprintf("status API says %q, not completed", pay.Status)
+		if pay.Status != StatusExpired {
+			// Maybe a real payment the API has not caught up with.
+			p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API does not say completed yet and KasperoPay will not resend this webhook; poll the payment later and process it by hand",
+				fmt.Errorf("status %q", pay.Status))
+		}
+	case !pay.AmountKAS.Equal(e.AmountKAS):
+		why = fmt.Sprintf("amount_kas %s, status API says %s", e.AmountKAS, pay.AmountKAS)
+	case e.TransactionID != "" && pay.TxID != "" && !strings.EqualFold(e.TransactionID, pay.TxID):
+		why = fmt.Sprintf("transaction_id %q, status API says %q", e.TransactionID, pay.TxID)
+	}
+	if why != "" {
+		return fmt.Errorf("kasperopay: %w: payment %q not confirmed: %s", payhook.ErrInvalidSignature, e.PaymentID, why)
+	}
+	e.Confirmed = &pay
+	return nil
+}
+
+// logUnconfirmed writes the line that is the only record of a payment the
+// webhook announced but Verify could not accept.
+func (p *Provider) logUnconfirmed(ctx context.Context, e *Event, msg string, err error) {
+	l := p.logger
+	if l == nil {
+		l = slog.Default()
+	}
+	l.LogAttrs(ctx, slog.LevelError, msg,
+		slog.String("provider", Name),
+		slog.String("payment_id", e.PaymentID),
+		slog.String("order_id", e.OrderID),
+		slog.String("amount_kas", e.AmountKAS.String()),
+		slog.String("amount_usd", e.AmountUSD.String()),
+		slog.String("transaction_id", e.TransactionID),
+		slog.String("merchant_id", e.MerchantID),
+		slog.String("customer_address", e.CustomerAddress),
+		slog.Time("timestamp", e.Timestamp),
+		slog.Any("error", err))
+}
+
+// LogValue implements slog.LogValuer, so a Provider logs without its
+// secret.
+func (p *Provider) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("provider", Name), slog.String("webhook_secret", p.secretText()),
+		slog.Bool("confirmation", p.client != nil))
+}
+
+// String returns a description without the secret.
+func (p *Provider) String() string {
+	return fmt.Sprintf("kasperopay.Provider{webhook_secret: %s, confirmation: %t}", p.secretText(), p.client != nil)
+}
+
+// GoString is String, so that %#v prints no secret either.
+func (p *Provider) GoString() string { return p.String() }
+
+func (p *Provider) secretText() string {
+	if p.signer == nil {
+		return "none"
+	}
+	return "REDACTED"
+}

@@ -1,0 +1,763 @@
+package kasperopay_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/providers/kasperopay"
+)
+
+// seedBody is the payload of KasperoPay's webhook documentation.
+const seedBody = `{
+  "event": "payment.completed",
+  "timestamp": "2026-01-30T15:30:00.000Z",
+  "merchant_id": "kpm_abc123",
+  "payment_id": "pay_xyz789",
+  "order_id": "ord_456",
+  "amount_kas": "150.5",
+  "amount_usd": "15.05",
+  "transaction_id": "abc123def456",
+  "customer_address": "kaspa:qr...",
+  "items": [
+    {
+      "name": "T-Shirt",
+      "quantity": 1,
+      "price": "15.05"
+    }
+  ],
+  "metadata": {}
+}`
+
+// seedTime is the seed's timestamp; the tests' clock reads it.
+var seedTime = time.Date(2026, 1, 30, 15, 30, 0, 0, time.UTC)
+
+const secret = "whsec_test"
+
+// fakeAPI plays KasperoPay's status API: GET /pay/status/{id} answers the
+// registered answer for id, or 404 {"error":"Payment not found"} as
+// KasperoPay's server does.
+type fakeAPI struct {
+	*httptest.Server
+	mu       sync.Mutex
+	answers  map[string]func(w http.ResponseWriter, r *http.Request)
+	requests []*http.Request
+}
+
+func newFakeAPI(t testing.TB) *fakeAPI {
+	t.Helper()
+	f := &fakeAPI{answers: map[string]func(http.ResponseWriter, *http.Request){}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.requests = append(f.requests, r.Clone(context.Background()))
+		answer := f.answers[strings.TrimPrefix(r.URL.Path, "/pay/status/")]
+		f.mu.Unlock()
+		switch {
+		case r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/pay/status/"):
+			http.NotFound(w, r)
+		case answer == nil:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"error":"Payment not found"}`)
+		default:
+			answer(w, r)
+		}
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// answer registers a raw answer for id.
+func (f *fakeAPI) answer(id string, status int, body string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers[id] = func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}
+}
+
+// payment registers a 200 answer for id, the documented shape.
+func (f *fakeAPI) payment(id, status, amountKAS, txid string) {
+	f.answer(id, http.StatusOK, fmt.Sprintf(`{"payment_id":%q,"status":%q,"amount_kas":%s,"amount_usd":15.05,"txid":%s,`+
+		`"store_name":"Your Store","confirmed_at":"2026-01-30T15:29:58Z","expires_at":"2026-01-30T15:44:00Z"}`,
+		id, status, amountKAS, txid))
+}
+
+func (f *fakeAPI) calls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.requests)
+}
+
+func (f *fakeAPI) last() *http.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.requests) == 0 {
+		return nil
+	}
+	return f.requests[len(f.requests)-1]
+}
+
+// logBuffer collects a logger's JSON lines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
+
+// lines returns the records logged, decoded.
+func (l *logBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(l.b.Bytes()), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(line, &m))
+		out = append(out, m)
+	}
+	return out
+}
+
+func newProvider(t testing.TB, api *fakeAPI, opts ...kasperopay.Option) *kasperopay.Provider {
+	t.Helper()
+	base := []kasperopay.Option{kasperopay.WithClock(func() time.Time { return seedTime })}
+	if api != nil {
+		base = append(base, kasperopay.WithBaseURL(api.URL))
+	}
+	p, err := kasperopay.New(append(base, opts...)...)
+	require.NoError(t, err)
+	return p
+}
+
+// body returns the seed payload with fields replaced (nil deletes one).
+func body(t testing.TB, fields map[string]any) []byte {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(seedBody), &m))
+	for k, v := range fields {
+		if v == nil {
+			delete(m, k)
+			continue
+		}
+		if v == jsonNull {
+			v = nil
+		}
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	require.NoError(t, err)
+	return b
+}
+
+type null struct{}
+
+var jsonNull = null{}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []kasperopay.Option
+		ok   bool
+	}{
+		{"defaults", nil, true},
+		{"secret", []kasperopay.Option{kasperopay.WithWebhookSecret(secret)}, true},
+		{"secret without confirmation", []kasperopay.Option{kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation()}, true},
+		{"confirmation off first", []kasperopay.Option{kasperopay.WithoutConfirmation(), kasperopay.WithWebhookSecret(secret)}, true},
+		{"empty secret", []kasperopay.Option{kasperopay.WithWebhookSecret("")}, false},
+		{"blank secret", []kasperopay.Option{kasperopay.WithWebhookSecret(" \t")}, false},
+		{"empty secret then a good one", []kasperopay.Option{kasperopay.WithWebhookSecret(""), kasperopay.WithWebhookSecret(secret)}, false},
+		{"confirmation off without secret", []kasperopay.Option{kasperopay.WithoutConfirmation()}, false},
+		{"ftp base", []kasperopay.Option{kasperopay.WithBaseURL("ftp://kaspa-store.com")}, false},
+		{"empty base", []kasperopay.Option{kasperopay.WithBaseURL("")}, false},
+		{"base with query", []kasperopay.Option{kasperopay.WithBaseURL("https://kaspa-store.com/?a=b")}, false},
+		{"path with query", []kasperopay.Option{kasperopay.WithStatusPath("/pay/status?id=")}, false},
+		{"other path", []kasperopay.Option{kasperopay.WithStatusPath("api/pay/status")}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := kasperopay.New(tt.opts...)
+			if tt.ok {
+				require.NoError(t, err)
+				assert.Equal(t, kasperopay.Name, p.Name())
+				return
+			}
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, p)
+		})
+	}
+}
+
+func TestVerifyPayloads(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	p := newProvider(t, api)
+
+	tests := []struct {
+		name  string
+		body  []byte
+		check func(t *testing.T, e kasperopay.Event)
+	}{
+		{"docs shape", []byte(seedBody), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "payment.completed", e.Type)
+			assert.True(t, e.Completed())
+			assert.Equal(t, seedTime, e.Timestamp)
+			assert.Equal(t, "kpm_abc123", e.MerchantID)
+			assert.Equal(t, "pay_xyz789", e.PaymentID)
+			assert.Equal(t, "ord_456", e.OrderID)
+			assert.Equal(t, "150.5", e.AmountKAS.String())
+			assert.Equal(t, "15.05", e.AmountUSD.String())
+			assert.Equal(t, "abc123def456", e.TransactionID)
+			assert.Equal(t, "kaspa:qr...", e.CustomerAddress)
+			assert.Equal(t, []kasperopay.Item{{Name: "T-Shirt", Quantity: 1, Price: payhook.MustAmount("15.05")}}, e.Items)
+			assert.JSONEq(t, `{}`, string(e.Metadata))
+			assert.False(t, e.Signed)
+			require.NotNil(t, e.Confirmed)
+			assert.Equal(t, kasperopay.StatusCompleted, e.Confirmed.Status)
+		}},
+		{"server shape: item string, nulls, amount as number", body(t, map[string]any{
+			"items": nil, "item": "Premium Subscription", "order_id": jsonNull, "transaction_id": jsonNull,
+			"amount_usd": jsonNull, "customer_address": jsonNull, "amount_kas": json.Number("150.5"), "metadata": nil,
+		}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "Premium Subscription", e.Item)
+			assert.Empty(t, e.Items)
+			assert.Empty(t, e.OrderID)
+			assert.Empty(t, e.TransactionID)
+			assert.True(t, e.AmountUSD.IsZero())
+			assert.Empty(t, e.CustomerAddress)
+			assert.Equal(t, "150.5", e.AmountKAS.String())
+			assert.Nil(t, e.Metadata)
+			require.NotNil(t, e.Confirmed)
+			assert.Equal(t, "abc123def456", e.Confirmed.TxID, "a null transaction_id is confirmed on status and amount; the API's txid is there")
+		}},
+		{"item and items together", body(t, map[string]any{"item": "Cart (2 items)"}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "Cart (2 items)", e.Item)
+			assert.Len(t, e.Items, 1)
+		}},
+		{"amount as string with trailing zero", body(t, map[string]any{"amount_kas": "150.50"}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "150.50", e.AmountKAS.String(), "kept as sent")
+		}},
+		{"amount as number literal kept", []byte(strings.Replace(seedBody, `"amount_kas": "150.5"`, `"amount_kas": 150.500`, 1)), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "150.500", e.AmountKAS.String())
+		}},
+		{"empty amount_usd", body(t, map[string]any{"amount_usd": ""}), func(t *testing.T, e kasperopay.Event) {
+			assert.True(t, e.AmountUSD.IsZero())
+		}},
+		{"metadata object", body(t, map[string]any{"metadata": map[string]any{"user": 42, "plan": "pro"}}), func(t *testing.T, e kasperopay.Event) {
+			var m struct {
+				User int
+				Plan string
+			}
+			require.NoError(t, e.DecodeMetadata(&m))
+			assert.Equal(t, 42, m.User)
+			assert.Equal(t, "pro", m.Plan)
+		}},
+		{"metadata absent", body(t, map[string]any{"metadata": nil}), func(t *testing.T, e kasperopay.Event) {
+			assert.Nil(t, e.Metadata)
+			m := map[string]any{"kept": true}
+			require.NoError(t, e.DecodeMetadata(&m))
+			assert.Equal(t, map[string]any{"kept": true}, m, "no metadata leaves v as it is")
+		}},
+		{"metadata null", body(t, map[string]any{"metadata": jsonNull}), func(t *testing.T, e kasperopay.Event) {
+			assert.Nil(t, e.Metadata)
+		}},
+		{"metadata as a JSON string", body(t, map[string]any{"metadata": `{"user":7}`}), func(t *testing.T, e kasperopay.Event) {
+			var m struct{ User int }
+			require.NoError(t, e.DecodeMetadata(&m))
+			assert.Equal(t, 7, m.User)
+		}},
+		{"lenient items", body(t, map[string]any{"items": []any{
+			map[string]any{"name": "A", "quantity": "2", "price": 1.5},
+			map[string]any{"name": 7, "quantity": 2.5, "price": "n/a"},
+			"not an item",
+			map[string]any{"name": "C", "quantity": map[string]any{}},
+		}}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, []kasperopay.Item{
+				{Name: "A", Quantity: 2, Price: payhook.MustAmount("1.5")},
+				{Name: "7"},
+				{Name: "C"},
+			}, e.Items)
+		}},
+		{"items not an array", body(t, map[string]any{"items": "T-Shirt"}), func(t *testing.T, e kasperopay.Event) {
+			assert.Empty(t, e.Items)
+		}},
+		{"item not a string", body(t, map[string]any{"item": map[string]any{"name": "x"}}), func(t *testing.T, e kasperopay.Event) {
+			assert.Empty(t, e.Item)
+		}},
+		{"ids as numbers", body(t, map[string]any{"order_id": 456, "merchant_id": 12}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "456", e.OrderID)
+			assert.Equal(t, "12", e.MerchantID)
+		}},
+		{"unknown event kept", body(t, map[string]any{"event": "payment.refunded"}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "payment.refunded", e.Type)
+			assert.False(t, e.Completed())
+		}},
+		{"timestamp without zone", body(t, map[string]any{"timestamp": "2026-01-30 15:30:00"}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, seedTime, e.Timestamp)
+		}},
+		{"timestamp in milliseconds", body(t, map[string]any{"timestamp": seedTime.UnixMilli()}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, seedTime, e.Timestamp)
+		}},
+		{"timestamp in seconds", body(t, map[string]any{"timestamp": seedTime.Unix()}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, seedTime, e.Timestamp)
+		}},
+		{"timestamp unreadable", body(t, map[string]any{"timestamp": "yesterday"}), func(t *testing.T, e kasperopay.Event) {
+			assert.True(t, e.Timestamp.IsZero())
+		}},
+		{"timestamp absent", body(t, map[string]any{"timestamp": nil}), func(t *testing.T, e kasperopay.Event) {
+			assert.True(t, e.Timestamp.IsZero())
+		}},
+		{"unknown fields ignored", body(t, map[string]any{"extra": []int{1}}), func(t *testing.T, e kasperopay.Event) {
+			assert.Equal(t, "pay_xyz789", e.PaymentID)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := p.Verify(context.Background(), nil, tt.body)
+			require.NoError(t, err)
+			assert.Equal(t, "pay_xyz789", p.Key(e))
+			tt.check(t, e)
+		})
+	}
+}
+
+func TestVerifyRejects(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	p := newProvider(t, api)
+
+	tests := []struct {
+		name string
+		body string
+		want error
+	}{
+		{"empty", ``, payhook.ErrMalformed},
+		{"not JSON", `event=payment.completed&payment_id=pay_xyz789`, payhook.ErrMalformed},
+		{"JSON array", `[` + seedBody + `]`, payhook.ErrMalformed},
+		{"truncated", seedBody[:40], payhook.ErrMalformed},
+		{"empty object", `{}`, payhook.ErrMalformed},
+		{"no payment_id", string(body(t, map[string]any{"payment_id": nil})), payhook.ErrMalformed},
+		{"null payment_id", string(body(t, map[string]any{"payment_id": jsonNull})), payhook.ErrMalformed},
+		{"empty payment_id", string(body(t, map[string]any{"payment_id": ""})), payhook.ErrMalformed},
+		{"payment_id object", string(body(t, map[string]any{"payment_id": map[string]any{}})), payhook.ErrMalformed},
+		{"payment_id dot-dot", string(body(t, map[string]any{"payment_id": ".."})), payhook.ErrMalformed},
+		{"payment_id too long", string(body(t, map[string]any{"payment_id": strings.Repeat("p", 257)})), payhook.ErrMalformed},
+		{"no event", string(body(t, map[string]any{"event": nil})), payhook.ErrMalformed},
+		{"amount not a number", string(body(t, map[string]any{"amount_kas": "150.5 KAS"})), payhook.ErrMalformed},
+		{"amount object", string(body(t, map[string]any{"amount_kas": map[string]any{"v": 1}})), payhook.ErrMalformed},
+		{"amount_usd not a number", string(body(t, map[string]any{"amount_usd": "N/A"})), payhook.ErrMalformed},
+		{"no amount_kas", string(body(t, map[string]any{"amount_kas": nil})), payhook.ErrInvalidSignature},
+		{"null amount_kas", string(body(t, map[string]any{"amount_kas": jsonNull})), payhook.ErrInvalidSignature},
+		{"amount differs", string(body(t, map[string]any{"amount_kas": "1500.5"})), payhook.ErrInvalidSignature},
+		{"transaction id differs", string(body(t, map[string]any{"transaction_id": "forged"})), payhook.ErrInvalidSignature},
+		{"unknown payment", string(body(t, map[string]any{"payment_id": "pay_forged"})), payhook.ErrInvalidSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := p.Verify(context.Background(), nil, []byte(tt.body))
+			assert.ErrorIs(t, err, tt.want)
+			assert.Zero(t, e)
+		})
+	}
+}
+
+// TestVerifyConfirmation drives the status API through every answer
+// KasperoPay's server gives, and the ones it gives when it is in trouble.
+func TestVerifyConfirmation(t *testing.T) {
+	api := newFakeAPI(t)
+	slow := make(chan struct{})
+	t.Cleanup(func() { close(slow) })
+
+	tests := []struct {
+		name    string
+		answer  func(id string) // registers the API's answer for id
+		webhook map[string]any  // changes to the seed body
+		want    error           // nil: accepted
+		logged  string          // the error-level line expected, "" for none
+	}{
+		{"completed and agreeing", func(id string) { api.payment(id, "completed", "150.5", `"abc123def456"`) }, nil, nil, ""},
+		{"25.5 agrees with \"25.50\"", func(id string) { api.payment(id, "completed", "25.5", `"abc123def456"`) },
+			map[string]any{"amount_kas": "25.50"}, nil, ""},
+		{"amount as a string in the API", func(id string) { api.payment(id, "completed", `"150.50"`, `"abc123def456"`) }, nil, nil, ""},
+		{"transaction id in another case", func(id string) { api.payment(id, "completed", "150.5", `"ABC123DEF456"`) }, nil, nil, ""},
+		{"webhook transaction id null", func(id string) { api.payment(id, "completed", "150.5", `"abc123def456"`) },
+			map[string]any{"transaction_id": jsonNull}, nil, ""},
+		{"API txid null", func(id string) { api.payment(id, "completed", "150.5", `null`) }, nil, nil, ""},
+		{"status in capitals", func(id string) { api.payment(id, "COMPLETED", "150.5", `"abc123def456"`) }, nil, nil, ""},
+		{"pending", func(id string) { api.payment(id, "pending", "150.5", `null`) }, nil, payhook.ErrInvalidSignature, "does not say completed"},
+		{"confirming", func(id string) { api.payment(id, "confirming", "150.5", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, "does not say completed"},
+		{"expired", func(id string) { api.payment(id, "expired", "150.5", `null`) }, nil, payhook.ErrInvalidSignature, ""},
+		{"amount mismatch", func(id string) { api.payment(id, "completed", "15.05", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, ""},
+		{"API has no amount", func(id string) { api.payment(id, "completed", "null", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, ""},
+		{"txid mismatch", func(id string) { api.payment(id, "completed", "150.5", `"other"`) }, nil, payhook.ErrInvalidSignature, ""},
+		{"answer for another payment", func(id string) {
+			api.answer(id, http.StatusOK, `{"payment_id":"pay_other","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
+		}, nil, payhook.ErrInvalidSignature, ""},
+		{"404", func(id string) {}, nil, payhook.ErrInvalidSignature, ""},
+		{"200 not found", func(id string) { api.answer(id, http.StatusOK, `{"error":"Payment not found"}`) }, nil, payhook.ErrInvalidSignature, ""},
+		{"400 not found", func(id string) {
+			api.answer(id, http.StatusBadRequest, `{"success":false,"message":"payment not found"}`)
+		}, nil, payhook.ErrInvalidSignature, ""},
+		{"404 HTML page: wrong path", func(id string) { api.answer(id, http.StatusNotFound, "<!DOCTYPE html><pre>Cannot GET /x</pre>") },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"500", func(id string) { api.answer(id, http.StatusInternalServerError, `{"error":"Internal server error"}`) },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"500 saying not found", func(id string) { api.answer(id, http.StatusInternalServerError, `{"error":"config not found"}`) },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"429", func(id string) { api.answer(id, http.StatusTooManyRequests, `{"error":"slow down"}`) },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"200 not JSON", func(id string) { api.answer(id, http.StatusOK, `<html>maintenance</html>`) },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"200 without status", func(id string) { api.answer(id, http.StatusOK, `{"payment_id":"x"}`) },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"slow answer: timeout", func(id string) {
+			api.mu.Lock()
+			api.answers[id] = func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-slow:
+				case <-r.Context().Done():
+				}
+			}
+			api.mu.Unlock()
+		}, nil, payhook.ErrUnavailable, "could not be consulted"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := fmt.Sprintf("pay_%02d", i)
+			tt.answer(id)
+			timeout := 10 * time.Second // generous: only the slow row waits for it
+			if strings.HasPrefix(tt.name, "slow") {
+				timeout = 50 * time.Millisecond
+			}
+			var logs logBuffer
+			p := newProvider(t, api, kasperopay.WithTimeout(timeout), kasperopay.WithLogger(logs.logger()))
+			changes := map[string]any{"payment_id": id}
+			for k, v := range tt.webhook {
+				changes[k] = v
+			}
+			e, err := p.Verify(context.Background(), nil, body(t, changes))
+			lines := logs.lines(t)
+			if tt.want == nil {
+				require.NoError(t, err)
+				require.NotNil(t, e.Confirmed)
+				assert.Equal(t, kasperopay.StatusCompleted, e.Confirmed.Status)
+				assert.Equal(t, id, e.PaymentID)
+				assert.Empty(t, lines, "nothing to log")
+				return
+			}
+			assert.ErrorIs(t, err, tt.want)
+			assert.Zero(t, e)
+			if tt.logged == "" {
+				assert.Empty(t, lines)
+				return
+			}
+			require.Len(t, lines, 1)
+			line := lines[0]
+			assert.Equal(t, "ERROR", line["level"])
+			assert.Contains(t, line["msg"], tt.logged)
+			assert.Contains(t, line["msg"], "KasperoPay will not resend this webhook")
+			assert.Equal(t, id, line["payment_id"])
+			assert.Equal(t, "ord_456", line["order_id"])
+			assert.Equal(t, "150.5", line["amount_kas"])
+			assert.Equal(t, "15.05", line["amount_usd"])
+			assert.Equal(t, "abc123def456", line["transaction_id"])
+			assert.Equal(t, "kasperopay", line["provider"])
+			assert.NotEmpty(t, line["error"])
+		})
+	}
+}
+
+func TestVerifyAPIUnreachable(t *testing.T) {
+	api := newFakeAPI(t)
+	api.Close() // connection refused
+	var logs logBuffer
+	p := newProvider(t, api, kasperopay.WithLogger(logs.logger()))
+	_, err := p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrUnavailable)
+	assert.Contains(t, err.Error(), "pay_xyz789", "the middleware's own log line names the payment too")
+	lines := logs.lines(t)
+	require.Len(t, lines, 1)
+	assert.Equal(t, "pay_xyz789", lines[0]["payment_id"])
+}
+
+// TestVerifyHostilePaymentID checks that no payment id leaves the status
+// path or adds a query.
+func TestVerifyHostilePaymentID(t *testing.T) {
+	api := newFakeAPI(t)
+	p := newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	for _, id := range []string{"../admin?x=1", "../../etc/passwd", "a/b", "pay#frag", "%2e%2e", "pay 1?status=completed", "pay\x00", "..\\admin", "é"} {
+		t.Run(id, func(t *testing.T) {
+			_, err := p.Verify(context.Background(), nil, body(t, map[string]any{"payment_id": id}))
+			assert.ErrorIs(t, err, payhook.ErrInvalidSignature, "unknown to the API")
+			r := api.last()
+			require.NotNil(t, r)
+			assert.Empty(t, r.URL.RawQuery)
+			assert.Empty(t, r.URL.Fragment)
+			escaped := r.URL.EscapedPath()
+			require.True(t, strings.HasPrefix(escaped, "/pay/status/"), escaped)
+			assert.NotContains(t, strings.TrimPrefix(escaped, "/pay/status/"), "/", "one path segment")
+			assert.Equal(t, "/pay/status/"+id, r.URL.Path, "the server reads the id back exactly")
+		})
+	}
+}
+
+func TestVerifyStatusPath(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL.Path
+		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
+	}))
+	defer srv.Close()
+	p, err := kasperopay.New(kasperopay.WithBaseURL(srv.URL+"/"), kasperopay.WithStatusPath("api/pay/status"))
+	require.NoError(t, err)
+	_, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	require.NoError(t, err)
+	assert.Equal(t, "/api/pay/status/pay_xyz789", got)
+}
+
+func TestVerifySignature(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	signed := func(b []byte) http.Header {
+		return http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, b)}}
+	}
+	seed := []byte(seedBody)
+	at := func(d time.Duration) []byte {
+		return body(t, map[string]any{"timestamp": seedTime.Add(d).Format(time.RFC3339Nano)})
+	}
+
+	tests := []struct {
+		name   string
+		header http.Header
+		body   []byte
+		want   error
+	}{
+		{"valid", signed(seed), seed, nil},
+		{"upper-case hex", http.Header{kasperopay.SignatureHeader: {strings.ToUpper(kasperopay.Sign(secret, seed))}}, seed, nil},
+		{"sha256= prefix", http.Header{kasperopay.SignatureHeader: {"sha256=" + kasperopay.Sign(secret, seed)}}, seed, nil},
+		{"header name in lower case", http.Header{"X-Kasperopay-Signature": {kasperopay.Sign(secret, seed)}}, seed, nil},
+		{"4 minutes old", signed(at(-4 * time.Minute)), at(-4 * time.Minute), nil},
+		{"4 minutes ahead", signed(at(4 * time.Minute)), at(4 * time.Minute), nil},
+		{"missing", nil, seed, payhook.ErrInvalidSignature},
+		{"empty", http.Header{kasperopay.SignatureHeader: {""}}, seed, payhook.ErrInvalidSignature},
+		{"wrong secret", http.Header{kasperopay.SignatureHeader: {kasperopay.Sign("other", seed)}}, seed, payhook.ErrInvalidSignature},
+		{"another body's", signed(at(time.Second)), seed, payhook.ErrInvalidSignature},
+		{"truncated", http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, seed)[:63]}}, seed, payhook.ErrInvalidSignature},
+		{"not hex", http.Header{kasperopay.SignatureHeader: {strings.Repeat("zz", 32)}}, seed, payhook.ErrInvalidSignature},
+		{"base64 instead of hex", http.Header{kasperopay.SignatureHeader: {"q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="}}, seed, payhook.ErrInvalidSignature},
+		{"replay 6 minutes old", signed(at(-6 * time.Minute)), at(-6 * time.Minute), payhook.ErrInvalidSignature},
+		{"6 minutes ahead", signed(at(6 * time.Minute)), at(6 * time.Minute), payhook.ErrInvalidSignature},
+		{"no timestamp", signed(body(t, map[string]any{"timestamp": nil})), body(t, map[string]any{"timestamp": nil}), payhook.ErrInvalidSignature},
+		{"signed but malformed", signed([]byte(`{"event":"payment.completed"}`)), []byte(`{"event":"payment.completed"}`), payhook.ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProvider(t, api, kasperopay.WithWebhookSecret(secret))
+			before := api.calls()
+			e, err := p.Verify(context.Background(), tt.header, tt.body)
+			if tt.want != nil {
+				assert.ErrorIs(t, err, tt.want)
+				assert.Equal(t, before, api.calls(), "rejected before the status API is called")
+				assert.NotContains(t, err.Error(), kasperopay.Sign(secret, tt.body), "the expected signature is never told")
+				return
+			}
+			require.NoError(t, err)
+			assert.True(t, e.Signed)
+			assert.NotNil(t, e.Confirmed, "confirmation stays on")
+			assert.Equal(t, before+1, api.calls())
+		})
+	}
+}
+
+func TestVerifySignatureOnly(t *testing.T) {
+	p := newProvider(t, nil, kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation(),
+		kasperopay.WithBaseURL("http://127.0.0.1:1"), kasperopay.WithReplayWindow(time.Hour))
+	b := body(t, map[string]any{"timestamp": seedTime.Add(-30 * time.Minute).Format(time.RFC3339)})
+	e, err := p.Verify(context.Background(), http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, b)}}, b)
+	require.NoError(t, err, "no status API call, and a 30-minute-old body within a one-hour window")
+	assert.True(t, e.Signed)
+	assert.Nil(t, e.Confirmed)
+	_, err = p.Verify(context.Background(), nil, b)
+	assert.ErrorIs(t, err, payhook.ErrInvalidSignature)
+}
+
+func TestSign(t *testing.T) {
+	// printf '{"a":1}' | openssl dgst -sha256 -hmac whsec_test
+	assert.Equal(t, "51426af50a41dd7ff2cd3f116594734766d4018d15d6fb07169aee5d2959adf5", kasperopay.Sign(secret, []byte(`{"a":1}`)))
+}
+
+func TestSecretNeverPrinted(t *testing.T) {
+	const s = "whsec_very_secret_value"
+	p, err := kasperopay.New(kasperopay.WithWebhookSecret(s))
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("p", "provider", p)
+	for _, out := range []string{fmt.Sprint(p), fmt.Sprintf("%+v", p), fmt.Sprintf("%#v", p), p.String(), logs.String()} {
+		assert.NotContains(t, out, s)
+		assert.Contains(t, out, "REDACTED")
+	}
+}
+
+func TestEventJSON(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	e, err := newProvider(t, api).Verify(context.Background(), nil, []byte(seedBody))
+	require.NoError(t, err)
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	var back kasperopay.Event
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, e.PaymentID, back.PaymentID)
+	assert.True(t, e.AmountKAS.Equal(back.AmountKAS))
+	assert.Equal(t, e.Timestamp, back.Timestamp)
+	assert.JSONEq(t, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":"150.5","amount_usd":"15.05","txid":"abc123def456",`+
+		`"store_name":"Your Store","confirmed_at":"2026-01-30T15:29:58Z","expires_at":"2026-01-30T15:44:00Z"}`, mustJSON(t, e.Confirmed))
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestHandleEndToEnd runs deliveries through payhook.Handle over HTTP.
+func TestHandleEndToEnd(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	api.payment("pay_pending", "pending", "150.5", `null`)
+	var handled atomic.Int32
+	var got kasperopay.Event
+	p := newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error {
+		handled.Add(1)
+		fromCtx, ok := kasperopay.EventFrom(ctx)
+		assert.True(t, ok)
+		got = fromCtx
+		return nil
+	}))
+	defer srv.Close()
+	post := func(b []byte) (int, string) {
+		res, err := http.Post(srv.URL, "application/json", bytes.NewReader(b))
+		require.NoError(t, err)
+		defer res.Body.Close()
+		out, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(out)
+	}
+
+	code, out := post([]byte(seedBody))
+	assert.Equal(t, http.StatusOK, code, out)
+	assert.Equal(t, "pay_xyz789", got.PaymentID)
+	code, out = post([]byte(seedBody))
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "already processed\n", out)
+	assert.EqualValues(t, 1, handled.Load())
+
+	code, out = post(body(t, map[string]any{"payment_id": "pay_pending"}))
+	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Equal(t, "Unauthorized\n", out, "nothing of the reason reaches the client")
+	code, _ = post(body(t, map[string]any{"payment_id": nil}))
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestHandleConcurrentDuplicates delivers one payment many times at once:
+// it is processed exactly once, the first delivery holding it while the
+// others are told to come back (409), and a later one is acknowledged.
+func TestHandleConcurrentDuplicates(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	p := newProvider(t, api)
+	const n = 16
+	var handled atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error {
+		handled.Add(1)
+		<-release
+		return nil
+	}))
+	defer srv.Close()
+
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := http.Post(srv.URL, "application/json", strings.NewReader(seedBody))
+			if !assert.NoError(t, err) {
+				codes <- 0
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	count := map[int]int{}
+	for range n - 1 {
+		count[<-codes]++
+	}
+	close(release)
+	count[<-codes]++
+	wg.Wait()
+	assert.Equal(t, map[int]int{http.StatusOK: 1, http.StatusConflict: n - 1}, count)
+	assert.EqualValues(t, 1, handled.Load())
+
+	res, err := http.Post(srv.URL, "application/json", strings.NewReader(seedBody))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.EqualValues(t, 1, handled.Load(), "a later duplicate is acknowledged without processing")
+}
+
+// TestHandleUnavailable checks that a payment the status API cannot
+// confirm is answered 503, reaches no handler, and can be processed when
+// delivered again once the API is back.
+func TestHandleUnavailable(t *testing.T) {
+	api := newFakeAPI(t)
+	api.answer("pay_xyz789", http.StatusBadGateway, `bad gateway`)
+	var logs logBuffer
+	var handled atomic.Int32
+	p := newProvider(t, api, kasperopay.WithLogger(logs.logger()))
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/kasperopay", strings.NewReader(seedBody)))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Zero(t, handled.Load())
+	lines := logs.lines(t)
+	require.Len(t, lines, 1)
+	assert.Equal(t, "pay_xyz789", lines[0]["payment_id"])
+
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/kasperopay", strings.NewReader(seedBody)))
+	assert.Equal(t, http.StatusOK, w.Code, "replayed by hand, it is processed")
+	assert.EqualValues(t, 1, handled.Load())
+}

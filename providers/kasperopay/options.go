@@ -1,0 +1,177 @@
+package kasperopay
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook"
+)
+
+// Defaults of the options.
+const (
+	// DefaultBaseURL is the base of KasperoPay's status API.
+	DefaultBaseURL = "https://kaspa-store.com"
+	// DefaultStatusPath is the status API's path, to which the payment id
+	// is appended. KasperoPay's webhook page writes /api/pay/status/, but
+	// only /pay/status/ is served by its code and documented in its API
+	// reference.
+	DefaultStatusPath = "/pay/status/"
+	// DefaultTimeout bounds one call of the status API.
+	DefaultTimeout = 10 * time.Second
+	// DefaultReplayWindow is how far a signed webhook's timestamp may be
+	// from now, either way, when a webhook secret is configured.
+	DefaultReplayWindow = 5 * time.Minute
+)
+
+// Option configures [New] and [NewClient]. The status API options
+// (WithBaseURL, WithStatusPath, WithHTTPClient, WithTimeout) serve both;
+// the others configure the Provider only and are ignored by NewClient.
+type Option func(*config)
+
+type config struct {
+	baseURL    string
+	statusPath string
+	httpClient *http.Client
+	timeout    time.Duration
+	secret     string
+	confirm    bool
+	window     time.Duration
+	now        func() time.Time
+	logger     *slog.Logger
+	err        error
+}
+
+func newConfig(opts []Option) (config, error) {
+	c := config{
+		baseURL:    DefaultBaseURL,
+		statusPath: DefaultStatusPath,
+		timeout:    DefaultTimeout,
+		confirm:    true,
+		window:     DefaultReplayWindow,
+		now:        time.Now,
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.err != nil {
+		return c, c.err
+	}
+	u, err := url.Parse(c.baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return c, fmt.Errorf("kasperopay: %w: base URL %q is not an http(s) URL without query", payhook.ErrConfig, c.baseURL)
+	}
+	return c, nil
+}
+
+func (c *config) fail(err error) { c.err = errors.Join(c.err, err) }
+
+// WithBaseURL sets the status API's base URL, such as a test server's or a
+// proxy's. Default: DefaultBaseURL. A URL that is not http(s) makes New
+// and NewClient fail with payhook.ErrConfig.
+func WithBaseURL(u string) Option {
+	return func(c *config) { c.baseURL = strings.TrimRight(u, "/") }
+}
+
+// WithStatusPath sets the status API's path, to which the escaped payment
+// id is appended: "/api/pay/status/" for the path KasperoPay's webhook page
+// writes. A missing leading or trailing slash is added. Default:
+// DefaultStatusPath. A path holding "?" or "#" makes New and NewClient
+// fail with payhook.ErrConfig.
+func WithStatusPath(p string) Option {
+	return func(c *config) {
+		if strings.ContainsAny(p, "?#") {
+			c.fail(fmt.Errorf("kasperopay: %w: status path %q holds a query or fragment", payhook.ErrConfig, p))
+			return
+		}
+		c.statusPath = "/" + strings.Trim(p, "/") + "/"
+		if c.statusPath == "//" {
+			c.statusPath = "/"
+		}
+	}
+}
+
+// WithHTTPClient sets the client that calls the status API. Default: an
+// http.Client with no timeout of its own, the calls being bounded by
+// WithTimeout. nil is ignored.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) {
+		if hc != nil {
+			c.httpClient = hc
+		}
+	}
+}
+
+// WithTimeout bounds each call of the status API, whatever the HTTP
+// client's own timeout. Default: DefaultTimeout. Values below 1 are
+// ignored.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithWebhookSecret makes the Provider require the X-KasperoPay-Signature
+// header, the hex HMAC-SHA256 of the raw body keyed with secret, and a
+// timestamp within the replay window ([WithReplayWindow]). Both are checked
+// before the status API is called. Default: no secret, so no signature is
+// checked. An empty secret makes New fail with payhook.ErrConfig.
+func WithWebhookSecret(secret string) Option {
+	return func(c *config) {
+		if strings.TrimSpace(secret) == "" {
+			c.fail(fmt.Errorf("kasperopay: %w: empty webhook secret", payhook.ErrConfig))
+			return
+		}
+		c.secret = secret
+	}
+}
+
+// WithoutConfirmation stops the Provider from confirming each webhook
+// through the status API. KasperoPay's payload is unsigned, so this is
+// allowed only together with [WithWebhookSecret]: without one, New fails
+// with payhook.ErrConfig. Default: every webhook is confirmed.
+func WithoutConfirmation() Option {
+	return func(c *config) { c.confirm = false }
+}
+
+// WithReplayWindow sets how far a signed webhook's timestamp may be from
+// now, in the past or the future, when a webhook secret is configured.
+// Default: DefaultReplayWindow. Values below 1 are ignored.
+func WithReplayWindow(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.window = d
+		}
+	}
+}
+
+// WithClock makes the Provider read the time from now, for tests of the
+// replay window. Default: time.Now. nil is ignored.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	}
+}
+
+// WithLogger sets the logger of the lines the Provider writes itself: an
+// error when the status API cannot be reached or does not yet say
+// "completed", since KasperoPay never sends a webhook twice and that line
+// is then the only record of the payment. Default: slog.Default() at the
+// time of logging, so that the line is never dropped for want of a logger;
+// pass a logger with slog.DiscardHandler to drop it knowingly. nil is
+// ignored.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
