@@ -9,6 +9,13 @@
 //	PAYHOOK_ADDR            listen address (default :8080)
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
 //	KAZAWALLET_API_SECRET
+//	KKIAPAY_WEBHOOK_SECRET  mounts POST /webhooks/kkiapay; the dashboard's hash secret, or several
+//	                        separated by commas while rotating (a secret holding a comma cannot be given here)
+//	KKIAPAY_PUBLIC_KEY      with KKIAPAY_PRIVATE_KEY and KKIAPAY_SECRET_KEY (all three or none),
+//	KKIAPAY_PRIVATE_KEY     confirms every KKiaPay webhook with the status API before accepting it
+//	KKIAPAY_SECRET_KEY
+//	KKIAPAY_SANDBOX         1: confirm with the sandbox API (default 0: the live API)
+//	KKIAPAY_API_URL         the API's base URL instead (tests, proxies)
 //	KASPEROPAY_ENABLED      1: mounts POST /webhooks/kasperopay, confirming every webhook with
 //	                        KasperoPay's status API (its payload is unsigned)
 //	KASPEROPAY_WEBHOOK_SECRET  also mounts it, and requires X-KasperoPay-Signature (HMAC-SHA256 of the body)

@@ -20,5 +20,6 @@ var mounts = []mount{
 		}
 		return payhook.Handle(p, printEvent[kazawallet.Event](kazawallet.Name, out), opts...), nil
 	}},
+	kkiapayMount,
 	kasperopayMount,
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/providers/kkiapay"
+)
+
+// kkiapayMount mounts POST /webhooks/kkiapay when KKIAPAY_WEBHOOK_SECRET is
+// set, confirming each webhook with the status API when the three API keys
+// are set too.
+var kkiapayMount = mount{name: kkiapay.Name, handler: kkiapayHandler}
+
+func kkiapayHandler(getenv func(string) string, out *lineWriter, opts []payhook.Option) (http.Handler, error) {
+	var secrets []string
+	for _, s := range strings.Split(getenv("KKIAPAY_WEBHOOK_SECRET"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	keyVars := []string{"KKIAPAY_PUBLIC_KEY", "KKIAPAY_PRIVATE_KEY", "KKIAPAY_SECRET_KEY"}
+	var keys, missing []string
+	for _, k := range keyVars {
+		if v := getenv(k); v != "" {
+			keys = append(keys, v)
+		} else {
+			missing = append(missing, k)
+		}
+	}
+	clientOpts, apiVars, err := kkiapayClientOptions(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) > 0 {
+		apiVars = append(apiVars, "the API keys")
+	}
+	switch {
+	case len(secrets) == 0 && getenv("KKIAPAY_WEBHOOK_SECRET") != "":
+		return nil, errors.New("KKIAPAY_WEBHOOK_SECRET holds no secret")
+	case len(secrets) == 0 && len(apiVars) > 0:
+		return nil, fmt.Errorf("%s set without KKIAPAY_WEBHOOK_SECRET", strings.Join(apiVars, " and "))
+	case len(secrets) == 0:
+		return nil, nil
+	case len(keys) == 0 && len(apiVars) > 0:
+		return nil, fmt.Errorf("%s set without the API keys (%s)", strings.Join(apiVars, " and "), strings.Join(keyVars, ", "))
+	case len(keys) > 0 && len(missing) > 0:
+		return nil, fmt.Errorf("status confirmation needs all of %s: %s not set", strings.Join(keyVars, ", "), strings.Join(missing, ", "))
+	}
+
+	var popts []kkiapay.Option
+	if len(secrets) > 1 {
+		popts = append(popts, kkiapay.WithSecrets(secrets[1:]...))
+	}
+	if len(keys) > 0 {
+		cl, err := kkiapay.NewClient(keys[0], keys[1], keys[2], clientOpts...)
+		if err != nil {
+			return nil, err
+		}
+		popts = append(popts, kkiapay.WithConfirmation(cl))
+	}
+	p, err := kkiapay.New(secrets[0], popts...)
+	if err != nil {
+		return nil, err
+	}
+	return payhook.Handle(p, printEvent[kkiapay.Event](kkiapay.Name, out), opts...), nil
+}
+
+// kkiapayClientOptions reads KKIAPAY_SANDBOX and KKIAPAY_API_URL into the
+// client's options, and returns the names of those that ask for something.
+func kkiapayClientOptions(getenv func(string) string) ([]kkiapay.Option, []string, error) {
+	var opts []kkiapay.Option
+	var set []string
+	if v := getenv("KKIAPAY_SANDBOX"); v != "" {
+		sandbox, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("KKIAPAY_SANDBOX=%q: want 1 or 0", v)
+		}
+		if sandbox {
+			opts, set = append(opts, kkiapay.WithSandbox()), append(set, "KKIAPAY_SANDBOX")
+		}
+	}
+	if u := getenv("KKIAPAY_API_URL"); u != "" {
+		opts, set = append(opts, kkiapay.WithBaseURL(u)), append(set, "KKIAPAY_API_URL")
+	}
+	return opts, set, nil
+}

@@ -1,0 +1,288 @@
+package kkiapay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apiclient"
+)
+
+// API paths, below the base URL.
+const (
+	statusPath = "/api/v1/transactions/status"
+	revertPath = "/api/v1/transactions/revert"
+)
+
+// ErrNotFound means the API does not know the transaction: it answered 404
+// (with a JSON or empty body), another 4xx whose body says "not found", or
+// 200 with {"status":"TRANSACTION_NOT_FOUND"}.
+var ErrNotFound = errors.New("kkiapay: transaction not found")
+
+// Status is a transaction's state in the status API.
+type Status string
+
+// The statuses KKiaPay documents. Others are kept as they arrive.
+const (
+	StatusSuccess  Status = "SUCCESS"
+	StatusFailed   Status = "FAILED"
+	StatusPending  Status = "PENDING"
+	StatusReverted Status = "REVERTED" // refunded
+)
+
+// statusNotFound is how the API says "no such transaction" with a 200.
+const statusNotFound = "TRANSACTION_NOT_FOUND"
+
+// Transaction is the status API's answer for one transaction. Mind the
+// names: the API's "performed_at" (an ISO 8601 instant) is PerformedAt, and
+// its "performedAt" (a dd/mm/yyyy date) is PerformedOn; "source" is the
+// webhook's "method", and "state" its "stateData".
+type Transaction struct {
+	// TransactionID is KKiaPay's transaction id.
+	TransactionID string `json:"transactionId"`
+	// Status is SUCCESS, FAILED, PENDING or REVERTED.
+	Status Status `json:"status"`
+	// Type is DEBIT or CREDIT.
+	Type string `json:"type"`
+	// Source is how the customer paid: MOBILE_MONEY, WALLET or CARD.
+	Source Method `json:"source"`
+	// SourceCommonName names the operator, such as "mtn-benin".
+	SourceCommonName string `json:"source_common_name"`
+	// Amount, Fees and Income (Amount less the fees the merchant bears) are
+	// exact.
+	Amount payhook.Amount `json:"amount"`
+	Fees   payhook.Amount `json:"fees"`
+	Income payhook.Amount `json:"income"`
+	// FeeSupportedBy says who bears the fees, such as "merchant".
+	FeeSupportedBy string `json:"feeSupportedBy"`
+	// Reason is the payment's reason, as given to the widget.
+	Reason string `json:"reason"`
+	// FailureCode and FailureMessage say why a payment failed.
+	FailureCode    string `json:"failureCode,omitempty"`
+	FailureMessage string `json:"failureMessage,omitempty"`
+	// PartnerID is the merchant's reference given to the widget.
+	PartnerID string `json:"partnerId"`
+	// State is the widget's data, normalized as Event.StateData is; decode
+	// it with [Transaction.DecodeState].
+	State json.RawMessage `json:"state,omitempty"`
+	// PerformedAt is the instant of the API's "performed_at" (ISO 8601).
+	PerformedAt time.Time `json:"performed_at,omitzero"`
+	// PerformedOn is the date of the API's "performedAt" (dd/mm/yyyy, not
+	// ISO: the trap the two names set), at midnight UTC. Use PerformedAt
+	// for the instant.
+	PerformedOn time.Time `json:"performed_on,omitzero"`
+	// Client is the paying customer.
+	Client Customer `json:"client"`
+	// Raw is the API's answer as received, for fields not typed here.
+	Raw json.RawMessage `json:"-"`
+}
+
+// DecodeState decodes State into v, as json.Unmarshal does. With no State
+// it returns nil and leaves v unchanged.
+func (t Transaction) DecodeState(v any) error { return decodeState("state", t.State, v) }
+
+// Customer is the customer of a transaction, the status API's "client".
+type Customer struct {
+	// Fullname is the customer's name, "Anonymous customer" when unknown.
+	Fullname string `json:"fullname"`
+	// Phone is the paying phone number, with the country code.
+	Phone string `json:"phone"`
+	// Email is the customer's email address, often "".
+	Email string `json:"email"`
+}
+
+// APIError is an answer of the API other than success or not found.
+type APIError struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Message is the API's message, or the start of its answer when that is
+	// not JSON.
+	Message string
+}
+
+// Error returns "kkiapay: API answered <status>: <message>".
+func (e *APIError) Error() string {
+	return fmt.Sprintf("kkiapay: API answered %d: %q", e.StatusCode, e.Message)
+}
+
+// Unwrap returns payhook.ErrUnavailable for 429 and 5xx answers, which may
+// succeed later, and nil for the others.
+func (e *APIError) Unwrap() error {
+	if e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500 {
+		return payhook.ErrUnavailable
+	}
+	return nil
+}
+
+// Client calls KKiaPay's transaction API with a merchant's API keys. Make
+// one with [NewClient]; it is safe for concurrent use, and logs and prints
+// with its keys redacted.
+type Client struct {
+	api   *apiclient.Client
+	base  string            // the base URL, without a password, for printing
+	scrub *strings.Replacer // removes the keys from API messages
+}
+
+// NewClient returns a Client with the merchant's public key (sent as
+// x-api-key), private key (x-private-key) and secret key (x-secret-key),
+// from the API keys page of KKiaPay's dashboard, without surrounding white
+// space (a key read from a file often ends in a newline). It calls LiveBaseURL
+// unless told otherwise by [WithSandbox] or [WithBaseURL]. An empty key or
+// an option of [New] is an error wrapping payhook.ErrConfig.
+func NewClient(publicKey, privateKey, secretKey string, opts ...Option) (*Client, error) {
+	c := newConfig(opts)
+	if err := c.only("NewClient"); err != nil {
+		return nil, err
+	}
+	publicKey, privateKey, secretKey = strings.TrimSpace(publicKey), strings.TrimSpace(privateKey), strings.TrimSpace(secretKey)
+	for _, k := range []struct{ name, v string }{{"public", publicKey}, {"private", privateKey}, {"secret", secretKey}} {
+		if k.v == "" {
+			return nil, fmt.Errorf("kkiapay: %w: empty %s key", payhook.ErrConfig, k.name)
+		}
+	}
+	base := LiveBaseURL
+	switch {
+	case c.baseURL != "":
+		base = c.baseURL
+	case c.sandbox:
+		base = SandboxBaseURL
+	}
+	h := http.Header{}
+	h.Set("X-Api-Key", publicKey)
+	h.Set("X-Private-Key", privateKey)
+	h.Set("X-Secret-Key", secretKey)
+	api := apiclient.New(base, c.http, h)
+	printable := api.Base()
+	if u, err := url.Parse(printable); err == nil {
+		printable = u.Redacted()
+	}
+	return &Client{
+		api:   api,
+		base:  printable,
+		scrub: strings.NewReplacer(publicKey, "REDACTED", privateKey, "REDACTED", secretKey, "REDACTED"),
+	}, nil
+}
+
+// Status asks the status API (POST /api/v1/transactions/status) for the
+// transaction with id. It returns an error wrapping [ErrNotFound] when the
+// API does not know it, an [*APIError] for other refusals, and an error
+// wrapping payhook.ErrUnavailable when the API cannot be reached in time,
+// answers 429 or 5xx, or answers 2xx with something that is not a
+// transaction.
+func (c *Client) Status(ctx context.Context, id string) (Transaction, error) {
+	tx, err := c.call(ctx, statusPath, id)
+	if err == nil && tx.Status == "" {
+		return Transaction{}, fmt.Errorf("kkiapay: %w: status answer without a status", payhook.ErrUnavailable)
+	}
+	return tx, err
+}
+
+// Revert asks KKiaPay to refund the transaction with id (POST
+// /api/v1/transactions/revert). Its errors are Status's. The answer's shape
+// is not documented: the Transaction holds what of it could be read, and
+// Raw all of it.
+func (c *Client) Revert(ctx context.Context, id string) (Transaction, error) {
+	return c.call(ctx, revertPath, id)
+}
+
+func (c *Client) call(ctx context.Context, path, id string) (Transaction, error) {
+	if strings.TrimSpace(id) == "" {
+		return Transaction{}, errors.New("kkiapay: empty transaction id")
+	}
+	res, err := c.api.Do(ctx, http.MethodPost, path, struct {
+		TransactionID string `json:"transactionId"`
+	}{id})
+	if err != nil {
+		return Transaction{}, fmt.Errorf("kkiapay: %w", err)
+	}
+	if !res.OK() {
+		return Transaction{}, c.refusal(res)
+	}
+	var w wireTransaction
+	if err := apiclient.Decode(res, &w); err != nil {
+		return Transaction{}, fmt.Errorf("kkiapay: %w: %w", payhook.ErrUnavailable, err)
+	}
+	if strings.EqualFold(string(w.Status), statusNotFound) {
+		return Transaction{}, fmt.Errorf("%w: API answered %d %s", ErrNotFound, res.Status, statusNotFound)
+	}
+	return w.transaction(res.Body), nil
+}
+
+// refusal turns a non-2xx answer into ErrNotFound or an *APIError. A 404
+// is "not found" unless it looks like a missing route (an HTML page, or
+// Express's "Cannot POST ..."): that means a wrong base URL, and must not
+// make confirmation reject genuine payments. Another 4xx, but 401 and 403,
+// is "not found" when its body says the transaction was not found.
+func (c *Client) refusal(res apiclient.Response) error {
+	msg, said, isJSON := describe(res.Body)
+	routeMiss := !isJSON && msg != "" || strings.HasPrefix(said, "cannot ")
+	switch {
+	case routeMiss:
+	case res.Status == http.StatusNotFound,
+		res.Status >= 400 && res.Status < 500 && res.Status != http.StatusUnauthorized && res.Status != http.StatusForbidden &&
+			strings.Contains(said, "transaction") && strings.Contains(said, "not found"):
+		return fmt.Errorf("%w: API answered %d", ErrNotFound, res.Status)
+	}
+	return &APIError{StatusCode: res.Status, Message: c.scrub.Replace(msg)}
+}
+
+// describe reads an error answer. msg is its message: the first of
+// message, error, reason, status and code that says something, or the
+// start of the body when it is not a JSON object. said is all of those
+// fields, lowercased, with "_" read as a space.
+func describe(body []byte) (msg, said string, isJSON bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil || fields == nil {
+		msg = excerpt(strings.TrimSpace(string(body)))
+		return msg, strings.ToLower(msg), false
+	}
+	var all strings.Builder
+	for _, k := range []string{"message", "error", "reason", "status", "code"} {
+		raw, ok := fields[k]
+		if !ok || len(raw) == 0 {
+			continue
+		}
+		var s text
+		_ = s.UnmarshalJSON(raw)
+		if s == "" && raw[0] == '{' { // {"reason":{"message":...}}
+			var inner struct{ Message text }
+			_ = json.Unmarshal(raw, &inner)
+			s = inner.Message
+		}
+		if msg == "" {
+			msg = excerpt(string(s))
+		}
+		all.WriteString(string(s))
+		all.WriteByte('\n')
+	}
+	return msg, strings.ReplaceAll(strings.ToLower(all.String()), "_", " "), true
+}
+
+// excerpt bounds text from the API before it goes into an error.
+func excerpt(s string) string {
+	const max = 200
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "…"
+}
+
+// LogValue implements slog.LogValuer, so a Client logs without its keys.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api", c.base), slog.String("keys", "REDACTED"))
+}
+
+// String returns a description without the keys.
+func (c *Client) String() string {
+	return "kkiapay.Client{api: " + c.base + ", keys: REDACTED}"
+}
+
+// GoString is String, so that %#v prints no keys either.
+func (c *Client) GoString() string { return c.String() }

@@ -1,0 +1,86 @@
+// Package kkiapay receives KKiaPay payment webhooks for payhook, and calls
+// KKiaPay's transaction API (status and refund).
+//
+//	kk, err := kkiapay.New(os.Getenv("KKIAPAY_WEBHOOK_SECRET"))
+//	if err != nil {
+//		log.Fatal(err) // an empty secret is refused
+//	}
+//	http.Handle("POST /webhooks/kkiapay", payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
+//		if !e.Succeeded() {
+//			return orders.MarkFailed(ctx, e.TransactionID, e.FailureCode)
+//		}
+//		return orders.MarkPaid(ctx, e.TransactionID, e.Amount)
+//	}))
+//
+// # What KKiaPay sends
+//
+// A JSON POST per transaction, to the URL, for the events and with the
+// "hash secret" set under Webhook on the dashboard's API keys page:
+// transaction.success or transaction.failed (other event names are kept as
+// they are, never rejected), with transactionId, isPaymentSucces (one "s"),
+// account, label, method, amount, fees, partnerId, performedAt, stateData
+// (an object or a JSON-encoded string, depending on the widget's version),
+// and for failures failureCode and failureMessage. [Event] holds them all.
+//
+// KKiaPay retries a delivery that is not answered 2xx (3xx included) up to
+// five times, at 500 ms incremental intervals. payhook makes that safe: the
+// idempotency key is the transactionId, so a retried or concurrently
+// duplicated delivery is processed once and, once processed, acknowledged
+// 200 every time; a delivery your handler fails is released, and KKiaPay's
+// retry processes it again.
+//
+// # What the header proves, and what it does not
+//
+// The x-kkiapay-secret header carries the hash secret itself, not a
+// signature of the body. It proves the sender knows the secret; it proves
+// nothing about the body. Whoever sees one delivery (a logging proxy, a
+// leaked request dump) can send any body with that header, with another
+// amount or another status. Verify compares the header with every
+// configured secret in constant time, and refuses a delivery without it,
+// before reading the body.
+//
+// Confirmation makes the body trustworthy. With [WithConfirmation], Verify
+// asks the status API about every webhook's transaction before your handler
+// runs, and accepts the webhook only if the API knows the transaction and
+// agrees with it:
+//
+//   - status: transaction.success needs SUCCESS, transaction.failed needs
+//     FAILED (other event names are not compared);
+//   - amount: numerically equal (1000 equals "1000.00"). A webhook without
+//     an amount takes the API's.
+//
+// The API's answer is in Event.Confirmation. The outcomes, and what KKiaPay
+// then does:
+//
+//   - agreement: the handler runs;
+//   - disagreement, or a transaction the API does not know:
+//     payhook.ErrInvalidSignature, 401. KKiaPay retries, and is refused
+//     again;
+//   - the API says PENDING for a success or failure webhook:
+//     payhook.ErrUnavailable, 503, never a success. The webhook is ahead of
+//     the API; KKiaPay's retries come back when the API has caught up;
+//   - the API cannot be reached, times out, or answers 5xx, 429 or another
+//     error (such as 401 for wrong keys): payhook.ErrUnavailable, 503. The
+//     event is not marked done, so KKiaPay's retry is processed once the API
+//     answers. After its last retry KKiaPay gives up: watch for these 503s
+//     in the logs, and recover by calling [Client.Status].
+//
+// Confirmation runs in Verify, before the idempotency store is consulted,
+// so a duplicate of a processed event is confirmed again before it is
+// acknowledged.
+//
+// # Rotating the hash secret
+//
+// Give the new secret with [WithSecrets] beside the old, deploy, change it
+// on the dashboard, then drop the old one. Every configured secret is
+// compared on every delivery, so timing does not reveal which matched.
+//
+// # The API client
+//
+// [NewClient] takes the account's public, private and secret keys and calls
+// the live API, the sandbox ([WithSandbox]) or any base URL
+// ([WithBaseURL]). [Client.Status] returns the [Transaction]; mind that its
+// performed_at (an ISO 8601 instant) and performedAt (a dd/mm/yyyy date)
+// are two fields, PerformedAt and PerformedOn. An unknown transaction is
+// [ErrNotFound] whichever way the API says it.
+package kkiapay

@@ -1,0 +1,200 @@
+package kkiapay
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/payhook/payhook"
+)
+
+// Name is the provider's name in payhook: it labels logs and prefixes
+// idempotency keys.
+const Name = "kkiapay"
+
+// SecretHeader is the header in which KKiaPay sends the hash secret, in
+// net/http's canonical form (the name is case-insensitive).
+const SecretHeader = "X-Kkiapay-Secret"
+
+// Provider verifies and decodes KKiaPay webhooks for one merchant account.
+// It implements payhook.Provider[Event]. Make one with [New]; it is safe for
+// concurrent use, and logs and prints with its secrets redacted.
+type Provider struct {
+	secrets *secrets
+	confirm *Client // nil: no confirmation
+}
+
+var _ payhook.Provider[Event] = (*Provider)(nil)
+
+// secrets holds the SHA-256 digests of the accepted hash secrets, behind a
+// pointer so that printing a Provider value shows none of them.
+type secrets struct{ digests [][sha256.Size]byte }
+
+// New returns a Provider that accepts webhooks whose x-kkiapay-secret header
+// is hashSecret, the "hash secret" set with the webhook on KKiaPay's
+// dashboard, or one of the secrets given with [WithSecrets]. Leading and
+// trailing white space is dropped from each secret, since an HTTP header
+// value cannot carry it. An empty secret, a nil client for
+// [WithConfirmation] or an option of [NewClient] is an error wrapping
+// payhook.ErrConfig: verification is never off.
+func New(hashSecret string, opts ...Option) (*Provider, error) {
+	c := newConfig(opts)
+	if err := c.only("New"); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(hashSecret) == "" {
+		return nil, fmt.Errorf("kkiapay: %w: empty hash secret", payhook.ErrConfig)
+	}
+	s := &secrets{}
+	for _, v := range append([]string{hashSecret}, c.secrets...) {
+		s.digests = append(s.digests, sha256.Sum256([]byte(strings.TrimSpace(v))))
+	}
+	return &Provider{secrets: s, confirm: c.confirm}, nil
+}
+
+// Name returns "kkiapay".
+func (p *Provider) Name() string { return Name }
+
+// Key returns the event's transaction id.
+func (p *Provider) Key(e Event) string { return e.TransactionID }
+
+// Verify checks the x-kkiapay-secret header against the configured secrets,
+// before it reads the body; then decodes the body and, with
+// [WithConfirmation], confirms the transaction with the status API. A
+// missing, repeated-and-differing or wrong header is payhook.ErrInvalidSignature;
+// a body that is not a JSON object with a transactionId is
+// payhook.ErrMalformed. See the package documentation for confirmation's
+// answers.
+func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
+	got, err := secretValue(header)
+	if err != nil {
+		return Event{}, err
+	}
+	if !p.secrets.match(got) {
+		return Event{}, fmt.Errorf("kkiapay: %w: %s does not match the hash secret", payhook.ErrInvalidSignature, SecretHeader)
+	}
+	e, err := decodeEvent(body)
+	if err != nil {
+		return Event{}, err
+	}
+	if p.confirm != nil {
+		if err := p.confirm.confirm(ctx, &e); err != nil {
+			return Event{}, err
+		}
+	}
+	return e, nil
+}
+
+// secretValue returns the header's value. Several copies of it are accepted
+// only when they are identical (a proxy repeating it); differing copies are
+// refused, since KKiaPay sends one. A header map not built by net/http may
+// hold the name in any case.
+func secretValue(h http.Header) (string, error) {
+	vs := h[SecretHeader]
+	if vs == nil {
+		for k, v := range h {
+			if strings.EqualFold(k, SecretHeader) {
+				vs = append(vs, v...)
+			}
+		}
+	}
+	if len(vs) == 0 || vs[0] == "" {
+		return "", fmt.Errorf("kkiapay: %w: no %s header", payhook.ErrInvalidSignature, SecretHeader)
+	}
+	for _, v := range vs[1:] {
+		if v != vs[0] {
+			return "", fmt.Errorf("kkiapay: %w: %s header repeated with different values", payhook.ErrInvalidSignature, SecretHeader)
+		}
+	}
+	return vs[0], nil
+}
+
+// match compares got with every secret, in constant time and without
+// stopping at a match, so that timing reveals neither whether nor which
+// secret matched. Comparing SHA-256 digests, all of one length, keeps the
+// secrets' lengths from showing too.
+func (s *secrets) match(got string) bool {
+	sum := sha256.Sum256([]byte(got))
+	ok := 0
+	for i := range s.digests {
+		ok |= subtle.ConstantTimeCompare(sum[:], s.digests[i][:])
+	}
+	return ok == 1
+}
+
+// SetSecretHeader sets the x-kkiapay-secret header to hashSecret, as KKiaPay
+// does on each webhook. It is meant for tests and tools that play
+// KKiaPay's part.
+func SetSecretHeader(h http.Header, hashSecret string) { h.Set(SecretHeader, hashSecret) }
+
+// confirm checks e against the status API, and fills e.Confirmation (and
+// e.Amount, when the webhook had none).
+func (c *Client) confirm(ctx context.Context, e *Event) error {
+	tx, err := c.Status(ctx, e.TransactionID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return fmt.Errorf("kkiapay: %w: transaction %.64q unknown to the status API", payhook.ErrInvalidSignature, e.TransactionID)
+	case errors.Is(err, payhook.ErrUnavailable):
+		return err
+	case err != nil: // an API error such as 401: retrying may help, and it is not the sender's fault
+		return fmt.Errorf("kkiapay: %w: confirming transaction %.64q: %w", payhook.ErrUnavailable, e.TransactionID, err)
+	}
+	if tx.TransactionID != "" && tx.TransactionID != e.TransactionID {
+		return fmt.Errorf("kkiapay: %w: status API answered for transaction %.64q, not %.64q", payhook.ErrInvalidSignature, tx.TransactionID, e.TransactionID)
+	}
+	if want := statusOf(e.Type); want != "" {
+		switch tx.Status {
+		case want:
+		case StatusPending:
+			return fmt.Errorf("kkiapay: %w: webhook says %s but transaction %.64q is still PENDING", payhook.ErrUnavailable, e.Type, e.TransactionID)
+		default:
+			return fmt.Errorf("kkiapay: %w: webhook says %s but the status API says %.20q", payhook.ErrInvalidSignature, e.Type, tx.Status)
+		}
+	}
+	if e.Amount.IsZero() {
+		e.Amount = tx.Amount
+	} else if !e.Amount.Equal(tx.Amount) {
+		return fmt.Errorf("kkiapay: %w: webhook amount %s but the status API says %s", payhook.ErrInvalidSignature, e.Amount, tx.Amount)
+	}
+	e.Confirmation = &tx
+	return nil
+}
+
+// statusOf is the transaction status an event type claims, "" when the type
+// claims none.
+func statusOf(t EventType) Status {
+	switch t {
+	case TransactionSuccess:
+		return StatusSuccess
+	case TransactionFailed:
+		return StatusFailed
+	}
+	return ""
+}
+
+// LogValue implements slog.LogValuer, so a Provider logs without secrets.
+func (p *Provider) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("provider", Name), slog.String("hash_secret", "REDACTED"),
+		slog.Int("secrets", len(p.secrets.digests)), slog.Bool("confirmation", p.confirm != nil)}
+	if p.confirm != nil {
+		attrs = append(attrs, slog.String("api", p.confirm.base))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// String returns a description without secrets.
+func (p *Provider) String() string {
+	s := fmt.Sprintf("kkiapay.Provider{hash_secret: REDACTED, secrets: %d", len(p.secrets.digests))
+	if p.confirm != nil {
+		s += ", confirmation: " + p.confirm.String()
+	}
+	return s + "}"
+}
+
+// GoString is String, so that %#v prints no secrets either.
+func (p *Provider) GoString() string { return p.String() }
