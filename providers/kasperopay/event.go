@@ -185,29 +185,53 @@ func (s *looseString) UnmarshalJSON(b []byte) error {
 // ignored, entries that are not objects are skipped.
 type itemList []Item
 
+// itemWire is one line item; its fields never fail to decode.
+type itemWire struct {
+	Name     looseString `json:"name"`
+	Quantity looseInt    `json:"quantity"`
+	Price    looseAmount `json:"price"`
+}
+
 func (l *itemList) UnmarshalJSON(b []byte) error {
-	var raws []json.RawMessage
-	if json.Unmarshal(b, &raws) != nil {
-		return nil
+	var ws []itemWire
+	if json.Unmarshal(b, &ws) != nil { // not an array, or an entry is not an object
+		var raws []json.RawMessage
+		if json.Unmarshal(b, &raws) != nil {
+			return nil
+		}
+		ws = ws[:0]
+		for _, r := range raws {
+			var w itemWire
+			if json.Unmarshal(r, &w) == nil {
+				ws = append(ws, w)
+			}
+		}
 	}
-	items := make([]Item, 0, len(raws))
-	for _, r := range raws {
-		var w struct {
-			Name     looseString     `json:"name"`
-			Quantity json.RawMessage `json:"quantity"`
-			Price    json.RawMessage `json:"price"`
-		}
-		if json.Unmarshal(r, &w) != nil {
-			continue
-		}
-		it := Item{Name: string(w.Name), Quantity: quantity(w.Quantity)}
-		var price optAmount
-		if price.UnmarshalJSON(w.Price) == nil {
-			it.Price = price.Amount
-		}
-		items = append(items, it)
+	items := make([]Item, len(ws))
+	for i, w := range ws {
+		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: w.Price.Amount}
 	}
 	*l = items
+	return nil
+}
+
+// looseAmount is an amount that is zero when it is not a number.
+type looseAmount struct{ payhook.Amount }
+
+func (a *looseAmount) UnmarshalJSON(b []byte) error {
+	var v optAmount
+	if v.UnmarshalJSON(b) == nil {
+		a.Amount = v.Amount
+	}
+	return nil
+}
+
+// looseInt is a whole number from a JSON number or string ("2", 2, 2.0);
+// anything else leaves it 0.
+type looseInt int
+
+func (n *looseInt) UnmarshalJSON(b []byte) error {
+	*n = looseInt(quantity(b))
 	return nil
 }
 
