@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/idempotency"
 )
 
 // serve runs the webhook receiver until ctx is done. If ready is not nil,
@@ -129,20 +128,4 @@ func printEvent[E any](name string, out *lineWriter) func(context.Context, E) er
 		key, _ := payhook.KeyFrom(ctx)
 		return out.write(record{Provider: name, Key: key, Event: e})
 	}
-}
-
-// openStore opens the idempotency store that PAYHOOK_STORE names.
-func openStore(_ context.Context, spec string) (idempotency.Store, func(), error) {
-	switch spec {
-	case "", "memory":
-		return idempotency.NewMemory(), func() {}, nil
-	}
-	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%q: unknown store (want memory)", redactURL(spec))
-}
-
-func storeName(spec string) string {
-	if spec == "" {
-		return "memory"
-	}
-	return redactURL(spec)
 }

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook/idempotency"
+)
+
+const secret = "s3cretpw"
+
+func TestStoreName(t *testing.T) {
+	tests := []struct{ name, spec, want string }{
+		{"default", "", "memory"},
+		{"memory", "memory", `"memory"`},
+		{"redis", "redis://localhost:6379/0", "redis://localhost:6379/0"},
+		{"redis password", "redis://:" + secret + "@localhost:6379/0", "redis://:xxxxx@localhost:6379/0"},
+		{"postgres user and password", "postgres://app:" + secret + "@db/app?sslmode=require", "postgres://app:xxxxx@db/app?sslmode=require"},
+		{"postgres password parameter", "postgres://app@db/app?password=" + secret + "&sslmode=require", "postgres://app@db/app?password=xxxxx&sslmode=require"},
+		{"not a URL", "host=db user=app password=" + secret, "(hidden: not a URL)"},
+		{"no slashes", "redis:" + secret + "@db", "(hidden: not a URL)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, storeName(tt.spec))
+		})
+	}
+}
+
+// closedAddr is an address where nothing listens.
+func closedAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestOpenStoreRefuses(t *testing.T) {
+	addr := closedAddr(t)
+	tests := []struct{ name, spec, want string }{
+		{"unknown word", "memroy", `PAYHOOK_STORE="memroy": unknown store`},
+		{"unknown scheme", "mysql://app:" + secret + "@db/app", "PAYHOOK_STORE=mysql://app:xxxxx@db/app: unknown store"},
+		{"key-value string", "host=db password=" + secret, "PAYHOOK_STORE=(hidden: not a URL): unknown store"},
+		{"redis down", "redis://:" + secret + "@" + addr + "/0?max_retries=-1&dial_timeout=1s", "PAYHOOK_STORE=redis://:xxxxx@" + addr},
+		{"redis bad URL", "redis://:" + secret + "@" + addr + "/notadb", "PAYHOOK_STORE=redis://:xxxxx@"},
+		{"postgres down", "postgres://app:" + secret + "@" + addr + "/app?connect_timeout=2", "PAYHOOK_STORE=postgres://app:xxxxx@" + addr},
+		{"postgres password parameter", "postgresql://app@" + addr + "/app?connect_timeout=2&password=" + secret, "password=xxxxx"},
+		{"postgres bad URL", "postgres://app:" + secret + "@" + addr + "/app?connect_timeout=x", "PAYHOOK_STORE=postgres://app:xxxxx@"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store, closeStore, err := openStore(context.Background(), tt.spec)
+			require.Error(t, err)
+			assert.Nil(t, store)
+			assert.Nil(t, closeStore)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), secret)
+		})
+	}
+}
+
+func TestOpenStoreMemory(t *testing.T) {
+	for _, spec := range []string{"", "memory"} {
+		store, closeStore, err := openStore(context.Background(), spec)
+		require.NoError(t, err)
+		assert.IsType(t, &idempotency.Memory{}, store)
+		closeStore()
+	}
+}
+
+// testServerURL returns the URL of a test server from the environment
+// variable name, which scripts/test sets. Without it the test is skipped,
+// or fails when CI is set.
+func testServerURL(t *testing.T, name string) string {
+	url := os.Getenv(name)
+	if url == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not set, and CI is: run the tests with ./scripts/test, which starts the servers", name)
+		}
+		t.Skipf("%s is not set: run ./scripts/test, which starts the servers the test needs", name)
+	}
+	return url
+}
+
+// TestServeSharedStore runs two payhook serve processes (in-process, each
+// with its own connections) on one store, and delivers the same webhook to
+// both at once, many times: one of them prints it, once.
+func TestServeSharedStore(t *testing.T) {
+	tests := []struct {
+		name, env string
+		spec      func(url string) string
+	}{
+		{"redis", "PAYHOOK_TEST_REDIS_URL", func(u string) string { return u }},
+		// Trust authentication ignores the password: it is there to check
+		// that serve never prints it.
+		{"postgres", "PAYHOOK_TEST_POSTGRES_URL", func(u string) string {
+			return strings.Replace(u, "postgres@", "postgres:"+secret+"@", 1)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vars := map[string]string{"PAYHOOK_STORE": tt.spec(testServerURL(t, tt.env))}
+			for k, v := range kazawalletEnv {
+				vars[k] = v
+			}
+			var urls []string
+			var outs, logs []*syncBuffer
+			for range 2 {
+				base, stdout, stderr := startServe(t, vars)
+				urls = append(urls, base+"/webhooks/kazawallet")
+				outs, logs = append(outs, stdout), append(logs, stderr)
+			}
+			id := "ord_" + rand.Text()
+			var wg sync.WaitGroup
+			codes := make([]int, 20)
+			for i := range codes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res, err := http.Post(urls[i%2], "application/json", strings.NewReader(kazawalletWebhook(id, "10.00")))
+					if assert.NoError(t, err) {
+						res.Body.Close()
+						codes[i] = res.StatusCode
+					}
+				}()
+			}
+			wg.Wait()
+			for _, code := range codes {
+				assert.Contains(t, []int{http.StatusOK, http.StatusConflict}, code)
+			}
+			printed := outs[0].String() + outs[1].String()
+			assert.Equal(t, 1, strings.Count(printed, `"key":"`+id+`"`), "printed once by one of the replicas:\n%s", printed)
+			for _, l := range logs {
+				assert.Contains(t, l.String(), tt.name+"://", "the store is logged")
+				assert.NotContains(t, l.String(), secret)
+			}
+		})
+	}
+}
+
+// TestServeMigratesPostgres: serve creates the store's table at startup.
+func TestServeMigratesPostgres(t *testing.T) {
+	url := testServerURL(t, "PAYHOOK_TEST_POSTGRES_URL")
+	vars := map[string]string{"PAYHOOK_STORE": url}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	startServe(t, vars)
+	conn, err := pgx.Connect(context.Background(), url)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var table *string
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT to_regclass('payhook_idempotency')::text`).Scan(&table))
+	require.NotNil(t, table, "the table exists")
+	assert.Equal(t, "payhook_idempotency", *table)
+}

@@ -1,0 +1,9 @@
+package redisstore_test
+
+import "syscall"
+
+// childAttr makes a test's server die with the test, even when the test
+// binary is killed.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

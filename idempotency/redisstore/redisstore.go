@@ -1,0 +1,161 @@
+// Package redisstore is an [idempotency.Store] kept in Redis, so that every
+// replica of an application sees the same claims: a webhook delivered twice,
+// to two replicas at once, is processed by exactly one of them.
+//
+//	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
+//	h := payhook.Handle(provider, onEvent, payhook.WithStore(redisstore.New(client)))
+//
+// Each key is one Redis string, under a prefix ([WithPrefix]). A claim is
+// held:<token> with a PX expiry of the lease; a completed key is "done" with
+// a PX expiry of the retention. Redis expires both by itself, so the store
+// needs no cleanup. Claim, Complete and Release are each one Lua script run
+// with EVALSHA: one round trip, atomic on the server. Complete and Release
+// check the caller's token, 128 random bits from crypto/rand, so a replica
+// whose lease ended cannot finish another's claim. Claim tells in flight
+// from done in the same round trip. Redis 6 or later, Valkey, or a managed
+// Redis with scripting will do; each script touches one key, so a Redis
+// Cluster runs them too.
+//
+// Errors of the client (server down, timeout, pool exhausted) are returned
+// as they are, wrapped, so the middleware answers 503 and the delivery is
+// retried; the client reconnects by itself when the server is back. For
+// durability across a Redis restart, run Redis with AOF (appendonly yes):
+// without it a restart forgets which events were done.
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/payhook/payhook/idempotency"
+)
+
+// DefaultPrefix is prepended to every key unless [WithPrefix] says otherwise.
+const DefaultPrefix = "payhook:"
+
+// Store is an [idempotency.Store] in Redis. Make one with [New]; the zero
+// value is not usable. A Store is safe for concurrent use by many goroutines
+// and many processes sharing one Redis.
+type Store struct {
+	client redis.Scripter
+	prefix string
+}
+
+var _ idempotency.Store = (*Store)(nil)
+
+// Option configures a [Store].
+type Option func(*Store)
+
+// WithPrefix sets the prefix of the store's Redis keys, to share one Redis
+// database with other data or other applications. Default: DefaultPrefix.
+func WithPrefix(prefix string) Option {
+	return func(s *Store) { s.prefix = prefix }
+}
+
+// New returns a Store that keeps its keys in Redis through client, a
+// *redis.Client, *redis.ClusterClient or *redis.Ring (anything that runs
+// scripts). The caller owns client and closes it. New panics if client is
+// nil.
+func New(client redis.Scripter, opts ...Option) *Store {
+	if client == nil {
+		panic("redisstore: nil client")
+	}
+	s := &Store{client: client, prefix: DefaultPrefix}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// The scripts' values: a held key is "held:" followed by the claim's token,
+// a done key is "done".
+//
+// claimScript answers 1 (acquired), 2 (in flight) or 3 (done). A key that
+// already holds the caller's own token was set by this very claim, sent
+// again by the client after a lost reply: it is acquired, not in flight.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == false then
+	redis.call('SET', KEYS[1], 'held:' .. ARGV[1], 'PX', ARGV[2])
+	return 1
+elseif v == 'held:' .. ARGV[1] then
+	return 1
+elseif v == 'done' then
+	return 3
+end
+return 2
+`)
+
+// finishScript completes the key for ARGV[2] milliseconds or, when ARGV[2]
+// is 0, releases it, if the caller's token holds it. It answers 1 if it did,
+// 0 if the caller is not the owner.
+var finishScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= 'held:' .. ARGV[1] then
+	return 0
+end
+if ARGV[2] == '0' then
+	redis.call('DEL', KEYS[1])
+else
+	redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+end
+return 1
+`)
+
+// Claim implements [idempotency.Store] in one round trip.
+func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (idempotency.Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return idempotency.Claim{}, fmt.Errorf("redisstore: claim: %w", err)
+	}
+	token := rand.Text()
+	n, err := claimScript.Run(ctx, s.client, []string{s.prefix + key}, token, millis(lease)).Int64()
+	if err != nil {
+		return idempotency.Claim{}, fmt.Errorf("redisstore: claim: %w", err)
+	}
+	switch n {
+	case 1:
+		return idempotency.Claim{State: idempotency.Acquired, Token: token}, nil
+	case 2:
+		return idempotency.Claim{State: idempotency.InFlight}, nil
+	case 3:
+		return idempotency.Claim{State: idempotency.Done}, nil
+	}
+	return idempotency.Claim{}, fmt.Errorf("redisstore: claim: unexpected answer %d", n)
+}
+
+// Complete implements [idempotency.Store].
+func (s *Store) Complete(ctx context.Context, key, token string, retention time.Duration) error {
+	return s.finish(ctx, "complete", key, token, millis(retention))
+}
+
+// Release implements [idempotency.Store].
+func (s *Store) Release(ctx context.Context, key, token string) error {
+	return s.finish(ctx, "release", key, token, 0)
+}
+
+// finish completes key for retention milliseconds, or releases it if
+// retention is 0.
+func (s *Store) finish(ctx context.Context, op, key, token string, retention int64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	if token == "" {
+		return idempotency.ErrNotOwner
+	}
+	n, err := finishScript.Run(ctx, s.client, []string{s.prefix + key}, token, retention).Int64()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	case n == 0:
+		return idempotency.ErrNotOwner
+	}
+	return nil
+}
+
+// millis is d in whole milliseconds, rounded up, at least 1: Redis's PX.
+func millis(d time.Duration) int64 {
+	return int64(max(1, (d+time.Millisecond-1)/time.Millisecond))
+}
