@@ -26,9 +26,11 @@ import (
 //     the store cannot answer; 200 without calling next if the event was
 //     already processed; 409 with Retry-After if another request is
 //     processing it now;
-//  6. calls next with the event in the request's context ([EventFrom]) and
+//  6. if p is a [Confirmer], confirms the event with the provider's API:
+//     401 or 503, releasing the claim;
+//  7. calls next with the event in the request's context ([EventFrom]) and
 //     the body restored in r.Body, for reading until next returns;
-//  7. marks the event done when next answers 2xx (or writes nothing, which
+//  8. marks the event done when next answers 2xx (or writes nothing, which
 //     net/http answers 200), and releases it otherwise, or when next panics,
 //     so that a provider's retry is processed again. A panic is re-raised.
 //
@@ -50,6 +52,7 @@ type engine[E any] struct {
 	config
 	p       Provider[E]
 	fn      func(context.Context, E) error // Handle's func; nil for Middleware
+	confirm Confirmer[E]                   // p, if it confirms events
 	name    string
 	prefix  string // name + ":", prefixed to store keys
 	limiter *clientlimit.Limiter
@@ -60,6 +63,7 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 		panic("payhook: nil Provider")
 	}
 	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
+	e.confirm, _ = p.(Confirmer[E])
 	e.prefix = e.name + ":"
 	if l := e.rateLimit; l != nil {
 		e.limiter = clientlimit.New(l.Rate, l.Burst, l.MaxClients)
@@ -120,13 +124,21 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
 	returned := false
 	defer func() {
-		if !returned { // the handler panicked: let another delivery try again
+		if !returned { // a panic: let another delivery try again
 			e.finish(&d.detached, key, storeKey, claim.Token, false, "panic")
 		}
 	}()
+	if e.confirm != nil {
+		if err := e.confirm.Confirm(ctx, &d.event); err != nil {
+			returned = true
+			e.finish(&d.detached, key, storeKey, claim.Token, false, "not confirmed")
+			e.reject(w, r, err)
+			return
+		}
+	}
 	acked := e.call(w, r, next, d, s, body)
 	returned = true
-	e.finish(&d.detached, key, storeKey, claim.Token, acked, "status")
+	e.finish(&d.detached, key, storeKey, claim.Token, acked, "handler did not acknowledge")
 }
 
 // call hands the verified event to the application and reports whether it
@@ -165,7 +177,7 @@ func (e *engine[E]) finish(ctx context.Context, key, storeKey, token string, ok 
 		return
 	}
 	err := e.store.Release(ctx, storeKey, token)
-	e.log(ctx, slog.LevelWarn, "payhook: handler did not acknowledge; event released for retry",
+	e.log(ctx, slog.LevelWarn, "payhook: event released for retry",
 		slog.String("key", key), slog.String("reason", why), slog.Any("release_error", err))
 }
 

@@ -548,3 +548,69 @@ func TestOverRealHTTP(t *testing.T) {
 	require.Equal(t, 1, rec.calls())
 	assert.Equal(t, "ord_9", rec.events[0].OrderID)
 }
+
+// confirmingProvider confirms its events with an "API" whose answer the
+// test sets.
+type confirmingProvider struct {
+	fakeProvider
+	mu      sync.Mutex
+	answer  error
+	calls   int
+	panics  bool
+	stamped string
+}
+
+func (p *confirmingProvider) Confirm(_ context.Context, e *string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if p.panics {
+		panic("confirm")
+	}
+	if p.answer == nil {
+		*e += p.stamped
+	}
+	return p.answer
+}
+
+func (p *confirmingProvider) set(answer error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.answer = answer
+}
+
+func TestConfirmerRunsAfterTheClaim(t *testing.T) {
+	p := &confirmingProvider{fakeProvider: fakeProvider{key: "tx_1"}, stamped: " (confirmed)"}
+	var got []string
+	h := payhook.Handle[string](p, func(ctx context.Context, e string) error {
+		got = append(got, e)
+		return nil
+	})
+
+	p.set(fmt.Errorf("fake: %w: api down", payhook.ErrUnavailable))
+	assert.Equal(t, http.StatusServiceUnavailable, serve(h, post("{}")).Code)
+	p.set(fmt.Errorf("fake: %w: api says FAILED", payhook.ErrInvalidSignature))
+	assert.Equal(t, http.StatusUnauthorized, serve(h, post("{}")).Code)
+	assert.Empty(t, got, "an unconfirmed event never reaches the handler")
+
+	p.set(nil)
+	assert.Equal(t, http.StatusOK, serve(h, post("{}")).Code, "each failed confirmation released the claim")
+	assert.Equal(t, []string{"event (confirmed)"}, got, "Confirm completes the event")
+	assert.Equal(t, 3, p.calls)
+
+	p.set(fmt.Errorf("fake: %w: api down", payhook.ErrUnavailable))
+	w := serve(h, post("{}"))
+	assert.Equal(t, http.StatusOK, w.Code, "a duplicate of a done event is acknowledged even while the API is down")
+	assert.Equal(t, "already processed\n", w.Body.String())
+	assert.Equal(t, 3, p.calls, "without asking the API")
+}
+
+func TestConfirmerPanicReleases(t *testing.T) {
+	p := &confirmingProvider{fakeProvider: fakeProvider{key: "tx_1"}, panics: true}
+	store := idempotency.NewMemory()
+	h := payhook.Middleware[string](p, payhook.WithStore(store))(http.NotFoundHandler())
+	assert.PanicsWithValue(t, "confirm", func() { serve(h, post("{}")) })
+	c, err := store.Claim(context.Background(), "fake:tx_1", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Acquired, c.State)
+}

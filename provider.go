@@ -26,3 +26,24 @@ type Provider[E any] interface {
 	// answered as a malformed delivery.
 	Key(event E) string
 }
+
+// Confirmer is implemented by providers whose webhooks cannot be trusted on
+// their own and are checked with the provider's API (KKiaPay's optional
+// confirmation, KasperoPay's status API). [Middleware] calls Confirm after it
+// has claimed the event's key and before it calls the handler, so that:
+//
+//   - a duplicate of an event already processed is acknowledged without a
+//     call to the provider's API, even while that API is down;
+//   - a duplicate arriving while the first delivery is being confirmed is
+//     answered 409 rather than confirmed twice;
+//   - when Confirm fails, the claim is released, so a later delivery (a
+//     provider's retry) is confirmed afresh.
+//
+// Confirm may complete the event (say, with the API's answer) through the
+// pointer. Its errors map to statuses as Verify's do: ErrInvalidSignature
+// (the API disagrees or does not know the payment), ErrUnavailable (the API
+// could not be reached). Called outside the middleware, Verify and then
+// Confirm is the whole check.
+type Confirmer[E any] interface {
+	Confirm(ctx context.Context, event *E) error
+}

@@ -27,7 +27,10 @@ type Provider struct {
 	logger *slog.Logger // nil: slog.Default() when logging
 }
 
-var _ payhook.Provider[Event] = (*Provider)(nil)
+var (
+	_ payhook.Provider[Event]  = (*Provider)(nil)
+	_ payhook.Confirmer[Event] = (*Provider)(nil)
+)
 
 // New returns a Provider. Without options it confirms every webhook through
 // KasperoPay's status API at DefaultBaseURL, since KasperoPay signs nothing
@@ -66,14 +69,11 @@ func (p *Provider) Key(e Event) string { return e.PaymentID }
 //  2. body must be a JSON object with event and payment_id (else
 //     payhook.ErrMalformed);
 //  3. with a webhook secret, its timestamp must be within the replay window
-//     of now (else ErrInvalidSignature);
-//  4. unless confirmation is off, the status API must say the payment is
-//     completed, with the same amount_kas (compared as numbers) and, when
-//     both sides have one, the same transaction id (else
-//     ErrInvalidSignature). When the API cannot be consulted the error
-//     wraps payhook.ErrUnavailable and the payment is logged at error
-//     level: KasperoPay will not send the webhook again.
-func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
+//     of now (else ErrInvalidSignature).
+//
+// Confirmation through the status API is [Provider.Confirm]'s, which
+// payhook's middleware calls once it has claimed the payment id.
+func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (Event, error) {
 	if p.signer != nil {
 		sig := header.Get(SignatureHeader)
 		//lint:ignore SA1008 a literal http.Header may be keyed with SignatureHeader's own spelling
@@ -97,12 +97,21 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 			return Event{}, err
 		}
 	}
-	if p.client != nil {
-		if err := p.confirm(ctx, &e); err != nil {
-			return Event{}, err
-		}
-	}
 	return e, nil
+}
+
+// Confirm implements payhook.Confirmer. Unless confirmation is off, the
+// status API must say the payment is completed, with the same amount_kas
+// (compared as numbers) and, when both sides have one, the same transaction
+// id (else payhook.ErrInvalidSignature); the answer is recorded in
+// e.Confirmed. When the API cannot be consulted the error wraps
+// payhook.ErrUnavailable and the payment is logged at error level:
+// KasperoPay will not send the webhook again.
+func (p *Provider) Confirm(ctx context.Context, e *Event) error {
+	if p.client == nil {
+		return nil
+	}
+	return p.confirm(ctx, e)
 }
 
 // checkTimestamp bounds replays of a signed body.

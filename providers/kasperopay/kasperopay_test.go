@@ -145,6 +145,19 @@ func (l *logBuffer) lines(t *testing.T) []map[string]any {
 	return out
 }
 
+// verify is the whole check, as payhook's middleware makes it: Verify,
+// then Confirm.
+func verify(p *kasperopay.Provider, header http.Header, body []byte) (kasperopay.Event, error) {
+	e, err := p.Verify(context.Background(), header, body)
+	if err != nil {
+		return kasperopay.Event{}, err
+	}
+	if err := p.Confirm(context.Background(), &e); err != nil {
+		return kasperopay.Event{}, err
+	}
+	return e, nil
+}
+
 func newProvider(t testing.TB, api *fakeAPI, opts ...kasperopay.Option) *kasperopay.Provider {
 	t.Helper()
 	base := []kasperopay.Option{kasperopay.WithClock(func() time.Time { return seedTime })}
@@ -339,7 +352,7 @@ func TestVerifyPayloads(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := p.Verify(context.Background(), nil, tt.body)
+			e, err := verify(p, nil, tt.body)
 			require.NoError(t, err)
 			assert.Equal(t, "pay_xyz789", p.Key(e))
 			tt.check(t, e)
@@ -380,7 +393,7 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e, err := p.Verify(context.Background(), nil, []byte(tt.body))
+			e, err := verify(p, nil, []byte(tt.body))
 			assert.ErrorIs(t, err, tt.want)
 			assert.Zero(t, e)
 		})
@@ -461,7 +474,7 @@ func TestVerifyConfirmation(t *testing.T) {
 			for k, v := range tt.webhook {
 				changes[k] = v
 			}
-			e, err := p.Verify(context.Background(), nil, body(t, changes))
+			e, err := verify(p, nil, body(t, changes))
 			lines := logs.lines(t)
 			if tt.want == nil {
 				require.NoError(t, err)
@@ -498,7 +511,7 @@ func TestVerifyAPIUnreachable(t *testing.T) {
 	api.Close() // connection refused
 	var logs logBuffer
 	p := newProvider(t, api, kasperopay.WithLogger(logs.logger()))
-	_, err := p.Verify(context.Background(), nil, []byte(seedBody))
+	_, err := verify(p, nil, []byte(seedBody))
 	require.ErrorIs(t, err, payhook.ErrUnavailable)
 	assert.Contains(t, err.Error(), "pay_xyz789", "the middleware's own log line names the payment too")
 	lines := logs.lines(t)
@@ -513,7 +526,7 @@ func TestVerifyHostilePaymentID(t *testing.T) {
 	p := newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
 	for _, id := range []string{"../admin?x=1", "../../etc/passwd", "a/b", "pay#frag", "%2e%2e", "pay 1?status=completed", "pay\x00", "..\\admin", "é"} {
 		t.Run(id, func(t *testing.T) {
-			_, err := p.Verify(context.Background(), nil, body(t, map[string]any{"payment_id": id}))
+			_, err := verify(p, nil, body(t, map[string]any{"payment_id": id}))
 			assert.ErrorIs(t, err, payhook.ErrInvalidSignature, "unknown to the API")
 			r := api.last()
 			require.NotNil(t, r)
@@ -536,7 +549,7 @@ func TestVerifyStatusPath(t *testing.T) {
 	defer srv.Close()
 	p, err := kasperopay.New(kasperopay.WithBaseURL(srv.URL+"/"), kasperopay.WithStatusPath("api/pay/status"))
 	require.NoError(t, err)
-	_, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	_, err = verify(p, nil, []byte(seedBody))
 	require.NoError(t, err)
 	assert.Equal(t, "/api/pay/status/pay_xyz789", got)
 }
@@ -580,7 +593,7 @@ func TestVerifySignature(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newProvider(t, api, kasperopay.WithWebhookSecret(secret))
 			before := api.calls()
-			e, err := p.Verify(context.Background(), tt.header, tt.body)
+			e, err := verify(p, tt.header, tt.body)
 			if tt.want != nil {
 				assert.ErrorIs(t, err, tt.want)
 				assert.Equal(t, before, api.calls(), "rejected before the status API is called")
@@ -599,11 +612,11 @@ func TestVerifySignatureOnly(t *testing.T) {
 	p := newProvider(t, nil, kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation(),
 		kasperopay.WithBaseURL("http://127.0.0.1:1"), kasperopay.WithReplayWindow(time.Hour))
 	b := body(t, map[string]any{"timestamp": seedTime.Add(-30 * time.Minute).Format(time.RFC3339)})
-	e, err := p.Verify(context.Background(), http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, b)}}, b)
+	e, err := verify(p, http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, b)}}, b)
 	require.NoError(t, err, "no status API call, and a 30-minute-old body within a one-hour window")
 	assert.True(t, e.Signed)
 	assert.Nil(t, e.Confirmed)
-	_, err = p.Verify(context.Background(), nil, b)
+	_, err = verify(p, nil, b)
 	assert.ErrorIs(t, err, payhook.ErrInvalidSignature)
 }
 
@@ -627,7 +640,7 @@ func TestSecretNeverPrinted(t *testing.T) {
 func TestEventJSON(t *testing.T) {
 	api := newFakeAPI(t)
 	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
-	e, err := newProvider(t, api).Verify(context.Background(), nil, []byte(seedBody))
+	e, err := verify(newProvider(t, api), nil, []byte(seedBody))
 	require.NoError(t, err)
 	b, err := json.Marshal(e)
 	require.NoError(t, err)
@@ -674,10 +687,12 @@ func TestHandleEndToEnd(t *testing.T) {
 	code, out := post([]byte(seedBody))
 	assert.Equal(t, http.StatusOK, code, out)
 	assert.Equal(t, "pay_xyz789", got.PaymentID)
+	calls := api.calls()
 	code, out = post([]byte(seedBody))
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "already processed\n", out)
 	assert.EqualValues(t, 1, handled.Load())
+	assert.Equal(t, calls, api.calls(), "a duplicate of a processed payment costs no status call")
 
 	code, out = post(body(t, map[string]any{"payment_id": "pay_pending"}))
 	assert.Equal(t, http.StatusUnauthorized, code)

@@ -185,6 +185,15 @@ func TestConfirmationAPIDown(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "already processed\n", answer)
 	assert.Len(t, rcv.processed(), 1)
+
+	// The API goes down again: a duplicate of the processed event is still
+	// acknowledged, without a call to the API (the claim comes first).
+	calls := len(api.calls())
+	api.answer("tx_down", http.StatusBadGateway, `<html>502 Bad Gateway</html>`)
+	code, answer = post(t, rcv.url, hashSecret, body)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "already processed\n", answer)
+	assert.Len(t, api.calls(), calls, "no API call for a duplicate")
 }
 
 // deliverLikeKKiaPay plays KKiaPay's delivery of one webhook: a first

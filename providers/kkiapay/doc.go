@@ -39,9 +39,9 @@
 // configured secret in constant time, and refuses a delivery without it,
 // before reading the body.
 //
-// Confirmation makes the body trustworthy. With [WithConfirmation], Verify
-// asks the status API about every webhook's transaction before your handler
-// runs, and accepts the webhook only if the API knows the transaction and
+// Confirmation makes the body trustworthy. With [WithConfirmation], the
+// Provider asks the status API about every webhook's transaction before your
+// handler runs ([Provider.Confirm]), and accepts the webhook only if the API knows the transaction and
 // agrees with it:
 //
 //   - status: transaction.success needs SUCCESS, transaction.failed needs
@@ -65,9 +65,10 @@
 //     answers. After its last retry KKiaPay gives up: watch for these 503s
 //     in the logs, and recover by calling [Client.Status].
 //
-// Confirmation runs in Verify, before the idempotency store is consulted,
-// so a duplicate of a processed event is confirmed again before it is
-// acknowledged.
+// payhook's middleware confirms after it has claimed the event's
+// transaction id, so a duplicate of a processed event is acknowledged
+// without a call to the API (even while the API is down), and a failed
+// confirmation releases the claim for KKiaPay's retry.
 //
 // # Rotating the hash secret
 //

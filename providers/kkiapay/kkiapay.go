@@ -29,7 +29,10 @@ type Provider struct {
 	confirm *Client // nil: no confirmation
 }
 
-var _ payhook.Provider[Event] = (*Provider)(nil)
+var (
+	_ payhook.Provider[Event]  = (*Provider)(nil)
+	_ payhook.Confirmer[Event] = (*Provider)(nil)
+)
 
 // secrets holds the SHA-256 digests of the accepted hash secrets, behind a
 // pointer so that printing a Provider value shows none of them.
@@ -64,13 +67,11 @@ func (p *Provider) Name() string { return Name }
 func (p *Provider) Key(e Event) string { return e.TransactionID }
 
 // Verify checks the x-kkiapay-secret header against the configured secrets,
-// before it reads the body; then decodes the body and, with
-// [WithConfirmation], confirms the transaction with the status API. A
-// missing, repeated-and-differing or wrong header is payhook.ErrInvalidSignature;
-// a body that is not a JSON object with a transactionId is
-// payhook.ErrMalformed. See the package documentation for confirmation's
-// answers.
-func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
+// before it reads the body; then decodes the body. A missing,
+// repeated-and-differing or wrong header is payhook.ErrInvalidSignature; a
+// body that is not a JSON object with a transactionId is
+// payhook.ErrMalformed. Confirmation with the status API is [Provider.Confirm]'s.
+func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (Event, error) {
 	got, err := secretValue(header)
 	if err != nil {
 		return Event{}, err
@@ -78,16 +79,19 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 	if !p.secrets.match(got) {
 		return Event{}, fmt.Errorf("kkiapay: %w: %s does not match the hash secret", payhook.ErrInvalidSignature, SecretHeader)
 	}
-	e, err := decodeEvent(body)
-	if err != nil {
-		return Event{}, err
+	return decodeEvent(body)
+}
+
+// Confirm implements payhook.Confirmer: with [WithConfirmation], it asks
+// the status API about e's transaction and accepts it only if the API agrees
+// on status and amount, recording the answer in e.Confirmation; without, it
+// accepts every event. payhook's middleware calls it after claiming the
+// event; see the package documentation for its answers.
+func (p *Provider) Confirm(ctx context.Context, e *Event) error {
+	if p.confirm == nil {
+		return nil
 	}
-	if p.confirm != nil {
-		if err := p.confirm.confirm(ctx, &e); err != nil {
-			return Event{}, err
-		}
-	}
-	return e, nil
+	return p.confirm.confirm(ctx, e)
 }
 
 // secretValue returns the header's value. Several copies of it are accepted
