@@ -8,12 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/benchtest"
 )
 
 // The benchmarks below measure the whole middleware path on one webhook
@@ -94,29 +94,12 @@ func BenchmarkMiddleware(b *testing.B) {
 }
 
 func benchPath(b *testing.B, calls *int, h http.Handler) {
-	bodies := benchBodies(1024)
-	req, err := http.NewRequest(http.MethodPost, "/webhooks/kazawallet", nil)
-	if err != nil {
-		b.Fatal(err)
+	header := http.Header{"Content-Type": {"application/json"}}
+	var ds []benchtest.Delivery
+	for _, body := range benchBodies(1024) {
+		ds = append(ds, benchtest.Delivery{Body: body, Header: header})
 	}
-	req.Header.Set("Content-Type", "application/json")
-	w := &discardWriter{header: http.Header{}}
-	body := &rewindBody{}
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		body.reset(bodies[i%len(bodies)])
-		i++
-		req.Body, req.ContentLength = body, int64(len(body.b))
-		w.code = 0
-		h.ServeHTTP(w, req)
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
-		}
-	}
-	if *calls != i {
-		b.Fatalf("handler called %d times for %d deliveries", *calls, i)
-	}
+	benchtest.Serve(b, h, ds, func() int { return *calls })
 }
 
 // BenchmarkSignatureCheck is the signature check alone, with the keyed HMAC
@@ -131,33 +114,3 @@ func BenchmarkSignatureCheck(b *testing.B) {
 		}
 	}
 }
-
-type discardWriter struct {
-	header http.Header
-	code   int
-}
-
-func (w *discardWriter) Header() http.Header { return w.header }
-func (w *discardWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return len(b), nil
-}
-func (w *discardWriter) WriteHeader(code int) { w.code = code }
-
-type rewindBody struct {
-	b   []byte
-	off int
-}
-
-func (r *rewindBody) reset(b []byte) { r.b, r.off = b, 0 }
-func (r *rewindBody) Read(p []byte) (int, error) {
-	if r.off >= len(r.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b[r.off:])
-	r.off += n
-	return n, nil
-}
-func (r *rewindBody) Close() error { return nil }

@@ -1,17 +1,16 @@
 package kkiapay
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/benchtest"
 )
 
 // The benchmarks below measure the whole middleware path on one KKiaPay
@@ -91,43 +90,11 @@ func BenchmarkMiddleware(b *testing.B) {
 		calls++
 		return nil
 	}, payhook.WithRetention(time.Nanosecond)) // each body's key is claimable again on the next lap
-	req, err := http.NewRequest(http.MethodPost, "/webhooks/kkiapay", nil)
-	if err != nil {
-		b.Fatal(err)
+	header := http.Header{"Content-Type": {"application/json"}}
+	SetSecretHeader(header, benchSecret)
+	var ds []benchtest.Delivery
+	for _, body := range bodies {
+		ds = append(ds, benchtest.Delivery{Body: body, Header: header})
 	}
-	req.Header.Set("Content-Type", "application/json")
-	SetSecretHeader(req.Header, benchSecret)
-	w := &discardWriter{header: http.Header{}}
-	body := bytes.NewReader(nil)
-	req.Body = io.NopCloser(body)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		next := bodies[i%len(bodies)]
-		i++
-		body.Reset(next)
-		req.ContentLength = int64(len(next))
-		w.code = 0
-		h.ServeHTTP(w, req)
-		if w.code != http.StatusOK {
-			b.Fatalf("status %d", w.code)
-		}
-	}
-	if calls != i {
-		b.Fatalf("handler called %d times for %d deliveries", calls, i)
-	}
+	benchtest.Serve(b, h, ds, func() int { return calls })
 }
-
-type discardWriter struct {
-	header http.Header
-	code   int
-}
-
-func (w *discardWriter) Header() http.Header { return w.header }
-func (w *discardWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
-	return len(b), nil
-}
-func (w *discardWriter) WriteHeader(code int) { w.code = code }
