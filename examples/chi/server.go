@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/examples/internal/shop"
+	"github.com/payhook/payhook/providers/kazawallet"
+)
+
+// NewServer returns the shop's chi router: the three providers' webhooks
+// under /webhooks and the orders API under /orders.
+//
+// Middleware that only caps or inspects headers (RequestSize, RequestID,
+// Recoverer) may sit in front of everything. Middleware that READS the
+// body, like the orders API's audit log, goes on the API's group only: in
+// front of payhook it would leave payhook an empty body (400), or, if it
+// puts the body back, cost a copy of every webhook.
+func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
+	s, err := shop.NewSetup(cfg, orders)
+	if err != nil {
+		return nil, err
+	}
+	p, hooks, opts := s.Providers, s.Hooks, s.Options
+
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, middleware.Recoverer)
+	r.Use(middleware.RequestSize(s.Config.MaxBodyBytes)) // caps r.Body; payhook answers 413 past it
+
+	r.Route("/webhooks", func(r chi.Router) {
+		// payhook.Middleware is a func(http.Handler) http.Handler: chi's
+		// With takes it as it is. The handler behind it runs once per
+		// verified event and answers for itself; any 2xx marks it done.
+		r.With(payhook.Middleware(p.Kazawallet, opts...)).Post("/kazawallet", kazawalletWebhook(hooks))
+		// The typed handler: payhook answers 200 when the func returns nil.
+		r.Method(http.MethodPost, "/kkiapay", payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...))
+		r.Method(http.MethodPost, "/kasperopay", payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...))
+	})
+
+	api := ordersAPI{orders}
+	r.Route("/orders", func(r chi.Router) {
+		r.Use(auditBody(s.Config.Logger)) // reads bodies: the API's group only
+		r.Post("/", api.create)
+		r.Get("/{id}", api.get)
+	})
+	return r, nil
+}
+
+// kazawalletWebhook handles a Kazawallet event that payhook.Middleware has
+// verified and put in the request's context.
+func kazawalletWebhook(hooks shop.Webhooks) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		e, ok := kazawallet.EventFrom(r.Context())
+		if !ok { // only if the route is mounted without payhook.Middleware
+			http.Error(w, "webhook not verified", http.StatusInternalServerError)
+			return
+		}
+		if err := hooks.Kazawallet(r.Context(), e); err != nil {
+			// Not a 2xx: payhook releases the event, so a retry would be
+			// processed again (Kazawallet itself never retries).
+			http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// ordersAPI is the shop's own JSON API.
+type ordersAPI struct{ orders shop.OrderStore }
+
+func (a ordersAPI) create(w http.ResponseWriter, r *http.Request) {
+	var o shop.Order
+	if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
+		http.Error(w, "invalid order", http.StatusBadRequest)
+		return
+	}
+	if err := a.orders.Create(r.Context(), o); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, shop.ErrOrderExists) {
+			code = http.StatusConflict
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (a ordersAPI) get(w http.ResponseWriter, r *http.Request) {
+	o, err := a.orders.Get(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		http.Error(w, "no such order", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(o)
+}
+
+// auditBody logs the size of each request body, reading it and putting it
+// back for the handler. Reading a body is what payhook must do first on a
+// webhook, so this middleware stays off the webhook routes.
+func auditBody(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, "cannot read body", http.StatusRequestEntityTooLarge)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body)) // put it back
+			log.InfoContext(r.Context(), "audit", "method", r.Method, "path", r.URL.Path, "bytes", len(body))
+			next.ServeHTTP(w, r)
+		})
+	}
+}

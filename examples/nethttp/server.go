@@ -1,0 +1,104 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/examples/internal/shop"
+)
+
+// NewServer returns the shop's handler: the three providers' webhooks and a
+// small orders API, behind an access log and an app-wide body limit.
+//
+// The body limit wraps everything, webhooks included, and that is fine:
+// http.MaxBytesReader only caps the body, it does not read it, and payhook
+// answers a body over the cap with 413. A middleware that READS the body
+// (to log or to decode it) must not wrap the webhook routes, or must put
+// the body back: see server_test.go.
+func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
+	s, err := shop.NewSetup(cfg, orders)
+	if err != nil {
+		return nil, err
+	}
+	p, hooks, opts := s.Providers, s.Hooks, s.Options
+
+	mux := http.NewServeMux()
+	// payhook reads and verifies the body itself, then calls the typed
+	// handler once per event; a duplicate is answered 200 without a call.
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(p.Kazawallet, hooks.Kazawallet, opts...))
+	mux.Handle("POST /webhooks/kkiapay", payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...))
+	mux.Handle("POST /webhooks/kasperopay", payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...))
+
+	api := ordersAPI{orders}
+	mux.HandleFunc("POST /orders", api.create)
+	mux.HandleFunc("GET /orders/{id}", api.get)
+
+	return limitBody(s.Config.MaxBodyBytes, accessLog(s.Config.Logger, mux)), nil
+}
+
+// ordersAPI is the shop's own JSON API.
+type ordersAPI struct{ orders shop.OrderStore }
+
+func (a ordersAPI) create(w http.ResponseWriter, r *http.Request) {
+	var o shop.Order
+	if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
+		http.Error(w, "invalid order", http.StatusBadRequest)
+		return
+	}
+	if err := a.orders.Create(r.Context(), o); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, shop.ErrOrderExists) {
+			code = http.StatusConflict
+		}
+		http.Error(w, err.Error(), code)
+		return
+	}
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (a ordersAPI) get(w http.ResponseWriter, r *http.Request) {
+	o, err := a.orders.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "no such order", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(o)
+}
+
+// limitBody caps every request body at n bytes. It only wraps r.Body;
+// whoever reads past the cap gets an *http.MaxBytesError (payhook: 413).
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// accessLog logs each request's method, path, status and duration. It
+// does not touch the body, so it may wrap the webhooks.
+func accessLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
