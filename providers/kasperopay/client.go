@@ -142,8 +142,8 @@ type paymentWire struct {
 	TxID          jsonx.String    `json:"txid"`
 	TransactionID jsonx.String    `json:"transaction_id"`
 	StoreName     jsonx.String    `json:"store_name"`
-	ConfirmedAt   looseTime       `json:"confirmed_at"`
-	ExpiresAt     looseTime       `json:"expires_at"`
+	ConfirmedAt   jsonx.Time      `json:"confirmed_at"`
+	ExpiresAt     jsonx.Time      `json:"expires_at"`
 	Error         json.RawMessage `json:"error"`
 	Message       json.RawMessage `json:"message"`
 }

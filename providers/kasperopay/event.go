@@ -1,7 +1,6 @@
 package kasperopay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,7 +58,8 @@ type Event struct {
 	// besides or instead of Items.
 	Item string `json:"item,omitempty"`
 	// Metadata is the custom metadata given when the payment was created,
-	// as raw JSON; nil when absent or null. See [Event.DecodeMetadata].
+	// as raw JSON; nil when absent, null or "". Metadata sent as a JSON
+	// string holding an object is that object. See [Event.DecodeMetadata].
 	Metadata json.RawMessage `json:"metadata,omitempty"`
 	// Signed reports that the X-KasperoPay-Signature HMAC of the body was
 	// checked ([WithWebhookSecret]).
@@ -73,20 +73,12 @@ type Event struct {
 func (e Event) Completed() bool { return e.Type == EventPaymentCompleted }
 
 // DecodeMetadata decodes the event's metadata into v, as json.Unmarshal
-// does. Metadata sent as a JSON string holding JSON is decoded from the
-// string's contents. Without metadata it does nothing and returns nil.
+// does. Without metadata it does nothing and returns nil.
 func (e Event) DecodeMetadata(v any) error {
-	m := e.Metadata
-	if len(m) == 0 {
+	if len(e.Metadata) == 0 {
 		return nil
 	}
-	if m[0] == '"' {
-		var s string
-		if err := json.Unmarshal(m, &s); err == nil && json.Valid([]byte(s)) {
-			m = []byte(s)
-		}
-	}
-	if err := json.Unmarshal(m, v); err != nil {
+	if err := json.Unmarshal(e.Metadata, v); err != nil {
 		return fmt.Errorf("kasperopay: metadata: %w", err)
 	}
 	return nil
@@ -110,18 +102,18 @@ func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Eve
 
 // wire is a webhook body as KasperoPay sends it.
 type wire struct {
-	Event           jsonx.String    `json:"event"`
-	Timestamp       looseTime       `json:"timestamp"`
-	MerchantID      jsonx.String    `json:"merchant_id"`
-	PaymentID       jsonx.String    `json:"payment_id"`
-	OrderID         jsonx.String    `json:"order_id"`
-	AmountKAS       optAmount       `json:"amount_kas"`
-	AmountUSD       optAmount       `json:"amount_usd"`
-	TransactionID   jsonx.String    `json:"transaction_id"`
-	CustomerAddress jsonx.String    `json:"customer_address"`
-	Items           itemList        `json:"items"`
-	Item            looseString     `json:"item"`
-	Metadata        json.RawMessage `json:"metadata"`
+	Event           jsonx.String `json:"event"`
+	Timestamp       jsonx.Time   `json:"timestamp"`
+	MerchantID      jsonx.String `json:"merchant_id"`
+	PaymentID       jsonx.String `json:"payment_id"`
+	OrderID         jsonx.String `json:"order_id"`
+	AmountKAS       optAmount    `json:"amount_kas"`
+	AmountUSD       optAmount    `json:"amount_usd"`
+	TransactionID   jsonx.String `json:"transaction_id"`
+	CustomerAddress jsonx.String `json:"customer_address"`
+	Items           itemList     `json:"items"`
+	Item            jsonx.Text   `json:"item"`
+	Metadata        jsonx.Object `json:"metadata"`
 }
 
 // decode decodes a webhook body. Only event and payment_id are required.
@@ -139,10 +131,6 @@ func decode(body []byte) (Event, error) {
 	if err := checkID(string(w.PaymentID)); err != nil {
 		return Event{}, err
 	}
-	meta := w.Metadata
-	if bytes.Equal(meta, []byte("null")) {
-		meta = nil
-	}
 	return Event{
 		Type:            string(w.Event),
 		Timestamp:       time.Time(w.Timestamp),
@@ -155,7 +143,7 @@ func decode(body []byte) (Event, error) {
 		CustomerAddress: string(w.CustomerAddress),
 		Items:           w.Items,
 		Item:            string(w.Item),
-		Metadata:        meta,
+		Metadata:        json.RawMessage(w.Metadata),
 	}, nil
 }
 
@@ -169,27 +157,15 @@ func (a *optAmount) UnmarshalJSON(b []byte) error {
 	return a.Amount.UnmarshalJSON(b)
 }
 
-// looseString is a descriptive text: a string or a number's text; any other
-// JSON value leaves it "" rather than failing the webhook.
-type looseString string
-
-func (s *looseString) UnmarshalJSON(b []byte) error {
-	var v jsonx.String
-	if v.UnmarshalJSON(b) == nil {
-		*s = looseString(v)
-	}
-	return nil
-}
-
 // itemList decodes line items leniently: a value that is not an array is
 // ignored, entries that are not objects are skipped.
 type itemList []Item
 
 // itemWire is one line item; its fields never fail to decode.
 type itemWire struct {
-	Name     looseString `json:"name"`
-	Quantity looseInt    `json:"quantity"`
-	Price    looseAmount `json:"price"`
+	Name     jsonx.Text        `json:"name"`
+	Quantity looseInt          `json:"quantity"`
+	Price    jsonx.LooseAmount `json:"price"`
 }
 
 func (l *itemList) UnmarshalJSON(b []byte) error {
@@ -209,20 +185,9 @@ func (l *itemList) UnmarshalJSON(b []byte) error {
 	}
 	items := make([]Item, len(ws))
 	for i, w := range ws {
-		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: w.Price.Amount}
+		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: payhook.Amount(w.Price)}
 	}
 	*l = items
-	return nil
-}
-
-// looseAmount is an amount that is zero when it is not a number.
-type looseAmount struct{ payhook.Amount }
-
-func (a *looseAmount) UnmarshalJSON(b []byte) error {
-	var v optAmount
-	if v.UnmarshalJSON(b) == nil {
-		a.Amount = v.Amount
-	}
 	return nil
 }
 
@@ -237,7 +202,7 @@ func (n *looseInt) UnmarshalJSON(b []byte) error {
 
 // quantity reads a whole number from a JSON number or string ("2", 2, 2.0).
 func quantity(raw json.RawMessage) int {
-	var s looseString
+	var s jsonx.Text
 	if len(raw) == 0 || s.UnmarshalJSON(raw) != nil || s == "" {
 		return 0
 	}
@@ -246,47 +211,4 @@ func quantity(raw json.RawMessage) int {
 		return 0
 	}
 	return int(f)
-}
-
-// looseTime is a time in any form KasperoPay may send it; a form not
-// recognised leaves it zero rather than failing the webhook.
-type looseTime time.Time
-
-var timeLayouts = []string{
-	time.RFC3339Nano,
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
-}
-
-func (t *looseTime) UnmarshalJSON(b []byte) error {
-	var s looseString
-	_ = s.UnmarshalJSON(b)
-	*t = looseTime(parseTime(strings.TrimSpace(string(s))))
-	return nil
-}
-
-// parseTime reads RFC 3339, SQL-like forms (UTC when no zone is given), and
-// Unix seconds or milliseconds; it returns the zero time otherwise.
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	if s[0] >= '0' && s[0] <= '9' && !strings.ContainsAny(s, "-:") {
-		n, err := strconv.ParseFloat(s, 64)
-		switch {
-		case err != nil || n <= 0 || n > 1e15:
-			return time.Time{}
-		case n >= 1e11: // milliseconds: 1e11 s is the year 5138
-			return time.UnixMilli(int64(n)).UTC()
-		default:
-			return time.Unix(int64(n), int64((n-float64(int64(n)))*1e9)).UTC()
-		}
-	}
-	for _, l := range timeLayouts {
-		if t, err := time.Parse(l, s); err == nil {
-			return t
-		}
-	}
-	return time.Time{}
 }

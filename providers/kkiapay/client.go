@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/jsonx"
 	"github.com/payhook/payhook/internal/apiclient"
 )
 
@@ -249,10 +250,10 @@ func describe(body []byte) (msg, said string, isJSON bool) {
 		if !ok || len(raw) == 0 {
 			continue
 		}
-		var s text
+		var s jsonx.Text
 		_ = s.UnmarshalJSON(raw)
 		if s == "" && raw[0] == '{' { // {"reason":{"message":...}}
-			var inner struct{ Message text }
+			var inner struct{ Message jsonx.Text }
 			_ = json.Unmarshal(raw, &inner)
 			s = inner.Message
 		}

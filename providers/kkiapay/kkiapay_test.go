@@ -347,7 +347,7 @@ func TestVerifyPerformedAtFormats(t *testing.T) {
 		{"dd/mm/yyyy hh:mm:ss", `"20/03/2024 08:55:22"`, time.Date(2024, 3, 20, 8, 55, 22, 0, time.UTC)},
 		{"mm/dd/yyyy is not guessed", `"03/20/2024"`, time.Time{}},
 		{"garbage is zero", `"yesterday"`, time.Time{}},
-		{"a number is zero", `1710924922883`, time.Time{}},
+		{"a number is Unix milliseconds", `1710924922883`, time.Date(2024, 3, 20, 8, 55, 22, 883e6, time.UTC)},
 		{"null is zero", `null`, time.Time{}},
 		{"empty is zero", `""`, time.Time{}},
 	}
