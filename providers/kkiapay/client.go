@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/internal/jsonx"
 	"github.com/payhook/payhook/internal/apiclient"
+	"github.com/payhook/payhook/internal/jsonx"
 )
 
 // API paths, below the base URL.
