@@ -197,4 +197,3 @@ func transactionJSON(tx kkiapay.Transaction) []byte {
 		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, feeBy, income, tx.TransactionID,
 		performedOn, tx.Client})
 }
-
