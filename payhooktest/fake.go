@@ -50,7 +50,8 @@ func Down() Answer { return Respond(http.StatusInternalServerError, "Internal Se
 func Hangup() Answer { return Answer{hangup: true} }
 
 // Respond is any answer: status and body as given, with Content-Type
-// application/json when body looks like JSON.
+// application/json when body starts with { or [, text/html with <, and
+// text/plain otherwise.
 func Respond(status int, body string) Answer { return Answer{status: status, body: body} }
 
 // Slow gives a after waiting d, or gives none if the caller
@@ -157,11 +158,16 @@ func hangup(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler) // HTTP/2: reset the stream
 }
 
-// writeBody answers status and body, as JSON when body looks like it.
+// writeBody answers status and body, with the Content-Type its first
+// byte suggests: JSON, HTML or text.
 func writeBody(w http.ResponseWriter, status int, body string) {
-	if len(body) > 0 && (body[0] == '{' || body[0] == '[') {
+	switch {
+	case body == "":
+	case body[0] == '{' || body[0] == '[':
 		w.Header().Set("Content-Type", "application/json")
-	} else if body != "" {
+	case body[0] == '<':
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	}
 	w.WriteHeader(status)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/payhook/payhook/internal/jsonx"
 	"github.com/payhook/payhook/providers/kkiapay"
@@ -23,9 +24,11 @@ const (
 //     id's [Answer]; by default [NotFound] (404 {"message":"Transaction
 //     not found"}). [KKiaPayAPI.Confirm] makes it confirm a webhook's
 //     event; [Transaction] answers any transaction (PENDING, another
-//     amount), in the API's wire format: performed_at ISO 8601,
-//     performedAt dd/mm/yyyy, amounts as JSON numbers, the customer under
-//     client.
+//     amount) in the API's wire format: PerformedAt as performed_at (ISO
+//     8601), PerformedOn as performedAt (dd/mm/yyyy), amounts as JSON
+//     numbers, the customer under client. Fields are sent as they are:
+//     what kkiapay.Client decodes from the answer is the Transaction given,
+//     with Raw set.
 //   - POST /api/v1/transactions/revert answers the same way, except that a
 //     transaction is answered REVERTED and is REVERTED from then on.
 //   - Without the x-api-key, x-private-key and x-secret-key headers of
@@ -85,9 +88,9 @@ func (a *KKiaPayAPI) Close() { a.f.close() }
 // ConfirmedTransaction returns the transaction that the status API answers
 // for e when e is genuine: SUCCESS for transaction.success (FAILED for
 // transaction.failed; for other events SUCCESS if e.Succeeded()), with e's
-// amount, fees, method, partner id, state, time and failure, e.Account as
-// the client's phone, and "DEBIT" as the type. Change a field to make it
-// disagree.
+// amount, fees, method, partner id, state, time (and its date as
+// PerformedOn) and failure, e.Account as the client's phone, type "DEBIT"
+// and fees borne by the "merchant". Change a field to make it disagree.
 func ConfirmedTransaction(e kkiapay.Event) kkiapay.Transaction {
 	status := kkiapay.StatusFailed
 	if e.Type == kkiapay.TransactionSuccess || e.Type != kkiapay.TransactionFailed && e.Succeeded() {
@@ -104,9 +107,21 @@ func ConfirmedTransaction(e kkiapay.Event) kkiapay.Transaction {
 		State:          e.StateData,
 		FailureCode:    e.FailureCode,
 		FailureMessage: e.FailureMessage,
+		FeeSupportedBy: "merchant",
 		PerformedAt:    e.PerformedAt,
+		PerformedOn:    date(e.PerformedAt),
 		Client:         kkiapay.Customer{Fullname: "Anonymous customer", Phone: e.Account},
 	}
+}
+
+// date is t's date at midnight UTC, as the status API's performedAt says
+// it; zero for the zero time.
+func date(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 const (
@@ -155,25 +170,16 @@ func transactionJSON(tx kkiapay.Transaction) []byte {
 	if !tx.PerformedAt.IsZero() {
 		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
 	}
-	if on := tx.PerformedOn; !on.IsZero() {
-		performedOn = on.Format("02/01/2006")
-	} else if !tx.PerformedAt.IsZero() {
-		performedOn = tx.PerformedAt.UTC().Format("02/01/2006")
+	if !tx.PerformedOn.IsZero() {
+		performedOn = tx.PerformedOn.Format("02/01/2006")
 	}
 	state := tx.State
 	if len(state) == 0 {
 		state = json.RawMessage("null")
 	}
-	feeBy := tx.FeeSupportedBy
-	if feeBy == "" {
-		feeBy = "merchant"
-	}
-	fees, income := number(tx.Fees), number(tx.Income)
+	fees := number(tx.Fees)
 	if fees == "" {
 		fees = "0"
-	}
-	if income == "" {
-		income = number(tx.Amount)
 	}
 	return mustJSON(struct {
 		PerformedAt      string           `json:"performed_at,omitempty"`
@@ -194,6 +200,6 @@ func transactionJSON(tx kkiapay.Transaction) []byte {
 		PerformedOn      string           `json:"performedAt,omitempty"`
 		Client           kkiapay.Customer `json:"client"`
 	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, number(tx.Amount), fees,
-		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, feeBy, income, tx.TransactionID,
+		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, number(tx.Income), tx.TransactionID,
 		performedOn, tx.Client})
 }
