@@ -283,7 +283,9 @@ func TestClockMovesLeasesAndRetention(t *testing.T) {
 	sender := payhooktest.Kazawallet{APIKey: "key", APISecret: "secret"}
 	a := &app[kazawallet.Event]{block: make(chan struct{})}
 	rt := payhooktest.Handler(payhook.Handle(p, a.handle, append(clock.Options(), payhook.WithLease(time.Minute), payhook.WithRetention(time.Hour))...))
-	deliver := func() payhooktest.Result { return payhooktest.Deliver(rt, sender.Request("/", kwEvent), sender.Policy()) }
+	deliver := func() payhooktest.Result {
+		return payhooktest.Deliver(rt, sender.Request("/", kwEvent), sender.Policy())
+	}
 
 	first := make(chan payhooktest.Result)
 	go func() { first <- deliver() }()
