@@ -107,6 +107,11 @@ func Run[H http.Handler](t *testing.T, newServer NewServer[H]) {
 
 func success(code int) bool { return code >= 200 && code < 300 }
 
+// KazawalletPaid is a Kazawallet event that pays the Env's pending order
+// "kz-paid", for tests of where the middleware sits.
+var KazawalletPaid = kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "kz-paid",
+	Status: kazawallet.StatusFulfilled, Currency: "USD"}
+
 // delivery is one webhook of the suite.
 type delivery struct {
 	name     string
@@ -119,8 +124,7 @@ type delivery struct {
 }
 
 func (f *Fakes) deliveries() []delivery {
-	kzPaid := kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "kz-paid",
-		Status: kazawallet.StatusFulfilled, Currency: "USD"}
+	kzPaid := KazawalletPaid
 	kzExpired := kazawallet.Event{OrderID: "kzl_2", Amount: payhook.MustAmount("10.5"), Ref: "kz-expired",
 		Status: kazawallet.StatusTimedOut, Currency: "USD"}
 	yes, no := true, false
@@ -132,11 +136,11 @@ func (f *Fakes) deliveries() []delivery {
 		AmountKAS: payhook.MustAmount("25.5"), TransactionID: "f00dcafe"}
 	return []delivery{
 		{name: "kazawallet fulfilled", provider: kazawallet.Name, order: "kz-paid", payment: kzPaid.OrderID, want: shop.Paid,
-			genuine: func() *http.Request { return kazawalletRequest(kzPaid, false) },
-			forged:  func() *http.Request { return kazawalletRequest(kzPaid, true) }},
+			genuine: func() *http.Request { return Kazawallet.Request("/webhooks/kazawallet", kzPaid) },
+			forged:  func() *http.Request { return Kazawallet.Forged("/webhooks/kazawallet", kzPaid) }},
 		{name: "kazawallet timed out", provider: kazawallet.Name, order: "kz-expired", payment: kzExpired.OrderID, want: shop.Failed,
-			genuine: func() *http.Request { return kazawalletRequest(kzExpired, false) },
-			forged:  func() *http.Request { return kazawalletRequest(kzExpired, true) }},
+			genuine: func() *http.Request { return Kazawallet.Request("/webhooks/kazawallet", kzExpired) },
+			forged:  func() *http.Request { return Kazawallet.Forged("/webhooks/kazawallet", kzExpired) }},
 		{name: "kkiapay success", provider: kkiapay.Name, order: "kk-paid", payment: kkPaid.TransactionID, want: shop.Paid,
 			genuine: func() *http.Request { return kkiapayRequest(kkPaid, false) },
 			forged:  func() *http.Request { return kkiapayRequest(kkPaid, true) }},

@@ -73,14 +73,24 @@ func post(path string, body []byte) *http.Request {
 	return r
 }
 
-func kazawalletRequest(e kazawallet.Event, forge bool) *http.Request {
-	secret := KazawalletAPISecret
-	if forge {
-		secret = "not the secret"
-	}
+// kazawalletSender mirrors payhooktest.Kazawallet.
+type kazawalletSender struct{ APIKey, APISecret string }
+
+// Kazawallet signs Kazawallet webhooks with the Env's test credentials.
+var Kazawallet = kazawalletSender{KazawalletAPIKey, KazawalletAPISecret}
+
+func (k kazawalletSender) body(e kazawallet.Event, secret string) []byte {
 	body, _ := json.Marshal(map[string]string{"order_id": e.OrderID, "amount": e.Amount.String(), "ref": e.Ref,
-		"status": string(e.Status), "currency": e.Currency, "secret": kazawallet.Sign(KazawalletAPIKey, secret, e.Amount.String(), e.OrderID)})
-	return post("/webhooks/kazawallet", body)
+		"status": string(e.Status), "currency": e.Currency, "secret": kazawallet.Sign(k.APIKey, secret, e.Amount.String(), e.OrderID)})
+	return body
+}
+
+func (k kazawalletSender) Request(path string, e kazawallet.Event) *http.Request {
+	return post(path, k.body(e, k.APISecret))
+}
+
+func (k kazawalletSender) Forged(path string, e kazawallet.Event) *http.Request {
+	return post(path, k.body(e, "not the secret"))
 }
 
 func kkiapayRequest(e kkiapay.Event, forge bool) *http.Request {
