@@ -17,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook/internal/storetest"
 )
 
 // pgServer is a PostgreSQL of the test's own, in a temporary directory.
@@ -41,7 +43,7 @@ func pgCommand(t *testing.T, name string) string {
 			return path
 		}
 	}
-	return command(t, name) // skips, or fails under CI
+	return storetest.Command(t, name) // skips, or fails under CI
 }
 
 func fileExists(path string) bool {
@@ -50,7 +52,7 @@ func fileExists(path string) bool {
 }
 
 func startPostgres(t *testing.T) *pgServer {
-	s := &pgServer{t: t, postgres: pgCommand(t, "postgres"), port: freePort(t)}
+	s := &pgServer{t: t, postgres: pgCommand(t, "postgres"), port: storetest.FreePort(t)}
 	initdb := pgCommand(t, "initdb")
 	dir, err := os.MkdirTemp("", "pgstore-outage-")
 	require.NoError(t, err)
@@ -92,7 +94,7 @@ func (s *pgServer) start() {
 	defer log.Close()
 	s.cmd.Stdout, s.cmd.Stderr = log, log
 	require.NoError(s.t, s.cmd.Start())
-	waitListening(s.t, net.JoinHostPort("127.0.0.1", s.port))
+	storetest.WaitListening(s.t, net.JoinHostPort("127.0.0.1", s.port))
 	require.Eventually(s.t, func() bool { // listening comes before accepting sessions
 		conn, err := pgx.Connect(context.Background(), s.url())
 		if err == nil {
@@ -120,5 +122,5 @@ func TestOutage(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), srv.url())
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	outage(t, migrated(t, pool), srv.stop, srv.start)
+	storetest.Outage(t, migrated(t, pool), srv.stop, srv.start)
 }

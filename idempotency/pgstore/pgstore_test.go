@@ -16,12 +16,13 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/pgstore"
+	"github.com/payhook/payhook/internal/storetest"
 )
 
 // newPool returns a pool of the test server, closed when the test ends.
 func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), serverURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+	pool, err := pgxpool.New(context.Background(), storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return pool
@@ -229,12 +230,12 @@ func TestCleanup(t *testing.T) {
 
 // TestServerDown needs no server: nothing listens where the pool points.
 func TestServerDown(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), "postgres://postgres@"+net.JoinHostPort("127.0.0.1", freePort(t))+"/postgres?connect_timeout=2")
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@"+net.JoinHostPort("127.0.0.1", storetest.FreePort(t))+"/postgres?connect_timeout=2")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	store, err := pgstore.New(pool)
 	require.NoError(t, err)
-	storeDown(t, store, "pgstore")
+	storetest.StoreDown(t, store, "pgstore")
 	_, err = store.Cleanup(context.Background())
 	assert.ErrorContains(t, err, "pgstore: cleanup: ")
 	assert.ErrorContains(t, store.Migrate(context.Background()), "pgstore: migrate: ")
@@ -245,5 +246,5 @@ func TestNewPanicsOnNilPool(t *testing.T) {
 }
 
 func BenchmarkClaimComplete(b *testing.B) {
-	benchmarkClaimComplete(b, migrated(b, newPool(b), pgstore.WithTable(tableName())))
+	storetest.BenchmarkClaimComplete(b, migrated(b, newPool(b), pgstore.WithTable(tableName())))
 }

@@ -17,12 +17,13 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/redisstore"
+	"github.com/payhook/payhook/internal/storetest"
 )
 
 // newClient returns a client of the test server, closed when the test ends.
 func newClient(t testing.TB) *redis.Client {
 	t.Helper()
-	opts, err := redis.ParseURL(serverURL(t, "PAYHOOK_TEST_REDIS_URL"))
+	opts, err := redis.ParseURL(storetest.ServerURL(t, "PAYHOOK_TEST_REDIS_URL"))
 	require.NoError(t, err)
 	client := redis.NewClient(opts)
 	t.Cleanup(func() { client.Close() })
@@ -100,9 +101,9 @@ func TestPrefixesAreIndependent(t *testing.T) {
 
 // TestServerDown needs no server: nothing listens where the client points.
 func TestServerDown(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", freePort(t)), DialerRetries: 1, MaxRetries: -1})
+	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", storetest.FreePort(t)), DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	storeDown(t, redisstore.New(client), "redisstore")
+	storetest.StoreDown(t, redisstore.New(client), "redisstore")
 }
 
 func TestNewPanicsOnNilClient(t *testing.T) {
@@ -120,8 +121,8 @@ type redisServer struct {
 }
 
 func startRedis(t *testing.T) *redisServer {
-	s := &redisServer{t: t, bin: command(t, "redis-server")}
-	port, dir := freePort(t), t.TempDir()
+	s := &redisServer{t: t, bin: storetest.Command(t, "redis-server")}
+	port, dir := storetest.FreePort(t), t.TempDir()
 	s.addr = net.JoinHostPort("127.0.0.1", port)
 	s.args = []string{"--bind", "127.0.0.1", "--port", port, "--dir", dir, "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always", "--logfile", filepath.Join(dir, "redis.log")}
@@ -140,7 +141,7 @@ func (s *redisServer) start() {
 	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.SysProcAttr = childAttr()
 	require.NoError(s.t, s.cmd.Start())
-	waitListening(s.t, s.addr)
+	storetest.WaitListening(s.t, s.addr)
 }
 
 func (s *redisServer) stop() {
@@ -156,9 +157,9 @@ func TestOutage(t *testing.T) {
 	// delivery during the outage fails in milliseconds rather than seconds.
 	client := redis.NewClient(&redis.Options{Addr: srv.addr, DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	outage(t, redisstore.New(client), srv.stop, srv.start)
+	storetest.Outage(t, redisstore.New(client), srv.stop, srv.start)
 }
 
 func BenchmarkClaimComplete(b *testing.B) {
-	benchmarkClaimComplete(b, redisstore.New(newClient(b)))
+	storetest.BenchmarkClaimComplete(b, redisstore.New(newClient(b)))
 }
