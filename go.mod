@@ -2,9 +2,9 @@ module github.com/payhook/payhook
 
 go 1.24.0
 
-require github.com/stretchr/testify v1.12.1
-
 require (
-	go.yaml.in/yaml/v3 v3.0.5 // indirect
-	golang.org/x/time v0.14.0 // indirect
+	github.com/stretchr/testify v1.12.1
+	golang.org/x/time v0.14.0
 )
+
+require go.yaml.in/yaml/v3 v3.0.5 // indirect
