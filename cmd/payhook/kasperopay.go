@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kasperopay"
 )
 
@@ -14,12 +13,12 @@ import (
 // or KASPEROPAY_WEBHOOK_SECRET is set. Every webhook is confirmed through
 // KasperoPay's status API; with a secret, its signature is required too.
 //
-// The provider's own error line for a payment it could not confirm goes to
-// slog.Default(), that is stderr: the mount gets no logger. The middleware's
-// rejection line on serve's logger names the payment as well.
+// The provider's own error line for a payment it could not confirm (the
+// only record of it: KasperoPay does not resend) goes to serve's logger.
 var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler}
 
-func kasperopayHandler(getenv func(string) string, out *lineWriter, opts []payhook.Option) (http.Handler, error) {
+func kasperopayHandler(env mountEnv) (http.Handler, error) {
+	getenv := env.getenv
 	enabled, explicit := false, false
 	if v := getenv("KASPEROPAY_ENABLED"); v != "" {
 		var err error
@@ -48,9 +47,10 @@ func kasperopayHandler(getenv func(string) string, out *lineWriter, opts []payho
 	if secret != "" {
 		popts = append(popts, kasperopay.WithWebhookSecret(secret)) // a blank one is refused
 	}
+	popts = append(popts, kasperopay.WithLogger(env.logger))
 	p, err := kasperopay.New(popts...)
 	if err != nil {
 		return nil, err
 	}
-	return payhook.Handle(p, printEvent[kasperopay.Event](kasperopay.Name, out), opts...), nil
+	return handle(env, p), nil
 }

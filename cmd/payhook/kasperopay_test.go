@@ -88,6 +88,7 @@ func TestServeKasperoPay(t *testing.T) {
 	assert.Contains(t, logs, "duplicate delivery acknowledged")
 	assert.Contains(t, logs, `pay_down`, "the unconfirmed payment is named in serve's log")
 	assert.Contains(t, logs, "will not resend")
+	assert.Contains(t, logs, "KASPEROPAY PAYMENT NOT CONFIRMED", "the provider's own line reaches serve's log")
 	assert.Contains(t, logs, "payment not found")
 }
 

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
@@ -16,7 +15,8 @@ import (
 // are set too.
 var kkiapayMount = mount{name: kkiapay.Name, handler: kkiapayHandler}
 
-func kkiapayHandler(getenv func(string) string, out *lineWriter, opts []payhook.Option) (http.Handler, error) {
+func kkiapayHandler(env mountEnv) (http.Handler, error) {
+	getenv := env.getenv
 	var secrets []string
 	for _, s := range strings.Split(getenv("KKIAPAY_WEBHOOK_SECRET"), ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -67,7 +67,7 @@ func kkiapayHandler(getenv func(string) string, out *lineWriter, opts []payhook.
 	if err != nil {
 		return nil, err
 	}
-	return payhook.Handle(p, printEvent[kkiapay.Event](kkiapay.Name, out), opts...), nil
+	return handle(env, p), nil
 }
 
 // kkiapayClientOptions reads KKIAPAY_SANDBOX and KKIAPAY_API_URL into the

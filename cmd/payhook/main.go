@@ -7,6 +7,8 @@
 // serve is configured from the environment:
 //
 //	PAYHOOK_ADDR            listen address (default :8080)
+//	PAYHOOK_STORE           idempotency store: memory (default), redis://... or rediss://...,
+//	                        postgres://... or postgresql://... (table created at startup, cleaned hourly)
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
 //	KAZAWALLET_API_SECRET
 //	KKIAPAY_WEBHOOK_SECRET  mounts POST /webhooks/kkiapay; the dashboard's hash secret, or several

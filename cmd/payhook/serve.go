@@ -23,18 +23,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve takes no arguments, it reads the environment (got %q)", args)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, closeStore, err := openStore(ctx, getenv("PAYHOOK_STORE"))
+	store, closeStore, err := openStore(ctx, getenv("PAYHOOK_STORE"), logger)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 
-	opts := []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger)}
+	env := mountEnv{
+		getenv: getenv,
+		out:    &lineWriter{w: stdout},
+		opts:   []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger)},
+		logger: logger,
+	}
 	mux := http.NewServeMux()
-	out := &lineWriter{w: stdout}
 	var mounted []string
 	for _, m := range mounts {
-		h, err := m.handler(getenv, out, opts)
+		h, err := m.handler(env)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.name, err)
 		}
@@ -46,8 +50,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		mounted = append(mounted, path)
 	}
 	if len(mounted) == 0 {
-		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET " +
-			"(see go doc github.com/payhook/payhook/cmd/payhook)")
+		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET, " +
+			"KKIAPAY_WEBHOOK_SECRET, or KASPEROPAY_ENABLED=1 (see go doc github.com/payhook/payhook/cmd/payhook)")
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
@@ -93,7 +97,20 @@ type mount struct {
 	name string
 	// handler returns the provider's handler, nil when its environment is
 	// not set, or an error when it is set wrongly.
-	handler func(getenv func(string) string, out *lineWriter, opts []payhook.Option) (http.Handler, error)
+	handler func(env mountEnv) (http.Handler, error)
+}
+
+// mountEnv is what serve gives every mount.
+type mountEnv struct {
+	getenv func(string) string
+	out    *lineWriter      // where processed events are printed
+	opts   []payhook.Option // the store and the logger
+	logger *slog.Logger     // stderr
+}
+
+// handle is every provider's handler: payhook.Handle with printEvent.
+func handle[E any](env mountEnv, p payhook.Provider[E]) http.Handler {
+	return payhook.Handle(p, printEvent[E](p.Name(), env.out), env.opts...)
 }
 
 // record is the line printed for each processed event.

@@ -32,8 +32,8 @@ const cleanupEvery = time.Hour
 // It checks that the server answers before serve listens, so that a wrong
 // address fails at startup; later outages answer 503 until the server is
 // back. The returned func closes the store. Errors never show a password.
-// The hourly cleanup logs its failures with slog's default logger.
-func openStore(ctx context.Context, spec string) (idempotency.Store, func(), error) {
+// The hourly cleanup logs its failures to logger.
+func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempotency.Store, func(), error) {
 	scheme, _, _ := strings.Cut(spec, "://")
 	switch {
 	case spec == "" || spec == "memory":
@@ -41,7 +41,7 @@ func openStore(ctx context.Context, spec string) (idempotency.Store, func(), err
 	case scheme == "redis" || scheme == "rediss":
 		return openRedis(ctx, spec)
 	case scheme == "postgres" || scheme == "postgresql":
-		return openPostgres(ctx, spec)
+		return openPostgres(ctx, spec, logger)
 	}
 	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want memory, redis://... or postgres://...)", storeName(spec))
 }
@@ -68,7 +68,7 @@ func openRedis(ctx context.Context, spec string) (idempotency.Store, func(), err
 	return redisstore.New(client), func() { client.Close() }, nil
 }
 
-func openPostgres(ctx context.Context, spec string) (idempotency.Store, func(), error) {
+func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (idempotency.Store, func(), error) {
 	pool, err := pgxpool.New(ctx, spec)
 	if err != nil {
 		return nil, nil, storeError(spec, err)
@@ -96,7 +96,7 @@ func openPostgres(ctx context.Context, spec string) (idempotency.Store, func(), 
 			case <-t.C:
 			}
 			if _, err := store.Cleanup(ctx); err != nil && ctx.Err() == nil {
-				slog.Warn("payhook: idempotency cleanup", "error", err)
+				logger.Warn("payhook: idempotency cleanup", "error", err)
 			}
 		}
 	}()
@@ -128,5 +128,5 @@ func storeName(spec string) string {
 		}
 	}
 	u.RawQuery = q.Encode()
-	return redactURL(u.String())
+	return u.Redacted()
 }

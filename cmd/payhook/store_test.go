@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -59,7 +60,7 @@ func TestOpenStoreRefuses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store, closeStore, err := openStore(context.Background(), tt.spec)
+			store, closeStore, err := openStore(context.Background(), tt.spec, slog.New(slog.DiscardHandler))
 			require.Error(t, err)
 			assert.Nil(t, store)
 			assert.Nil(t, closeStore)
@@ -71,7 +72,7 @@ func TestOpenStoreRefuses(t *testing.T) {
 
 func TestOpenStoreMemory(t *testing.T) {
 	for _, spec := range []string{"", "memory"} {
-		store, closeStore, err := openStore(context.Background(), spec)
+		store, closeStore, err := openStore(context.Background(), spec, slog.New(slog.DiscardHandler))
 		require.NoError(t, err)
 		assert.IsType(t, &idempotency.Memory{}, store)
 		closeStore()
