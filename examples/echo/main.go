@@ -1,0 +1,24 @@
+// Command echo is the shop served by labstack/echo, receiving the webhooks of
+// Kazawallet, KKiaPay and KasperoPay through payhook, each mounted with
+// echo.WrapHandler in one line.
+//
+//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... go run ./echo
+//
+// See shop.FromEnv for every variable.
+package main
+
+import (
+	"log"
+	"os"
+
+	"github.com/payhook/payhook/examples/internal/shop"
+)
+
+func main() {
+	cfg := shop.FromEnv(os.Getenv)
+	srv, err := NewServer(cfg, shop.NewMemory())
+	if err != nil {
+		log.Fatal(err) // a missing secret is refused: payhook never runs unverified
+	}
+	log.Fatal(shop.ListenAndServe(cfg.Addr, srv))
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/examples/internal/shop"
+)
+
+// NewServer returns the shop's echo server: the three providers' webhooks
+// under /webhooks and the orders API under /orders.
+//
+// payhook must read a webhook's body before anything else does. echo's
+// c.Bind, and any middleware that reads c.Request().Body without putting
+// it back, would leave payhook an empty body: 400 to a genuine webhook.
+// middleware.BodyDump does put the body back, so payhook still works
+// behind it; it is skipped on the webhooks all the same, since it would
+// write the providers' signatures (Kazawallet's "secret" field) to the
+// log. middleware.BodyLimit answers 413 itself when Content-Length is
+// over its limit; see server_test.go for a body without one.
+//
+// For an echo handler behind payhook.Middleware (rather than the typed
+// handler), mount it with internal/echohook.Middleware, not
+// echo.WrapMiddleware: see that package for why.
+func NewServer(cfg shop.Config, orders shop.OrderStore) (*echo.Echo, error) {
+	s, err := shop.NewSetup(cfg, orders)
+	if err != nil {
+		return nil, err
+	}
+	p, hooks, opts := s.Providers, s.Hooks, s.Options
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Use(middleware.Recover())
+	e.Use(middleware.BodyLimit(strconv.FormatInt(s.Config.MaxBodyBytes, 10) + "B"))
+	e.Use(middleware.BodyDumpWithConfig(middleware.BodyDumpConfig{
+		Skipper: isWebhook, // payhook logs webhooks, without their signatures
+		Handler: dumpTo(s.Config.Logger),
+	}))
+
+	webhooks := e.Group("/webhooks")
+	webhooks.POST("/kazawallet", echo.WrapHandler(payhook.Handle(p.Kazawallet, hooks.Kazawallet, opts...)))
+	webhooks.POST("/kkiapay", echo.WrapHandler(payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...)))
+	webhooks.POST("/kasperopay", echo.WrapHandler(payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...)))
+
+	api := ordersAPI{orders}
+	e.POST("/orders", api.create)
+	e.GET("/orders/:id", api.get)
+	return e, nil
+}
+
+func isWebhook(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/webhooks/") }
+
+// dumpTo logs the API's requests and responses, for debugging.
+func dumpTo(log *slog.Logger) middleware.BodyDumpHandler {
+	return func(c echo.Context, req, res []byte) {
+		log.DebugContext(c.Request().Context(), "dump", "path", c.Path(), "request", string(req), "response", string(res))
+	}
+}
+
+// ordersAPI is the shop's own JSON API.
+type ordersAPI struct{ orders shop.OrderStore }
+
+func (a ordersAPI) create(c echo.Context) error {
+	var o shop.Order
+	if err := c.Bind(&o); err != nil { // reads the body: fine here, not before payhook
+		return echo.NewHTTPError(http.StatusBadRequest, "invalid order")
+	}
+	if err := a.orders.Create(c.Request().Context(), o); err != nil {
+		if errors.Is(err, shop.ErrOrderExists) {
+			return echo.NewHTTPError(http.StatusConflict, err.Error())
+		}
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	return c.NoContent(http.StatusCreated)
+}
+
+func (a ordersAPI) get(c echo.Context) error {
+	o, err := a.orders.Get(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return echo.NewHTTPError(http.StatusNotFound, "no such order")
+	}
+	return c.JSON(http.StatusOK, o)
+}
