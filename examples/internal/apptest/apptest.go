@@ -1,13 +1,14 @@
 // Package apptest is the test every example app runs: signed webhooks of
-// the three providers sent through httptest to the app's own constructor,
-// checking that each typed event reached the shop's orders, that a
-// duplicate is acknowledged without a second call, and that a forged one
-// gets 401.
+// the three providers, built and delivered with payhooktest to the app's
+// own constructor, checking that each typed event reached the shop's
+// orders, that a duplicate is acknowledged without a second call (of the
+// shop's code or of a provider's API), and that a forged one gets 401.
 package apptest
 
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -17,9 +18,19 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/shop"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kkiapay"
+)
+
+// The webhook senders, with the secrets of every Env's config. KasperoPay
+// signs nothing by default, so neither does its sender: the status API
+// (the Env's fake) is what vouches for a KasperoPay webhook.
+var (
+	Kazawallet = payhooktest.Kazawallet{APIKey: "test_api_key", APISecret: "test_api_secret"}
+	KKiaPay    = payhooktest.KKiaPay{Secret: "test_hash_secret"}
+	KasperoPay = payhooktest.KasperoPay{}
 )
 
 // NewServer is the constructor every example app has.
@@ -28,9 +39,10 @@ type NewServer[H http.Handler] func(cfg shop.Config, orders shop.OrderStore) (H,
 // Env is an app under test: its config (test secrets, the fake provider
 // APIs) and its orders.
 type Env struct {
-	Config shop.Config
-	Orders *shop.Memory
-	Fakes  *Fakes
+	Config        shop.Config
+	Orders        *shop.Memory
+	KKiaPayAPI    *payhooktest.KKiaPayAPI
+	KasperoPayAPI *payhooktest.KasperoPayAPI
 }
 
 // The orders every Env starts with, pending.
@@ -43,11 +55,27 @@ var orders = []shop.Order{
 }
 
 // NewEnv returns an Env with fresh orders and fake provider APIs, closed
-// when t ends.
+// when t ends. KKiaPay webhooks are confirmed through its status API, as
+// they are in production when the API keys are set.
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
-	f := newFakes(t)
-	return &Env{Config: f.config(), Orders: shop.NewMemory(orders...), Fakes: f}
+	kk, kp := payhooktest.NewKKiaPayAPI(t), payhooktest.NewKasperoPayAPI(t)
+	return &Env{
+		Config: shop.Config{
+			KazawalletAPIKey:     Kazawallet.APIKey,
+			KazawalletAPISecret:  Kazawallet.APISecret,
+			KKiaPayWebhookSecret: KKiaPay.Secret,
+			KKiaPayPublicKey:     payhooktest.KKiaPayPublicKey,
+			KKiaPayPrivateKey:    payhooktest.KKiaPayPrivateKey,
+			KKiaPaySecretKey:     payhooktest.KKiaPaySecretKey,
+			KKiaPayAPIURL:        kk.URL(),
+			KasperoPayAPIURL:     kp.URL(),
+			Logger:               slog.New(slog.DiscardHandler),
+		},
+		Orders:        shop.NewMemory(orders...),
+		KKiaPayAPI:    kk,
+		KasperoPayAPI: kp,
+	}
 }
 
 // Server builds the app with newServer from e's config and orders.
@@ -73,44 +101,46 @@ func (e *Env) Order(t testing.TB, id string) shop.Order {
 	return o
 }
 
-// Run sends, for every provider and outcome, a forged webhook (401, the
-// order unchanged), the genuine one (2xx, the order changed through the
-// typed handler), and the genuine one again (2xx, nothing applied twice,
-// no second call of the provider's API).
+func (e *Env) apiCalls() int { return len(e.KKiaPayAPI.Calls()) + len(e.KasperoPayAPI.Calls()) }
+
+// KazawalletPaid is a Kazawallet event that pays the Env's pending order
+// "kz-paid", for tests of where the middleware sits.
+var KazawalletPaid = kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "kz-paid",
+	Status: kazawallet.StatusFulfilled, Currency: "USD"}
+
+// Run delivers, for every provider and outcome, as the provider does
+// (KKiaPay retrying what is not 2xx): a forged webhook (401, the order
+// unchanged), the genuine one (2xx, the order changed through the typed
+// handler), and the genuine one again (2xx, nothing applied twice, no
+// second call of the provider's API).
 func Run[H http.Handler](t *testing.T, newServer NewServer[H]) {
 	env := NewEnv(t)
-	h := Server(t, env, newServer)
-	for _, d := range env.Fakes.deliveries() {
+	rt := payhooktest.Handler(Server(t, env, newServer))
+	for _, d := range env.deliveries() {
 		t.Run(d.name, func(t *testing.T) {
-			forged := Serve(h, d.forged())
-			assert.Equal(t, http.StatusUnauthorized, forged.Code, "forged: %s", forged.Body)
+			forged := payhooktest.Deliver(rt, d.forged(), d.policy)
+			assert.Equal(t, http.StatusUnauthorized, forged.Last().Status, "forged: %v", forged)
 			o := env.Order(t, d.order)
 			assert.Equal(t, shop.Pending, o.Status, "a forged webhook changed the order")
 			assert.Empty(t, o.History)
 
-			first := Serve(h, d.genuine())
-			require.True(t, success(first.Code), "genuine: %d %s", first.Code, first.Body)
+			first := payhooktest.Deliver(rt, d.genuine(), d.policy)
+			require.True(t, first.Acknowledged(), "genuine: %v", first)
+			assert.Len(t, first.Attempts, 1, "the provider had to retry")
 			o = env.Order(t, d.order)
 			assert.Equal(t, d.want, o.Status)
 			require.Len(t, o.History, 1)
 			assert.Equal(t, d.provider, o.History[0].Provider)
 			assert.Equal(t, d.payment, o.History[0].ID)
 
-			calls := env.Fakes.apiCalls()
-			dup := Serve(h, d.genuine())
-			assert.True(t, success(dup.Code), "duplicate: %d %s", dup.Code, dup.Body)
+			calls := env.apiCalls()
+			dup := payhooktest.Deliver(rt, d.genuine(), d.policy)
+			assert.True(t, dup.Acknowledged(), "duplicate: %v", dup)
 			assert.Len(t, env.Order(t, d.order).History, 1, "a duplicate reached the handler")
-			assert.Equal(t, calls, env.Fakes.apiCalls(), "a duplicate called the provider's API")
+			assert.Equal(t, calls, env.apiCalls(), "a duplicate called the provider's API")
 		})
 	}
 }
-
-func success(code int) bool { return code >= 200 && code < 300 }
-
-// KazawalletPaid is a Kazawallet event that pays the Env's pending order
-// "kz-paid", for tests of where the middleware sits.
-var KazawalletPaid = kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "kz-paid",
-	Status: kazawallet.StatusFulfilled, Currency: "USD"}
 
 // delivery is one webhook of the suite.
 type delivery struct {
@@ -119,36 +149,51 @@ type delivery struct {
 	order    string // the shop's order it pays or fails
 	payment  string // the provider's id, which the order's history records
 	want     shop.Status
+	policy   payhooktest.Policy
 	genuine  func() *http.Request
 	forged   func() *http.Request
 }
 
-func (f *Fakes) deliveries() []delivery {
-	kzPaid := KazawalletPaid
+// deliveries returns the suite's webhooks, with the fake APIs set to
+// confirm the genuine ones.
+func (e *Env) deliveries() []delivery {
+	const kzPath, kkPath, kpPath = "/webhooks/kazawallet", "/webhooks/kkiapay", "/webhooks/kasperopay"
 	kzExpired := kazawallet.Event{OrderID: "kzl_2", Amount: payhook.MustAmount("10.5"), Ref: "kz-expired",
 		Status: kazawallet.StatusTimedOut, Currency: "USD"}
-	yes, no := true, false
-	kkPaid := kkiapay.Event{TransactionID: "kk_tx_1", Type: kkiapay.TransactionSuccess, PaymentSucceeded: &yes,
-		Method: kkiapay.MobileMoney, Amount: payhook.MustAmount("1000"), StateData: json.RawMessage(`{"order_id":"kk-paid"}`)}
-	kkFailed := kkiapay.Event{TransactionID: "kk_tx_2", Type: kkiapay.TransactionFailed, PaymentSucceeded: &no,
-		Amount: payhook.MustAmount("2500"), FailureCode: "insufficient_fund", StateData: json.RawMessage(`{"order_id":"kk-failed"}`)}
+	kkPaid := kkiapay.Event{TransactionID: "kk_tx_1", Type: kkiapay.TransactionSuccess, Method: kkiapay.MobileMoney,
+		Amount: payhook.MustAmount("1000"), StateData: json.RawMessage(`{"order_id":"kk-paid"}`)}
+	kkFailed := kkiapay.Event{TransactionID: "kk_tx_2", Type: kkiapay.TransactionFailed, Amount: payhook.MustAmount("2500"),
+		FailureCode: "insufficient_fund", StateData: json.RawMessage(`{"order_id":"kk-failed"}`)}
 	kpPaid := kasperopay.Event{Type: kasperopay.EventPaymentCompleted, PaymentID: "pay_kp_1", OrderID: "kp-paid",
 		AmountKAS: payhook.MustAmount("25.5"), TransactionID: "f00dcafe"}
+	e.KKiaPayAPI.Confirm(kkPaid)
+	e.KKiaPayAPI.Confirm(kkFailed)
+	e.KasperoPayAPI.Confirm(kpPaid)
+	// KasperoPay's webhook is unsigned: a forgery is a body the status API
+	// does not confirm, such as a larger amount for a real payment.
+	kpForged := kpPaid
+	kpForged.AmountKAS = payhook.MustAmount("2500")
+
 	return []delivery{
-		{name: "kazawallet fulfilled", provider: kazawallet.Name, order: "kz-paid", payment: kzPaid.OrderID, want: shop.Paid,
-			genuine: func() *http.Request { return Kazawallet.Request("/webhooks/kazawallet", kzPaid) },
-			forged:  func() *http.Request { return Kazawallet.Forged("/webhooks/kazawallet", kzPaid) }},
+		{name: "kazawallet fulfilled", provider: kazawallet.Name, order: "kz-paid", payment: KazawalletPaid.OrderID, want: shop.Paid,
+			policy:  Kazawallet.Policy(),
+			genuine: func() *http.Request { return Kazawallet.Request(kzPath, KazawalletPaid) },
+			forged:  func() *http.Request { return Kazawallet.Forged(kzPath, KazawalletPaid) }},
 		{name: "kazawallet timed out", provider: kazawallet.Name, order: "kz-expired", payment: kzExpired.OrderID, want: shop.Failed,
-			genuine: func() *http.Request { return Kazawallet.Request("/webhooks/kazawallet", kzExpired) },
-			forged:  func() *http.Request { return Kazawallet.Forged("/webhooks/kazawallet", kzExpired) }},
+			policy:  Kazawallet.Policy(),
+			genuine: func() *http.Request { return Kazawallet.Request(kzPath, kzExpired) },
+			forged:  func() *http.Request { return Kazawallet.Forged(kzPath, kzExpired) }},
 		{name: "kkiapay success", provider: kkiapay.Name, order: "kk-paid", payment: kkPaid.TransactionID, want: shop.Paid,
-			genuine: func() *http.Request { return kkiapayRequest(kkPaid, false) },
-			forged:  func() *http.Request { return kkiapayRequest(kkPaid, true) }},
+			policy:  KKiaPay.Policy(),
+			genuine: func() *http.Request { return KKiaPay.Request(kkPath, kkPaid) },
+			forged:  func() *http.Request { return KKiaPay.Forged(kkPath, kkPaid) }},
 		{name: "kkiapay failed", provider: kkiapay.Name, order: "kk-failed", payment: kkFailed.TransactionID, want: shop.Failed,
-			genuine: func() *http.Request { return kkiapayRequest(kkFailed, false) },
-			forged:  func() *http.Request { return kkiapayRequest(kkFailed, true) }},
+			policy:  KKiaPay.Policy(),
+			genuine: func() *http.Request { return KKiaPay.Request(kkPath, kkFailed) },
+			forged:  func() *http.Request { return KKiaPay.Forged(kkPath, kkFailed) }},
 		{name: "kasperopay completed", provider: kasperopay.Name, order: "kp-paid", payment: kpPaid.PaymentID, want: shop.Paid,
-			genuine: func() *http.Request { return f.kasperopayRequest(kpPaid, false) },
-			forged:  func() *http.Request { return f.kasperopayRequest(kpPaid, true) }},
+			policy:  KasperoPay.Policy(),
+			genuine: func() *http.Request { return KasperoPay.Request(kpPath, kpPaid) },
+			forged:  func() *http.Request { return KasperoPay.Request(kpPath, kpForged) }},
 	}
 }
