@@ -3,6 +3,7 @@
 // the reference integration.
 //
 //	payhook serve    receive webhooks; print each processed event as a JSON line
+//	payhook send     post a signed test webhook, as a provider would (payhook send -h)
 //
 // serve is configured from the environment:
 //
@@ -50,6 +51,7 @@ const usage = `usage: payhook <command>
 
 commands:
   serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
+  send     post a signed test webhook to serve, as the provider would ("payhook send -h")
 
 Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
 `
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, args[1:], getenv, stdout, stderr, nil)
+	case "send":
+		err = send(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
