@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -45,11 +43,11 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
 		r.Method(http.MethodPost, "/kasperopay", payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...))
 	})
 
-	api := ordersAPI{orders}
+	api := shop.API{Orders: orders}
 	r.Route("/orders", func(r chi.Router) {
 		r.Use(auditBody(s.Config.Logger)) // reads bodies: the API's group only
-		r.Post("/", api.create)
-		r.Get("/{id}", api.get)
+		r.Post("/", api.Create)
+		r.Get("/{id}", api.Get)
 	})
 	return r, nil
 }
@@ -71,36 +69,6 @@ func kazawalletWebhook(hooks shop.Webhooks) http.HandlerFunc {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-// ordersAPI is the shop's own JSON API.
-type ordersAPI struct{ orders shop.OrderStore }
-
-func (a ordersAPI) create(w http.ResponseWriter, r *http.Request) {
-	var o shop.Order
-	if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
-		http.Error(w, "invalid order", http.StatusBadRequest)
-		return
-	}
-	if err := a.orders.Create(r.Context(), o); err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, shop.ErrOrderExists) {
-			code = http.StatusConflict
-		}
-		http.Error(w, err.Error(), code)
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
-}
-
-func (a ordersAPI) get(w http.ResponseWriter, r *http.Request) {
-	o, err := a.orders.Get(r.Context(), chi.URLParam(r, "id"))
-	if err != nil {
-		http.Error(w, "no such order", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(o)
 }
 
 // auditBody logs the size of each request body, reading it and putting it

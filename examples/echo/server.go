@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -74,10 +73,7 @@ func (a ordersAPI) create(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "invalid order")
 	}
 	if err := a.orders.Create(c.Request().Context(), o); err != nil {
-		if errors.Is(err, shop.ErrOrderExists) {
-			return echo.NewHTTPError(http.StatusConflict, err.Error())
-		}
-		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+		return echo.NewHTTPError(shop.CreateStatus(err), err.Error())
 	}
 	return c.NoContent(http.StatusCreated)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -56,11 +55,7 @@ func (a ordersAPI) create(c *gin.Context) {
 		return
 	}
 	if err := a.orders.Create(c.Request.Context(), o); err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, shop.ErrOrderExists) {
-			code = http.StatusConflict
-		}
-		c.String(code, err.Error())
+		c.String(shop.CreateStatus(err), err.Error())
 		return
 	}
 	c.Status(http.StatusCreated)

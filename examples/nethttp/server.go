@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -33,41 +31,11 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
 	mux.Handle("POST /webhooks/kkiapay", payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...))
 	mux.Handle("POST /webhooks/kasperopay", payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...))
 
-	api := ordersAPI{orders}
-	mux.HandleFunc("POST /orders", api.create)
-	mux.HandleFunc("GET /orders/{id}", api.get)
+	api := shop.API{Orders: orders}
+	mux.HandleFunc("POST /orders", api.Create)
+	mux.HandleFunc("GET /orders/{id}", api.Get)
 
 	return limitBody(s.Config.MaxBodyBytes, accessLog(s.Config.Logger, mux)), nil
-}
-
-// ordersAPI is the shop's own JSON API.
-type ordersAPI struct{ orders shop.OrderStore }
-
-func (a ordersAPI) create(w http.ResponseWriter, r *http.Request) {
-	var o shop.Order
-	if err := json.NewDecoder(r.Body).Decode(&o); err != nil {
-		http.Error(w, "invalid order", http.StatusBadRequest)
-		return
-	}
-	if err := a.orders.Create(r.Context(), o); err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, shop.ErrOrderExists) {
-			code = http.StatusConflict
-		}
-		http.Error(w, err.Error(), code)
-		return
-	}
-	w.WriteHeader(http.StatusCreated)
-}
-
-func (a ordersAPI) get(w http.ResponseWriter, r *http.Request) {
-	o, err := a.orders.Get(r.Context(), r.PathValue("id"))
-	if err != nil {
-		http.Error(w, "no such order", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(o)
 }
 
 // limitBody caps every request body at n bytes. It only wraps r.Body;
