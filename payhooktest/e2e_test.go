@@ -83,6 +83,16 @@ func roundTrip[E any](t *testing.T, p payhook.Provider[E], genuine func() *http.
 	assert.Len(t, a.processed(), 1, "the application saw one event")
 }
 
+// deliverOnce delivers r once through payhook.Handle with p, and checks
+// the answer's status and that the application got the event only on 200.
+func deliverOnce[E any](t *testing.T, p payhook.Provider[E], r *http.Request, want int) {
+	t.Helper()
+	a := &app[E]{}
+	res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, a.handle)), r, payhooktest.Policy{})
+	assert.Equal(t, want, res.Last().Status, res.String())
+	assert.Equal(t, want == http.StatusOK, len(a.processed()) == 1)
+}
+
 func TestHandleKazawallet(t *testing.T) {
 	p, err := kazawallet.New("key", "secret")
 	require.NoError(t, err)
@@ -187,11 +197,7 @@ func TestKKiaPayConfirmation(t *testing.T) {
 			cl := api.Client(kkiapay.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
 			p, err := kkiapay.New("hash_secret", kkiapay.WithConfirmation(cl))
 			require.NoError(t, err)
-			a := &app[kkiapay.Event]{}
-			sender := payhooktest.KKiaPay{Secret: "hash_secret"}
-			res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, a.handle)), sender.Request("/webhooks/kkiapay", kkEvent), payhooktest.Policy{})
-			assert.Equal(t, tt.want, res.Last().Status, res.String())
-			assert.Equal(t, tt.want == http.StatusOK, len(a.processed()) == 1)
+			deliverOnce(t, p, payhooktest.KKiaPay{Secret: "hash_secret"}.Request("/webhooks/kkiapay", kkEvent), tt.want)
 		})
 	}
 }
@@ -248,11 +254,7 @@ func TestKasperoPayConfirmation(t *testing.T) {
 			p, err := kasperopay.New(kasperopay.WithBaseURL(api.URL()), kasperopay.WithTimeout(50*time.Millisecond),
 				kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
 			require.NoError(t, err)
-			a := &app[kasperopay.Event]{}
-			sender := payhooktest.KasperoPay{}
-			res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, a.handle)), sender.Request("/webhooks/kasperopay", kpEvent), sender.Policy())
-			assert.Equal(t, tt.want, res.Last().Status, res.String())
-			assert.Equal(t, tt.want == http.StatusOK, len(a.processed()) == 1)
+			deliverOnce(t, p, payhooktest.KasperoPay{}.Request("/webhooks/kasperopay", kpEvent), tt.want)
 		})
 	}
 }

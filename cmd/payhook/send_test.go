@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"maps"
 	"net/http"
@@ -42,21 +41,6 @@ func answers(stdout string) []string {
 	return codes
 }
 
-// eventLines decodes serve's stdout, one JSON line per processed event.
-func eventLines(t *testing.T, out string) []record {
-	t.Helper()
-	var recs []record
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if l == "" {
-			continue
-		}
-		var r record
-		require.NoError(t, json.Unmarshal([]byte(l), &r), l)
-		recs = append(recs, r)
-	}
-	return recs
-}
-
 func with(base map[string]string, kv ...string) map[string]string {
 	m := maps.Clone(base)
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -75,9 +59,9 @@ func TestSendKazawalletToServe(t *testing.T) {
 	assert.Equal(t, []string{"200"}, answers(out), out)
 	assert.Contains(t, out, "#1: 200 OK: ok\n")
 	assert.Contains(t, out, "1 sent: 1 acknowledged (2xx), 0 not\n")
-	recs := eventLines(t, serveOut.String())
+	recs := readLines(t, serveOut.String())
 	require.Len(t, recs, 1)
-	ev := recs[0].Event.(map[string]any)
+	ev := recs[0].Event
 	assert.Equal(t, "ord_1", recs[0].Key)
 	assert.Equal(t, "25.50", ev["amount"])
 	assert.Equal(t, "order-42", ev["ref"])
@@ -90,21 +74,21 @@ func TestSendKazawalletToServe(t *testing.T) {
 		assert.Equal(t, []string{"200", "200", "200"}, answers(out), out)
 		assert.Equal(t, 2, strings.Count(out, ": 200 OK: already processed"))
 		assert.Contains(t, out, "3 sent: 3 acknowledged (2xx), 0 not")
-		assert.Len(t, eventLines(t, serveOut.String()), 2)
+		assert.Len(t, readLines(t, serveOut.String()), 2)
 	})
 	t.Run("forged: 401 and exit 1", func(t *testing.T) {
 		code, out, errOut := runSend(t, vars, "--url", url, "--forge", "kazawallet")
 		assert.Equal(t, 1, code)
 		assert.Equal(t, []string{"401"}, answers(out), out)
 		assert.Contains(t, errOut, "not acknowledged")
-		assert.Len(t, eventLines(t, serveOut.String()), 2)
+		assert.Len(t, readLines(t, serveOut.String()), 2)
 	})
 	t.Run("form-encoded, timed out, flags after the provider", func(t *testing.T) {
 		code, out, _ := runSend(t, vars, "kazawallet", "--url", url, "--form", "--status", "timed_out", "--order-id", "ord_3")
 		assert.Equal(t, 0, code, out)
-		recs := eventLines(t, serveOut.String())
+		recs := readLines(t, serveOut.String())
 		require.Len(t, recs, 3)
-		assert.Equal(t, "timed_out", recs[2].Event.(map[string]any)["status"])
+		assert.Equal(t, "timed_out", recs[2].Event["status"])
 	})
 }
 
@@ -115,7 +99,7 @@ func TestSendDefaultURLFollowsPayhookAddr(t *testing.T) {
 	code, out, errOut := runSend(t, with(kazawalletEnv, "PAYHOOK_ADDR", ":"+port), "kazawallet")
 	assert.Equal(t, 0, code, errOut)
 	assert.Contains(t, out, "POST http://localhost:"+port+"/webhooks/kazawallet\n")
-	assert.Len(t, eventLines(t, serveOut.String()), 1)
+	assert.Len(t, readLines(t, serveOut.String()), 1)
 }
 
 func TestDefaultURL(t *testing.T) {
@@ -154,11 +138,11 @@ func TestSendKKiaPayToServe(t *testing.T) {
 
 	code, out, _ = runSend(t, vars, "--url", url, "--transaction-id", "tx_failed", "--event", "failed", "kkiapay")
 	assert.Equal(t, 0, code, out)
-	recs := eventLines(t, serveOut.String())
+	recs := readLines(t, serveOut.String())
 	require.Len(t, recs, 2)
 	assert.Equal(t, "tx_failed", recs[1].Key)
-	assert.Equal(t, "transaction.failed", recs[1].Event.(map[string]any)["event"])
-	assert.Equal(t, "processing_error", recs[1].Event.(map[string]any)["failureCode"])
+	assert.Equal(t, "transaction.failed", recs[1].Event["event"])
+	assert.Equal(t, "processing_error", recs[1].Event["failureCode"])
 
 	code, out, _ = runSend(t, vars, "--url", url, "--transaction-id", "tx_ok", "--amount", "999", "kkiapay")
 	assert.Equal(t, 0, code, "tx_ok was processed already: a duplicate is acknowledged, whatever its body")
@@ -181,7 +165,7 @@ func TestSendKKiaPayToServe(t *testing.T) {
 		assert.Equal(t, 0, code, out)
 		assert.Contains(t, out, "4 sent: 4 acknowledged (2xx), 0 not")
 		assert.Equal(t, 1, strings.Count(out, ": 200 OK: ok"), "one copy is processed\n%s", out)
-		assert.Len(t, eventLines(t, serveOut.String()), 3)
+		assert.Len(t, readLines(t, serveOut.String()), 3)
 	})
 }
 
@@ -206,9 +190,9 @@ func TestSendKasperoPayToServe(t *testing.T) {
 				"--amount-usd", "1.20", "--order-id", "ord_9", "--repeat", "3", "kasperopay")
 			assert.Equal(t, 0, code, out)
 			assert.Equal(t, []string{"200", "200", "200"}, answers(out), out)
-			recs := eventLines(t, serveOut.String())
+			recs := readLines(t, serveOut.String())
 			require.Len(t, recs, 2)
-			ev := recs[1].Event.(map[string]any)
+			ev := recs[1].Event
 			assert.Equal(t, "pay_2", recs[1].Key)
 			assert.Equal(t, "ord_9", ev["order_id"])
 			assert.Equal(t, "1.20", ev["amount_usd"])
