@@ -185,7 +185,9 @@ func Deliver(rt http.RoundTripper, r *http.Request, p Policy) Result {
 // n goroutines released together, and returns their results in the order
 // they were started. It tests what concurrent duplicates do: with
 // payhook, one is processed and the others are answered 409 (still in
-// flight) or 200 (already processed).
+// flight) or 200 (already processed). A copy answered 409 under a retrying
+// Policy retries at once when p.Sleep is nil, likely before the first copy
+// is done; with [Sleep] it waits as the provider would.
 func DeliverN(rt http.RoundTripper, r *http.Request, p Policy, n int) []Result {
 	body := bodyOf(r)
 	results := make([]Result, n)

@@ -188,14 +188,6 @@ func (f *fake) setDefault(a Answer) {
 	f.def = a
 }
 
-// answer returns id's answer.
-func (f *fake) answer(id string) (Answer, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a, ok := f.answers[id]
-	return a, ok && a.content() != Answer{}
-}
-
 // recorded returns a copy of the calls received so far.
 func (f *fake) recorded() []Call {
 	f.mu.Lock()
