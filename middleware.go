@@ -136,15 +136,18 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 			return
 		}
 	}
-	acked := e.call(w, r, next, d, s, body)
+	acked := e.call(w, r, next, d, body)
 	returned = true
 	e.finish(&d.detached, key, storeKey, claim.Token, acked, "handler did not acknowledge")
 }
 
 // call hands the verified event to the application and reports whether it
 // acknowledged it with a 2xx. Handle's func is called directly: it takes no
-// request, so none is copied.
-func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handler, d *delivery[E], s *scratch, body []byte) bool {
+// request, so none is copied. The next handler of Middleware gets nothing
+// pooled: some frameworks write to the ResponseWriter after the handler has
+// returned (echo answers a handler's error that way), and a body read late
+// must not see another request's bytes.
+func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handler, d *delivery[E], body []byte) bool {
 	if e.fn != nil {
 		if err := e.fn(d, d.event); err != nil {
 			code := writeError(w, err)
@@ -155,13 +158,19 @@ func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handl
 		io.WriteString(w, "ok\n")
 		return true
 	}
+	p := &passOn{w: statusWriter{ResponseWriter: w}}
+	p.body.Reset(bytes.Clone(body))
 	r = r.WithContext(d)
-	s.body.Reset(body)
-	r.Body = &s.body
-	s.w = statusWriter{ResponseWriter: w}
-	next.ServeHTTP(&s.w, r)
-	code := s.w.code()
+	r.Body = &p.body
+	next.ServeHTTP(&p.w, r)
+	code := p.w.code()
 	return code >= 200 && code < 300
+}
+
+// passOn is what the next handler of Middleware gets, in one allocation.
+type passOn struct {
+	w    statusWriter
+	body bodyReader
 }
 
 // finish completes or releases a claim. The request may be over, so ctx
@@ -202,12 +211,10 @@ func (e *engine[E]) log(ctx context.Context, level slog.Level, msg string, attrs
 	e.logger.LogAttrs(ctx, level, msg, append([]slog.Attr{slog.String("provider", e.name)}, attrs...)...)
 }
 
-// scratch is the per-request memory the middleware reuses: the body buffer,
-// the reader that restores r.Body, and the status-recording writer.
+// scratch is the body buffer the middleware reuses. The body it holds is
+// only read by Verify, which must not keep it.
 type scratch struct {
-	buf  []byte
-	body bodyReader
-	w    statusWriter
+	buf []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 0, 4096)} }}
@@ -216,8 +223,6 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{buf: make([]byte, 
 const maxPooledBuffer = 64 << 10
 
 func (s *scratch) put() {
-	s.body.Reset(nil)
-	s.w = statusWriter{}
 	if cap(s.buf) > maxPooledBuffer {
 		return
 	}

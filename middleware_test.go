@@ -614,3 +614,30 @@ func TestConfirmerPanicReleases(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, idempotency.Acquired, c.State)
 }
+
+// TestLateUseOfWriterAndBody is what echo.WrapMiddleware does: the
+// framework writes its answer through the writer it gave payhook's next
+// handler after that handler has returned. Neither that nor a late read of
+// the body may fail or see another request's data.
+func TestLateUseOfWriterAndBody(t *testing.T) {
+	var lateW http.ResponseWriter
+	var lateBody io.Reader
+	h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if lateW == nil {
+			lateW, lateBody = w, r.Body // the framework keeps them, writes nothing now
+		}
+	}))
+	first := webhook("ord_late", "10", "fulfilled")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, post(first))
+	serve(h, post(webhook("ord_other", "99", "fulfilled"))) // reuses whatever is pooled
+
+	assert.NotPanics(t, func() {
+		lateW.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(lateW, "late")
+	})
+	assert.Equal(t, http.StatusInternalServerError, w.Code, "the late answer reached the client")
+	b, err := io.ReadAll(lateBody)
+	require.NoError(t, err)
+	assert.Equal(t, first, string(b), "a late read sees this request's body")
+}
