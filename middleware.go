@@ -54,7 +54,7 @@ type engine[E any] struct {
 	fn      func(context.Context, E) error // Handle's func; nil for Middleware
 	confirm Confirmer[E]                   // p, if it confirms events
 	name    string
-	prefix  string // name + ":", prefixed to store keys
+	prefix  string // name + ":", prefixed to keys in a shared store
 	limiter *clientlimit.Limiter
 }
 
@@ -64,7 +64,9 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 	}
 	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
 	e.confirm, _ = p.(Confirmer[E])
-	e.prefix = e.name + ":"
+	if !e.ownStore { // a store of the middleware's own holds one provider's keys
+		e.prefix = e.name + ":"
+	}
 	if l := e.rateLimit; l != nil {
 		e.limiter = clientlimit.New(l.Rate, l.Burst, l.MaxClients)
 	}

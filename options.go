@@ -35,6 +35,7 @@ type Option func(*config)
 
 type config struct {
 	store     idempotency.Store
+	ownStore  bool // store is the default, this middleware's alone
 	maxBody   int64
 	lease     time.Duration
 	retention time.Duration
@@ -55,15 +56,16 @@ func newConfig(opts []Option) config {
 		o(&c)
 	}
 	if c.store == nil {
-		c.store = idempotency.NewMemory()
+		c.store, c.ownStore = idempotency.NewMemory(), true
 	}
 	return c
 }
 
 // WithStore sets the store that records which events were processed.
 // Default: a new [idempotency.NewMemory] store for each middleware, which
-// does not outlive the process nor reach other replicas. Keys are prefixed
-// with the provider's name, so one store can serve every provider.
+// does not outlive the process nor reach other replicas. In a store given
+// here, keys are prefixed with the provider's name ("kazawallet:ord_123"),
+// so one store can serve every provider.
 func WithStore(s idempotency.Store) Option {
 	return func(c *config) {
 		if s != nil {

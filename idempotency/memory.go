@@ -2,8 +2,10 @@ package idempotency
 
 import (
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"slices"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,6 +34,7 @@ type Memory struct {
 	mu      sync.Mutex
 	records map[string]record
 	seq     uint64
+	tokens  string // unused tokens, tokenLen bytes each
 }
 
 type record struct {
@@ -89,10 +92,37 @@ func (m *Memory) Claim(ctx context.Context, key string, lease time.Duration) (Cl
 	case !ok && len(m.records) >= m.max && !m.makeRoom(now):
 		return Claim{}, ErrFull
 	}
-	m.seq++
-	token := strconv.FormatUint(m.seq, 36)
+	token := m.token()
 	m.records[key] = record{token: token, expires: now.Add(lease)}
 	return Claim{State: Acquired, Token: token}, nil
+}
+
+// tokenLen and tokenBatch shape the tokens: a claim takes one from a block
+// of tokenBatch, cut from one string, so that claims do not allocate one by
+// one. A block is freed once none of its tokens is held.
+const (
+	tokenLen   = 16
+	tokenBatch = 128
+)
+
+// token returns a token no claim of m has had. m.mu is held.
+func (m *Memory) token() string {
+	if m.tokens == "" {
+		var b strings.Builder
+		b.Grow(tokenLen * tokenBatch)
+		var n [8]byte
+		var t [tokenLen]byte
+		for range tokenBatch {
+			m.seq++
+			binary.BigEndian.PutUint64(n[:], m.seq)
+			hex.Encode(t[:], n[:])
+			b.Write(t[:])
+		}
+		m.tokens = b.String()
+	}
+	t := m.tokens[:tokenLen]
+	m.tokens = m.tokens[tokenLen:]
+	return t
 }
 
 // Complete implements [Store].

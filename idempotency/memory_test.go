@@ -194,3 +194,34 @@ func BenchmarkMemoryClaimComplete(b *testing.B) {
 		})
 	})
 }
+
+func TestMemoryTokensUniqueAcrossBlocks(t *testing.T) {
+	s := idempotency.NewMemory()
+	seen := map[string]bool{}
+	for i := range 1000 { // several blocks of tokens
+		c, err := s.Claim(context.Background(), fmt.Sprint("k", i), time.Minute)
+		require.NoError(t, err)
+		require.False(t, seen[c.Token], "token %q given twice", c.Token)
+		seen[c.Token] = true
+	}
+	assert.Len(t, seen, 1000)
+}
+
+func TestMemoryClaimDoesNotAllocate(t *testing.T) {
+	s := idempotency.NewMemory()
+	ctx := context.Background()
+	keys := make([]string, 4096)
+	for i := range keys {
+		keys[i] = fmt.Sprint("k", i)
+		c, err := s.Claim(ctx, keys[i], time.Minute) // the map has grown
+		require.NoError(t, err)
+		require.NoError(t, s.Release(ctx, keys[i], c.Token))
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(2000, func() {
+		c, _ := s.Claim(ctx, keys[i%len(keys)], time.Minute)
+		_ = s.Complete(ctx, keys[i%len(keys)], c.Token, time.Nanosecond)
+		i++
+	})
+	assert.Less(t, allocs, 0.1, "tokens come from blocks, not one allocation per claim")
+}
