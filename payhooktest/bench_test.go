@@ -44,4 +44,3 @@ func BenchmarkDeliver(b *testing.B) {
 		}
 	}
 }
-
