@@ -62,6 +62,8 @@ func TestAmountArithmetic(t *testing.T) {
 	assert.True(t, a.Equal(payhook.MustAmount("1.05e1")))
 	assert.False(t, a.Equal(payhook.MustAmount("10.51")))
 	assert.Equal(t, -1, a.Cmp(payhook.MustAmount("11")))
+	assert.Equal(t, -1, payhook.MustAmount("5e0").Cmp(payhook.MustAmount("10")), "a zero exponent is still an exponent")
+	assert.Equal(t, "5", payhook.MustAmount("5E+0").Canonical())
 	assert.Equal(t, 1, a.Cmp(payhook.Amount{}))
 	assert.Equal(t, -1, payhook.Amount{}.Cmp(a))
 	assert.True(t, payhook.Amount{}.Equal(payhook.Amount{}))

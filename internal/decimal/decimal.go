@@ -83,7 +83,7 @@ func Canonical(s string) (string, error) {
 	if !ok {
 		return "", ErrSyntax
 	}
-	if exp == 0 && isCanonical(neg, intPart, frac) {
+	if isCanonical(neg, intPart, frac) && !strings.ContainsAny(s, "eE") { // "1e0" is not
 		return s, nil // the common case allocates nothing
 	}
 	digits := intPart + frac

@@ -1,6 +1,7 @@
 package decimal
 
 import (
+	"math/big"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -22,6 +23,9 @@ func TestCanonical(t *testing.T) {
 		{"1.5E+2", "150"},
 		{"15e-1", "1.5"},
 		{"5e-3", "0.005"},
+		{"1e0", "1"},
+		{"25E+0", "25"},
+		{"-7.5e-0", "-7.5"},
 		{"0.000", "0"},
 		{"123456789012345678901234567890.000000001", "123456789012345678901234567890.000000001"},
 	} {
@@ -61,6 +65,7 @@ func TestFixed(t *testing.T) {
 		{"10.50", 2, "10.50", true},
 		{"10.567", 2, "", false},
 		{"1e1", 2, "10.00", true},
+		{"1e0", 2, "1.00", true},
 		{"7", 0, "7", true},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
@@ -87,6 +92,8 @@ func TestCmp(t *testing.T) {
 		{"-2", "-1", -1},
 		{"-0", "0", 0},
 		{"100.001", "100.0001", 1},
+		{"5e0", "10", -1},
+		{"1e0", "1", 0},
 	} {
 		t.Run(tt.a+" vs "+tt.b, func(t *testing.T) {
 			got, err := Cmp(tt.a, tt.b)
@@ -117,5 +124,31 @@ func FuzzCanonical(f *testing.F) {
 		cmp, err := Cmp(s, c)
 		require.NoError(t, err)
 		assert.Zero(t, cmp)
+		// It is plain: no exponent, which is what Fixed and Cmp rely on.
+		assert.NotContains(t, c, "e")
+		assert.NotContains(t, c, "E")
+		want, ok := new(big.Rat).SetString(s)
+		require.True(t, ok, "big.Rat reads every valid decimal")
+		got, ok := new(big.Rat).SetString(c)
+		require.True(t, ok)
+		assert.Zero(t, want.Cmp(got), "canonical form of %q is %q", s, c)
+	})
+}
+
+// FuzzCmp checks Cmp against math/big.
+func FuzzCmp(f *testing.F) {
+	for _, s := range [][2]string{{"10", "9.99"}, {"5e0", "10"}, {"-0", "0"}, {"1e-3", "0.001"}, {"-1.5e1", "-15"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		c, err := Cmp(a, b)
+		if !Valid(a) || !Valid(b) {
+			assert.ErrorIs(t, err, ErrSyntax)
+			return
+		}
+		require.NoError(t, err)
+		ra, _ := new(big.Rat).SetString(a)
+		rb, _ := new(big.Rat).SetString(b)
+		assert.Equal(t, ra.Cmp(rb), c, "Cmp(%q, %q)", a, b)
 	})
 }
