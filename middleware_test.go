@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
@@ -408,6 +409,29 @@ func TestRateLimit(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	assert.Equal(t, http.StatusOK, serve(h, from("10.0.0.1", 3)).Code, "the bucket refilled")
 	assert.Equal(t, 4, rec.calls())
+}
+
+// TestRateLimitRetryAfterWithoutRefill: a rate of zero never refills the
+// bucket. Retry-After must not wrap around to "1", which would have the
+// client hammer the endpoint; it is capped at an hour.
+func TestRateLimitRetryAfterWithoutRefill(t *testing.T) {
+	tests := []struct {
+		name string
+		rate rate.Limit
+	}{
+		{"zero", 0},
+		{"negative", -1},
+		{"one per decade", rate.Every(10 * 365 * 24 * time.Hour)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: tt.rate, Burst: 1}))(&recorder{})
+			require.Equal(t, http.StatusOK, serve(h, post(webhook("ord_1", "10", "fulfilled"))).Code)
+			w := serve(h, post(webhook("ord_2", "10", "fulfilled")))
+			assert.Equal(t, http.StatusTooManyRequests, w.Code)
+			assert.Equal(t, "3600", w.Header().Get("Retry-After"))
+		})
+	}
 }
 
 func TestRateLimitKey(t *testing.T) {

@@ -127,7 +127,8 @@ func WithClock(now func() time.Time) Option {
 
 // RateLimit limits how often one client may call the middleware, with a
 // token bucket per client from golang.org/x/time/rate. Requests over the
-// limit are answered 429 with Retry-After before their body is read.
+// limit are answered 429 before their body is read, with Retry-After: the
+// wait for the client's next token, at most an hour.
 type RateLimit struct {
 	// Rate is the number of requests per second a client may sustain. A
 	// Rate of zero or less refuses every request beyond Burst; use

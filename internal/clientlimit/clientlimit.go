@@ -25,8 +25,13 @@ func New(r rate.Limit, burst, max int) *Limiter {
 	return &Limiter{rate: r, burst: burst, max: max, clients: make(map[string]*rate.Limiter)}
 }
 
+// MaxWait is the longest wait Allow reports: a bucket that refills more
+// slowly, or never (a rate of zero), is retried after it and refused again.
+const MaxWait = time.Hour
+
 // Allow takes one token from key's bucket at now. When the bucket is empty it
-// reports false and how long until a token is available, taking nothing.
+// reports false and how long until a token is available, at most MaxWait,
+// taking nothing.
 func (l *Limiter) Allow(key string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	lim, ok := l.clients[key]
@@ -43,11 +48,11 @@ func (l *Limiter) Allow(key string, now time.Time) (time.Duration, bool) {
 	}
 	r := lim.ReserveN(now, 1)
 	if !r.OK() { // a burst of zero never allows anything
-		return time.Hour, false
+		return MaxWait, false
 	}
-	wait := r.DelayFrom(now)
+	wait := r.DelayFrom(now) // rate.InfDuration when the bucket never refills
 	r.CancelAt(now)
-	return wait, false
+	return min(wait, MaxWait), false
 }
 
 // Len returns the number of clients tracked.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"golang.org/x/time/rate"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -35,6 +36,19 @@ func TestZeroBurstRefusesAll(t *testing.T) {
 	wait, ok := l.Allow("a", t0)
 	assert.False(t, ok)
 	assert.Positive(t, wait)
+}
+
+func TestWaitIsCapped(t *testing.T) {
+	for _, r := range []rate.Limit{0, -1, rate.Every(24 * time.Hour)} {
+		t.Run(fmt.Sprint(r), func(t *testing.T) {
+			l := New(r, 1, 10)
+			_, ok := l.Allow("a", t0)
+			assert.True(t, ok)
+			wait, ok := l.Allow("a", t0)
+			assert.False(t, ok)
+			assert.Equal(t, MaxWait, wait)
+		})
+	}
 }
 
 func TestBoundedUnderSpray(t *testing.T) {
