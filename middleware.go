@@ -240,10 +240,10 @@ func (s *scratch) read(r *http.Request, limit int64) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
 	}
+	// The buffer grows with the bytes received, never to the announced
+	// Content-Length: a client that announces the cap and sends nothing
+	// must not make each of its connections hold that much memory.
 	buf := s.buf[:0]
-	if r.ContentLength > int64(cap(buf)) {
-		buf = make([]byte, 0, r.ContentLength+1)
-	}
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -664,4 +665,21 @@ func TestLateUseOfWriterAndBody(t *testing.T) {
 	b, err := io.ReadAll(lateBody)
 	require.NoError(t, err)
 	assert.Equal(t, first, string(b), "a late read sees this request's body")
+}
+
+// TestContentLengthIsNotTrustedForMemory: a client that announces a body as
+// large as the cap but sends a few bytes (or none, holding the connection)
+// must not make the middleware allocate the announced size: memory follows
+// the bytes received, so headers alone cannot pin the cap per connection.
+func TestContentLengthIsNotTrustedForMemory(t *testing.T) {
+	const announced = 32 << 20
+	h := payhook.Middleware(provider(t), payhook.WithMaxBodyBytes(announced))(&recorder{})
+	r := post(`{"order_id":"o"}`)
+	r.ContentLength = announced // a lie: the body is 16 bytes
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	w := serve(h, r)
+	runtime.ReadMemStats(&after)
+	assert.Equal(t, http.StatusBadRequest, w.Code, "no amount")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated for a 16-byte body")
 }
