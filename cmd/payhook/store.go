@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -48,9 +49,15 @@ func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempoten
 
 // storeError describes a failure to open the store at spec. The drivers'
 // errors name the host and user, never the password, but they may quote
-// the URL, so it is cut out of them.
+// the URL, so it is cut out of them. A URL that net/url cannot parse is
+// quoted escaped (%q), which is not spec's text: only the reason is kept.
 func storeError(spec string, err error) error {
-	return fmt.Errorf("PAYHOOK_STORE=%s: %s", storeName(spec), strings.ReplaceAll(err.Error(), spec, storeName(spec)))
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = "invalid URL: " + ue.Err.Error()
+	}
+	return fmt.Errorf("PAYHOOK_STORE=%s: %s", storeName(spec), strings.ReplaceAll(msg, spec, storeName(spec)))
 }
 
 func openRedis(ctx context.Context, spec string) (idempotency.Store, func(), error) {

@@ -57,6 +57,11 @@ func TestOpenStoreRefuses(t *testing.T) {
 		{"postgres down", "postgres://app:" + secret + "@" + addr + "/app?connect_timeout=2", "PAYHOOK_STORE=postgres://app:xxxxx@" + addr},
 		{"postgres password parameter", "postgresql://app@" + addr + "/app?connect_timeout=2&password=" + secret, "password=xxxxx"},
 		{"postgres bad URL", "postgres://app:" + secret + "@" + addr + "/app?connect_timeout=x", "PAYHOOK_STORE=postgres://app:xxxxx@"},
+		// url.Parse's error quotes the whole URL with %q: a password holding
+		// a character that quoting escapes is not the text of PAYHOOK_STORE.
+		{"redis URL with a quote", "redis://:" + secret + `"x@` + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
+		{"redis URL with a tab", "redis://:" + secret + "\t@" + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
+		{"postgres URL with a tab", "postgres://app:" + secret + "\t@" + addr + "/app", "PAYHOOK_STORE=(hidden: not a URL)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
