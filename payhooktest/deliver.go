@@ -173,10 +173,11 @@ const maxAnswer = 1 << 20
 // answer is not 2xx, up to p.Retries times. rt is [Handler](h) for a
 // handler in process, or http.DefaultTransport (or any RoundTripper) for
 // r's URL over the network; redirects are not followed, as the providers
-// do not follow them. r is not changed: each attempt sends a copy with a
-// fresh body (r.GetBody, as http.NewRequest and the builders set it; a
-// request without one is read once). The delivery stops when r's context
-// is done.
+// do not follow them; the user and password of r's URL are sent as basic
+// auth, as http.Client sends them. r is not changed: each attempt sends a
+// copy with a fresh body (r.GetBody, as http.NewRequest and the builders
+// set it; a request without one is read once). The delivery stops when r's
+// context is done.
 func Deliver(rt http.RoundTripper, r *http.Request, p Policy) Result {
 	return deliver(rt, r, bodyOf(r), p)
 }
@@ -250,6 +251,10 @@ func send(rt http.RoundTripper, r *http.Request, body func() (io.ReadCloser, err
 	}
 	c := r.Clone(r.Context())
 	c.RequestURI = "" // set by servers only; a transport refuses it
+	if u := c.URL.User; u != nil && c.Header.Get("Authorization") == "" {
+		pw, _ := u.Password() // sent as http.Client sends it; a RoundTripper would drop it
+		c.SetBasicAuth(u.Username(), pw)
+	}
 	b, err := body()
 	if err != nil {
 		return Attempt{Err: fmt.Errorf("payhooktest: request body: %w", err)}

@@ -224,3 +224,41 @@ func TestResultStrings(t *testing.T) {
 	assert.False(t, payhooktest.Result{}.Acknowledged())
 	assert.Equal(t, payhooktest.Attempt{}, payhooktest.Result{}.Last())
 }
+
+// TestDeliverURLCredentials: a URL's user and password are sent as basic
+// auth, as http.Client and the providers' HTTP clients send them; a
+// RoundTripper alone would drop them.
+func TestDeliverURLCredentials(t *testing.T) {
+	tests := []struct {
+		name, userinfo, header string
+		wantUser, wantPassword string
+	}{
+		{"user and password", "hook:pa%2Fss@", "", "hook", "pa/ss"},
+		{"user only", "hook@", "", "hook", ""},
+		{"an Authorization header wins", "hook:pass@", "Bearer t", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var gotAuth, gotUser, gotPassword string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				gotAuth = r.Header.Get("Authorization")
+				gotUser, gotPassword, _ = r.BasicAuth()
+			}))
+			t.Cleanup(srv.Close)
+			r, err := http.NewRequest(http.MethodPost, strings.Replace(srv.URL, "://", "://"+tt.userinfo, 1)+"/hook", strings.NewReader("{}"))
+			require.NoError(t, err)
+			if tt.header != "" {
+				r.Header.Set("Authorization", tt.header)
+			}
+			res := payhooktest.Deliver(http.DefaultTransport, r, payhooktest.Policy{})
+			require.True(t, res.Acknowledged(), res.String())
+			assert.Equal(t, tt.wantUser, gotUser)
+			assert.Equal(t, tt.wantPassword, gotPassword)
+			if tt.header != "" {
+				assert.Equal(t, tt.header, gotAuth)
+			} else {
+				assert.Empty(t, r.Header.Get("Authorization"), "r is not changed")
+			}
+		})
+	}
+}

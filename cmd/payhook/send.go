@@ -182,10 +182,11 @@ type webhook struct {
 }
 
 // request builds the webhook's request to target, checking target first
-// (the builders panic on what is not a URL).
+// (the builders panic on what is not a URL). The error does not repeat
+// target, which may hold a password.
 func (w webhook) request(target string, forged bool) (*http.Request, error) {
 	if _, err := http.NewRequest(http.MethodPost, target, nil); err != nil || !strings.Contains(target, "://") {
-		return nil, fmt.Errorf("send: --url %q is not an http(s) URL", target)
+		return nil, errors.New("send: --url is not an http(s) URL such as http://localhost:8080/webhooks/kazawallet")
 	}
 	return w.build(target, forged), nil
 }
@@ -310,7 +311,7 @@ func defaultURL(addr, provider string) string {
 // it comes and a summary; and fails unless every copy was acknowledged.
 func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Policy, f *sendFlags, stdout io.Writer) error {
 	body, _ := io.ReadAll(r.Body)
-	fmt.Fprintf(stdout, "POST %s\n%s\n", r.URL, body)
+	fmt.Fprintf(stdout, "POST %s\n%s\n", r.URL.Redacted(), body)
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = f.timeout
 	defer t.CloseIdleConnections()

@@ -349,3 +349,26 @@ func TestSendHelp(t *testing.T) {
 	assert.Equal(t, 0, run(context.Background(), []string{"help"}, env(nil), &out, io.Discard))
 	assert.Contains(t, out.String(), "send ")
 }
+
+// TestSendHidesURLPassword: a --url with a password (a receiver behind
+// basic auth) is sent with it, and printed without it.
+func TestSendHidesURLPassword(t *testing.T) {
+	var gotPassword atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, pw, _ := r.BasicAuth()
+		gotPassword.Store(pw)
+	}))
+	t.Cleanup(srv.Close)
+	withPassword := strings.Replace(srv.URL, "://", "://hook:"+secret+"@", 1)
+
+	code, out, errOut := runSend(t, with(kazawalletEnv), "--url", withPassword+"/webhooks/kazawallet", "kazawallet")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, secret, gotPassword.Load(), "the request carries the password")
+	assert.Contains(t, out, "POST "+strings.Replace(srv.URL, "://", "://hook:xxxxx@", 1)+"/webhooks/kazawallet\n")
+	assert.NotContains(t, out+errOut, secret)
+
+	code, out, errOut = runSend(t, with(kazawalletEnv), "--url", "htp:/hook:"+secret+"@example.com", "kazawallet")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, errOut, "not an http(s) URL")
+	assert.NotContains(t, out+errOut, secret)
+}
