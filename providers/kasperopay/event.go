@@ -18,7 +18,10 @@ const EventPaymentCompleted = "payment.completed"
 
 // Event is a verified KasperoPay webhook. Fields KasperoPay may send as
 // null or leave out are "" (strings), zero (amounts, times) or nil; no
-// field distinguishes null from absent.
+// field distinguishes null from absent. Besides PaymentID, Type and
+// AmountKAS, a field sent with an unexpected type (an object for a
+// string) is zero too, rather than refusing a payment KasperoPay will not
+// send again.
 //
 // What was verified depends on the Provider's configuration, and the
 // fields say which: Signed is true when the body's HMAC was checked, so
@@ -43,8 +46,9 @@ type Event struct {
 	OrderID string `json:"order_id,omitempty"`
 	// AmountKAS is the amount paid in KAS, exact as sent (string or number).
 	AmountKAS payhook.Amount `json:"amount_kas,omitzero"`
-	// AmountUSD is its USD value at payment time, exact as sent. Not
-	// compared with the status API's: use Confirmed.AmountUSD for that one.
+	// AmountUSD is its USD value at payment time, exact as sent; zero when
+	// absent, null or not a number. Not compared with the status API's:
+	// use Confirmed.AmountUSD for that one.
 	AmountUSD payhook.Amount `json:"amount_usd,omitzero"`
 	// TransactionID is the Kaspa transaction id. KasperoPay may send null:
 	// Confirmed.TxID then has the status API's.
@@ -100,20 +104,24 @@ type Item struct {
 // ctx, and whether there was one.
 func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Event](ctx) }
 
-// wire is a webhook body as KasperoPay sends it.
+// wire is a webhook body as KasperoPay sends it. event, payment_id and
+// amount_kas, which the event and its confirmation need, are strict; the
+// other fields are lenient (jsonx.Text, jsonx.LooseAmount, ...): a value of
+// an unexpected type is read as zero, since KasperoPay never resends a
+// webhook refused over a field nothing checks.
 type wire struct {
-	Event           jsonx.String `json:"event"`
-	Timestamp       jsonx.Time   `json:"timestamp"`
-	MerchantID      jsonx.String `json:"merchant_id"`
-	PaymentID       jsonx.String `json:"payment_id"`
-	OrderID         jsonx.String `json:"order_id"`
-	AmountKAS       optAmount    `json:"amount_kas"`
-	AmountUSD       optAmount    `json:"amount_usd"`
-	TransactionID   jsonx.String `json:"transaction_id"`
-	CustomerAddress jsonx.String `json:"customer_address"`
-	Items           itemList     `json:"items"`
-	Item            jsonx.Text   `json:"item"`
-	Metadata        jsonx.Object `json:"metadata"`
+	Event           jsonx.String      `json:"event"`
+	Timestamp       jsonx.Time        `json:"timestamp"`
+	MerchantID      jsonx.Text        `json:"merchant_id"`
+	PaymentID       jsonx.String      `json:"payment_id"`
+	OrderID         jsonx.Text        `json:"order_id"`
+	AmountKAS       optAmount         `json:"amount_kas"`
+	AmountUSD       jsonx.LooseAmount `json:"amount_usd"`
+	TransactionID   jsonx.Text        `json:"transaction_id"`
+	CustomerAddress jsonx.Text        `json:"customer_address"`
+	Items           itemList          `json:"items"`
+	Item            jsonx.Text        `json:"item"`
+	Metadata        jsonx.Object      `json:"metadata"`
 }
 
 // decode decodes a webhook body. Only event and payment_id are required.
@@ -138,7 +146,7 @@ func decode(body []byte) (Event, error) {
 		PaymentID:       string(w.PaymentID),
 		OrderID:         string(w.OrderID),
 		AmountKAS:       w.AmountKAS.Amount,
-		AmountUSD:       w.AmountUSD.Amount,
+		AmountUSD:       payhook.Amount(w.AmountUSD),
 		TransactionID:   string(w.TransactionID),
 		CustomerAddress: string(w.CustomerAddress),
 		Items:           w.Items,
