@@ -47,6 +47,7 @@ func WithHTTPClient(hc *http.Client) Option {
 // key redacted.
 type Client struct {
 	api *apiclient.Client
+	key []byte // to cut out of the API's answers before they go into errors
 }
 
 // NewClient returns a Client authenticating with apiKey, the key shown in
@@ -63,7 +64,7 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if u, err := url.Parse(c.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("kazawallet: %w: base URL %q is not an http(s) URL", payhook.ErrConfig, c.baseURL)
 	}
-	return &Client{api: apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}})}, nil
+	return &Client{api: apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}}), key: []byte(apiKey)}, nil
 }
 
 // PaymentLinkRequest is what [Client.CreatePaymentLink] asks for.
@@ -130,9 +131,9 @@ func (e *APIError) Unwrap() error {
 // body value is sent as a JSON string, the amount as its exact text. The
 // link is read from "url" or "paymentLink", at the top level of the answer
 // or under "data", and the order id from "order_id" or "id". Errors: an
-// *APIError for any answer that is not a link; one wrapping
-// payhook.ErrUnavailable when no answer came (network error, timeout,
-// canceled ctx).
+// *APIError for any answer that is not a link, with the API key cut out of
+// its message should the API echo it; one wrapping payhook.ErrUnavailable
+// when no answer came (network error, timeout, canceled ctx).
 func (c *Client) CreatePaymentLink(ctx context.Context, r PaymentLinkRequest) (PaymentLink, error) {
 	switch {
 	case r.Amount.Cmp(payhook.MustAmount("0")) <= 0:
@@ -146,7 +147,9 @@ func (c *Client) CreatePaymentLink(ctx context.Context, r PaymentLinkRequest) (P
 	if err != nil {
 		return PaymentLink{}, fmt.Errorf("kazawallet: createPaymentLink: %w", err)
 	}
-	return decodeLink(res.Status, res.Body)
+	// An API may echo the key it was given in an error message: cut it
+	// out before any of the answer can reach an error.
+	return decodeLink(res.Status, bytes.ReplaceAll(res.Body, c.key, []byte("REDACTED")))
 }
 
 // linkRequest is the body of createPaymentLink: every value a string.

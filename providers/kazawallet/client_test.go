@@ -324,3 +324,30 @@ func FuzzDecodeLink(f *testing.F) {
 		}
 	})
 }
+
+// TestCreatePaymentLinkErrorsHideKey: an API that echoes the key it was
+// given in its error does not put the key in the error, whole or cut.
+func TestCreatePaymentLinkErrorsHideKey(t *testing.T) {
+	pad := func(n int) string { return strings.Repeat("x", n) } // puts the key across an excerpt's cut
+	tests := []struct {
+		name   string
+		status int
+		body   string
+	}{
+		{"nested message", 401, `{"error":{"message":"Invalid API key ` + clientKey + `","details":{"key":"INVALID_KEY"}}}`},
+		{"flat error", 400, `{"success":false,"error":"no merchant for ` + clientKey + `"}`},
+		{"key as error key", 403, `{"error":{"message":"forbidden","details":{"key":"` + clientKey + `"}}}`},
+		{"text across the cut", 502, pad(180) + " key " + clientKey},
+		{"2xx without a link", 200, `{"echo":"` + pad(96) + clientKey + `"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeKazawallet(t, tt.status, tt.body)
+			_, err := f.client(t).CreatePaymentLink(context.Background(), linkRequestSeed)
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.NotContains(t, err.Error(), clientKey[:12])
+			assert.NotContains(t, apiErr.Message+apiErr.Key, clientKey[:12])
+		})
+	}
+}
