@@ -222,7 +222,9 @@ func (c *Client) call(ctx context.Context, path, id string) (Transaction, error)
 // make confirmation reject genuine payments. Another 4xx, but 401 and 403,
 // is "not found" when its body says the transaction was not found.
 func (c *Client) refusal(res apiclient.Response) error {
-	msg, said, isJSON := describe(res.Body)
+	// Keys are cut out before describe cuts the message short, which could
+	// leave the start of one.
+	msg, said, isJSON := describe([]byte(c.scrub.Replace(string(res.Body))))
 	routeMiss := !isJSON && msg != "" || strings.HasPrefix(said, "cannot ")
 	switch {
 	case routeMiss:
@@ -231,7 +233,7 @@ func (c *Client) refusal(res apiclient.Response) error {
 			strings.Contains(said, "transaction") && strings.Contains(said, "not found"):
 		return fmt.Errorf("%w: API answered %d", ErrNotFound, res.Status)
 	}
-	return &APIError{StatusCode: res.Status, Message: c.scrub.Replace(msg)}
+	return &APIError{StatusCode: res.Status, Message: msg}
 }
 
 // describe reads an error answer. msg is its message: the first of
