@@ -794,3 +794,19 @@ func TestHandleUnavailable(t *testing.T) {
 	assert.Equal(t, http.StatusOK, w.Code, "replayed by hand, it is processed")
 	assert.EqualValues(t, 1, handled.Load())
 }
+
+// TestNewHidesBaseURLPassword: a base URL refused for its form (a
+// proxy's, with a password) is not repeated with the password.
+func TestNewHidesBaseURLPassword(t *testing.T) {
+	for _, u := range []string{"htps://proxy:hunter2@proxy.example", "proxy:hunter2@proxy.example", "https://proxy:hunter2@proxy.example/?a=b"} {
+		t.Run(u, func(t *testing.T) {
+			_, err := kasperopay.New(kasperopay.WithBaseURL(u))
+			require.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Contains(t, err.Error(), "base URL")
+			assert.NotContains(t, err.Error(), "hunter2")
+			_, err = kasperopay.NewClient(kasperopay.WithBaseURL(u))
+			require.ErrorIs(t, err, payhook.ErrConfig)
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}

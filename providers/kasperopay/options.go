@@ -63,7 +63,11 @@ func newConfig(opts []Option) (config, error) {
 	}
 	u, err := url.Parse(c.baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return c, fmt.Errorf("kasperopay: %w: base URL %q is not an http(s) URL without query", payhook.ErrConfig, c.baseURL)
+		shown := fmt.Sprintf("%q", c.baseURL)
+		if strings.Contains(c.baseURL, "@") { // a proxy's user and password
+			shown = "(not shown: it holds credentials)"
+		}
+		return c, fmt.Errorf("kasperopay: %w: base URL %s is not an http(s) URL without query", payhook.ErrConfig, shown)
 	}
 	return c, nil
 }

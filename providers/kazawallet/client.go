@@ -62,7 +62,11 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
 	}
 	if u, err := url.Parse(c.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("kazawallet: %w: base URL %q is not an http(s) URL", payhook.ErrConfig, c.baseURL)
+		shown := fmt.Sprintf("%q", c.baseURL)
+		if strings.Contains(c.baseURL, "@") { // a proxy's user and password
+			shown = "(not shown: it holds credentials)"
+		}
+		return nil, fmt.Errorf("kazawallet: %w: base URL %s is not an http(s) URL", payhook.ErrConfig, shown)
 	}
 	return &Client{api: apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}}), key: []byte(apiKey)}, nil
 }

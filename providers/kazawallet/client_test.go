@@ -351,3 +351,16 @@ func TestCreatePaymentLinkErrorsHideKey(t *testing.T) {
 		})
 	}
 }
+
+// TestNewClientHidesBaseURLPassword: a base URL refused for its form
+// (a proxy's, with a password) is not repeated with the password.
+func TestNewClientHidesBaseURLPassword(t *testing.T) {
+	for _, u := range []string{"htps://proxy:hunter2@proxy.example/wallet", "proxy:hunter2@proxy.example", "https://proxy:hunter2@[::1/wallet"} {
+		t.Run(u, func(t *testing.T) {
+			_, err := NewClient(clientKey, WithBaseURL(u))
+			require.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Contains(t, err.Error(), "base URL")
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}

@@ -376,3 +376,16 @@ func (a fixedAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: a.code, Header: http.Header{}, Request: r,
 		Body: io.NopCloser(strings.NewReader(string(a.body)))}, nil
 }
+
+// TestNewClientHidesBaseURLPassword: a base URL refused for its form
+// (a proxy's, with a password) is not repeated with the password.
+func TestNewClientHidesBaseURLPassword(t *testing.T) {
+	for _, u := range []string{"htps://proxy:hunter2@proxy.example", "proxy:hunter2@proxy.example", "https://proxy:hunter2@[::1"} {
+		t.Run(u, func(t *testing.T) {
+			_, err := kkiapay.NewClient(publicKey, privateKey, secretKey, kkiapay.WithBaseURL(u))
+			require.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Contains(t, err.Error(), "absolute http(s) URL")
+			assert.NotContains(t, err.Error(), "hunter2")
+		})
+	}
+}

@@ -114,7 +114,11 @@ func WithBaseURL(u string) Option {
 		c.forClient = append(c.forClient, "WithBaseURL")
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			c.fail("WithBaseURL wants an absolute http(s) URL, got %q", u)
+			shown := fmt.Sprintf("%q", u)
+			if strings.Contains(u, "@") { // a proxy's user and password
+				shown = "a URL not shown, since it holds credentials"
+			}
+			c.fail("WithBaseURL wants an absolute http(s) URL, got %s", shown)
 			return
 		}
 		c.baseURL = u
