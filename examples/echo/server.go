@@ -57,7 +57,10 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (*echo.Echo, error) {
 	return e, nil
 }
 
-func isWebhook(c echo.Context) bool { return strings.HasPrefix(c.Path(), "/webhooks/") }
+// isWebhook tells by the request's path, not the route's (c.Path() is ""
+// when no route matched): a webhook posted to a mistyped URL is not dumped
+// either.
+func isWebhook(c echo.Context) bool { return strings.HasPrefix(c.Request().URL.Path, "/webhooks/") }
 
 // dumpTo logs the API's requests and responses, for debugging.
 func dumpTo(log *slog.Logger) middleware.BodyDumpHandler {

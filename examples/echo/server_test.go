@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -113,4 +117,32 @@ func TestBodyLimit(t *testing.T) {
 			assert.Equal(t, shop.Pending, env.Order(t, apptest.KazawalletPaid.Ref).Status)
 		})
 	}
+}
+
+// TestBodyDumpSkipsWebhooks: the dump logs the orders API's bodies, never
+// a webhook's, even one posted to a webhook path with no route (a
+// mistyped URL in a provider's dashboard, a trailing slash): Kazawallet's
+// body carries its signature.
+func TestBodyDumpSkipsWebhooks(t *testing.T) {
+	env := apptest.NewEnv(t)
+	var logs bytes.Buffer
+	env.Config.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := apptest.Server(t, env, NewServer)
+
+	for _, path := range []string{"/webhooks/kazawallet", "/webhooks/kazawallet/", "/webhooks/kazawalet"} {
+		r := apptest.Kazawallet.Request(path, apptest.KazawalletPaid)
+		body, err := r.GetBody()
+		require.NoError(t, err)
+		sent, err := io.ReadAll(body)
+		require.NoError(t, err)
+		var fields struct{ Secret string }
+		require.NoError(t, json.Unmarshal(sent, &fields))
+		require.NotEmpty(t, fields.Secret)
+
+		apptest.Serve(e, r)
+		assert.NotContains(t, logs.String(), fields.Secret, "%s: the webhook's signature is not dumped", path)
+	}
+
+	apptest.Serve(e, httptest.NewRequest(http.MethodPost, "/orders", strings.NewReader(`{"id":"dumped-order"}`)))
+	assert.Contains(t, logs.String(), "dumped-order", "the API's bodies are dumped")
 }
