@@ -39,13 +39,19 @@ func (h Webhooks) Kazawallet(ctx context.Context, e kazawallet.Event) error {
 
 // KKiaPay applies a KKiaPay notice. The shop gives the widget its order id
 // as data ({"order_id": ...}), which KKiaPay echoes as stateData; the
-// partnerId is the fallback.
+// partnerId is the fallback. Confirmation vouches for the status and the
+// amount only, so when there is one the order is read from the status
+// API's copy of the data (state, partnerId), not from the webhook's.
 func (h Webhooks) KKiaPay(ctx context.Context, e kkiapay.Event) error {
 	var data struct {
 		OrderID string `json:"order_id"`
 	}
-	if err := e.DecodeStateData(&data); err != nil || data.OrderID == "" {
-		data.OrderID = e.PartnerID
+	decode, partnerID := e.DecodeStateData, e.PartnerID
+	if c := e.Confirmation; c != nil {
+		decode, partnerID = c.DecodeState, c.PartnerID
+	}
+	if err := decode(&data); err != nil || data.OrderID == "" {
+		data.OrderID = partnerID
 	}
 	p := Payment{Provider: kkiapay.Name, ID: e.TransactionID, Amount: e.Amount, Currency: "XOF"}
 	if e.Succeeded() {

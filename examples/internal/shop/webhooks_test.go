@@ -56,6 +56,12 @@ func TestWebhooks(t *testing.T) {
 			return h.KKiaPay(context.Background(), kkiapay.Event{TransactionID: "tx", Type: kkiapay.TransactionFailed,
 				FailureCode: "payment_declined", StateData: json.RawMessage(`{"order_id":"o-1"}`)})
 		}},
+		{name: "kkiapay confirmed: the order is the status API's state, not the webhook's stateData", status: shop.Failed,
+			send: func(h shop.Webhooks) error {
+				return h.KKiaPay(context.Background(), kkiapay.Event{TransactionID: "tx", Type: kkiapay.TransactionFailed,
+					StateData:    json.RawMessage(`{"order_id":"o-2"}`), // the sender's, which confirmation does not compare
+					Confirmation: &kkiapay.Transaction{TransactionID: "tx", Status: kkiapay.StatusFailed, State: json.RawMessage(`{"order_id":"o-1"}`)}})
+			}},
 		{name: "kasperopay order_id is not trusted: the payment id must be the order's", order: "o-2", status: shop.Pending, logged: true,
 			send: func(h shop.Webhooks) error {
 				return h.KasperoPay(context.Background(), kasperopay.Event{Type: kasperopay.EventPaymentCompleted,
