@@ -39,18 +39,21 @@
 // configured secret in constant time, and refuses a delivery without it,
 // before reading the body.
 //
-// Confirmation makes the body trustworthy. With [WithConfirmation], the
-// Provider asks the status API about every webhook's transaction before your
-// handler runs ([Provider.Confirm]), and accepts the webhook only if the API knows the transaction and
-// agrees with it:
+// Confirmation makes the body's status and amount trustworthy. With
+// [WithConfirmation], the Provider asks the status API about every
+// webhook's transaction before your handler runs ([Provider.Confirm]), and
+// accepts the webhook only if the API knows the transaction and agrees with
+// it:
 //
 //   - status: transaction.success needs SUCCESS, transaction.failed needs
 //     FAILED (other event names are not compared);
 //   - amount: numerically equal (1000 equals "1000.00"). A webhook without
 //     an amount takes the API's.
 //
-// The API's answer is in Event.Confirmation. The outcomes, and what KKiaPay
-// then does:
+// Nothing else is compared: stateData, partnerId and account stay what the
+// sender wrote. The API's answer is in Event.Confirmation; read the widget's
+// data from it (Confirmation.State, Confirmation.PartnerID) to find the
+// order. The outcomes, and what KKiaPay then does:
 //
 //   - agreement: the handler runs;
 //   - disagreement, or a transaction the API does not know:

@@ -76,7 +76,9 @@ type Event struct {
 	// FailureMessage describes the failure.
 	FailureMessage string `json:"failureMessage,omitempty"`
 	// Confirmation is the status API's answer for the transaction, when the
-	// Provider confirms webhooks ([WithConfirmation]); nil otherwise.
+	// Provider confirms webhooks ([WithConfirmation]); nil otherwise. It
+	// vouches for TransactionID, Type and Amount only: its State and
+	// PartnerID, not the webhook's StateData and PartnerID, are KKiaPay's.
 	Confirmation *Transaction `json:"confirmation,omitempty"`
 }
 
