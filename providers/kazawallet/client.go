@@ -46,8 +46,9 @@ func WithHTTPClient(hc *http.Client) Option {
 // [NewClient]; it is safe for concurrent use, and logs and prints with its
 // key redacted.
 type Client struct {
-	api *apiclient.Client
-	key []byte // to cut out of the API's answers before they go into errors
+	api  *apiclient.Client
+	key  []byte // to cut out of the API's answers before they go into errors
+	base string // the base URL without a password, for printing
 }
 
 // NewClient returns a Client authenticating with apiKey, the key shown in
@@ -68,7 +69,12 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 		}
 		return nil, fmt.Errorf("kazawallet: %w: base URL %s is not an http(s) URL", payhook.ErrConfig, shown)
 	}
-	return &Client{api: apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}}), key: []byte(apiKey)}, nil
+	api := apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}})
+	printable := api.Base()
+	if u, err := url.Parse(printable); err == nil {
+		printable = u.Redacted()
+	}
+	return &Client{api: api, key: []byte(apiKey), base: printable}, nil
 }
 
 // PaymentLinkRequest is what [Client.CreatePaymentLink] asks for.
@@ -275,12 +281,12 @@ func excerpt(body []byte) string {
 
 // LogValue implements slog.LogValuer, so a Client logs without its key.
 func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("base_url", c.api.Base()), slog.String("api_key", "REDACTED"))
+	return slog.GroupValue(slog.String("base_url", c.base), slog.String("api_key", "REDACTED"))
 }
 
 // String returns a description without the key.
 func (c *Client) String() string {
-	return "kazawallet.Client{base_url: " + c.api.Base() + ", api_key: REDACTED}"
+	return "kazawallet.Client{base_url: " + c.base + ", api_key: REDACTED}"
 }
 
 // GoString is String, so that %#v prints no key either.

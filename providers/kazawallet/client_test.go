@@ -364,3 +364,16 @@ func TestNewClientHidesBaseURLPassword(t *testing.T) {
 		})
 	}
 }
+
+// TestClientBaseURLPasswordNeverPrinted: a proxy's password in the base URL
+// is redacted wherever the client is printed or logged.
+func TestClientBaseURLPasswordNeverPrinted(t *testing.T) {
+	c, err := NewClient(clientKey, WithBaseURL("https://proxy:hunter2@proxy.example/wallet"))
+	require.NoError(t, err)
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("c", "client", c)
+	for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%#v", c), c.String(), logs.String()} {
+		assert.NotContains(t, out, "hunter2")
+		assert.Contains(t, out, "proxy.example")
+	}
+}
