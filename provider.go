@@ -39,8 +39,11 @@ type Provider[E any] interface {
 //   - when Confirm fails, the claim is released, so a later delivery (a
 //     provider's retry) is confirmed afresh.
 //
-// Confirm may complete the event (say, with the API's answer) through the
-// pointer. Its errors map to statuses as Verify's do: ErrInvalidSignature
+// Claiming first is only safe once Verify has authenticated the sender: a
+// provider whose Verify cannot (KasperoPay without a webhook secret)
+// confirms in Verify instead, so that a forgery never holds a genuine
+// event's key. Confirm may complete the event (say, with the API's answer)
+// through the pointer. Its errors map to statuses as Verify's do: ErrInvalidSignature
 // (the API disagrees or does not know the payment), ErrUnavailable (the API
 // could not be reached). Called outside the middleware, Verify and then
 // Confirm is the whole check.

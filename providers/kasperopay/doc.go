@@ -44,8 +44,13 @@
 //
 // Without a secret the timestamp proves nothing and is not checked; a
 // replayed webhook is recognised by its payment id instead (payhook's
-// idempotency store). Every delivery, forged ones included, costs one call
-// of the status API: limit the rate with payhook.WithRateLimit.
+// idempotency store). Every delivery, forged ones and duplicates included,
+// costs one call of the status API: limit the rate with
+// payhook.WithRateLimit. The call is made before payhook claims the
+// payment id (in Verify), so that a forged webhook naming a real payment
+// id cannot hold that id while the genuine delivery, sent only once,
+// arrives. With a webhook secret the signature authenticates the sender,
+// the id is claimed first, and a duplicate costs no call.
 //
 // If your KasperoPay dashboard offers a webhook secret, configure it with
 // [WithWebhookSecret]: the X-KasperoPay-Signature header (hex HMAC-SHA256

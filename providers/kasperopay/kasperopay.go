@@ -72,8 +72,12 @@ func (p *Provider) Key(e Event) string { return e.PaymentID }
 //     of now (else ErrInvalidSignature).
 //
 // Confirmation through the status API is [Provider.Confirm]'s, which
-// payhook's middleware calls once it has claimed the payment id.
-func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (Event, error) {
+// payhook's middleware calls once it has claimed the payment id — except
+// without a webhook secret, where nothing above authenticates the sender:
+// then Verify confirms the payment itself, before the middleware claims its
+// id, so that a forged webhook naming a real payment id never holds that id
+// while the genuine delivery, which KasperoPay sends only once, arrives.
+func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
 	if p.signer != nil {
 		sig := header.Get(SignatureHeader)
 		//lint:ignore SA1008 a literal http.Header may be keyed with SignatureHeader's own spelling
@@ -96,6 +100,8 @@ func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (E
 		if err := p.checkTimestamp(e.Timestamp); err != nil {
 			return Event{}, err
 		}
+	} else if err := p.Confirm(ctx, &e); err != nil {
+		return Event{}, err
 	}
 	return e, nil
 }
@@ -108,7 +114,7 @@ func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (E
 // payhook.ErrUnavailable and the payment is logged at error level:
 // KasperoPay will not send the webhook again.
 func (p *Provider) Confirm(ctx context.Context, e *Event) error {
-	if p.client == nil {
+	if p.client == nil || e.Confirmed != nil { // off, or already confirmed by Verify
 		return nil
 	}
 	return p.confirm(ctx, e)

@@ -710,7 +710,7 @@ func TestHandleEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "already processed\n", out)
 	assert.EqualValues(t, 1, handled.Load())
-	assert.Equal(t, calls, api.calls(), "a duplicate of a processed payment costs no status call")
+	assert.Equal(t, calls+1, api.calls(), "an unsigned duplicate is confirmed before its id is claimed")
 
 	code, out = post(body(t, map[string]any{"payment_id": "pay_pending"}))
 	assert.Equal(t, http.StatusUnauthorized, code)
@@ -809,4 +809,72 @@ func TestNewHidesBaseURLPassword(t *testing.T) {
 			assert.NotContains(t, err.Error(), "hunter2")
 		})
 	}
+}
+
+// TestForgeryCannotHoldAPaymentID: without a webhook secret nothing
+// authenticates the sender, so a forged webhook naming a real payment id
+// (here with a wrong amount) must not hold that id while it is being
+// confirmed: the genuine delivery, sent only once, arriving meanwhile must
+// be processed, not turned away with 409.
+func TestForgeryCannotHoldAPaymentID(t *testing.T) {
+	api := newFakeAPI(t)
+	arrived, release := make(chan struct{}, 2), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) }) // before the API server closes
+	api.mu.Lock()
+	api.answers["pay_xyz789"] = func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
+	}
+	api.mu.Unlock()
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler))),
+		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	deliver := func(b []byte, code chan<- int) {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b)))
+		code <- w.Code
+	}
+
+	forged, genuine := make(chan int, 1), make(chan int, 1)
+	go deliver(body(t, map[string]any{"amount_kas": "1500.5"}), forged)
+	<-arrived // the forgery is being confirmed
+	go deliver([]byte(seedBody), genuine)
+	select {
+	case <-arrived: // the genuine delivery is being confirmed too
+	case code := <-genuine:
+		t.Fatalf("the genuine delivery was answered %d while the forgery was being confirmed", code)
+	}
+	once.Do(func() { close(release) })
+	assert.Equal(t, http.StatusUnauthorized, <-forged)
+	assert.Equal(t, http.StatusOK, <-genuine)
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestSignedDuplicateCostsNoStatusCall: with a webhook secret the signature
+// authenticates the sender, so the payment id is claimed first and a
+// duplicate of a processed payment is acknowledged without asking the API.
+func TestSignedDuplicateCostsNoStatusCall(t *testing.T) {
+	const secret = "whsec_dup"
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
+		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	deliver := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
+		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	require.Equal(t, http.StatusOK, deliver().Code)
+	calls := api.calls()
+	w := deliver()
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "already processed\n", w.Body.String())
+	assert.Equal(t, calls, api.calls(), "no status call for a signed duplicate")
+	assert.EqualValues(t, 1, handled.Load())
 }
