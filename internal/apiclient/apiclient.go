@@ -57,7 +57,8 @@ func (r Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 // Every answer that arrives is returned with a nil error, whatever its
 // status; the error is for answers that never came (network, timeout,
 // canceled context, a body over MaxResponseBytes) and wraps
-// payhook.ErrUnavailable. Errors never hold the request's headers.
+// payhook.ErrUnavailable. Errors never hold the request's headers, nor a
+// password in base.
 func (c *Client) Do(ctx context.Context, method, path string, in any) (Response, error) {
 	var body io.Reader
 	if in != nil {
@@ -68,9 +69,10 @@ func (c *Client) Do(ctx context.Context, method, path string, in any) (Response,
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return Response{}, fmt.Errorf("%w: %w", payhook.ErrUnavailable, err)
+	if err != nil { // url.Error's text would repeat the URL, password and all
+		return Response{}, fmt.Errorf("%w: invalid API URL: %w", payhook.ErrUnavailable, unwrapURLError(err))
 	}
+	where := method + " " + req.URL.Redacted()
 	for k, v := range c.header {
 		req.Header[k] = v
 	}
@@ -80,15 +82,15 @@ func (c *Client) Do(ctx context.Context, method, path string, in any) (Response,
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("%w: %s %s: %w", payhook.ErrUnavailable, method, c.base+path, unwrapURLError(err))
+		return Response{}, fmt.Errorf("%w: %s: %w", payhook.ErrUnavailable, where, unwrapURLError(err))
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
 	if err != nil {
-		return Response{}, fmt.Errorf("%w: %s %s: reading answer: %w", payhook.ErrUnavailable, method, c.base+path, err)
+		return Response{}, fmt.Errorf("%w: %s: reading answer: %w", payhook.ErrUnavailable, where, err)
 	}
 	if len(b) > MaxResponseBytes {
-		return Response{}, fmt.Errorf("%w: %s %s: answer over %d bytes", payhook.ErrUnavailable, method, c.base+path, MaxResponseBytes)
+		return Response{}, fmt.Errorf("%w: %s: answer over %d bytes", payhook.ErrUnavailable, where, MaxResponseBytes)
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }

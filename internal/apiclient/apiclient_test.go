@@ -74,6 +74,9 @@ func TestDoUnavailable(t *testing.T) {
 		{"connection refused", New(closed.URL, nil, nil), nil},
 		{"answer too large", New(huge.URL, nil, nil), nil},
 		{"bad URL", New("://nope", nil, nil), nil},
+		{"connection refused, password in URL", New(withPassword(closed.URL), nil, nil), nil},
+		{"answer too large, password in URL", New(withPassword(huge.URL), nil, nil), nil},
+		{"bad URL with password", New("://user:hunter2@nope", nil, nil), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,6 +90,11 @@ func TestDoUnavailable(t *testing.T) {
 			assert.NotContains(t, err.Error(), "hunter2")
 		})
 	}
+}
+
+// withPassword puts a password into a test server's URL.
+func withPassword(url string) string {
+	return strings.Replace(url, "http://", "http://user:hunter2@", 1)
 }
 
 func TestDecodeNotJSON(t *testing.T) {
