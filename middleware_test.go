@@ -285,6 +285,43 @@ func TestSilentHandlerAcknowledges(t *testing.T) {
 	assert.Equal(t, 1, calls, "writing nothing is net/http's 200, so the event is done")
 }
 
+// TestInformationalStatuses: a 1xx is not the answer, except 101, which
+// net/http sends as the final status.
+func TestInformationalStatuses(t *testing.T) {
+	tests := []struct {
+		name  string
+		codes []int
+		done  bool
+	}{
+		{"103 then nothing is 200", []int{http.StatusEarlyHints}, true},
+		{"100 then 204", []int{http.StatusContinue, http.StatusNoContent}, true},
+		{"103 then 500", []int{http.StatusEarlyHints, http.StatusInternalServerError}, false},
+		{"101 is final", []int{http.StatusSwitchingProtocols}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls := 0
+			h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				if calls == 1 {
+					for _, c := range tt.codes {
+						w.WriteHeader(c)
+					}
+				}
+			}))
+			body := webhook("ord_1", "10", "fulfilled")
+			serve(h, post(body))
+			w := serve(h, post(body))
+			assert.Equal(t, http.StatusOK, w.Code)
+			if tt.done {
+				assert.Equal(t, 1, calls, "the first delivery was acknowledged, so it is done")
+			} else {
+				assert.Equal(t, 2, calls, "the first delivery was not acknowledged, so the retry is processed")
+			}
+		})
+	}
+}
+
 func TestInFlightIsNotAcknowledged(t *testing.T) {
 	entered, unblock := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
