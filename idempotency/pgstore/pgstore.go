@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/payhook/payhook/idempotency"
@@ -177,6 +178,8 @@ func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (ide
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			continue // inserted by a concurrent claim after this statement's snapshot
+		case serializationFailure(err):
+			continue // the same, when the session's transactions are repeatable read or serializable
 		case err != nil:
 			return idempotency.Claim{}, fmt.Errorf("pgstore: claim: %w", err)
 		case acquired:
@@ -188,6 +191,15 @@ func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (ide
 	}
 	// The key changed hands under every attempt: someone holds it now.
 	return idempotency.Claim{State: idempotency.InFlight}, nil
+}
+
+// serializationFailure reports whether err is PostgreSQL's "could not
+// serialize access" (SQLSTATE 40001), which a statement gets instead of a
+// concurrent claim's row when default_transaction_isolation is stricter
+// than read committed.
+func serializationFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40001"
 }
 
 // Complete implements [idempotency.Store].

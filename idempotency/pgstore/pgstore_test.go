@@ -61,6 +61,27 @@ func TestConformanceOwnTable(t *testing.T) {
 	})
 }
 
+// TestConformanceStrictIsolation: a database or role may make every
+// transaction repeatable read or serializable. Concurrent claims of one key
+// then fail to serialize; that is a claim that lost, not a store that could
+// not answer.
+func TestConformanceStrictIsolation(t *testing.T) {
+	for _, level := range []string{"repeatable read", "serializable"} {
+		t.Run(level, func(t *testing.T) {
+			cfg, err := pgxpool.ParseConfig(storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+			require.NoError(t, err)
+			cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = level
+			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+			require.NoError(t, err)
+			t.Cleanup(pool.Close)
+			store := migrated(t, pool)
+			idempotencytest.Run(t, func(t *testing.T) idempotencytest.Harness {
+				return idempotencytest.Harness{Store: store}
+			})
+		})
+	}
+}
+
 func TestWithTable(t *testing.T) {
 	tests := []struct {
 		name, table string
