@@ -20,7 +20,11 @@
 // as they are, wrapped, so the middleware answers 503 and the delivery is
 // retried; the client reconnects by itself when the server is back. For
 // durability across a Redis restart, run Redis with AOF (appendonly yes):
-// without it a restart forgets which events were done.
+// without it a restart forgets which events were done. Keep Redis's
+// maxmemory-policy at noeviction (its default): every key of the store has
+// an expiry, so under any other policy a full Redis may evict a done key
+// and a late duplicate of its event is processed again; with noeviction a
+// full Redis refuses the claim, and the delivery is answered 503.
 package redisstore
 
 import (
