@@ -11,7 +11,7 @@
 # services_start exports PAYHOOK_TEST_REDIS_URL and PAYHOOK_TEST_POSTGRES_URL,
 # and puts PostgreSQL's binaries (initdb, pg_ctl, postgres) first on PATH for
 # the tests that start servers of their own. Missing servers are installed
-# from Debian's packages (redis-server, postgresql-15) when run as root;
+# from Debian's packages (redis-server, postgresql) when run as root;
 # otherwise it fails and says what to install. initdb and postgres refuse to
 # run as root, so as root they run as the postgres user.
 
@@ -31,16 +31,6 @@ as_postgres() {
 	fi
 }
 
-# pg_bindir prints the directory of the newest PostgreSQL's initdb,
-# preferring 15.
-pg_bindir() {
-	local d
-	for d in /usr/lib/postgresql/15/bin $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -Vr); do
-		[ -x "$d/initdb" ] && { echo "$d"; return 0; }
-	done
-	command -v initdb >/dev/null && dirname "$(command -v initdb)"
-}
-
 # free_port prints a port of 127.0.0.1 that nothing listens on now.
 free_port() {
 	local p
@@ -52,13 +42,8 @@ free_port() {
 
 services_start() {
 	need redis-server redis-server
-	if [ -z "$(pg_bindir)" ]; then
-		need initdb postgresql-15 postgresql
-	fi
-	local bindir
-	bindir=$(pg_bindir)
-	[ -n "$bindir" ] || die "PostgreSQL's initdb is required: install it with: sudo apt-get install postgresql-15"
-	export PATH="$bindir:$PATH"
+	need initdb postgresql postgresql-15 # Debian's default version, else 15
+	export PATH="$(pg_bindir):$PATH"
 	if [ "$(id -u)" = 0 ]; then
 		id postgres >/dev/null 2>&1 || die "user postgres is missing: reinstall postgresql-15"
 		command -v runuser >/dev/null || die "runuser is required to run PostgreSQL as the postgres user (package util-linux)"
