@@ -2,6 +2,7 @@ package jsonx
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +95,37 @@ func TestUnquote(t *testing.T) {
 	assert.False(t, ok)
 	_, ok = Unquote([]byte(`"`))
 	assert.False(t, ok)
+}
+
+// FuzzDecoders: the loose types take any JSON value without an error, and
+// String takes any string or number; none panics.
+func FuzzDecoders(f *testing.F) {
+	for _, s := range []string{`"ord_1"`, `12`, `-1.5e3`, `null`, `true`, `{"a":1}`, `"{\"a\":1}"`, `"13/07/2026"`, `1769787000000`, `"\u00e9"`, `""`, `"  "`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		if !json.Valid([]byte(in)) {
+			return
+		}
+		var v struct {
+			T Text
+			A LooseAmount
+			M Time
+			O Object
+		}
+		body := `{"T":` + in + `,"A":` + in + `,"M":` + in + `,"O":` + in + `}`
+		require.NoError(t, json.Unmarshal([]byte(body), &v), "loose types never fail")
+		if len(v.O) > 0 {
+			assert.True(t, json.Valid(v.O), "Object is JSON: %s", v.O)
+		}
+		var s struct{ S String }
+		err := json.Unmarshal([]byte(`{"S":`+in+`}`), &s)
+		trimmed := strings.TrimSpace(in)
+		switch trimmed[0] {
+		case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'n':
+			assert.NoError(t, err, "String takes strings, numbers and null")
+		default:
+			assert.Error(t, err)
+		}
+	})
 }
