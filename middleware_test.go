@@ -472,6 +472,24 @@ func TestRateLimitRetryAfterWithoutRefill(t *testing.T) {
 	}
 }
 
+// TestRateLimitIPv6Network: one host commonly has a whole /64, so a client
+// that picks a new address of it for each request must still be one client.
+func TestRateLimitIPv6Network(t *testing.T) {
+	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
+	from := func(addr string, i int) int {
+		r := post(webhook(fmt.Sprint("ord_", i), "10", "fulfilled"))
+		r.RemoteAddr = addr
+		return serve(h, r).Code
+	}
+	assert.Equal(t, http.StatusOK, from("[2001:db8:1:2::1]:4242", 1))
+	assert.Equal(t, http.StatusTooManyRequests, from("[2001:db8:1:2::2]:4242", 2), "same /64")
+	assert.Equal(t, http.StatusTooManyRequests, from("[2001:db8:1:2:ffff:ffff:ffff:ffff]:1", 3), "same /64")
+	assert.Equal(t, http.StatusOK, from("[2001:db8:1:3::1]:4242", 4), "another /64")
+	assert.Equal(t, http.StatusOK, from("10.0.0.1:4242", 5))
+	assert.Equal(t, http.StatusTooManyRequests, from("[::ffff:10.0.0.1]:4242", 6), "an IPv4-mapped address is its IPv4 address")
+	assert.Equal(t, http.StatusOK, from("10.0.0.2:4242", 7), "IPv4 addresses are clients of their own")
+}
+
 func TestRateLimitKey(t *testing.T) {
 	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{
 		Rate:  1,

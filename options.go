@@ -5,6 +5,8 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -138,9 +140,10 @@ type RateLimit struct {
 	// rounded up, at least 1.
 	Burst int
 	// Key names a request's client. Default: the IP address of
-	// r.RemoteAddr. Behind a reverse proxy every request comes from the
-	// proxy: return the address it forwards (X-Forwarded-For, X-Real-IP)
-	// only if that proxy sets it and clients cannot.
+	// r.RemoteAddr, an IPv6 address by its /64 network. Behind a reverse
+	// proxy every request comes from the proxy: return the address it
+	// forwards (X-Forwarded-For, X-Real-IP) only if that proxy sets it and
+	// clients cannot.
 	Key func(r *http.Request) string
 	// MaxClients bounds the number of clients tracked at once, so that a
 	// spray of addresses cannot exhaust memory; beyond it, clients whose
@@ -164,11 +167,24 @@ func WithRateLimit(l RateLimit) Option {
 	}
 }
 
-// remoteIP returns the host part of r.RemoteAddr.
+// remoteIP returns the host part of r.RemoteAddr: an IPv4 address, or the
+// /64 network of an IPv6 address, since one host commonly has a whole /64
+// and could otherwise take a fresh bucket for every request.
 func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
-	return host
+	if !strings.Contains(host, ":") { // IPv4: the common case allocates nothing
+		return host
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
