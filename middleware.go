@@ -31,8 +31,9 @@ import (
 //  7. calls next with the event in the request's context ([EventFrom]) and
 //     the body restored in r.Body, for reading until next returns;
 //  8. marks the event done when next answers 2xx (or writes nothing, which
-//     net/http answers 200), and releases it otherwise, or when next panics,
-//     so that a provider's retry is processed again. A panic is re-raised.
+//     net/http answers 200, while the request's context is live), and
+//     releases it otherwise, or when next panics, so that a provider's retry
+//     is processed again. A panic is re-raised.
 //
 // Every rejection answers with the status's standard text only; the reason
 // goes to the logger ([WithLogger]). The returned function is a plain
@@ -165,6 +166,12 @@ func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handl
 	r = r.WithContext(d)
 	r.Body = &p.body
 	next.ServeHTTP(&p.w, r)
+	if p.w.status == 0 && d.Err() != nil {
+		// Nothing written and the request is over (the client has gone, a
+		// timeout in front of payhook fired): no 200 reaches the provider,
+		// and a handler that gave up silently has not processed the event.
+		return false
+	}
 	code := p.w.code()
 	return code >= 200 && code < 300
 }

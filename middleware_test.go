@@ -285,6 +285,76 @@ func TestSilentHandlerAcknowledges(t *testing.T) {
 	assert.Equal(t, 1, calls, "writing nothing is net/http's 200, so the event is done")
 }
 
+// TestSilentHandlerOfAGoneClient: a handler that gives up without a word
+// once the client has gone (or a timeout in front of payhook has fired) has
+// acknowledged nothing: net/http sends no 200 to a closed connection, the
+// provider retries, and the retry must be processed, not "already
+// processed". An explicit 2xx still counts.
+func TestSilentHandlerOfAGoneClient(t *testing.T) {
+	tests := []struct {
+		name  string
+		write bool
+		done  bool
+	}{
+		{name: "nothing written", done: false},
+		{name: "an explicit 200", write: true, done: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			calls := 0
+			h := payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls++
+				if tt.write {
+					w.WriteHeader(http.StatusOK)
+				}
+				cancel() // the client hangs up while the handler runs
+			}))
+			body := webhook("ord_1", "10", "fulfilled")
+			serve(h, post(body).WithContext(ctx))
+			second := serve(h, post(body))
+			assert.Equal(t, http.StatusOK, second.Code)
+			if tt.done {
+				assert.Equal(t, 1, calls)
+				assert.Equal(t, "already processed\n", second.Body.String())
+			} else {
+				assert.Equal(t, 2, calls, "the retry is processed")
+			}
+		})
+	}
+}
+
+// TestClientDisconnectOverRealHTTP is the same over a real connection: the
+// client hangs up while the handler waits on the request's context.
+func TestClientDisconnectOverRealHTTP(t *testing.T) {
+	var calls atomic.Int32
+	entered := make(chan struct{}, 2)
+	srv := httptest.NewServer(payhook.Middleware(provider(t))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			entered <- struct{}{}
+			<-r.Context().Done() // gives up, silently, once the client has gone
+		}
+	})))
+	defer srv.Close()
+	body := webhook("ord_1", "10", "fulfilled")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-entered; cancel() }()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(body))
+	require.NoError(t, err)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.Canceled)
+
+	require.Eventually(t, func() bool {
+		res, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK && calls.Load() == 2
+	}, 5*time.Second, 10*time.Millisecond, "the retry is processed once the first claim is released")
+}
+
 // TestInformationalStatuses: a 1xx is not the answer, except 101, which
 // net/http sends as the final status.
 func TestInformationalStatuses(t *testing.T) {
