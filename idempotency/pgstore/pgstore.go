@@ -64,9 +64,10 @@ const cleanupBatch = 1000
 // [New]; the zero value is not usable. A Store is safe for concurrent use by
 // many goroutines and many processes sharing one database.
 type Store struct {
-	pool  *pgxpool.Pool
-	table string // schema-qualified as given, quoted for SQL
-	index string // the index on expires_at, quoted
+	pool    *pgxpool.Pool
+	timeout time.Duration // of one Claim, Complete or Release
+	table   string        // schema-qualified as given, quoted for SQL
+	index   string        // the index on expires_at, quoted
 
 	claimSQL, completeSQL, releaseSQL, cleanupSQL string
 }
@@ -76,7 +77,27 @@ var _ idempotency.Store = (*Store)(nil)
 // Option configures a [Store].
 type Option func(*config)
 
-type config struct{ table string }
+type config struct {
+	table   string
+	timeout time.Duration
+}
+
+// DefaultTimeout bounds one Claim, Complete or Release. pgx sets no
+// deadline of its own, and the middleware completes a claim with a context
+// that outlives the request: without a bound, a server that stops
+// answering (a dropped network path, not a refused connection) would hold
+// the delivery until TCP gives up.
+const DefaultTimeout = 5 * time.Second
+
+// WithTimeout bounds one Claim, Complete or Release (on top of the
+// caller's context). Default: DefaultTimeout. Values below 1 are ignored.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
 
 // WithTable sets the table's name: an identifier of letters, digits and
 // underscores, optionally qualified by a schema ("payments.idempotency").
@@ -96,7 +117,7 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
 		panic("pgstore: nil pool")
 	}
-	c := config{table: DefaultTable}
+	c := config{table: DefaultTable, timeout: DefaultTimeout}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -108,9 +129,10 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	}
 	t := pgx.Identifier(parts).Sanitize()
 	return &Store{
-		pool:  pool,
-		table: t,
-		index: pgx.Identifier{parts[len(parts)-1] + "_expires_at"}.Sanitize(),
+		pool:    pool,
+		timeout: c.timeout,
+		table:   t,
+		index:   pgx.Identifier{parts[len(parts)-1] + "_expires_at"}.Sanitize(),
 		// One statement: the CTE inserts the key or takes over an expired
 		// row, returning a row if it did; otherwise the SELECT reports the
 		// row it found. The SELECT reads the statement's snapshot, so when
@@ -171,6 +193,8 @@ func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (ide
 	if err := ctx.Err(); err != nil {
 		return idempotency.Claim{}, fmt.Errorf("pgstore: claim: %w", err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	token := rand.Text()
 	for range 3 {
 		var acquired, done bool
@@ -218,6 +242,8 @@ func (s *Store) finish(ctx context.Context, op, sql string, args ...any) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("pgstore: %s: %w", op, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	tag, err := s.pool.Exec(ctx, sql, args...)
 	switch {
 	case err != nil:

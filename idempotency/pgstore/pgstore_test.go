@@ -262,6 +262,46 @@ func TestServerDown(t *testing.T) {
 	assert.ErrorContains(t, store.Migrate(context.Background()), "pgstore: migrate: ")
 }
 
+// TestServerSilent: a server that accepts connections and never answers
+// (a dropped network path) fails each call within the store's timeout, even
+// under a context without a deadline, as the middleware's completion is.
+func TestServerSilent(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // read nothing, answer nothing
+		}
+	}()
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@"+ln.Addr().String()+"/postgres")
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	store, err := pgstore.New(pool, pgstore.WithTimeout(200*time.Millisecond))
+	require.NoError(t, err)
+	ctx := context.WithoutCancel(context.Background())
+	for name, call := range map[string]func() error{
+		"claim":    func() error { _, err := store.Claim(ctx, "k", time.Minute); return err },
+		"complete": func() error { return store.Complete(ctx, "k", "token", time.Minute) },
+		"release":  func() error { return store.Release(ctx, "k", "token") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { done <- call() }()
+			select {
+			case err := <-done:
+				assert.ErrorIs(t, err, context.DeadlineExceeded)
+			case <-time.After(30 * time.Second):
+				t.Fatal("the call did not give up")
+			}
+		})
+	}
+}
+
 func TestNewPanicsOnNilPool(t *testing.T) {
 	assert.PanicsWithValue(t, "pgstore: nil pool", func() { pgstore.New(nil) })
 }

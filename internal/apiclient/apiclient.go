@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,9 +36,23 @@ type Client struct {
 // nil means an http.Client with DefaultTimeout.
 func New(base string, hc *http.Client, header http.Header) *Client {
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultTimeout}
+		hc = &http.Client{Timeout: DefaultTimeout, CheckRedirect: sameHost}
 	}
 	return &Client{base: strings.TrimRight(base, "/"), http: hc, header: header}
+}
+
+// sameHost follows a redirect only to the host of the original request:
+// net/http forwards the providers' key headers (x-api-key, x-private-key,
+// ...) to wherever a redirect points, stripping only Authorization and
+// Cookie.
+func sameHost(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("redirect to another host (%s) refused: it would carry the API keys", req.URL.Host)
+	}
+	return nil
 }
 
 // Base returns the base URL.

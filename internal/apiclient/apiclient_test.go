@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,4 +106,39 @@ func TestDecodeNotJSON(t *testing.T) {
 	assert.Contains(t, err.Error(), "Bad Gateway")
 	var se *json.SyntaxError
 	assert.ErrorAs(t, err, &se)
+}
+
+func TestRedirectToAnotherHostKeepsTheKeys(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Api-Key") != "" {
+			leaked.Store(true)
+		}
+	}))
+	defer other.Close()
+	var hops atomic.Int32
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			hops.Add(1)
+			http.Redirect(w, r, "/here", http.StatusFound) // the same host: followed
+			return
+		}
+		if r.URL.Path == "/here" {
+			io.WriteString(w, `{}`)
+			return
+		}
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	}))
+	defer api.Close()
+	c := New(api.URL, nil, http.Header{"X-Api-Key": {"k"}})
+
+	res, err := c.Do(context.Background(), http.MethodGet, "/moved", nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, res.Status, "a redirect within the API's host is followed")
+	assert.EqualValues(t, 1, hops.Load())
+
+	_, err = c.Do(context.Background(), http.MethodPost, "/x", map[string]string{"a": "b"})
+	assert.ErrorIs(t, err, payhook.ErrUnavailable)
+	assert.ErrorContains(t, err, "refused")
+	assert.False(t, leaked.Load(), "the API key reached another host")
 }
