@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,9 +28,10 @@ const MaxResponseBytes = 1 << 20
 
 // Client calls one provider's API. It is safe for concurrent use.
 type Client struct {
-	base   string
-	http   *http.Client
-	header http.Header
+	base     string
+	redacted string // base without a password, for printing
+	http     *http.Client
+	header   http.Header
 }
 
 // New returns a Client for the API at base (no trailing slash needed).
@@ -38,8 +41,31 @@ func New(base string, hc *http.Client, header http.Header) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout, CheckRedirect: sameHost}
 	}
-	return &Client{base: strings.TrimRight(base, "/"), http: hc, header: header}
+	c := &Client{base: strings.TrimRight(base, "/"), http: hc, header: header}
+	c.redacted = c.base
+	if u, err := url.Parse(c.base); err == nil {
+		c.redacted = u.Redacted()
+	}
+	return c
 }
+
+// CheckBase returns an error unless base is an absolute http or https URL
+// without query or fragment, fit to be a Client's base. The error quotes
+// base, unless base holds credentials (a proxy's user and password).
+func CheckBase(base string) error {
+	u, err := url.Parse(base)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.RawQuery == "" && u.Fragment == "" {
+		return nil
+	}
+	shown := strconv.Quote(base)
+	if strings.Contains(base, "@") {
+		shown = "(not shown: it holds credentials)"
+	}
+	return fmt.Errorf("base URL %s is not an absolute http(s) URL without query", shown)
+}
+
+// Redacted returns the base URL with any password hidden, for printing.
+func (c *Client) Redacted() string { return c.redacted }
 
 // sameHost follows a redirect only to the host of the original request:
 // net/http forwards the providers' key headers (x-api-key, x-private-key,

@@ -142,3 +142,31 @@ func TestRedirectToAnotherHostKeepsTheKeys(t *testing.T) {
 	assert.ErrorContains(t, err, "refused")
 	assert.False(t, leaked.Load(), "the API key reached another host")
 }
+
+func TestCheckBase(t *testing.T) {
+	for _, tt := range []struct {
+		base, want string // want "" for a valid base; otherwise a part of the error
+	}{
+		{"https://api.kkiapay.me", ""},
+		{"http://127.0.0.1:8080/wallet", ""},
+		{"https://user:pw@proxy.example/api", ""},
+		{"", `base URL ""`},
+		{"/api", "absolute http(s) URL"},
+		{"ftp://api.example", "absolute http(s) URL"},
+		{"https://api.example/?x=1", "without query"},
+		{"http://[::1", "absolute http(s) URL"},
+		{"htps://user:secretpw@proxy", "not shown: it holds credentials"},
+	} {
+		t.Run(tt.base, func(t *testing.T) {
+			err := CheckBase(tt.base)
+			if tt.want == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "secretpw")
+		})
+	}
+	assert.Equal(t, "https://user:xxxxx@proxy.example/api", New("https://user:pw@proxy.example/api/", nil, nil).Redacted())
+}

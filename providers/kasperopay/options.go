@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apiclient"
 )
 
 // Defaults of the options.
@@ -61,13 +61,8 @@ func newConfig(opts []Option) (config, error) {
 	if c.err != nil {
 		return c, c.err
 	}
-	u, err := url.Parse(c.baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		shown := fmt.Sprintf("%q", c.baseURL)
-		if strings.Contains(c.baseURL, "@") { // a proxy's user and password
-			shown = "(not shown: it holds credentials)"
-		}
-		return c, fmt.Errorf("kasperopay: %w: base URL %s is not an http(s) URL without query", payhook.ErrConfig, shown)
+	if err := apiclient.CheckBase(c.baseURL); err != nil {
+		return c, fmt.Errorf("kasperopay: %w: %w", payhook.ErrConfig, err)
 	}
 	return c, nil
 }

@@ -62,19 +62,11 @@ func NewClient(apiKey string, opts ...Option) (*Client, error) {
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
 	}
-	if u, err := url.Parse(c.baseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		shown := fmt.Sprintf("%q", c.baseURL)
-		if strings.Contains(c.baseURL, "@") { // a proxy's user and password
-			shown = "(not shown: it holds credentials)"
-		}
-		return nil, fmt.Errorf("kazawallet: %w: base URL %s is not an http(s) URL", payhook.ErrConfig, shown)
+	if err := apiclient.CheckBase(c.baseURL); err != nil {
+		return nil, fmt.Errorf("kazawallet: %w: %w", payhook.ErrConfig, err)
 	}
 	api := apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}})
-	printable := api.Base()
-	if u, err := url.Parse(printable); err == nil {
-		printable = u.Redacted()
-	}
-	return &Client{api: api, key: []byte(apiKey), base: printable}, nil
+	return &Client{api: api, key: []byte(apiKey), base: api.Redacted()}, nil
 }
 
 // PaymentLinkRequest is what [Client.CreatePaymentLink] asks for.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -160,13 +159,9 @@ func NewClient(publicKey, privateKey, secretKey string, opts ...Option) (*Client
 	h.Set("X-Private-Key", privateKey)
 	h.Set("X-Secret-Key", secretKey)
 	api := apiclient.New(base, c.http, h)
-	printable := api.Base()
-	if u, err := url.Parse(printable); err == nil {
-		printable = u.Redacted()
-	}
 	return &Client{
 		api:   api,
-		base:  printable,
+		base:  api.Redacted(),
 		scrub: strings.NewReplacer(publicKey, "REDACTED", privateKey, "REDACTED", secretKey, "REDACTED"),
 	}, nil
 }

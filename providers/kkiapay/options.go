@@ -3,10 +3,10 @@ package kkiapay
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apiclient"
 )
 
 // Base URLs of KKiaPay's API.
@@ -112,13 +112,8 @@ func WithSandbox() Option {
 func WithBaseURL(u string) Option {
 	return func(c *config) {
 		c.forClient = append(c.forClient, "WithBaseURL")
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			shown := fmt.Sprintf("%q", u)
-			if strings.Contains(u, "@") { // a proxy's user and password
-				shown = "a URL not shown, since it holds credentials"
-			}
-			c.fail("WithBaseURL wants an absolute http(s) URL, got %s", shown)
+		if err := apiclient.CheckBase(u); err != nil {
+			c.fail("WithBaseURL: %w", err)
 			return
 		}
 		c.baseURL = u
