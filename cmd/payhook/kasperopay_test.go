@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,14 +68,9 @@ func TestServeKasperoPay(t *testing.T) {
 	code, _ = postJSON(t, url, `{"event":"payment.completed"}`)
 	assert.Equal(t, http.StatusBadRequest, code)
 
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	lines := readLines(t, stdout.String())
 	require.Len(t, lines, 1, "one line per processed event:\n%s", stdout)
-	var rec struct {
-		Provider string
-		Key      string
-		Event    map[string]any
-	}
-	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec))
+	rec := lines[0]
 	assert.Equal(t, "kasperopay", rec.Provider)
 	assert.Equal(t, "pay_ok", rec.Key)
 	assert.Equal(t, "150.5", rec.Event["amount_kas"])

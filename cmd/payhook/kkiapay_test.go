@@ -36,26 +36,6 @@ func postKKiaPay(t *testing.T, url, secret, body string) (int, string) {
 	return res.StatusCode, string(b)
 }
 
-type kkiapayLine struct {
-	Provider string
-	Key      string
-	Event    map[string]any
-}
-
-func readLines(t *testing.T, out string) []kkiapayLine {
-	t.Helper()
-	var lines []kkiapayLine
-	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		if l == "" {
-			continue
-		}
-		var rec kkiapayLine
-		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
-		lines = append(lines, rec)
-	}
-	return lines
-}
-
 func TestServeKKiaPay(t *testing.T) {
 	base, stdout, stderr := startServe(t, map[string]string{"KKIAPAY_WEBHOOK_SECRET": "old_hash_secret, new_hash_secret"})
 	url := base + "/webhooks/kkiapay"

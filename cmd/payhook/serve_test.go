@@ -91,6 +91,28 @@ func kazawalletWebhook(orderID, amount string) string {
 		kazawallet.Sign("test_api_key", "test_api_secret", amount, orderID) + `"}`
 }
 
+// printedLine is a line that serve prints for a processed event.
+type printedLine struct {
+	Provider string
+	Key      string
+	Event    map[string]any
+}
+
+// readLines decodes what serve printed on stdout, one event a line.
+func readLines(t *testing.T, out string) []printedLine {
+	t.Helper()
+	var lines []printedLine
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l == "" {
+			continue
+		}
+		var rec printedLine
+		require.NoError(t, json.Unmarshal([]byte(l), &rec), l)
+		lines = append(lines, rec)
+	}
+	return lines
+}
+
 func TestServeKazawallet(t *testing.T) {
 	vars := map[string]string{}
 	for k, v := range kazawalletEnv {
@@ -107,20 +129,15 @@ func TestServeKazawallet(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.Equal(t, "Unauthorized\n", body)
 
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	lines := readLines(t, stdout.String())
 	require.Len(t, lines, 1, "one line per processed event; the duplicate prints nothing:\n%s", stdout)
-	var rec struct {
-		Provider string
-		Key      string
-		Event    map[string]any
-	}
-	require.NoError(t, json.Unmarshal([]byte(lines[0]), &rec))
+	rec := lines[0]
 	assert.Equal(t, "kazawallet", rec.Provider)
 	assert.Equal(t, "ord_1", rec.Key)
 	assert.Equal(t, "ord_1", rec.Event["order_id"])
 	assert.Equal(t, "10.00", rec.Event["amount"])
 	assert.Equal(t, "fulfilled", rec.Event["status"])
-	assert.NotContains(t, lines[0], "secret")
+	assert.NotContains(t, stdout.String(), "secret")
 	assert.NotContains(t, stdout.String()+stderr.String(), kazawallet.Sign("test_api_key", "test_api_secret", "10.00", "ord_1"))
 	assert.NotContains(t, stdout.String()+stderr.String(), "test_api_secret")
 
