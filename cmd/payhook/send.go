@@ -181,6 +181,23 @@ type webhook struct {
 	policy payhooktest.Policy
 }
 
+// builder is one of the kit's webhook builders, for events of type E.
+type builder[E any] interface {
+	Request(target string, e E) *http.Request
+	Forged(target string, e E) *http.Request
+	Policy() payhooktest.Policy
+}
+
+// webhookOf is the webhook that b builds for e.
+func webhookOf[E any](b builder[E], e E) webhook {
+	return webhook{build: func(target string, forged bool) *http.Request {
+		if forged {
+			return b.Forged(target, e)
+		}
+		return b.Request(target, e)
+	}, policy: b.Policy()}
+}
+
 // request builds the webhook's request to target, checking target first
 // (the builders panic on what is not a URL). The error does not repeat
 // target, which may hold a password.
@@ -207,12 +224,7 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		e := kazawallet.Event{OrderID: or(f.orderID, "ord_"+randomID(8)), Amount: amount, Ref: or(f.ref, "ref_"+randomID(8)),
 			Status: kazawallet.Status(f.status), Currency: f.currency}
 		s := payhooktest.Kazawallet{APIKey: key, APISecret: secret, Form: f.form}
-		return webhook{build: func(target string, forged bool) *http.Request {
-			if forged {
-				return s.Forged(target, e)
-			}
-			return s.Request(target, e)
-		}, policy: s.Policy()}, nil
+		return webhookOf(s, e), nil
 
 	case kkiapay.Name:
 		secret, _, _ := strings.Cut(getenv("KKIAPAY_WEBHOOK_SECRET"), ",")
@@ -236,12 +248,7 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 			e.FailureCode, e.FailureMessage = "processing_error", "processing_error"
 		}
 		s := payhooktest.KKiaPay{Secret: secret}
-		return webhook{build: func(target string, forged bool) *http.Request {
-			if forged {
-				return s.Forged(target, e)
-			}
-			return s.Request(target, e)
-		}, policy: s.Policy()}, nil
+		return webhookOf(s, e), nil
 
 	default: // kasperopay
 		secret := getenv("KASPEROPAY_WEBHOOK_SECRET")
@@ -262,12 +269,7 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		e := kasperopay.Event{Type: or(f.event, kasperopay.EventPaymentCompleted), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
 			OrderID: f.orderID, AmountKAS: amount, AmountUSD: usd, TransactionID: or(f.transactionID, randomID(32))}
 		s := payhooktest.KasperoPay{Secret: secret}
-		return webhook{build: func(target string, forged bool) *http.Request {
-			if forged {
-				return s.Forged(target, e)
-			}
-			return s.Request(target, e)
-		}, policy: s.Policy()}, nil
+		return webhookOf(s, e), nil
 	}
 }
 
