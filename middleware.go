@@ -125,23 +125,19 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	}
 
 	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
-	returned := false
-	defer func() {
-		if !returned { // a panic: let another delivery try again
-			e.finish(&d.detached, key, storeKey, claim.Token, false, "panic")
-		}
-	}()
+	// Whatever happens next, panics included, the claim is completed or
+	// released on the way out.
+	acked, why := false, "panic"
+	defer func() { e.finish(&d.detached, key, storeKey, claim.Token, acked, why) }()
 	if e.confirm != nil {
 		if err := e.confirm.Confirm(ctx, &d.event); err != nil {
-			returned = true
-			e.finish(&d.detached, key, storeKey, claim.Token, false, "not confirmed")
+			why = "not confirmed"
 			e.reject(w, r, err)
 			return
 		}
 	}
-	acked := e.call(w, r, next, d, body)
-	returned = true
-	e.finish(&d.detached, key, storeKey, claim.Token, acked, "handler did not acknowledge")
+	why = "handler did not acknowledge"
+	acked = e.call(w, r, next, d, body)
 }
 
 // call hands the verified event to the application and reports whether it
