@@ -36,6 +36,12 @@ var (
 	// reached: the idempotency store, or a provider API that confirms
 	// payments. Status 503, so providers that retry will.
 	ErrUnavailable = errors.New("payhook: unavailable")
+	// ErrPending means the delivery is genuine as far as can be told, but
+	// the provider's API has not settled the payment yet (KKiaPay's
+	// PENDING, KasperoPay's pending or confirming): not a forgery, not yet
+	// a payment. Status 503 with Retry-After; with an inbox
+	// ([WithInbox]), the delivery is kept and confirmed again later.
+	ErrPending = errors.New("payhook: payment not settled yet")
 
 	// ErrConfig is wrapped by constructors given an unusable configuration,
 	// such as an empty secret: payhook never runs with verification off.
@@ -58,7 +64,7 @@ func statusOf(err error) int {
 		return http.StatusTooManyRequests
 	case errors.Is(err, ErrInFlight):
 		return http.StatusConflict
-	case errors.Is(err, ErrUnavailable), errors.Is(err, idempotency.ErrFull):
+	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrPending), errors.Is(err, idempotency.ErrFull):
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError

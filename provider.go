@@ -18,8 +18,12 @@ type Provider[E any] interface {
 	// decodes its event. It returns an error wrapping ErrInvalidSignature
 	// when the delivery cannot be authenticated, ErrMalformed when the body
 	// cannot be decoded, and ErrUnavailable when something it must consult
-	// (a provider API) cannot be reached. Its error text must not contain a
-	// secret or an expected signature. Verify must not keep body.
+	// (a provider API) cannot be reached, and ErrPending when that API has
+	// not settled the payment yet. With those two errors, and only those,
+	// Verify also returns the decoded event when the body decoded, so that
+	// an inbox ([WithInbox]) can keep the delivery and confirm it later
+	// through [Confirmer]. Its error text must not contain a secret or an
+	// expected signature. Verify must not keep body.
 	Verify(ctx context.Context, header http.Header, body []byte) (E, error)
 	// Key returns the event's idempotency key: the same for every delivery
 	// of one event, different for different events. An empty key is
