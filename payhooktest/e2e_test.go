@@ -239,7 +239,7 @@ func TestKasperoPayConfirmation(t *testing.T) {
 		want   int
 	}{
 		{"confirmed", payhooktest.Payment(payhooktest.ConfirmedPayment(kpEvent)), http.StatusOK},
-		{"pending", payhooktest.Payment(pending), http.StatusUnauthorized},
+		{"pending", payhooktest.Payment(pending), http.StatusServiceUnavailable},
 		{"amount mismatch", payhooktest.Payment(other), http.StatusUnauthorized},
 		{"transaction mismatch", payhooktest.Payment(otherTx), http.StatusUnauthorized},
 		{"not found", payhooktest.NotFound(), http.StatusUnauthorized},

@@ -62,7 +62,7 @@ func TestServeKasperoPay(t *testing.T) {
 	code, _ = postJSON(t, url, kasperopayWebhook("pay_ok2", "1", now))
 	assert.Equal(t, http.StatusUnauthorized, code, "unknown to the API")
 	code, _ = postJSON(t, url, kasperopayWebhook("pay_pending", "150.5", now))
-	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
 	code, _ = postJSON(t, url, kasperopayWebhook("pay_down", "150.5", now))
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	code, _ = postJSON(t, url, `{"event":"payment.completed"}`)

@@ -18,7 +18,10 @@
 // documentation, and every form is accepted: order_id, transaction_id,
 // amount_usd and customer_address may be null; amounts may be JSON strings
 // or numbers (kept exact, never a float); an "item" string may come besides
-// or instead of the "items" array. Only event and payment_id are required.
+// or instead of the "items" array. Only event and payment_id are required,
+// and event must be "payment.completed", the only one KasperoPay documents:
+// any other is refused (400) before the payment id is claimed, so that a
+// forged "payment.expired" naming a real payment cannot mark it done.
 //
 // # KasperoPay signs nothing
 //
@@ -67,7 +70,8 @@
 // line holding the payment id, order id, amounts and transaction id, so
 // that the payment can be checked ([Client.Status]) and processed by hand.
 // The same happens when the API does not say "completed" yet (pending or
-// confirming), answered 401. That line goes to [WithLogger]'s logger,
+// confirming), answered 503 too (payhook.ErrPending): not a forgery, not yet
+// a payment. That line goes to [WithLogger]'s logger,
 // slog.Default() unless set: keep it where someone will read it.
 //
 // # Polling

@@ -12,8 +12,8 @@ import (
 	"github.com/payhook/payhook/internal/jsonx"
 )
 
-// EventPaymentCompleted is the one event KasperoPay documents. Others are
-// kept as they arrive, never rejected.
+// EventPaymentCompleted is the one event KasperoPay documents ("Always
+// payment.completed"), and the only one Verify accepts.
 const EventPaymentCompleted = "payment.completed"
 
 // Event is a verified KasperoPay webhook. Fields KasperoPay may send as
@@ -31,8 +31,8 @@ const EventPaymentCompleted = "payment.completed"
 // signature, OrderID, MerchantID, Items, Item and Metadata are whatever the
 // sender wrote. See the package documentation.
 type Event struct {
-	// Type is the event's name ("event" in the body):
-	// EventPaymentCompleted, or another kept as it is.
+	// Type is the event's name ("event" in the body): always
+	// EventPaymentCompleted, since Verify refuses any other.
 	Type string `json:"event"`
 	// Timestamp is when KasperoPay sent the webhook; zero when absent or in
 	// a form not recognised (RFC 3339, "2006-01-02 15:04:05", Unix seconds
@@ -133,8 +133,15 @@ func decode(body []byte) (Event, error) {
 	if err := json.Unmarshal(body, &w); err != nil {
 		return Event{}, fmt.Errorf("kasperopay: %w: %w", payhook.ErrMalformed, err)
 	}
-	if w.Event == "" {
+	switch w.Event {
+	case "":
 		return Event{}, fmt.Errorf("kasperopay: %w: no event", payhook.ErrMalformed)
+	case EventPaymentCompleted:
+	default:
+		// A "payment.expired" for a real payment id would otherwise be
+		// acknowledged and mark the id done, and the genuine
+		// payment.completed would be answered "already processed".
+		return Event{}, fmt.Errorf("kasperopay: %w: event %.40q is not one KasperoPay documents (%s)", payhook.ErrMalformed, string(w.Event), EventPaymentCompleted)
 	}
 	if err := checkID(string(w.PaymentID)); err != nil {
 		return Event{}, err

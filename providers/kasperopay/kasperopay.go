@@ -77,6 +77,8 @@ func (p *Provider) Key(e Event) string { return e.PaymentID }
 // then Verify confirms the payment itself, before the middleware claims its
 // id, so that a forged webhook naming a real payment id never holds that id
 // while the genuine delivery, which KasperoPay sends only once, arrives.
+// When that confirmation cannot conclude (payhook.ErrPending,
+// payhook.ErrUnavailable), Verify returns the decoded event with the error.
 func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
 	if p.signer != nil {
 		sig := header.Get(SignatureHeader)
@@ -101,6 +103,9 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 			return Event{}, err
 		}
 	} else if err := p.Confirm(ctx, &e); err != nil {
+		if errors.Is(err, payhook.ErrPending) || errors.Is(err, payhook.ErrUnavailable) {
+			return e, err // genuine as far as can be told: an inbox may confirm it later
+		}
 		return Event{}, err
 	}
 	return e, nil
@@ -110,9 +115,10 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 // status API must say the payment is completed, with the same amount_kas
 // (compared as numbers) and, when both sides have one, the same transaction
 // id (else payhook.ErrInvalidSignature); the answer is recorded in
-// e.Confirmed. When the API cannot be consulted the error wraps
-// payhook.ErrUnavailable and the payment is logged at error level:
-// KasperoPay will not send the webhook again.
+// e.Confirmed. A payment the API says is pending or confirming is
+// payhook.ErrPending; when the API cannot be consulted the error wraps
+// payhook.ErrUnavailable. In both cases the payment is logged at error
+// level: KasperoPay will not send the webhook again.
 func (p *Provider) Confirm(ctx context.Context, e *Event) error {
 	if p.client == nil || e.Confirmed != nil { // off, or already confirmed by Verify
 		return nil
@@ -151,13 +157,14 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	switch {
 	case pay.PaymentID != "" && pay.PaymentID != e.PaymentID:
 		why = fmt.Sprintf("status API answered for payment %q", pay.PaymentID)
+	case pay.Status == StatusPending || pay.Status == StatusConfirming:
+		// Maybe a real payment the API has not caught up with: not a
+		// forgery, not yet a payment.
+		p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API does not say completed yet and KasperoPay will not resend this webhook; poll the payment later and process it by hand",
+			fmt.Errorf("status %q", pay.Status))
+		return fmt.Errorf("kasperopay: %w: payment %q is %s, not completed yet", payhook.ErrPending, e.PaymentID, pay.Status)
 	case !pay.Completed():
 		why = fmt.Sprintf("status API says %q, not completed", pay.Status)
-		if pay.Status != StatusExpired {
-			// Maybe a real payment the API has not caught up with.
-			p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API does not say completed yet and KasperoPay will not resend this webhook; poll the payment later and process it by hand",
-				fmt.Errorf("status %q", pay.Status))
-		}
 	case !pay.AmountKAS.Equal(e.AmountKAS):
 		why = fmt.Sprintf("amount_kas %s, status API says %s", e.AmountKAS, pay.AmountKAS)
 	case e.TransactionID != "" && pay.TxID != "" && !strings.EqualFold(e.TransactionID, pay.TxID):

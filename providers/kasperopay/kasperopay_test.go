@@ -346,10 +346,6 @@ func TestVerifyPayloads(t *testing.T) {
 			require.NotNil(t, e.Confirmed)
 			assert.Equal(t, "abc123def456", e.Confirmed.TxID)
 		}},
-		{"unknown event kept", body(t, map[string]any{"event": "payment.refunded"}), func(t *testing.T, e kasperopay.Event) {
-			assert.Equal(t, "payment.refunded", e.Type)
-			assert.False(t, e.Completed())
-		}},
 		{"timestamp without zone", body(t, map[string]any{"timestamp": "2026-01-30 15:30:00"}), func(t *testing.T, e kasperopay.Event) {
 			assert.Equal(t, seedTime, e.Timestamp)
 		}},
@@ -401,6 +397,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"payment_id dot-dot", string(body(t, map[string]any{"payment_id": ".."})), payhook.ErrMalformed},
 		{"payment_id too long", string(body(t, map[string]any{"payment_id": strings.Repeat("p", 257)})), payhook.ErrMalformed},
 		{"no event", string(body(t, map[string]any{"event": nil})), payhook.ErrMalformed},
+		// Issue 8, finding 1: only the event KasperoPay documents.
+		{"forged event type: payment.expired", string(body(t, map[string]any{"event": "payment.expired"})), payhook.ErrMalformed},
+		{"forged event type: payment.refunded", string(body(t, map[string]any{"event": "payment.refunded"})), payhook.ErrMalformed},
+		{"forged event type: in capitals", string(body(t, map[string]any{"event": "PAYMENT.COMPLETED"})), payhook.ErrMalformed},
 		{"amount not a number", string(body(t, map[string]any{"amount_kas": "150.5 KAS"})), payhook.ErrMalformed},
 		{"amount object", string(body(t, map[string]any{"amount_kas": map[string]any{"v": 1}})), payhook.ErrMalformed},
 		{"no amount_kas", string(body(t, map[string]any{"amount_kas": nil})), payhook.ErrInvalidSignature},
@@ -441,8 +441,8 @@ func TestVerifyConfirmation(t *testing.T) {
 			map[string]any{"transaction_id": jsonNull}, nil, ""},
 		{"API txid null", func(id string) { api.payment(id, "completed", "150.5", `null`) }, nil, nil, ""},
 		{"status in capitals", func(id string) { api.payment(id, "COMPLETED", "150.5", `"abc123def456"`) }, nil, nil, ""},
-		{"pending", func(id string) { api.payment(id, "pending", "150.5", `null`) }, nil, payhook.ErrInvalidSignature, "does not say completed"},
-		{"confirming", func(id string) { api.payment(id, "confirming", "150.5", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, "does not say completed"},
+		{"pending", func(id string) { api.payment(id, "pending", "150.5", `null`) }, nil, payhook.ErrPending, "does not say completed"},
+		{"confirming", func(id string) { api.payment(id, "confirming", "150.5", `"abc123def456"`) }, nil, payhook.ErrPending, "does not say completed"},
 		{"expired", func(id string) { api.payment(id, "expired", "150.5", `null`) }, nil, payhook.ErrInvalidSignature, ""},
 		{"amount mismatch", func(id string) { api.payment(id, "completed", "15.05", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, ""},
 		{"API has no amount", func(id string) { api.payment(id, "completed", "null", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, ""},
@@ -713,6 +713,9 @@ func TestHandleEndToEnd(t *testing.T) {
 	assert.Equal(t, calls+1, api.calls(), "an unsigned duplicate is confirmed before its id is claimed")
 
 	code, out = post(body(t, map[string]any{"payment_id": "pay_pending"}))
+	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
+	assert.Equal(t, "Service Unavailable\n", out, "nothing of the reason reaches the client")
+	code, out = post(body(t, map[string]any{"payment_id": "pay_forged"}))
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.Equal(t, "Unauthorized\n", out, "nothing of the reason reaches the client")
 	code, _ = post(body(t, map[string]any{"payment_id": nil}))
@@ -877,4 +880,80 @@ func TestSignedDuplicateCostsNoStatusCall(t *testing.T) {
 	assert.Equal(t, "already processed\n", w.Body.String())
 	assert.Equal(t, calls, api.calls(), "no status call for a signed duplicate")
 	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestForgedEventTypeReleasesKey (issue 8, finding 1): without a webhook
+// secret anyone can post a "payment.expired" for a real, completed payment.
+// It is refused and marks nothing, so that the genuine payment.completed,
+// sent once, is then processed.
+func TestForgedEventTypeReleasesKey(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler))),
+		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	deliver := func(b []byte) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b)))
+		return w
+	}
+	w := deliver(body(t, map[string]any{"event": "payment.expired"}))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Zero(t, handled.Load())
+	w = deliver([]byte(seedBody))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ok\n", w.Body.String(), "processed, not \"already processed\"")
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestSignedDisagreementReleasesKey (issue 8, finding 1): with a webhook
+// secret, Confirm runs after the claim; a delivery the status API does not
+// confirm (yet) releases the payment id, and the delivery that agrees is
+// then processed.
+func TestSignedDisagreementReleasesKey(t *testing.T) {
+	const secret = "whsec_release"
+	api := newFakeAPI(t)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret), kasperopay.WithLogger(slog.New(slog.DiscardHandler))),
+		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	deliver := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
+		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	api.payment("pay_xyz789", "expired", "150.5", `null`)
+	assert.Equal(t, http.StatusUnauthorized, deliver().Code, "the API disagrees")
+	api.payment("pay_xyz789", "confirming", "150.5", `"abc123def456"`)
+	assert.Equal(t, http.StatusServiceUnavailable, deliver().Code, "not settled yet: never 401")
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	w := deliver()
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ok\n", w.Body.String())
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestVerifyPendingReturnsEvent (issue 8, finding 1, and the ErrPending
+// contract): without a secret Verify confirms; a payment the API has not
+// settled is payhook.ErrPending, never ErrInvalidSignature, and comes with
+// the decoded event, as an unreachable API does with ErrUnavailable.
+func TestVerifyPendingReturnsEvent(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "pending", "150.5", `null`)
+	p := newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	e, err := p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrPending)
+	assert.NotErrorIs(t, err, payhook.ErrInvalidSignature)
+	assert.Equal(t, "pay_xyz789", e.PaymentID)
+
+	api.answer("pay_xyz789", http.StatusBadGateway, "bad gateway")
+	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrUnavailable)
+	assert.Equal(t, "pay_xyz789", e.PaymentID)
+
+	api.payment("pay_xyz789", "expired", "150.5", `null`)
+	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrInvalidSignature)
+	assert.Zero(t, e, "a refused delivery comes with no event")
 }

@@ -100,7 +100,7 @@ func TestConfirmation(t *testing.T) {
 		{name: "agree on success", webhook: map[string]any{"amount": 25350}, api: map[string]any{}, want: 200, wantAmnt: "25350"},
 		{name: "agree on an amount written otherwise", webhook: map[string]any{"amount": "25350.00"}, api: map[string]any{}, want: 200, wantAmnt: "25350.00"},
 		{name: "agree on failure, the amount taken from the API", webhook: failed, api: map[string]any{"status": "FAILED"}, want: 200, wantAmnt: "25350"},
-		{name: "unknown event: status not compared", webhook: map[string]any{"event": "transaction.disputed", "amount": 25350}, api: map[string]any{"status": "REVERTED"}, want: 200, wantAmnt: "25350"},
+		{name: "unknown event refused before the API is asked", webhook: map[string]any{"event": "transaction.disputed", "amount": 25350}, api: map[string]any{"status": "REVERTED"}, want: 400},
 
 		{name: "webhook success, API failed", webhook: map[string]any{"amount": 25350}, api: map[string]any{"status": "FAILED"}, want: 401},
 		{name: "webhook success, API reverted", webhook: map[string]any{"amount": 25350}, api: map[string]any{"status": "REVERTED"}, want: 401},
@@ -110,7 +110,7 @@ func TestConfirmation(t *testing.T) {
 		{name: "API answers for another transaction", webhook: map[string]any{"amount": 25350}, api: map[string]any{"transactionId": "other"}, want: 401},
 		{name: "not found, 404", webhook: map[string]any{"amount": 25350}, want: 401},
 		{name: "not found, 200 TRANSACTION_NOT_FOUND", webhook: map[string]any{"amount": 25350}, apiCode: 200, apiBody: `{"status":"TRANSACTION_NOT_FOUND"}`, want: 401},
-		{name: "unknown event, not found", webhook: map[string]any{"event": "transaction.disputed"}, want: 401},
+		{name: "unknown event, not found", webhook: map[string]any{"event": "transaction.disputed"}, want: 400},
 
 		{name: "PENDING is not a success", webhook: map[string]any{"amount": 25350}, api: map[string]any{"status": "PENDING"}, want: 503},
 		{name: "PENDING is not a failure either", webhook: failed, api: map[string]any{"status": "PENDING"}, want: 503},
@@ -295,4 +295,49 @@ func TestKKiaPayGivesUpAfterFiveRetries(t *testing.T) {
 	codes := deliverLikeKKiaPay(t, rcv.url, webhook(t, "tx_lost", nil), func() {}, func(int) {})
 	assert.Len(t, codes, 6, "one attempt and five retries")
 	assert.Empty(t, rcv.processed())
+}
+
+// TestForgedEventTypeReleasesKey (issue 8, finding 1): a delivery whose
+// event disagrees with the status API, or names an event KKiaPay does not
+// document, is refused without holding or marking the transaction's key, so
+// that the genuine delivery is then processed; a transaction the API has
+// not settled is 503 (payhook.ErrPending), never 401.
+func TestForgedEventTypeReleasesKey(t *testing.T) {
+	api := newFakeAPI(t)
+	rcv := newReceiver(t, mustNew(t, kkiapay.WithConfirmation(api.client(t))))
+	success := map[string]any{"amount": 25350}
+
+	api.transaction(t, "tx_forged", nil) // SUCCESS
+	code, _ := post(t, rcv.url, hashSecret, webhook(t, "tx_forged", map[string]any{"event": "transaction.pending", "amount": 25350}))
+	assert.Equal(t, http.StatusBadRequest, code, "an undocumented event is malformed")
+	code, _ = post(t, rcv.url, hashSecret, webhook(t, "tx_forged", map[string]any{"event": "transaction.failed", "amount": 25350}))
+	assert.Equal(t, http.StatusUnauthorized, code, "a failure the API does not confirm")
+	assert.Empty(t, rcv.processed())
+	code, body := post(t, rcv.url, hashSecret, webhook(t, "tx_forged", success))
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "ok\n", body, "processed, not \"already processed\"")
+	events := rcv.processed()
+	require.Len(t, events, 1)
+	assert.Equal(t, kkiapay.TransactionSuccess, events[0].Type)
+
+	api.transaction(t, "tx_pending", map[string]any{"status": "PENDING"})
+	code, _ = post(t, rcv.url, hashSecret, webhook(t, "tx_pending", success))
+	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
+	api.transaction(t, "tx_pending", nil)
+	code, body = post(t, rcv.url, hashSecret, webhook(t, "tx_pending", success))
+	assert.Equal(t, http.StatusOK, code, "KKiaPay's retry, once the API has settled: %s", body)
+	assert.Len(t, rcv.processed(), 2)
+}
+
+// TestConfirmPendingIsErrPending (issue 8, finding 1): Confirm reports a
+// PENDING transaction with payhook.ErrPending, not ErrInvalidSignature.
+func TestConfirmPendingIsErrPending(t *testing.T) {
+	api := newFakeAPI(t)
+	api.transaction(t, "tx_1", map[string]any{"status": "PENDING"})
+	p := mustNew(t, kkiapay.WithConfirmation(api.client(t)))
+	e, err := p.Verify(context.Background(), signed(hashSecret), []byte(webhook(t, "tx_1", map[string]any{"amount": 25350})))
+	require.NoError(t, err)
+	err = p.Confirm(context.Background(), &e)
+	require.ErrorIs(t, err, payhook.ErrPending)
+	assert.NotErrorIs(t, err, payhook.ErrInvalidSignature)
 }

@@ -12,7 +12,7 @@ import (
 // EventType is the webhook's "event" field.
 type EventType string
 
-// The events KKiaPay documents. Others are kept as they arrive.
+// The events KKiaPay documents, the only ones Verify accepts.
 const (
 	TransactionSuccess EventType = "transaction.success"
 	TransactionFailed  EventType = "transaction.failed"
@@ -38,8 +38,8 @@ type Event struct {
 	// TransactionID is KKiaPay's transaction id, a JSON string or number:
 	// the event's idempotency key.
 	TransactionID string `json:"transactionId"`
-	// Type is "transaction.success" or "transaction.failed"; other names
-	// are kept as they are.
+	// Type is "transaction.success" or "transaction.failed": Verify
+	// refuses any other name.
 	Type EventType `json:"event"`
 	// PaymentSucceeded is the webhook's "isPaymentSucces" (one "s", as
 	// KKiaPay spells it): nil when absent or not a boolean ("true" and

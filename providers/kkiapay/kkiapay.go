@@ -151,14 +151,12 @@ func (c *Client) confirm(ctx context.Context, e *Event) error {
 	if tx.TransactionID != "" && tx.TransactionID != e.TransactionID {
 		return fmt.Errorf("kkiapay: %w: status API answered for transaction %.64q, not %.64q", payhook.ErrInvalidSignature, tx.TransactionID, e.TransactionID)
 	}
-	if want := statusOf(e.Type); want != "" {
-		switch tx.Status {
-		case want:
-		case StatusPending:
-			return fmt.Errorf("kkiapay: %w: webhook says %s but transaction %.64q is still PENDING", payhook.ErrUnavailable, e.Type, e.TransactionID)
-		default:
-			return fmt.Errorf("kkiapay: %w: webhook says %s but the status API says %.20q", payhook.ErrInvalidSignature, e.Type, tx.Status)
-		}
+	switch want := statusOf(e.Type); tx.Status {
+	case want:
+	case StatusPending:
+		return fmt.Errorf("kkiapay: %w: webhook says %s but transaction %.64q is still PENDING", payhook.ErrPending, e.Type, e.TransactionID)
+	default:
+		return fmt.Errorf("kkiapay: %w: webhook says %s but the status API says %.20q", payhook.ErrInvalidSignature, e.Type, tx.Status)
 	}
 	if e.Amount.IsZero() {
 		e.Amount = tx.Amount
@@ -169,8 +167,8 @@ func (c *Client) confirm(ctx context.Context, e *Event) error {
 	return nil
 }
 
-// statusOf is the transaction status an event type claims, "" when the type
-// claims none.
+// statusOf is the transaction status an event type claims. Verify refuses
+// every other type.
 func statusOf(t EventType) Status {
 	switch t {
 	case TransactionSuccess:

@@ -186,19 +186,6 @@ func TestVerify(t *testing.T) {
 			check: func(t *testing.T, e kkiapay.Event) { assert.Equal(t, `42`, string(e.StateData)) },
 		},
 		{
-			name: "unknown event kept",
-			body: with(t, map[string]any{"event": "transaction.refunded"}),
-			check: func(t *testing.T, e kkiapay.Event) {
-				assert.Equal(t, kkiapay.EventType("transaction.refunded"), e.Type)
-				assert.False(t, e.Succeeded())
-			},
-		},
-		{
-			name:  "no event at all",
-			body:  with(t, map[string]any{"event": nil}),
-			check: func(t *testing.T, e kkiapay.Event) { assert.Empty(t, e.Type); assert.False(t, e.Succeeded()) },
-		},
-		{
 			name:  "success with isPaymentSucces false is not a success",
 			body:  with(t, map[string]any{"isPaymentSucces": false}),
 			check: func(t *testing.T, e kkiapay.Event) { assert.False(t, e.Succeeded()) },
@@ -307,6 +294,11 @@ func TestVerify(t *testing.T) {
 		{name: "amount an object", body: with(t, map[string]any{"amount": map[string]int{"value": 1000}}), wantErr: payhook.ErrMalformed},
 		{name: "amount with a comma", body: with(t, map[string]any{"amount": "1000,50"}), wantErr: payhook.ErrMalformed},
 		{name: "event not a string", body: with(t, map[string]any{"event": 1}), wantErr: payhook.ErrMalformed},
+		// Issue 8, finding 1: only the events KKiaPay documents.
+		{name: "forged event type: undocumented event", body: with(t, map[string]any{"event": "transaction.pending"}), wantErr: payhook.ErrMalformed},
+		{name: "forged event type: another undocumented event", body: with(t, map[string]any{"event": "transaction.refunded"}), wantErr: payhook.ErrMalformed},
+		{name: "forged event type: event in capitals", body: with(t, map[string]any{"event": "TRANSACTION.SUCCESS"}), wantErr: payhook.ErrMalformed},
+		{name: "forged event type: no event", body: with(t, map[string]any{"event": nil}), wantErr: payhook.ErrMalformed},
 		{name: "broken JSON", body: []byte(`{"transactionId":"x",`), wantErr: payhook.ErrMalformed},
 		{name: "JSON array", body: []byte(`[` + successBody + `]`), wantErr: payhook.ErrMalformed},
 		{name: "JSON null", body: []byte(`null`), wantErr: payhook.ErrMalformed},

@@ -40,6 +40,14 @@ func decodeEvent(body []byte) (Event, error) {
 	if strings.TrimSpace(string(w.TransactionID)) == "" {
 		return Event{}, fmt.Errorf("kkiapay: %w: no transactionId", payhook.ErrMalformed)
 	}
+	switch t := EventType(w.Event); t {
+	case TransactionSuccess, TransactionFailed:
+	default:
+		// An event KKiaPay does not document could be anything, including
+		// a "transaction.pending" a forger sends to consume the key of a
+		// real payment: it is refused before any key is claimed.
+		return Event{}, fmt.Errorf("kkiapay: %w: event %.40q is not one KKiaPay documents (transaction.success, transaction.failed)", payhook.ErrMalformed, t)
+	}
 	return Event{
 		TransactionID:    string(w.TransactionID),
 		Type:             EventType(w.Event),
