@@ -252,7 +252,7 @@ func TestKasperoPayConfirmation(t *testing.T) {
 			api := payhooktest.NewKasperoPayAPI(t)
 			api.Set(kpEvent.PaymentID, tt.answer)
 			p, err := kasperopay.New(kasperopay.WithBaseURL(api.URL()), kasperopay.WithTimeout(50*time.Millisecond),
-				kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+				kasperopay.WithLogger(slog.New(slog.DiscardHandler)), kasperopay.WithClock(payhooktest.NewClock(kpEvent.Timestamp).Now))
 			require.NoError(t, err)
 			deliverOnce(t, p, payhooktest.KasperoPay{}.Request("/webhooks/kasperopay", kpEvent), tt.want)
 		})

@@ -54,16 +54,18 @@ func (a *KasperoPayAPI) Close() { a.f.close() }
 
 // ConfirmedPayment returns the payment that the status API answers for e
 // when e is genuine: completed, with e's amounts and transaction id,
-// confirmed at e's timestamp (when set), expiring 15 minutes later.
+// confirmed at e's timestamp (time.Now() when e has none, as the builder
+// stamps it), expiring 15 minutes later.
 // Change a field to make it disagree.
 func ConfirmedPayment(e kasperopay.Event) kasperopay.Payment {
 	p := kasperopay.Payment{
 		PaymentID: e.PaymentID, Status: kasperopay.StatusCompleted, AmountKAS: e.AmountKAS, AmountUSD: e.AmountUSD,
 		TxID: e.TransactionID, StoreName: "payhooktest store", ConfirmedAt: e.Timestamp,
 	}
-	if !e.Timestamp.IsZero() {
-		p.ExpiresAt = e.Timestamp.Add(15 * time.Minute)
+	if p.ConfirmedAt.IsZero() {
+		p.ConfirmedAt = time.Now().UTC().Truncate(time.Second)
 	}
+	p.ExpiresAt = p.ConfirmedAt.Add(15 * time.Minute)
 	return p
 }
 

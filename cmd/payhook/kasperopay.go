@@ -12,10 +12,12 @@ import (
 // kasperopayMount mounts POST /webhooks/kasperopay when KASPEROPAY_ENABLED=1
 // or KASPEROPAY_WEBHOOK_SECRET is set. Every webhook is confirmed through
 // KasperoPay's status API; with a secret, its signature is required too.
+// Either way an old delivery is refused (the payment's confirmed_at, the
+// signed body's timestamp), so a store that forgets lets no replay in.
 //
 // The provider's own error line for a payment it could not confirm (the
 // only record of it: KasperoPay does not resend) goes to serve's logger.
-var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler}
+var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler, detectsReplays: true}
 
 func kasperopayHandler(env mountEnv) (http.Handler, error) {
 	getenv := env.getenv

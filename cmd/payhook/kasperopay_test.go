@@ -17,7 +17,7 @@ import (
 )
 
 // kasperopayStatusAPI answers as KasperoPay's status API: pay_ok completed
-// for 150.5 KAS, pay_pending pending, pay_down a 500, anything else 404.
+// for 150.5 KAS (just now; pay_old two hours ago), pay_pending pending, pay_down a 500, anything else 404.
 func kasperopayStatusAPI(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,10 +27,15 @@ func kasperopayStatusAPI(t *testing.T) *httptest.Server {
 			http.NotFound(w, r)
 		case id == "pay_down":
 			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		case id == "pay_ok" || id == "pay_pending":
-			status := map[string]string{"pay_ok": "completed", "pay_pending": "pending"}[id]
+		case id == "pay_ok" || id == "pay_pending" || id == "pay_old":
+			status := map[string]string{"pay_ok": "completed", "pay_pending": "pending", "pay_old": "completed"}[id]
+			confirmed := time.Now().UTC().Add(-5 * time.Second)
+			if id == "pay_old" {
+				confirmed = confirmed.Add(-2 * time.Hour)
+			}
 			fmt.Fprintf(w, `{"payment_id":%q,"status":%q,"amount_kas":150.5,"amount_usd":15.05,"txid":"tx_%s",`+
-				`"store_name":"Your Store","confirmed_at":"2026-01-30T15:30:00Z","expires_at":"2026-01-30T15:45:00Z"}`, id, status, id)
+				`"store_name":"Your Store","confirmed_at":%q,"expires_at":%q}`, id, status, id,
+				confirmed.Format(time.RFC3339), confirmed.Add(15*time.Minute).Format(time.RFC3339))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"error":"Payment not found"}`)

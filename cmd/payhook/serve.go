@@ -36,7 +36,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		logger: logger,
 	}
 	mux := http.NewServeMux()
-	var mounted []string
+	var mounted, replayable []string
 	for _, m := range mounts {
 		h, err := m.handler(env)
 		if err != nil {
@@ -48,6 +48,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		path := "/webhooks/" + m.name
 		mux.Handle("POST "+path, h)
 		mounted = append(mounted, path)
+		if !m.detectsReplays {
+			replayable = append(replayable, m.name)
+		}
 	}
 	if len(mounted) == 0 {
 		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET, " +
@@ -72,6 +75,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		WriteTimeout:      60 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	if storeForgets(getenv("PAYHOOK_STORE")) && len(replayable) > 0 {
+		logger.Warn("payhook: the memory store forgets every processed event when payhook restarts, and these providers' "+
+			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
+			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
+	}
 	logger.Info("payhook: listening", "addr", ln.Addr().String(), "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -95,6 +103,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 // mount is one provider's route, mounted when its environment is set.
 type mount struct {
 	name string
+	// detectsReplays is true for a provider that refuses an old delivery
+	// on its own (KasperoPay: its confirmed_at, or its signed timestamp),
+	// whatever the store remembers.
+	detectsReplays bool
 	// handler returns the provider's handler, nil when its environment is
 	// not set, or an error when it is set wrongly.
 	handler func(env mountEnv) (http.Handler, error)

@@ -37,7 +37,7 @@ const cleanupEvery = time.Hour
 func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempotency.Store, func(), error) {
 	scheme, _, _ := strings.Cut(spec, "://")
 	switch {
-	case spec == "" || spec == "memory":
+	case storeForgets(spec):
 		return idempotency.NewMemory(), func() {}, nil
 	case scheme == "redis" || scheme == "rediss":
 		return openRedis(ctx, spec)
@@ -46,6 +46,10 @@ func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempoten
 	}
 	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want memory, redis://... or postgres://...)", storeName(spec))
 }
+
+// storeForgets reports whether the store that PAYHOOK_STORE names forgets
+// what it holds when the process ends.
+func storeForgets(spec string) bool { return spec == "" || spec == "memory" }
 
 // storeError describes a failure to open the store at spec. The drivers'
 // errors name the host and user, never the password, but they may quote
@@ -118,7 +122,7 @@ func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (idempo
 // the URL's user, nor in a query parameter (pgx reads ?password=), nor in
 // a "host=... password=..." string, which is not a URL and is not shown.
 func storeName(spec string) string {
-	if spec == "" {
+	if storeForgets(spec) {
 		return "memory"
 	}
 	u, err := url.Parse(spec)

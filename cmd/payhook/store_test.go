@@ -23,7 +23,7 @@ const secret = "s3cretpw"
 func TestStoreName(t *testing.T) {
 	tests := []struct{ name, spec, want string }{
 		{"default", "", "memory"},
-		{"memory", "memory", `"memory"`},
+		{"memory", "memory", "memory"},
 		{"redis", "redis://localhost:6379/0", "redis://localhost:6379/0"},
 		{"redis password", "redis://:" + secret + "@localhost:6379/0", "redis://:xxxxx@localhost:6379/0"},
 		{"postgres user and password", "postgres://app:" + secret + "@db/app?sslmode=require", "postgres://app:xxxxx@db/app?sslmode=require"},
@@ -148,6 +148,7 @@ func TestServeSharedStore(t *testing.T) {
 			assert.Equal(t, 1, strings.Count(printed, `"key":"`+id+`"`), "printed once by one of the replicas:\n%s", printed)
 			for _, l := range logs {
 				assert.Contains(t, l.String(), tt.name+"://", "the store is logged")
+				assert.NotContains(t, l.String(), replayWarning, "a durable store needs no warning")
 				assert.NotContains(t, l.String(), secret)
 			}
 		})

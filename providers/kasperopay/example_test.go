@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kasperopay"
@@ -21,8 +22,10 @@ func statusAPI() *httptest.Server {
 			io.WriteString(w, `{"error":"Payment not found"}`)
 			return
 		}
-		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"amount_usd":15.05,`+
-			`"txid":"abc123def456","store_name":"Your Store","confirmed_at":"2026-01-30T15:30:00Z","expires_at":"2026-01-30T15:44:00Z"}`)
+		confirmed := time.Now().UTC().Add(-5 * time.Second) // KasperoPay posts its webhook as it confirms
+		fmt.Fprintf(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"amount_usd":15.05,`+
+			`"txid":"abc123def456","store_name":"Your Store","confirmed_at":%q,"expires_at":%q}`,
+			confirmed.Format(time.RFC3339), confirmed.Add(15*time.Minute).Format(time.RFC3339))
 	}))
 }
 
@@ -75,12 +78,12 @@ func ExampleClient_Status() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(p.Status, p.AmountKAS, p.TxID, p.ConfirmedAt.Format("15:04"))
+	fmt.Println(p.Status, p.AmountKAS, p.TxID, time.Since(p.ConfirmedAt) < time.Minute)
 
 	_, err = c.Status(context.Background(), "pay_unknown")
 	fmt.Println(err)
 	// Output:
-	// completed 150.5 abc123def456 15:30
+	// completed 150.5 abc123def456 true
 	// kasperopay: payment not found: "pay_unknown"
 }
 

@@ -23,6 +23,7 @@ type Provider struct {
 	signer *signer // nil without a webhook secret
 	client *Client // nil when confirmation is off
 	window time.Duration
+	maxAge time.Duration
 	now    func() time.Time
 	logger *slog.Logger // nil: slog.Default() when logging
 }
@@ -44,7 +45,7 @@ func New(opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{window: c.window, now: c.now, logger: c.logger}
+	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now, logger: c.logger}
 	if c.secret != "" {
 		p.signer = newSigner(c.secret)
 	}
@@ -113,8 +114,9 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 
 // Confirm implements payhook.Confirmer. Unless confirmation is off, the
 // status API must say the payment is completed, with the same amount_kas
-// (compared as numbers) and, when both sides have one, the same transaction
-// id (else payhook.ErrInvalidSignature); the answer is recorded in
+// (compared as numbers), when both sides have one the same transaction id,
+// and a confirmed_at no older than the maximum age ([WithMaxAge]), else
+// payhook.ErrInvalidSignature; the answer is recorded in
 // e.Confirmed. A payment the API says is pending or confirming is
 // payhook.ErrPending; when the API cannot be consulted the error wraps
 // payhook.ErrUnavailable. In both cases the payment is logged at error
@@ -169,6 +171,11 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 		why = fmt.Sprintf("amount_kas %s, status API says %s", e.AmountKAS, pay.AmountKAS)
 	case e.TransactionID != "" && pay.TxID != "" && !strings.EqualFold(e.TransactionID, pay.TxID):
 		why = fmt.Sprintf("transaction_id %q, status API says %q", e.TransactionID, pay.TxID)
+	case pay.ConfirmedAt.IsZero():
+		why = "status API gives no confirmed_at, so a replay cannot be told from a new payment"
+	case p.now().Sub(pay.ConfirmedAt) > p.maxAge:
+		why = fmt.Sprintf("payment confirmed at %s, %s ago, longer than the maximum age of %s: a replayed webhook (KasperoPay sends each once, at once)",
+			pay.ConfirmedAt.UTC().Format(time.RFC3339), p.now().Sub(pay.ConfirmedAt).Round(time.Second), p.maxAge)
 	}
 	if why != "" {
 		return fmt.Errorf("kasperopay: %w: payment %q not confirmed: %s", payhook.ErrInvalidSignature, e.PaymentID, why)

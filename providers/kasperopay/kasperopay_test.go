@@ -562,10 +562,11 @@ func TestVerifyStatusPath(t *testing.T) {
 	var got string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = r.URL.Path
-		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
+		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456","confirmed_at":"2026-01-30T15:29:58Z"}`)
 	}))
 	defer srv.Close()
-	p, err := kasperopay.New(kasperopay.WithBaseURL(srv.URL+"/"), kasperopay.WithStatusPath("api/pay/status"))
+	p, err := kasperopay.New(kasperopay.WithBaseURL(srv.URL+"/"), kasperopay.WithStatusPath("api/pay/status"),
+		kasperopay.WithClock(func() time.Time { return seedTime }))
 	require.NoError(t, err)
 	_, err = verify(p, nil, []byte(seedBody))
 	require.NoError(t, err)
@@ -829,7 +830,7 @@ func TestForgeryCannotHoldAPaymentID(t *testing.T) {
 		arrived <- struct{}{}
 		<-release
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
+		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456","confirmed_at":"2026-01-30T15:29:58Z"}`)
 	}
 	api.mu.Unlock()
 	var handled atomic.Int32
@@ -956,4 +957,52 @@ func TestVerifyPendingReturnsEvent(t *testing.T) {
 	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
 	require.ErrorIs(t, err, payhook.ErrInvalidSignature)
 	assert.Zero(t, e, "a refused delivery comes with no event")
+}
+
+// TestReplayOlderThanMaxAge (issue 8, finding 2): no KasperoPay webhook
+// signs a time, so once the idempotency store has forgotten a payment id a
+// captured webhook would be processed again. Under confirmation, a payment
+// the status API says was confirmed longer ago than the maximum age (one
+// hour by default) is refused, and the error says why.
+func TestReplayOlderThanMaxAge(t *testing.T) {
+	api := newFakeAPI(t)
+	answer := func(confirmedAt string) {
+		api.answer("pay_xyz789", http.StatusOK, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,`+
+			`"txid":"abc123def456"`+confirmedAt+`}`)
+	}
+	for _, tt := range []struct {
+		name        string
+		confirmedAt string // the answer's confirmed_at field, "" for none
+		opts        []kasperopay.Option
+		want        error // nil: accepted
+		why         string
+	}{
+		{"confirmed two hours ago", `,"confirmed_at":"2026-01-30T13:30:00Z"`, nil, payhook.ErrInvalidSignature, "longer than the maximum age of 1h0m0s"},
+		{"confirmed 61 minutes ago", `,"confirmed_at":"2026-01-30T14:29:00Z"`, nil, payhook.ErrInvalidSignature, "maximum age"},
+		{"confirmed 59 minutes ago", `,"confirmed_at":"2026-01-30T14:31:00Z"`, nil, nil, ""},
+		{"two hours, with a max age of three", `,"confirmed_at":"2026-01-30T13:30:00Z"`, []kasperopay.Option{kasperopay.WithMaxAge(3 * time.Hour)}, nil, ""},
+		{"no confirmed_at", ``, nil, payhook.ErrInvalidSignature, "no confirmed_at"},
+		{"confirmed_at null", `,"confirmed_at":null`, nil, payhook.ErrInvalidSignature, "no confirmed_at"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			answer(tt.confirmedAt)
+			p := newProvider(t, api, tt.opts...)
+			_, err := verify(p, nil, []byte(seedBody))
+			if tt.want == nil {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.want)
+			assert.Contains(t, err.Error(), tt.why)
+		})
+	}
+
+	t.Run("signed too", func(t *testing.T) {
+		answer(`,"confirmed_at":"2026-01-30T13:30:00Z"`)
+		p := newProvider(t, api, kasperopay.WithWebhookSecret("whsec"))
+		h := http.Header{kasperopay.SignatureHeader: {kasperopay.Sign("whsec", []byte(seedBody))}}
+		_, err := verify(p, h, []byte(seedBody))
+		require.ErrorIs(t, err, payhook.ErrInvalidSignature)
+		assert.Contains(t, err.Error(), "maximum age")
+	})
 }

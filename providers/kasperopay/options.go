@@ -26,6 +26,10 @@ const (
 	// DefaultReplayWindow is how far a signed webhook's timestamp may be
 	// from now, either way, when a webhook secret is configured.
 	DefaultReplayWindow = 5 * time.Minute
+	// DefaultMaxAge is how long after its confirmation a payment's webhook
+	// is still accepted under confirmation: KasperoPay sends it once, at
+	// once, so an older one is a replay.
+	DefaultMaxAge = time.Hour
 )
 
 // Option configures [New] and [NewClient]. The status API options
@@ -41,6 +45,7 @@ type config struct {
 	secret     string
 	confirm    bool
 	window     time.Duration
+	maxAge     time.Duration
 	now        func() time.Time
 	logger     *slog.Logger
 	err        error
@@ -53,6 +58,7 @@ func newConfig(opts []Option) (config, error) {
 		timeout:    DefaultTimeout,
 		confirm:    true,
 		window:     DefaultReplayWindow,
+		maxAge:     DefaultMaxAge,
 		now:        time.Now,
 	}
 	for _, o := range opts {
@@ -150,8 +156,26 @@ func WithReplayWindow(d time.Duration) Option {
 	}
 }
 
+// WithMaxAge sets how long after the status API's confirmed_at a payment's
+// webhook is still accepted under confirmation. No webhook of KasperoPay's
+// signs a time, so a captured (or, without a secret, hand-written) webhook
+// naming a real payment would be processed again once the idempotency store
+// has forgotten its payment id; refusing payments confirmed longer ago than
+// d closes that window, provided d is shorter than the store's retention
+// (payhook.WithRetention, 7 days by default) and survives its restarts (a
+// durable store). KasperoPay sends its webhook once, right after the
+// payment is confirmed, so d only needs to cover that delivery's delay.
+// Default: DefaultMaxAge. Values below 1 are ignored.
+func WithMaxAge(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.maxAge = d
+		}
+	}
+}
+
 // WithClock makes the Provider read the time from now, for tests of the
-// replay window. Default: time.Now. nil is ignored.
+// replay window and the maximum age. Default: time.Now. nil is ignored.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now != nil {
