@@ -59,3 +59,14 @@ func TestServeRefusesOldKasperoPayPayment(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(stdout.String()), "nothing processed")
 	assert.Contains(t, stderr.String(), "longer than the maximum age", "the log says why")
 }
+
+// TestServeRefusesDuplicateKeys (issue 8, finding 3): through payhook serve,
+// a Kazawallet body that verifies as one amount but carries a second one is
+// 400, and nothing is processed.
+func TestServeRefusesDuplicateKeys(t *testing.T) {
+	base, stdout, _ := startServe(t, map[string]string{"KAZAWALLET_API_KEY": "test_api_key", "KAZAWALLET_API_SECRET": "test_api_secret"})
+	body := strings.TrimSuffix(kazawalletWebhook("ord_dup", "10.00"), "}") + `,"amount":"1000.00"}`
+	code, _ := postJSON(t, base+"/webhooks/kazawallet", body)
+	assert.Equal(t, http.StatusBadRequest, code)
+	assert.Empty(t, strings.TrimSpace(stdout.String()), "nothing processed")
+}

@@ -130,7 +130,7 @@ func decode(body []byte) (Event, error) {
 		return Event{}, fmt.Errorf("kasperopay: %w: body is not a JSON object", payhook.ErrMalformed)
 	}
 	var w wire
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := jsonx.Unmarshal(body, &w); err != nil {
 		return Event{}, fmt.Errorf("kasperopay: %w: %w", payhook.ErrMalformed, err)
 	}
 	switch w.Event {

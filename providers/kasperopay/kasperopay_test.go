@@ -1006,3 +1006,26 @@ func TestReplayOlderThanMaxAge(t *testing.T) {
 		assert.Contains(t, err.Error(), "maximum age")
 	})
 }
+
+// TestDuplicateKeysRefused (issue 8, finding 3): a body with a duplicate
+// key, or a key that matches a field only by case, is 400 before the status
+// API is asked, so that no application reading the body can see another
+// payment or amount than the one confirmed.
+func TestDuplicateKeysRefused(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	p := newProvider(t, api)
+	for _, tt := range []struct{ name, body string }{
+		{"second payment_id", strings.Replace(seedBody, `"payment_id": "pay_xyz789",`, `"payment_id": "pay_xyz789", "payment_id": "pay_other",`, 1)},
+		{"second order_id", strings.Replace(seedBody, `"order_id": "ord_456",`, `"order_id": "ord_456", "ORDER_ID": "ord_999",`, 1)},
+		{"order_id only by case", strings.Replace(seedBody, `"order_id"`, `"Order_ID"`, 1)},
+		{"duplicate in an item", strings.Replace(seedBody, `"quantity": 1,`, `"quantity": 1, "quantity": 100,`, 1)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NotEqual(t, seedBody, tt.body)
+			_, err := verify(p, nil, []byte(tt.body))
+			assert.ErrorIs(t, err, payhook.ErrMalformed)
+		})
+	}
+	assert.Equal(t, 0, api.calls(), "refused before the status API is asked")
+}

@@ -2,7 +2,6 @@ package kazawallet
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -118,7 +117,7 @@ type wire struct {
 
 func (w *wire) decode(body []byte) error {
 	if jsonx.IsJSON(body) {
-		if err := json.Unmarshal(body, w); err != nil {
+		if err := jsonx.Unmarshal(body, w); err != nil {
 			return fmt.Errorf("kazawallet: %w: %w", payhook.ErrMalformed, err)
 		}
 		return nil

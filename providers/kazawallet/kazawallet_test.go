@@ -322,3 +322,29 @@ func FuzzVerify(f *testing.F) {
 		require.True(t, signed.Equal(e.Amount))
 	})
 }
+
+// TestDuplicateKeysRefused (issue 8, finding 3): a body that verifies as
+// one order and amount must not carry a second order_id or amount that an
+// application re-reading the body sees instead. Duplicate keys, keys equal
+// under case folding, and keys that match a field only by case are 400.
+func TestDuplicateKeysRefused(t *testing.T) {
+	p, err := kazawallet.New(apiKey, apiSecret)
+	require.NoError(t, err)
+	sig := kazawallet.Sign(apiKey, apiSecret, "10.00", "ord_1")
+	for _, tt := range []struct{ name, body string }{
+		{"second amount", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","status":"fulfilled","amount":"1000.00"}`},
+		{"second order_id", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","status":"fulfilled","order_id":"ord_2"}`},
+		{"amount in capitals", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","AMOUNT":"1000.00"}`},
+		{"status with a long s", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","status":"timed_out","ſtatus":"fulfilled"}`},
+		{"order id only by case", `{"Order_Id":"ord_1","amount":"10.00","secret":"` + sig + `"}`},
+		{"escaped duplicate", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","\u0061mount":"1000.00"}`},
+		{"duplicate in a form", `order_id=ord_1&amount=10.00&secret=` + url.QueryEscape(sig) + `&amount=1000.00`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := p.Verify(context.Background(), nil, []byte(tt.body))
+			assert.ErrorIs(t, err, payhook.ErrMalformed)
+		})
+	}
+	_, err = p.Verify(context.Background(), nil, []byte(`{"order_id":"ord_1","amount":"10.00","secret":"`+sig+`","status":"fulfilled","extra":{"amount":"1"}}`))
+	assert.NoError(t, err, "a key repeated in another object is no duplicate")
+}

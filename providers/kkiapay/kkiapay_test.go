@@ -568,3 +568,22 @@ func FuzzVerify(f *testing.F) {
 		require.NoError(t, err)
 	})
 }
+
+// TestDuplicateKeysRefused (issue 8, finding 3): a body with a duplicate
+// key, or a key that matches a field only by case, is 400, so that no
+// application reading the body can see another amount or event than the
+// one confirmed.
+func TestDuplicateKeysRefused(t *testing.T) {
+	p := mustNew(t)
+	for _, tt := range []struct{ name, body string }{
+		{"second amount", `{"transactionId":"tx_1","event":"transaction.success","amount":1000,"amount":100000}`},
+		{"second event", `{"transactionId":"tx_1","event":"transaction.failed","event":"transaction.success"}`},
+		{"transactionId in capitals", `{"transactionId":"tx_1","TRANSACTIONID":"tx_2","event":"transaction.success"}`},
+		{"event only by case", `{"transactionId":"tx_1","Event":"transaction.success"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := p.Verify(context.Background(), signed(hashSecret), []byte(tt.body))
+			assert.ErrorIs(t, err, payhook.ErrMalformed)
+		})
+	}
+}

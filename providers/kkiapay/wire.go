@@ -34,7 +34,7 @@ type wireEvent struct {
 
 func decodeEvent(body []byte) (Event, error) {
 	var w wireEvent
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := jsonx.Unmarshal(body, &w); err != nil {
 		return Event{}, fmt.Errorf("kkiapay: %w: %w", payhook.ErrMalformed, err)
 	}
 	if strings.TrimSpace(string(w.TransactionID)) == "" {
