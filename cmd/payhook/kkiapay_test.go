@@ -102,7 +102,7 @@ func (f *fakeKKiaPayAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestServeKKiaPayConfirmation(t *testing.T) {
-	fake := &fakeKKiaPayAPI{amounts: map[string]string{"tx_ok": "1000", "tx_later": "1000"}}
+	fake := &fakeKKiaPayAPI{amounts: map[string]string{"tx_ok": "1000", "tx_later": "1000", "tx_rewritten": "1000"}}
 	api := httptest.NewServer(fake)
 	defer api.Close()
 	base, stdout, stderr := startServe(t, map[string]string{
@@ -117,7 +117,7 @@ func TestServeKKiaPayConfirmation(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	code, _ = postKKiaPay(t, url, "hash_secret", kkiapayWebhook("tx_ok2", "1000"))
 	assert.Equal(t, http.StatusUnauthorized, code, "unknown to the API")
-	code, _ = postKKiaPay(t, url, "hash_secret", kkiapayWebhook("tx_later", "999999"))
+	code, _ = postKKiaPay(t, url, "hash_secret", kkiapayWebhook("tx_rewritten", "999999"))
 	assert.Equal(t, http.StatusUnauthorized, code, "the amount was rewritten")
 
 	fake.mu.Lock()

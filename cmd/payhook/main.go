@@ -10,6 +10,8 @@
 //	PAYHOOK_ADDR            listen address (default :8080)
 //	PAYHOOK_STORE           idempotency store: memory (default), redis://... or rediss://...,
 //	                        postgres://... or postgresql://... (table created at startup, cleaned hourly)
+//	PAYHOOK_RATE_LIMIT      requests per client IP address (an IPv6 /64): N/s, N/m or N/h, N at once
+//	                        at most; off for none (default 20/s). Over it: 429 with Retry-After
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
 //	KAZAWALLET_API_SECRET
 //	KKIAPAY_WEBHOOK_SECRET  mounts POST /webhooks/kkiapay; the dashboard's hash secret, or several

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // replayWarning is what serve logs when a store that forgets meets a
@@ -69,4 +75,105 @@ func TestServeRefusesDuplicateKeys(t *testing.T) {
 	code, _ := postJSON(t, base+"/webhooks/kazawallet", body)
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Empty(t, strings.TrimSpace(stdout.String()), "nothing processed")
+}
+
+// stopClock stops serve's clock at a fixed time for the test, so that the
+// rate limit's buckets do not refill while it runs.
+func stopClock(t *testing.T) {
+	t.Helper()
+	at := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	clock = func() time.Time { return at }
+	t.Cleanup(func() { clock = time.Now }) // after serve stops: cleanups run last first
+}
+
+// TestServeRateLimitsByDefault (issue 8, finding 4): unsigned KasperoPay
+// turns each request into a call of its status API. serve applies a
+// per-client rate limit by default (20 a second, 20 at once), so 300 forged
+// requests from one client cost at most 20 calls, and the rest get 429 with
+// Retry-After before their body is read.
+func TestServeRateLimitsByDefault(t *testing.T) {
+	api := kasperopayStatusAPI(t)
+	var calls atomic.Int32
+	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		api.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(counted.Close)
+	stopClock(t)
+	base, _, _ := startServe(t, map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": counted.URL})
+	codes := map[int]int{}
+	for i := range 300 {
+		res, err := http.Post(base+"/webhooks/kasperopay", "application/json",
+			strings.NewReader(kasperopayWebhook(fmt.Sprintf("pay_forged_%d", i), "150.5", time.Now())))
+		require.NoError(t, err)
+		res.Body.Close()
+		codes[res.StatusCode]++
+		if res.StatusCode == http.StatusTooManyRequests {
+			assert.NotEmpty(t, res.Header.Get("Retry-After"))
+		}
+	}
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 20, http.StatusTooManyRequests: 280}, codes)
+	assert.EqualValues(t, 20, calls.Load(), "one status call per request let through, none for a 429")
+}
+
+// TestServeForgeriesOfOnePaymentCostOneCall (issue 8, finding 4): forgeries
+// naming one real payment are confirmed by the answer remembered: with the
+// rate limit off, 300 of them cost one call of the status API.
+func TestServeForgeriesOfOnePaymentCostOneCall(t *testing.T) {
+	api := kasperopayStatusAPI(t)
+	var calls atomic.Int32
+	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		api.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(counted.Close)
+	base, stdout, _ := startServe(t, map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": counted.URL, "PAYHOOK_RATE_LIMIT": "off"})
+	for range 300 {
+		code, _ := postJSON(t, base+"/webhooks/kasperopay", kasperopayWebhook("pay_ok", "1500.5", time.Now()))
+		require.Equal(t, http.StatusUnauthorized, code)
+	}
+	code, _ := postJSON(t, base+"/webhooks/kasperopay", kasperopayWebhook("pay_ok", "150.5", time.Now()))
+	assert.Equal(t, http.StatusOK, code, "the genuine delivery is processed")
+	assert.Contains(t, stdout.String(), `"key":"pay_ok"`)
+	assert.EqualValues(t, 1, calls.Load())
+}
+
+func TestRateLimitSpec(t *testing.T) {
+	for _, tt := range []struct {
+		spec  string
+		rate  float64
+		burst int
+		off   bool
+		bad   bool
+	}{
+		{spec: "", rate: 20, burst: 20},
+		{spec: "20/s", rate: 20, burst: 20},
+		{spec: "120/m", rate: 2, burst: 120},
+		{spec: "3600/h", rate: 1, burst: 3600},
+		{spec: "0.5/s", rate: 0.5, burst: 1},
+		{spec: "off", off: true},
+		{spec: "20", bad: true},
+		{spec: "-1/s", bad: true},
+		{spec: "0/s", bad: true},
+		{spec: "20/d", bad: true},
+		{spec: "lots/s", bad: true},
+	} {
+		t.Run(tt.spec, func(t *testing.T) {
+			l, err := rateLimit(tt.spec)
+			switch {
+			case tt.bad:
+				assert.ErrorContains(t, err, "PAYHOOK_RATE_LIMIT")
+			case tt.off:
+				require.NoError(t, err)
+				assert.Nil(t, l)
+			default:
+				require.NoError(t, err)
+				require.NotNil(t, l)
+				assert.InDelta(t, tt.rate, float64(l.Rate), 1e-9)
+				assert.Equal(t, tt.burst, l.Burst)
+			}
+		})
+	}
+	err := serve(context.Background(), nil, env(map[string]string{"KASPEROPAY_ENABLED": "1", "PAYHOOK_RATE_LIMIT": "fast"}), io.Discard, io.Discard, nil)
+	assert.ErrorContains(t, err, "PAYHOOK_RATE_LIMIT", "serve refuses to start")
 }

@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook"
 )
@@ -29,10 +33,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer closeStore()
 
+	opts := []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger), payhook.WithClock(clock)}
+	limit, err := rateLimit(getenv("PAYHOOK_RATE_LIMIT"))
+	if err != nil {
+		return err
+	}
+	if limit != nil {
+		opts = append(opts, payhook.WithRateLimit(*limit))
+	}
 	env := mountEnv{
 		getenv: getenv,
 		out:    &lineWriter{w: stdout},
-		opts:   []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger)},
+		opts:   opts,
 		logger: logger,
 	}
 	mux := http.NewServeMux()
@@ -80,7 +92,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
 			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
 	}
-	logger.Info("payhook: listening", "addr", ln.Addr().String(), "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")))
+	logger.Info("payhook: listening", "addr", ln.Addr().String(), "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
+		"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
@@ -98,6 +111,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// clock is serve's clock, for the rate limit; tests stop it.
+var clock = time.Now
+
+// defaultRateLimit is PAYHOOK_RATE_LIMIT when it is not set.
+const defaultRateLimit = "20/s"
+
+// rateLimit reads PAYHOOK_RATE_LIMIT: "N/s", "N/m" or "N/h" (N requests a
+// second, minute or hour per client, N at once at most), "off" for none,
+// or "" for defaultRateLimit.
+func rateLimit(spec string) (*payhook.RateLimit, error) {
+	spec = strings.TrimSpace(or(spec, defaultRateLimit))
+	if spec == "off" {
+		return nil, nil
+	}
+	bad := fmt.Errorf("PAYHOOK_RATE_LIMIT=%q: want N/s, N/m or N/h (such as %s), or off", spec, defaultRateLimit)
+	n, unit, ok := strings.Cut(spec, "/")
+	count, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+	if !ok || err != nil || count <= 0 || math.IsInf(count, 0) || count > 1e9 {
+		return nil, bad
+	}
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "min": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
+	if per == 0 {
+		return nil, bad
+	}
+	return &payhook.RateLimit{Rate: rate.Limit(count / per.Seconds()), Burst: int(math.Ceil(count))}, nil
 }
 
 // mount is one provider's route, mounted when its environment is set.

@@ -47,9 +47,12 @@
 //
 // Without a secret the timestamp proves nothing and is not checked; a
 // replayed webhook is recognised by its payment id instead (payhook's
-// idempotency store). Every delivery, forged ones and duplicates included,
-// costs one call of the status API: limit the rate with
-// payhook.WithRateLimit. The call is made before payhook claims the
+// idempotency store) and by its age ([WithMaxAge]). Every delivery, forged
+// ones and duplicates included, is confirmed through the status API: limit
+// the rate with payhook.WithRateLimit. The API's answer for a settled
+// payment is remembered for a while ([WithAnswerTTL]), so a spray of
+// forgeries naming one payment costs one call, and the calls in flight are
+// bounded ([WithConcurrentConfirmations]). The call is made before payhook claims the
 // payment id (in Verify), so that a forged webhook naming a real payment
 // id cannot hold that id while the genuine delivery, sent only once,
 // arrives. With a webhook secret the signature authenticates the sender,

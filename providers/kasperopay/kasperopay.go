@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apicache"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -26,6 +27,9 @@ type Provider struct {
 	maxAge time.Duration
 	now    func() time.Time
 	logger *slog.Logger // nil: slog.Default() when logging
+	// answers remembers settled payments and bounds the status calls in
+	// flight.
+	answers *apicache.Cache[Payment]
 }
 
 var (
@@ -45,7 +49,8 @@ func New(opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now, logger: c.logger}
+	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now, logger: c.logger,
+		answers: apicache.New[Payment](c.answerTTL, c.inFlight, c.timeout, maxAnswers, c.now)}
 	if c.secret != "" {
 		p.signer = newSigner(c.secret)
 	}
@@ -145,7 +150,12 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	if e.AmountKAS.IsZero() {
 		return fmt.Errorf("kasperopay: %w: payment %q: webhook has no amount_kas to confirm", payhook.ErrInvalidSignature, e.PaymentID)
 	}
-	pay, err := p.client.Status(ctx, e.PaymentID)
+	pay, err := p.answers.Get(ctx, e.PaymentID, func(ctx context.Context) (Payment, error) {
+		return p.client.Status(ctx, e.PaymentID)
+	}, settled)
+	if err != nil && (errors.Is(err, apicache.ErrBusy) || ctx.Err() != nil) {
+		err = fmt.Errorf("kasperopay: %w: status of %q: %w", payhook.ErrUnavailable, e.PaymentID, err)
+	}
 	switch {
 	case errors.Is(err, payhook.ErrUnavailable):
 		p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API could not be consulted and KasperoPay will not resend this webhook; check the payment by hand", err)
@@ -183,6 +193,13 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	e.Confirmed = &pay
 	return nil
 }
+
+// maxAnswers bounds the payments the Provider remembers.
+const maxAnswers = 10_000
+
+// settled reports whether a payment's status is final, so that the status
+// API's answer can be remembered ([WithAnswerTTL]).
+func settled(p Payment) bool { return p.Status == StatusCompleted || p.Status == StatusExpired }
 
 // logUnconfirmed writes the line that is the only record of a payment the
 // webhook announced but Verify could not accept.

@@ -711,7 +711,7 @@ func TestHandleEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "already processed\n", out)
 	assert.EqualValues(t, 1, handled.Load())
-	assert.Equal(t, calls+1, api.calls(), "an unsigned duplicate is confirmed before its id is claimed")
+	assert.Equal(t, calls, api.calls(), "an unsigned duplicate is confirmed before its id is claimed, by the answer remembered")
 
 	code, out = post(body(t, map[string]any{"payment_id": "pay_pending"}))
 	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
@@ -924,8 +924,7 @@ func TestSignedDisagreementReleasesKey(t *testing.T) {
 		h.ServeHTTP(w, r)
 		return w
 	}
-	api.payment("pay_xyz789", "expired", "150.5", `null`)
-	assert.Equal(t, http.StatusUnauthorized, deliver().Code, "the API disagrees")
+	assert.Equal(t, http.StatusUnauthorized, deliver().Code, "the API does not know the payment (yet)")
 	api.payment("pay_xyz789", "confirming", "150.5", `"abc123def456"`)
 	assert.Equal(t, http.StatusServiceUnavailable, deliver().Code, "not settled yet: never 401")
 	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
@@ -1028,4 +1027,62 @@ func TestDuplicateKeysRefused(t *testing.T) {
 		})
 	}
 	assert.Equal(t, 0, api.calls(), "refused before the status API is asked")
+}
+
+// TestConfirmationSprayCostsOneCall (issue 8, finding 4): without a secret
+// every delivery is confirmed through the status API, forgeries included.
+// The answer for a settled payment is remembered, so 300 forgeries naming
+// one payment cost one call, and the genuine delivery none.
+func TestConfirmationSprayCostsOneCall(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api), func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	forged := body(t, map[string]any{"amount_kas": "1500.5"})
+	for range 300 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(forged)))
+		require.Equal(t, http.StatusUnauthorized, w.Code)
+	}
+	assert.Equal(t, 1, api.calls())
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody)))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, 1, api.calls())
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestConfirmationsInFlightCapped (issue 8, finding 4): at most
+// WithConcurrentConfirmations calls of the status API run at once; a
+// confirmation beyond waits, and gives up with 503 rather than open another
+// connection.
+func TestConfirmationsInFlightCapped(t *testing.T) {
+	api := newFakeAPI(t)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+	for _, id := range []string{"pay_1", "pay_2", "pay_3"} {
+		api.mu.Lock()
+		api.answers[id] = func(w http.ResponseWriter, r *http.Request) {
+			arrived <- struct{}{}
+			<-release
+			fmt.Fprintf(w, `{"payment_id":%q,"status":"completed","amount_kas":150.5,"confirmed_at":"2026-01-30T15:29:58Z"}`, id)
+		}
+		api.mu.Unlock()
+	}
+	p := newProvider(t, api, kasperopay.WithConcurrentConfirmations(2), kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	errs := make(chan error, 2)
+	for _, id := range []string{"pay_1", "pay_2"} {
+		go func() { _, err := verify(p, nil, body(t, map[string]any{"payment_id": id})); errs <- err }()
+	}
+	<-arrived
+	<-arrived
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the third delivery's client has gone while it waits for a slot
+	_, err := p.Verify(ctx, nil, body(t, map[string]any{"payment_id": "pay_3"}))
+	assert.ErrorIs(t, err, payhook.ErrUnavailable)
+	assert.Equal(t, 2, api.calls(), "no third call while two are in flight")
+	once.Do(func() { close(release) })
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
 }

@@ -30,6 +30,12 @@ const (
 	// is still accepted under confirmation: KasperoPay sends it once, at
 	// once, so an older one is a replay.
 	DefaultMaxAge = time.Hour
+	// DefaultConcurrentConfirmations is how many calls of the status API
+	// confirmations make at once.
+	DefaultConcurrentConfirmations = 8
+	// DefaultAnswerTTL is how long the status API's answer for a settled
+	// payment is remembered.
+	DefaultAnswerTTL = time.Minute
 )
 
 // Option configures [New] and [NewClient]. The status API options
@@ -46,6 +52,8 @@ type config struct {
 	confirm    bool
 	window     time.Duration
 	maxAge     time.Duration
+	inFlight   int
+	answerTTL  time.Duration
 	now        func() time.Time
 	logger     *slog.Logger
 	err        error
@@ -59,6 +67,8 @@ func newConfig(opts []Option) (config, error) {
 		confirm:    true,
 		window:     DefaultReplayWindow,
 		maxAge:     DefaultMaxAge,
+		inFlight:   DefaultConcurrentConfirmations,
+		answerTTL:  DefaultAnswerTTL,
 		now:        time.Now,
 	}
 	for _, o := range opts {
@@ -174,8 +184,35 @@ func WithMaxAge(d time.Duration) Option {
 	}
 }
 
+// WithConcurrentConfirmations bounds the calls of the status API that
+// confirmations make at once: a confirmation beyond waits for one to end (at
+// most WithTimeout's duration, then 503), so that a spray of unsigned
+// deliveries cannot open unbounded connections to KasperoPay and get the
+// merchant throttled. Values below 1 are ignored. Provider only. Default:
+// DefaultConcurrentConfirmations.
+func WithConcurrentConfirmations(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.inFlight = n
+		}
+	}
+}
+
+// WithAnswerTTL sets how long the status API's answer for a settled payment
+// (completed, expired) is remembered, per payment id, so that a spray of
+// forged deliveries naming one payment costs one call. Pending and
+// confirming payments, "not found" and errors are never remembered. Values
+// below 1 are ignored. Provider only. Default: DefaultAnswerTTL.
+func WithAnswerTTL(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.answerTTL = d
+		}
+	}
+}
+
 // WithClock makes the Provider read the time from now, for tests of the
-// replay window and the maximum age. Default: time.Now. nil is ignored.
+// replay window, the maximum age and the answers it remembers. Default: time.Now. nil is ignored.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now != nil {

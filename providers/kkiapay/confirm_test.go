@@ -341,3 +341,74 @@ func TestConfirmPendingIsErrPending(t *testing.T) {
 	require.ErrorIs(t, err, payhook.ErrPending)
 	assert.NotErrorIs(t, err, payhook.ErrInvalidSignature)
 }
+
+// TestConfirmationSprayCostsOneCall (issue 8, finding 4): the status API's
+// answer for a settled transaction is remembered per transaction id, so a
+// spray of deliveries naming one transaction costs one call; it is asked
+// again once WithAnswerTTL is over.
+func TestConfirmationSprayCostsOneCall(t *testing.T) {
+	api := newFakeAPI(t)
+	api.transaction(t, "tx_1", nil) // SUCCESS, 25350
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	rcv := newReceiver(t, mustNew(t, kkiapay.WithConfirmation(api.client(t)), kkiapay.WithClock(now)))
+	for range 100 {
+		code, _ := post(t, rcv.url, hashSecret, webhook(t, "tx_1", map[string]any{"amount": 1}))
+		require.Equal(t, http.StatusUnauthorized, code)
+	}
+	assert.Len(t, api.calls(), 1)
+	mu.Lock()
+	clock = clock.Add(kkiapay.DefaultAnswerTTL)
+	mu.Unlock()
+	code, _ := post(t, rcv.url, hashSecret, webhook(t, "tx_1", map[string]any{"amount": 25350}))
+	assert.Equal(t, http.StatusOK, code)
+	assert.Len(t, api.calls(), 2, "asked again once the answer is too old")
+}
+
+// TestConfirmationsInFlightCapped (issue 8, finding 4): at most
+// WithConcurrentConfirmations calls of the status API run at once.
+func TestConfirmationsInFlightCapped(t *testing.T) {
+	api := newFakeAPI(t)
+	for _, id := range []string{"tx_1", "tx_2", "tx_3"} {
+		api.transaction(t, id, nil)
+	}
+	held := &heldTransport{arrived: make(chan struct{}), release: make(chan struct{})}
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(held.release) }) })
+	cl := api.client(t, kkiapay.WithHTTPClient(&http.Client{Transport: held}))
+	p := mustNew(t, kkiapay.WithConfirmation(cl), kkiapay.WithConcurrentConfirmations(2))
+	confirm := func(ctx context.Context, id string) error {
+		e, err := p.Verify(ctx, signed(hashSecret), []byte(webhook(t, id, map[string]any{"amount": 25350})))
+		if err != nil {
+			return err
+		}
+		return p.Confirm(ctx, &e)
+	}
+	errs := make(chan error, 2)
+	for _, id := range []string{"tx_1", "tx_2"} {
+		go func() { errs <- confirm(context.Background(), id) }()
+	}
+	<-held.arrived
+	<-held.arrived
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the third delivery's client has gone while it waits for a slot
+	assert.ErrorIs(t, confirm(ctx, "tx_3"), payhook.ErrUnavailable)
+	assert.Empty(t, api.calls(), "no third call while two are in flight")
+	once.Do(func() { close(held.release) })
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	assert.Len(t, api.calls(), 2)
+}
+
+// heldTransport reports each request on arrived and holds it until release
+// is closed.
+type heldTransport struct {
+	arrived, release chan struct{}
+}
+
+func (h *heldTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.arrived <- struct{}{}
+	<-h.release
+	return http.DefaultTransport.RoundTrip(r)
+}

@@ -1,6 +1,7 @@
 package kkiapay
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,8 +10,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apicache"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -27,6 +30,7 @@ const SecretHeader = "X-Kkiapay-Secret"
 type Provider struct {
 	secrets *secrets
 	confirm *Client // nil: no confirmation
+	answers *apicache.Cache[Transaction]
 }
 
 var (
@@ -57,7 +61,8 @@ func New(hashSecret string, opts ...Option) (*Provider, error) {
 	for _, v := range append([]string{hashSecret}, c.secrets...) {
 		s.digests = append(s.digests, sha256.Sum256([]byte(strings.TrimSpace(v))))
 	}
-	return &Provider{secrets: s, confirm: c.confirm}, nil
+	return &Provider{secrets: s, confirm: c.confirm,
+		answers: apicache.New[Transaction](c.answerTTL, c.inFlight, slotWait, maxAnswers, c.now)}, nil
 }
 
 // Name returns "kkiapay".
@@ -91,7 +96,7 @@ func (p *Provider) Confirm(ctx context.Context, e *Event) error {
 	if p.confirm == nil {
 		return nil
 	}
-	return p.confirm.confirm(ctx, e)
+	return p.confirmWith(ctx, e)
 }
 
 // secretValue returns the header's value. Several copies of it are accepted
@@ -136,10 +141,30 @@ func (s *secrets) match(got string) bool {
 // KKiaPay's part.
 func SetSecretHeader(h http.Header, hashSecret string) { h.Set(SecretHeader, hashSecret) }
 
-// confirm checks e against the status API, and fills e.Confirmation (and
-// e.Amount, when the webhook had none).
-func (c *Client) confirm(ctx context.Context, e *Event) error {
-	tx, err := c.Status(ctx, e.TransactionID)
+// The answer cache's bounds: how long a confirmation waits for a call slot,
+// and how many answers it remembers.
+const (
+	slotWait   = 10 * time.Second
+	maxAnswers = 10_000
+)
+
+// settled reports whether a transaction's status is final, so that the
+// status API's answer can be remembered ([WithAnswerTTL]).
+func settled(tx Transaction) bool {
+	return tx.Status == StatusSuccess || tx.Status == StatusFailed || tx.Status == StatusReverted
+}
+
+// confirmWith checks e against the status API (or its answer remembered
+// for the transaction), and fills e.Confirmation (and e.Amount, when the
+// webhook had none).
+func (p *Provider) confirmWith(ctx context.Context, e *Event) error {
+	tx, err := p.answers.Get(ctx, e.TransactionID, func(ctx context.Context) (Transaction, error) {
+		return p.confirm.Status(ctx, e.TransactionID)
+	}, settled)
+	if err != nil && (errors.Is(err, apicache.ErrBusy) || ctx.Err() != nil) {
+		return fmt.Errorf("kkiapay: %w: confirming transaction %.64q: %w", payhook.ErrUnavailable, e.TransactionID, err)
+	}
+	tx.Raw, tx.State = bytes.Clone(tx.Raw), bytes.Clone(tx.State) // the cache's copy stays its own
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("kkiapay: %w: transaction %.64q unknown to the status API", payhook.ErrInvalidSignature, e.TransactionID)

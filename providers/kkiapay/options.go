@@ -4,9 +4,20 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/apiclient"
+)
+
+// Defaults of the confirmation's options.
+const (
+	// DefaultConcurrentConfirmations is how many calls of the status API
+	// confirmations make at once.
+	DefaultConcurrentConfirmations = 8
+	// DefaultAnswerTTL is how long the status API's answer for a settled
+	// transaction is remembered.
+	DefaultAnswerTTL = time.Minute
 )
 
 // Base URLs of KKiaPay's API.
@@ -22,8 +33,11 @@ type Option func(*config)
 
 type config struct {
 	// New's
-	secrets []string
-	confirm *Client
+	secrets   []string
+	confirm   *Client
+	inFlight  int
+	answerTTL time.Duration
+	now       func() time.Time
 	// NewClient's
 	baseURL string
 	sandbox bool
@@ -34,7 +48,7 @@ type config struct {
 }
 
 func newConfig(opts []Option) *config {
-	c := &config{}
+	c := &config{inFlight: DefaultConcurrentConfirmations, answerTTL: DefaultAnswerTTL, now: time.Now}
 	for _, o := range opts {
 		if o != nil {
 			o(c)
@@ -128,6 +142,47 @@ func WithHTTPClient(hc *http.Client) Option {
 		c.forClient = append(c.forClient, "WithHTTPClient")
 		if hc != nil {
 			c.http = hc
+		}
+	}
+}
+
+// WithConcurrentConfirmations bounds the calls of the status API that
+// confirmations make at once: a confirmation beyond waits for one to end (at
+// most 10 seconds, then 503), so that a spray of deliveries cannot open
+// unbounded connections to KKiaPay and get the merchant throttled. Values
+// below 1 are ignored. Option of New. Default:
+// DefaultConcurrentConfirmations.
+func WithConcurrentConfirmations(n int) Option {
+	return func(c *config) {
+		c.forProvider = append(c.forProvider, "WithConcurrentConfirmations")
+		if n > 0 {
+			c.inFlight = n
+		}
+	}
+}
+
+// WithAnswerTTL sets how long the status API's answer for a settled
+// transaction (SUCCESS, FAILED, REVERTED) is remembered, per transaction
+// id, so that a spray of deliveries naming one transaction costs one call.
+// PENDING, "not found" and errors are never remembered: KKiaPay's retry
+// asks again. Values below 1 are ignored. Option of New. Default:
+// DefaultAnswerTTL.
+func WithAnswerTTL(d time.Duration) Option {
+	return func(c *config) {
+		c.forProvider = append(c.forProvider, "WithAnswerTTL")
+		if d > 0 {
+			c.answerTTL = d
+		}
+	}
+}
+
+// WithClock makes the Provider read the time from now, for tests of the
+// answers it remembers. nil is ignored. Option of New. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) {
+		c.forProvider = append(c.forProvider, "WithClock")
+		if now != nil {
+			c.now = now
 		}
 	}
 }
