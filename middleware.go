@@ -88,7 +88,7 @@ type result struct {
 // timings are the durations an observer is told; nil without an observer,
 // so that no clock is read for it.
 type timings struct {
-	start                            time.Time
+	start                           time.Time
 	verify, store, confirm, handler time.Duration
 }
 
