@@ -106,6 +106,16 @@ func Test(newHarness func() (Harness, error)) error {
 	return errors.Join(errs...)
 }
 
+// latch is a channel closed once, however often it is opened: a broken
+// backend may call a handler more often than the case expects.
+type latch struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newLatch() *latch { return &latch{ch: make(chan struct{})} }
+func (l *latch) open() { l.once.Do(func() { close(l.ch) }) }
+
 type harness struct {
 	Harness
 	cfg inbox.RunConfig
@@ -164,7 +174,7 @@ func (h *harness) put(ctx context.Context, es ...inbox.Entry) error {
 
 // runUntil runs the backend with hf until stop is closed (or the wait
 // ends), then cancels Run and waits for it to return.
-func (h *harness) runUntil(b inbox.Backend, hf inbox.Handler, stop <-chan struct{}) error {
+func (h *harness) runUntil(b inbox.Backend, hf inbox.Handler, stop *latch) error {
 	ctx, cancel := h.ctx()
 	defer cancel()
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -172,7 +182,7 @@ func (h *harness) runUntil(b inbox.Backend, hf inbox.Handler, stop <-chan struct
 	go func() { errc <- b.Run(runCtx, hf, h.cfg) }()
 	var waitErr error
 	select {
-	case <-stop:
+	case <-stop.ch:
 	case err := <-errc:
 		stopRun()
 		return fmt.Errorf("Run returned before its context was done: %v", err)
@@ -280,7 +290,7 @@ func runMakesDone(h *harness) error {
 	var (
 		mu    sync.Mutex
 		seen  = map[string]inbox.Attempt{}
-		stop  = make(chan struct{})
+		stop  = newLatch()
 		extra []string
 	)
 	err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
@@ -291,7 +301,7 @@ func runMakesDone(h *harness) error {
 		}
 		seen[a.ID] = a
 		if len(seen) == n {
-			close(stop)
+			stop.open()
 		}
 		return nil
 	}, stop)
@@ -321,7 +331,7 @@ func (h *harness) failing(es []inbox.Entry, fails int, err error, want int) erro
 		mu    sync.Mutex
 		count = map[string]int{}
 		total int
-		stop  = make(chan struct{})
+		stop  = newLatch()
 	)
 	return h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
 		mu.Lock()
@@ -329,7 +339,7 @@ func (h *harness) failing(es []inbox.Entry, fails int, err error, want int) erro
 		count[a.ID]++
 		total++
 		if total == want*len(es) {
-			close(stop)
+			stop.open()
 		}
 		if count[a.ID] != a.N {
 			return fmt.Errorf("attempt numbered %d is the entry's attempt %d", a.N, count[a.ID])
@@ -393,11 +403,11 @@ func permanentIsDeadAtOnce(h *harness) error {
 	if err := h.put(ctx, e); err != nil {
 		return err
 	}
-	stop := make(chan struct{})
+	stop := newLatch()
 	var calls atomic.Int32
 	err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
 		if calls.Add(1) == 1 {
-			close(stop)
+			stop.open()
 		}
 		return inbox.Permanent(errors.New("refused by the provider's API"))
 	}, stop)
@@ -454,9 +464,9 @@ func replayAndDiscard(h *harness) error {
 	if info.LastError() == "" {
 		return errors.New("Replay dropped the errors of the earlier attempts")
 	}
-	stop := make(chan struct{})
+	stop := newLatch()
 	if err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
-		close(stop)
+		stop.open()
 		return nil
 	}, stop); err != nil {
 		return err
@@ -482,11 +492,11 @@ func listAndStats(h *harness) error {
 		}
 	}
 	// Each entry has one attempt, which fails: all die.
-	stop := make(chan struct{})
+	stop := newLatch()
 	var calls atomic.Int32
 	if err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
 		if calls.Add(1) == int32(len(es)) {
-			close(stop)
+			stop.open()
 		}
 		return errApp
 	}, stop); err != nil {
@@ -575,7 +585,7 @@ func oneRunnerPerEntry(h *harness) error {
 		running = map[string]bool{}
 		runs    = map[string]int{}
 		overlap []string
-		stop    = make(chan struct{})
+		stop    = newLatch()
 	)
 	hf := func(ctx context.Context, a inbox.Attempt) error {
 		mu.Lock()
@@ -590,19 +600,15 @@ func oneRunnerPerEntry(h *harness) error {
 		running[a.ID] = false
 		runs[a.ID]++
 		if len(runs) == n {
-			select {
-			case <-stop:
-			default:
-				close(stop)
-			}
+			stop.open()
 		}
 		return nil
 	}
 	errc := make(chan error, 1)
-	stop2 := make(chan struct{})
+	stop2 := newLatch()
 	go func() { errc <- h.runUntil(second, hf, stop2) }()
 	err := h.runUntil(h.Backend, hf, stop)
-	close(stop2)
+	stop2.open()
 	if err2 := <-errc; err == nil {
 		err = err2
 	}
@@ -632,10 +638,10 @@ func timeoutFailsAttempt(h *harness) error {
 		h.cfg.Timeout = 100 * time.Millisecond
 	}
 	var calls atomic.Int32
-	stop := make(chan struct{})
+	stop := newLatch()
 	err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
 		if calls.Add(1) == 2 {
-			close(stop)
+			stop.open()
 			return nil
 		}
 		<-ctx.Done() // a handler that hangs until its attempt times out
@@ -665,9 +671,9 @@ func shutdownLeavesPending(h *harness) error {
 	if h.Config.ShutdownTimeout <= 0 {
 		h.cfg.ShutdownTimeout = 50 * time.Millisecond
 	}
-	started := make(chan struct{})
+	started := newLatch()
 	err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
-		close(started)
+		started.open()
 		<-ctx.Done() // still running when Run is told to stop
 		return ctx.Err()
 	}, started)
@@ -679,9 +685,9 @@ func shutdownLeavesPending(h *harness) error {
 		return fmt.Errorf("after a shutdown that canceled its only attempt: %s after %d attempts (%v), want pending",
 			info.State, info.Attempts, err)
 	}
-	stop := make(chan struct{})
+	stop := newLatch()
 	if err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
-		close(stop)
+		stop.open()
 		return nil
 	}, stop); err != nil {
 		return fmt.Errorf("the next start: %w", err)
