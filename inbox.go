@@ -66,8 +66,11 @@ func deferredID(name, key string, body []byte) string {
 
 // enqueue writes the event to the inbox and answers. confirm and claim say
 // what the worker must do before the func (see inbox.Entry); why is the
-// error that deferred confirmation, for the log.
-func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, event E, key, id string, confirm, claim bool, why error) result {
+// error that deferred confirmation, for the log. With storeKey and token,
+// the delivery's claim, a backend that can complete the claim in the
+// transaction that writes the entry does (inbox.Completer), and completed
+// says so.
+func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, event E, key, id string, confirm, claim bool, why error, storeKey, token string) (res result, completed bool) {
 	ctx := r.Context()
 	var t0 time.Time
 	if t != nil {
@@ -75,14 +78,21 @@ func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, 
 	}
 	payload, err := json.Marshal(event)
 	if err != nil {
-		return e.rejectKey(w, r, key, fmt.Errorf("payhook: encoding %s event for the inbox: %w", e.name, err), ReasonHandler)
+		return e.rejectKey(w, r, key, fmt.Errorf("payhook: encoding %s event for the inbox: %w", e.name, err), ReasonHandler), false
 	}
-	added, err := e.inbox.Put(ctx, inbox.Entry{ID: id, Provider: e.name, Key: key, Event: payload, Confirm: confirm, Claim: claim})
+	entry := inbox.Entry{ID: id, Provider: e.name, Key: key, Event: payload, Confirm: confirm, Claim: claim}
+	var added bool
+	if token != "" {
+		added, completed, err = e.inbox.PutComplete(ctx, entry, e.store, storeKey, token, e.retention)
+	}
+	if err == nil && !completed {
+		added, err = e.inbox.Put(ctx, entry)
+	}
 	if t != nil {
 		t.store += since(&t0)
 	}
 	if err != nil {
-		return e.rejectKey(w, r, key, fmt.Errorf("%w: inbox: %w", ErrUnavailable, err), ReasonInboxUnavailable)
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: inbox: %w", ErrUnavailable, err), ReasonInboxUnavailable), false
 	}
 	attrs := []slog.Attr{slog.String("key", key), slog.String("entry", id)}
 	if why != nil {
@@ -95,11 +105,11 @@ func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, 
 	}
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "accepted\n")
-	res := result{outcome: Processed, status: http.StatusOK, key: key}
+	res = result{outcome: Processed, status: http.StatusOK, key: key}
 	if !added {
 		res.outcome = Duplicate
 	}
-	return res
+	return res, completed
 }
 
 // work runs one attempt of an inbox entry: it decodes the event, confirms

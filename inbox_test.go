@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -345,4 +346,33 @@ func TestOneHandlePerProviderPerInbox(t *testing.T) {
 	ib := newInbox()
 	payhook.Handle(&shopProvider{}, newCalls(0).handle, payhook.WithInbox(ib))
 	assert.Panics(t, func() { payhook.Handle(&shopProvider{}, newCalls(0).handle, payhook.WithInbox(ib)) })
+}
+
+// completingInbox is a memory backend that completes the claim with the
+// entry, as a backend sharing the store's database does in one
+// transaction.
+type completingInbox struct {
+	*inbox.Memory
+	calls int
+}
+
+func (c *completingInbox) PutComplete(ctx context.Context, e inbox.Entry, s idempotency.Store, key, token string, retention time.Duration) (bool, bool, error) {
+	c.calls++
+	added, err := c.Put(ctx, e)
+	if err != nil {
+		return false, true, err
+	}
+	return added, true, s.Complete(ctx, key, token, retention)
+}
+
+func TestInboxCompleterCompletesTheClaimOnce(t *testing.T) {
+	var logs strings.Builder
+	b := &completingInbox{Memory: inbox.NewMemory()}
+	ib := inbox.New(b)
+	h := payhook.Handle(&shopProvider{authenticated: true}, newCalls(0).handle, payhook.WithInbox(ib),
+		payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	assert.Equal(t, "accepted\n", serve(h, shopPost("pay_1", "10")).Body.String())
+	assert.Equal(t, "already processed\n", serve(h, shopPost("pay_1", "10")).Body.String())
+	assert.Equal(t, 1, b.calls)
+	assert.NotContains(t, logs.String(), "not recorded as done", "the middleware did not complete the claim a second time")
 }

@@ -145,7 +145,8 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 			// could not say yet whether the payment is real: keep the
 			// delivery, unclaimed, for a worker to confirm.
 			if key := e.p.Key(event); key != "" {
-				return e.enqueue(w, r, t, event, key, deferredID(e.name, key, body), true, true, err)
+				res, _ := e.enqueue(w, r, t, event, key, deferredID(e.name, key, body), true, true, err, "", "")
+				return res
 			}
 		}
 		return e.reject(w, r, err)
@@ -178,9 +179,11 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
 	// Whatever happens next, panics included, the claim is completed or
 	// released on the way out.
-	acked, why := false, "panic"
+	acked, why, completed := false, "panic", false
 	defer func() {
-		e.finish(&d.detached, key, storeKey, claim.Token, acked, why)
+		if !completed {
+			e.finish(&d.detached, key, storeKey, claim.Token, acked, why)
+		}
 		if t != nil {
 			t.store += since(&t0)
 		}
@@ -201,7 +204,7 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 		}
 	}
 	if e.inbox != nil {
-		res = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater, false, nil)
+		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater, false, nil, storeKey, claim.Token)
 		acked, why = res.status == http.StatusOK, "inbox unavailable"
 		return res
 	}

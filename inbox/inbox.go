@@ -36,6 +36,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/payhook/payhook/idempotency"
 )
 
 // Entry is one delivery kept in an inbox: the verified event, never the raw
@@ -62,8 +64,9 @@ type Entry struct {
 	// handler must confirm the event, then claim its key, so that a forged
 	// delivery never holds the key of a genuine one.
 	Claim bool `json:"claim,omitempty"`
-	// MaxAttempts is how many times the entry is run before it is dead.
-	// Set by [Inbox.Put] from [WithMaxAttempts].
+	// MaxAttempts is the number of the attempt after which a failing entry
+	// is dead. Set by [Inbox.Put] from [WithMaxAttempts]; [Inbox.Replay]
+	// raises it by that much again.
 	MaxAttempts int `json:"max_attempts"`
 	// ReceivedAt is when the delivery arrived. Set by Inbox.Put when zero.
 	ReceivedAt time.Time `json:"received_at"`
@@ -122,8 +125,8 @@ type Info struct {
 	Entry
 	// State is the entry's state.
 	State State `json:"state"`
-	// Attempts is how many times the entry has been run (or is being run)
-	// since it was put or last replayed.
+	// Attempts is how many times the entry has been run (or is being
+	// run).
 	Attempts int `json:"attempts"`
 	// Errors are the errors of the failed attempts, oldest first. A backend
 	// may keep only the last ones; it keeps at least the last.
@@ -228,8 +231,9 @@ type RunConfig struct {
 //     the others' contexts (those entries stay pending; whether the
 //     canceled attempt counts is the backend's), and returns nil. It returns an error only when it
 //     could not run at all.
-//   - Replay makes a dead or done entry pending and due now, with its
-//     Attempts back at 0 (its Errors are kept); Discard deletes an entry that is not
+//   - Replay makes a dead or done entry pending and due now, and raises
+//     its MaxAttempts to Attempts plus the MaxAttempts it was put with (its
+//     Errors are kept); Discard deletes an entry that is not
 //     running. Both return [ErrNotFound] for an unknown ID and [ErrState]
 //     for a running entry (Replay also for a pending one).
 //   - Get returns [ErrNotFound] for an unknown ID. List returns the entries
@@ -243,6 +247,23 @@ type Backend interface {
 	Stats(ctx context.Context) ([]Stat, error)
 	Replay(ctx context.Context, id string) error
 	Discard(ctx context.Context, id string) error
+}
+
+// Completer is implemented by a Backend that can complete an idempotency
+// claim in the transaction that puts the entry, when the claim is held in a
+// store of the same database (River's inbox and pgstore on one PostgreSQL
+// database). payhook's middleware then never leaves, even for an instant,
+// an entry without its key marked done or a key marked done without its
+// entry. Without it, the middleware puts the entry first and completes the
+// claim after: a crash between the two leaves an entry whose key's lease
+// runs out, and a retried delivery finds the entry already there.
+type Completer interface {
+	// PutComplete puts e as Put does and, in the same transaction,
+	// completes the claim of key with token in store for retention, as
+	// store.Complete does. It reports handled false, having done nothing,
+	// when store is not one it can write in its transaction; the caller
+	// then calls Put and store.Complete itself.
+	PutComplete(ctx context.Context, e Entry, store idempotency.Store, key, token string, retention time.Duration) (added, handled bool, err error)
 }
 
 var (

@@ -24,9 +24,10 @@ type Memory struct {
 }
 
 type memEntry struct {
-	info  Info
-	seq   uint64
-	lease time.Time // while running: when another worker may take it
+	info   Info
+	seq    uint64
+	lease  time.Time // while running: when another worker may take it
+	budget int       // the MaxAttempts it was put with, granted again by Replay
 }
 
 // MemoryOption configures [NewMemory].
@@ -69,7 +70,7 @@ func (m *Memory) Put(ctx context.Context, e Entry) (bool, error) {
 	now := m.now()
 	e.Event = append([]byte(nil), e.Event...)
 	m.seq++
-	m.entries[e.ID] = &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq}
+	m.entries[e.ID] = &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts}
 	m.wake()
 	return true, nil
 }
@@ -267,7 +268,7 @@ func (m *Memory) Replay(ctx context.Context, id string) error {
 	}
 	now := m.now()
 	e.info.State, e.info.NextAt, e.info.UpdatedAt = Pending, now, now
-	e.info.Attempts = 0
+	e.info.MaxAttempts = e.info.Attempts + max(e.budget, 1)
 	m.wake()
 	return nil
 }

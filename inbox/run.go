@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/payhook/payhook/idempotency"
 )
 
 // Defaults of the options.
@@ -147,11 +149,26 @@ func (ib *Inbox) Handle(provider string, h Handler) {
 // once e is committed. It sets e's MaxAttempts, and its ReceivedAt when
 // zero.
 func (ib *Inbox) Put(ctx context.Context, e Entry) (added bool, err error) {
+	return ib.b.Put(ctx, ib.stamp(e))
+}
+
+// PutComplete puts e and completes an idempotency claim in one
+// transaction when the backend can ([Completer]); otherwise it reports
+// handled false and does nothing.
+func (ib *Inbox) PutComplete(ctx context.Context, e Entry, store idempotency.Store, key, token string, retention time.Duration) (added, handled bool, err error) {
+	c, ok := ib.b.(Completer)
+	if !ok {
+		return false, false, nil
+	}
+	return c.PutComplete(ctx, ib.stamp(e), store, key, token, retention)
+}
+
+func (ib *Inbox) stamp(e Entry) Entry {
 	e.MaxAttempts = ib.maxAttempts
 	if e.ReceivedAt.IsZero() {
 		e.ReceivedAt = time.Now().UTC()
 	}
-	return ib.b.Put(ctx, e)
+	return e
 }
 
 // Run runs the registered handlers on the inbox's entries until ctx is
@@ -195,8 +212,9 @@ func (ib *Inbox) List(ctx context.Context, f Filter) ([]Info, error) {
 // Stats counts the entries by provider and state.
 func (ib *Inbox) Stats(ctx context.Context) ([]Stat, error) { return ib.b.Stats(ctx) }
 
-// Replay makes a dead (or done) entry pending again, due now, with a fresh
-// count of attempts (the errors of earlier attempts are kept).
+// Replay makes a dead (or done) entry pending again, due now, with as many
+// attempts again as it was put with (the errors of earlier attempts are
+// kept).
 func (ib *Inbox) Replay(ctx context.Context, id string) error { return ib.b.Replay(ctx, id) }
 
 // ReplayDead replays every dead entry and returns their IDs. An entry that

@@ -457,12 +457,15 @@ func replayAndDiscard(h *harness) error {
 	if err := h.Backend.Replay(ctx, dead.ID); err != nil {
 		return fmt.Errorf("Replay of a dead entry: %w", err)
 	}
-	info, err := h.expect(dead.ID, inbox.Pending, 0)
+	info, err := h.expect(dead.ID, inbox.Pending, 2)
 	if err != nil {
 		return err
 	}
 	if info.LastError() == "" {
 		return errors.New("Replay dropped the errors of the earlier attempts")
+	}
+	if info.MaxAttempts != 4 {
+		return fmt.Errorf("MaxAttempts %d after Replay of an entry put with 2 that died after 2, want 4", info.MaxAttempts)
 	}
 	stop := newLatch()
 	if err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
@@ -471,7 +474,7 @@ func replayAndDiscard(h *harness) error {
 	}, stop); err != nil {
 		return err
 	}
-	if _, err := h.expect(dead.ID, inbox.Done, 1); err != nil {
+	if _, err := h.expect(dead.ID, inbox.Done, 3); err != nil {
 		return fmt.Errorf("after Replay and a successful attempt: %w", err)
 	}
 	return nil
