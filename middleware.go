@@ -48,6 +48,10 @@ func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Ha
 	}
 }
 
+// releaseTimeout bounds the release of a claim whose answer was an error:
+// the request may be over, and the store may be the reason.
+const releaseTimeout = 3 * time.Second
+
 // engine is the middleware of one provider.
 type engine[E any] struct {
 	config
@@ -104,12 +108,21 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		return
 	}
 	storeKey := e.prefix + key
-	claim, err := e.store.Claim(ctx, storeKey, e.lease)
+	token := idempotency.NewToken()
+	state, err := e.store.Claim(ctx, storeKey, token, e.lease)
 	if err != nil {
-		e.reject(w, r, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err))
+		// The store may have applied the claim and lost its answer: give the
+		// key back, or every retry would be refused until the lease ends.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		rerr := e.store.Release(rctx, storeKey, token)
+		cancel()
+		if errors.Is(rerr, idempotency.ErrNotOwner) {
+			rerr = nil // the claim was not applied: nothing to give back
+		}
+		e.reject(w, r, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, errors.Join(err, rerr)))
 		return
 	}
-	switch claim.State {
+	switch state {
 	case idempotency.Acquired:
 	case idempotency.Done:
 		e.log(ctx, slog.LevelInfo, "payhook: duplicate delivery acknowledged", slog.String("key", key))
@@ -120,7 +133,7 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 		e.reject(w, r, &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second})
 		return
 	default:
-		e.reject(w, r, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, claim.State))
+		e.reject(w, r, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state))
 		return
 	}
 
@@ -128,7 +141,7 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	// Whatever happens next, panics included, the claim is completed or
 	// released on the way out.
 	acked, why := false, "panic"
-	defer func() { e.finish(&d.detached, key, storeKey, claim.Token, acked, why) }()
+	defer func() { e.finish(&d.detached, key, storeKey, token, acked, why) }()
 	if e.confirm != nil {
 		if err := e.confirm.Confirm(ctx, &d.event); err != nil {
 			why = "not confirmed"
