@@ -289,10 +289,11 @@ func TestInboxForgeryDoesNotShadowTheGenuineDelivery(t *testing.T) {
 		assert.True(t, strings.HasPrefix(e.ID, "shop:pay_1#"), e.ID)
 		assert.True(t, e.Confirm && e.Claim)
 	}
-	c0, err := store.Claim(context.Background(), "shop:pay_1", time.Minute)
+	token := idempotency.NewToken()
+	state, err := store.Claim(context.Background(), "shop:pay_1", token, time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Acquired, c0.State, "neither delivery holds the key")
-	require.NoError(t, store.Release(context.Background(), "shop:pay_1", c0.Token))
+	assert.Equal(t, idempotency.Acquired, state, "neither delivery holds the key")
+	require.NoError(t, store.Release(context.Background(), "shop:pay_1", token))
 
 	p.set("pay_1", "10", nil)
 	running(t, ib)
