@@ -26,5 +26,8 @@ func Handle[E any](p Provider[E], fn func(ctx context.Context, event E) error, o
 	}
 	e := newEngine(p, opts)
 	e.fn = fn
+	if e.inbox != nil {
+		e.inbox.Handle(e.name, e.work)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, nil) })
 }

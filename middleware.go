@@ -43,10 +43,17 @@ import (
 // Middleware panics if p is nil. It is safe for concurrent use.
 func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Handler {
 	e := newEngine(p, opts)
+	if e.inbox != nil {
+		panic("payhook: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox")
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
 	}
 }
+
+// releaseTimeout bounds the release of a claim whose answer was an error:
+// the request may be over, and the store may be the reason.
+const releaseTimeout = 3 * time.Second
 
 // engine is the middleware of one provider.
 type engine[E any] struct {
@@ -74,70 +81,158 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 	return e
 }
 
+// result is how serve answered a delivery, for the observer.
+type result struct {
+	outcome Outcome
+	status  int
+	reason  Reason
+	key     string
+}
+
+// timings are the durations an observer is told; nil without an observer,
+// so that no clock is read for it.
+type timings struct {
+	start                           time.Time
+	verify, store, confirm, handler time.Duration
+}
+
+// since returns the time since *t0 and moves *t0 to now.
+func since(t0 *time.Time) time.Duration {
+	now := time.Now()
+	d := now.Sub(*t0)
+	*t0 = now
+	return d
+}
+
 func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
-	if r.Method != http.MethodPost {
-		e.reject(w, r, ErrMethodNotAllowed)
+	if e.observer == nil || e.observer.Delivery == nil {
+		e.process(w, r, next, nil)
 		return
+	}
+	t := timings{start: time.Now()}
+	res := e.process(w, r, next, &t)
+	e.observer.Delivery(r.Context(), Delivery{
+		Provider: e.name, Outcome: res.outcome, Status: res.status, Reason: res.reason, Key: res.key,
+		Verify: t.verify, Store: t.store, Confirm: t.confirm, Handler: t.handler, Total: time.Since(t.start),
+	})
+}
+
+// process answers one delivery; t, when not nil, receives the time each
+// step took.
+func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings) (res result) {
+	if r.Method != http.MethodPost {
+		return e.reject(w, r, ErrMethodNotAllowed)
 	}
 	if e.limiter != nil {
 		if wait, ok := e.limiter.Allow(e.rateLimit.Key(r), e.now()); !ok {
-			e.reject(w, r, &retryError{ErrRateLimited, wait})
-			return
+			return e.reject(w, r, &retryError{ErrRateLimited, wait})
 		}
 	}
 	s := scratchPool.Get().(*scratch)
 	defer s.put()
 	body, err := s.read(r, e.maxBody)
 	if err != nil {
-		e.reject(w, r, err)
-		return
+		return e.reject(w, r, err)
+	}
+	var t0 time.Time
+	if t != nil {
+		t0 = time.Now()
 	}
 	ctx := r.Context()
 	event, err := e.p.Verify(ctx, r.Header, body)
+	if t != nil {
+		t.verify = since(&t0)
+	}
 	if err != nil {
-		e.reject(w, r, err)
-		return
+		if e.inbox != nil && e.confirm != nil && settlesLater(err) {
+			// Nothing authenticated the sender, and the provider's API
+			// could not say yet whether the payment is real: keep the
+			// delivery, unclaimed, for a worker to confirm.
+			if key := e.p.Key(event); key != "" {
+				res, _ := e.enqueue(w, r, t, event, key, deferredID(e.name, key, body), true, true, err, "", "")
+				return res
+			}
+		}
+		return e.reject(w, r, err)
 	}
 	key := e.p.Key(event)
 	if key == "" {
-		e.reject(w, r, fmt.Errorf("%w: %s event has no idempotency key", ErrMalformed, e.name))
-		return
+		return e.reject(w, r, fmt.Errorf("%w: %s event has no idempotency key", ErrMalformed, e.name))
 	}
 	storeKey := e.prefix + key
-	claim, err := e.store.Claim(ctx, storeKey, e.lease)
-	if err != nil {
-		e.reject(w, r, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err))
-		return
+	token := idempotency.NewToken()
+	state, err := e.store.Claim(ctx, storeKey, token, e.lease)
+	if t != nil {
+		t.store = since(&t0)
 	}
-	switch claim.State {
+	if err != nil {
+		// The store may have applied the claim and lost its answer: give the
+		// key back, or every retry would be refused until the lease ends.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		rerr := e.store.Release(rctx, storeKey, token)
+		cancel()
+		if errors.Is(rerr, idempotency.ErrNotOwner) {
+			rerr = nil // the claim was not applied: nothing to give back
+		}
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, errors.Join(err, rerr)), ReasonStoreUnavailable)
+	}
+	switch state {
 	case idempotency.Acquired:
 	case idempotency.Done:
 		e.log(ctx, slog.LevelInfo, "payhook: duplicate delivery acknowledged", slog.String("key", key))
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "already processed\n")
-		return
+		return result{outcome: Duplicate, status: http.StatusOK, key: key}
 	case idempotency.InFlight:
-		e.reject(w, r, &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second})
-		return
+		return e.rejectKey(w, r, key, &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second}, ReasonInFlight)
 	default:
-		e.reject(w, r, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, claim.State))
-		return
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state), ReasonStoreUnavailable)
 	}
 
 	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
 	// Whatever happens next, panics included, the claim is completed or
 	// released on the way out.
-	acked, why := false, "panic"
-	defer func() { e.finish(&d.detached, key, storeKey, claim.Token, acked, why) }()
+	acked, why, completed := false, "panic", false
+	defer func() {
+		if !completed {
+			e.finish(&d.detached, key, storeKey, token, acked, why)
+		}
+		if t != nil {
+			t.store += since(&t0)
+		}
+	}()
+	confirmLater := false
 	if e.confirm != nil {
-		if err := e.confirm.Confirm(ctx, &d.event); err != nil {
+		err := e.confirm.Confirm(ctx, &d.event)
+		if t != nil {
+			t.confirm = since(&t0)
+		}
+		switch {
+		case err == nil:
+		case e.inbox != nil && settlesLater(err):
+			confirmLater = true // the sender is authenticated: hold the key, confirm later
+		default:
 			why = "not confirmed"
-			e.reject(w, r, err)
-			return
+			return e.rejectKey(w, r, key, err, ReasonNone)
 		}
 	}
+	if e.inbox != nil {
+		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater, false, nil, storeKey, token)
+		acked, why = res.status == http.StatusOK, "inbox unavailable"
+		return res
+	}
 	why = "handler did not acknowledge"
-	acked = e.call(w, r, next, d, body)
+	acked, res = e.call(w, r, next, d, body)
+	if t != nil {
+		t.handler = since(&t0)
+	}
+	return res
+}
+
+// settlesLater reports whether a Verify or Confirm error means "ask the
+// provider's API again later", rather than a refusal.
+func settlesLater(err error) bool {
+	return errors.Is(err, ErrPending) || errors.Is(err, ErrUnavailable)
 }
 
 // call hands the verified event to the application and reports whether it
@@ -146,30 +241,33 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 // pooled: some frameworks write to the ResponseWriter after the handler has
 // returned (echo answers a handler's error that way), and a body read late
 // must not see another request's bytes.
-func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handler, d *delivery[E], body []byte) bool {
+func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handler, d *delivery[E], body []byte) (bool, result) {
 	if e.fn != nil {
 		if err := e.fn(d, d.event); err != nil {
 			code := writeError(w, err)
 			e.log(d, slog.LevelError, "payhook: handler failed", slog.String("key", d.key),
 				slog.Int("status", code), slog.Any("error", err))
-			return false
+			return false, result{outcome: Failed, status: code, reason: ReasonHandler, key: d.key}
 		}
 		io.WriteString(w, "ok\n")
-		return true
+		return true, result{outcome: Processed, status: http.StatusOK, key: d.key}
 	}
 	p := &passOn{w: statusWriter{ResponseWriter: w}}
 	p.body.Reset(bytes.Clone(body))
 	r = r.WithContext(d)
 	r.Body = &p.body
 	next.ServeHTTP(&p.w, r)
+	code := p.w.code()
 	if p.w.status == 0 && d.Err() != nil {
 		// Nothing written and the request is over (the client has gone, a
 		// timeout in front of payhook fired): no 200 reaches the provider,
 		// and a handler that gave up silently has not processed the event.
-		return false
+		return false, result{outcome: Failed, status: code, reason: ReasonNotAcknowledged, key: d.key}
 	}
-	code := p.w.code()
-	return code >= 200 && code < 300
+	if code >= 200 && code < 300 {
+		return true, result{outcome: Processed, status: code, key: d.key}
+	}
+	return false, result{outcome: Failed, status: code, reason: ReasonNotAcknowledged, key: d.key}
 }
 
 // passOn is what the next handler of Middleware gets, in one allocation.
@@ -196,7 +294,13 @@ func (e *engine[E]) finish(ctx context.Context, key, storeKey, token string, ok 
 }
 
 // reject answers err's status and logs why.
-func (e *engine[E]) reject(w http.ResponseWriter, r *http.Request, err error) {
+func (e *engine[E]) reject(w http.ResponseWriter, r *http.Request, err error) result {
+	return e.rejectKey(w, r, "", err, ReasonNone)
+}
+
+// rejectKey is reject once the event's key is known; a reason other than
+// ReasonNone overrides the one err's sentinel gives.
+func (e *engine[E]) rejectKey(w http.ResponseWriter, r *http.Request, key string, err error, reason Reason) result {
 	code := writeError(w, err)
 	level := slog.LevelInfo
 	switch {
@@ -205,8 +309,19 @@ func (e *engine[E]) reject(w http.ResponseWriter, r *http.Request, err error) {
 	case code == http.StatusUnauthorized || code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge:
 		level = slog.LevelWarn
 	}
-	e.log(r.Context(), level, "payhook: delivery rejected",
-		slog.Int("status", code), slog.String("remote", r.RemoteAddr), slog.Any("error", err))
+	attrs := []slog.Attr{slog.Int("status", code), slog.String("remote", r.RemoteAddr), slog.Any("error", err)}
+	if key != "" {
+		attrs = append(attrs, slog.String("key", key))
+	}
+	e.log(r.Context(), level, "payhook: delivery rejected", attrs...)
+	if reason == ReasonNone {
+		reason = reasonOf(err)
+	}
+	outcome := Rejected
+	if reason == ReasonInFlight {
+		outcome = InFlight
+	}
+	return result{outcome: outcome, status: code, reason: reason, key: key}
 }
 
 func (e *engine[E]) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/inbox"
 )
 
 // Defaults of the middleware's options.
@@ -44,6 +45,8 @@ type config struct {
 	rateLimit *RateLimit
 	logger    *slog.Logger
 	now       func() time.Time
+	inbox     *inbox.Inbox
+	observer  *Observer
 }
 
 func newConfig(opts []Option) config {
@@ -58,7 +61,7 @@ func newConfig(opts []Option) config {
 		o(&c)
 	}
 	if c.store == nil {
-		c.store, c.ownStore = idempotency.NewMemory(), true
+		c.store, c.ownStore = idempotency.NewMemory(idempotency.WithClock(c.now)), true
 	}
 	return c
 }
@@ -117,8 +120,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock makes the middleware read the time from now, for tests of rate
-// limits. Default: time.Now.
+// WithClock makes the middleware read the time from now: its rate limit
+// and its default store (leases and retention) both follow it, so that a
+// test moves every clock the middleware owns at once. A store given with
+// [WithStore] keeps its own clock. Default: time.Now.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
 		if now != nil {

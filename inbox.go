@@ -1,0 +1,195 @@
+package payhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/inbox"
+)
+
+// WithInbox makes [Handle] keep every verified, new event in ib before it
+// answers, and run its func from ib rather than in the request. A delivery
+// is then acknowledged 200 as soon as its event is committed to the inbox,
+// and the func runs afterwards, retried with backoff until it returns nil
+// (see package inbox for the attempts, dead entries and replays). So a
+// one-shot webhook (Kazawallet, KasperoPay) is never lost to a failing or
+// panicking handler, a crash or a restart: turn it on for them.
+//
+// With an inbox:
+//
+//   - a delivery whose event is already in the inbox, or already processed,
+//     is answered 200 without a new entry;
+//   - a delivery that the provider's API cannot confirm yet (pending
+//     payment, API down) is kept too, and confirmed by the worker before
+//     the func runs; one that the API refuses when the worker asks is dead,
+//     and the func never sees it. When nothing but that API authenticates
+//     the sender (KasperoPay without a webhook secret), such a delivery is
+//     kept apart from the event's other deliveries and does not hold its
+//     key, so that a forgery cannot shadow the genuine webhook;
+//   - when the inbox cannot be written, the delivery is answered 503 and
+//     the key released, as when the store is down.
+//
+// Handle registers its func on ib for its provider: one Handle per
+// provider per inbox, and the inbox must be running ([inbox.Inbox.Run]).
+// The func's ctx carries the event's key ([KeyFrom]) and the event
+// ([EventFrom]). Events travel through the inbox as JSON, so E must
+// survive json.Marshal and json.Unmarshal; every provider's does.
+//
+// WithInbox is an option of Handle only: Middleware's next handler is an
+// http.Handler bound to its request, which cannot be run again later, so
+// Middleware panics when given it.
+func WithInbox(ib *inbox.Inbox) Option {
+	return func(c *config) {
+		if ib != nil {
+			c.inbox = ib
+		}
+	}
+}
+
+// deferredID is the inbox ID of a delivery kept before anything
+// authenticated its sender: apart from every other delivery of the same
+// key, unless it is the same body.
+func deferredID(name, key string, body []byte) string {
+	sum := sha256.Sum256(body)
+	return name + ":" + key + "#" + hex.EncodeToString(sum[:8])
+}
+
+// enqueue writes the event to the inbox and answers. confirm and claim say
+// what the worker must do before the func (see inbox.Entry); why is the
+// error that deferred confirmation, for the log. With storeKey and token,
+// the delivery's claim, a backend that can complete the claim in the
+// transaction that writes the entry does (inbox.Completer), and completed
+// says so.
+func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, event E, key, id string, confirm, claim bool, why error, storeKey, token string) (res result, completed bool) {
+	ctx := r.Context()
+	var t0 time.Time
+	if t != nil {
+		t0 = time.Now()
+	}
+	payload, err := json.Marshal(event)
+	if err != nil {
+		return e.rejectKey(w, r, key, fmt.Errorf("payhook: encoding %s event for the inbox: %w", e.name, err), ReasonHandler), false
+	}
+	entry := inbox.Entry{ID: id, Provider: e.name, Key: key, Event: payload, Confirm: confirm, Claim: claim}
+	var added bool
+	if token != "" {
+		added, completed, err = e.inbox.PutComplete(ctx, entry, e.store, storeKey, token, e.retention)
+	}
+	if err == nil && !completed {
+		added, err = e.inbox.Put(ctx, entry)
+	}
+	if t != nil {
+		t.store += since(&t0)
+	}
+	if err != nil {
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: inbox: %w", ErrUnavailable, err), ReasonInboxUnavailable), false
+	}
+	attrs := []slog.Attr{slog.String("key", key), slog.String("entry", id)}
+	if why != nil {
+		attrs = append(attrs, slog.Any("confirm_later", why))
+	}
+	if added {
+		e.log(ctx, slog.LevelInfo, "payhook: delivery kept in the inbox", attrs...)
+	} else {
+		e.log(ctx, slog.LevelInfo, "payhook: delivery already in the inbox", attrs...)
+	}
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "accepted\n")
+	res = result{outcome: Processed, status: http.StatusOK, key: key}
+	if !added {
+		res.outcome = Duplicate
+	}
+	return res, completed
+}
+
+// work runs one attempt of an inbox entry: it decodes the event, confirms
+// and claims it when the entry says so, and calls the func.
+func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) (err error) {
+	start := time.Now()
+	result := AttemptDone
+	defer func() {
+		if err != nil {
+			result = AttemptRetry
+			if inbox.IsPermanent(err) || a.N >= a.MaxAttempts {
+				result = AttemptDead
+			}
+			level := slog.LevelWarn
+			if result == AttemptDead {
+				level = slog.LevelError
+			}
+			e.log(ctx, level, "payhook: inbox attempt failed", slog.String("key", a.Key), slog.String("entry", a.ID),
+				slog.Int("attempt", a.N), slog.String("result", string(result)), slog.Any("error", err))
+		}
+		if e.observer != nil && e.observer.Attempt != nil {
+			e.observer.Attempt(ctx, Attempt{Provider: e.name, Key: a.Key, N: a.N, Result: result,
+				Reason: reasonOf(err), Duration: time.Since(start)})
+		}
+	}()
+	ctx = context.WithValue(ctx, receivedKey{}, a.ReceivedAt)
+	var event E
+	if err := json.Unmarshal(a.Event, &event); err != nil {
+		return inbox.Permanent(fmt.Errorf("payhook: %s event in the inbox does not decode: %w", e.name, err))
+	}
+	if a.Confirm && e.confirm != nil {
+		if err := e.confirm.Confirm(ctx, &event); err != nil {
+			if settlesLater(err) {
+				return err
+			}
+			return inbox.Permanent(fmt.Errorf("payhook: refused by the provider's API: %w", err))
+		}
+	}
+	if a.Claim {
+		dup, err := e.claimForEntry(ctx, a)
+		if err != nil {
+			return err
+		}
+		if dup {
+			result = AttemptDuplicate
+			e.log(ctx, slog.LevelInfo, "payhook: inbox entry is a duplicate of a processed event",
+				slog.String("key", a.Key), slog.String("entry", a.ID))
+			return nil
+		}
+	}
+	d := &delivery[E]{Context: ctx, event: event, key: a.Key, detached: detached{ctx}}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("payhook: handler panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return e.fn(d, event)
+}
+
+// claimForEntry claims and completes the key of an entry kept before its
+// sender was authenticated, now that its event is confirmed. It reports
+// whether the event was already processed through another delivery. The
+// claim's token is the entry's, so that a retry of this entry, after a
+// crash between the claim and its completion, takes the key again.
+func (e *engine[E]) claimForEntry(ctx context.Context, a inbox.Attempt) (dup bool, err error) {
+	storeKey := e.prefix + a.Key
+	state, err := e.store.Claim(ctx, storeKey, a.ID, e.lease)
+	if err != nil {
+		return false, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err)
+	}
+	switch state {
+	case idempotency.Done:
+		return true, nil
+	case idempotency.InFlight:
+		return false, fmt.Errorf("%w: key %q", ErrInFlight, a.Key)
+	case idempotency.Acquired:
+		if err := e.store.Complete(ctx, storeKey, a.ID, e.retention); err != nil {
+			return false, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err)
+		}
+		return false, nil
+	}
+	return false, errors.New("payhook: idempotency store answered " + state.String())
+}

@@ -1,0 +1,289 @@
+package inbox
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Memory is a [Backend] held in one process's memory: for tests, and for a
+// single process that may lose its entries when it ends. Nothing survives a
+// restart: use a durable backend for payments.
+//
+// A Memory is safe for concurrent use, and several Run loops may share it.
+// Make one with [NewMemory]; the zero value is not usable.
+type Memory struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]*memEntry
+	seq     uint64
+	changed chan struct{} // closed and replaced when an entry may have become due
+}
+
+type memEntry struct {
+	info   Info
+	seq    uint64
+	lease  time.Time // while running: when another worker may take it
+	budget int       // the MaxAttempts it was put with, granted again by Replay
+}
+
+// MemoryOption configures [NewMemory].
+type MemoryOption func(*Memory)
+
+// WithClock makes the store read the time from now. Default: time.Now.
+func WithClock(now func() time.Time) MemoryOption {
+	return func(m *Memory) {
+		if now != nil {
+			m.now = now
+		}
+	}
+}
+
+// NewMemory returns an empty in-memory backend.
+func NewMemory(opts ...MemoryOption) *Memory {
+	m := &Memory{now: time.Now, entries: make(map[string]*memEntry), changed: make(chan struct{})}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
+}
+
+// wake tells the Run loops to look for due entries. m.mu is held.
+func (m *Memory) wake() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// Put implements [Backend].
+func (m *Memory) Put(ctx context.Context, e Entry) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.entries[e.ID]; ok {
+		return false, nil
+	}
+	now := m.now()
+	e.Event = append([]byte(nil), e.Event...)
+	m.seq++
+	m.entries[e.ID] = &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts}
+	m.wake()
+	return true, nil
+}
+
+// take marks the first due entry running and returns it with its attempt
+// number; or, when none is due, how long until one may be (0: nothing is
+// scheduled) and the channel that says something changed.
+func (m *Memory) take(lease time.Duration) (Attempt, bool, time.Duration, <-chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	var (
+		best *memEntry
+		next time.Time
+	)
+	for _, e := range m.entries {
+		var due time.Time
+		switch e.info.State {
+		case Pending:
+			due = e.info.NextAt
+		case Running: // its worker went away without an answer
+			due = e.lease
+		default:
+			continue
+		}
+		if !due.After(now) {
+			if best == nil || e.seq < best.seq {
+				best = e
+			}
+		} else if next.IsZero() || due.Before(next) {
+			next = due
+		}
+	}
+	if best == nil {
+		var wait time.Duration
+		if !next.IsZero() {
+			wait = next.Sub(now)
+		}
+		return Attempt{}, false, wait, m.changed
+	}
+	best.info.State = Running
+	best.info.Attempts++
+	best.info.UpdatedAt = now
+	best.lease = now.Add(lease)
+	return Attempt{Entry: best.info.Entry, N: best.info.Attempts}, true, 0, nil
+}
+
+// finish records the outcome of attempt a. canceled says that Run's
+// shutdown canceled it: the attempt does not count.
+func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[a.ID]
+	if !ok || e.info.State != Running || e.info.Attempts != a.N {
+		return // discarded, or taken again after its lease: not ours any more
+	}
+	now := m.now()
+	e.info.UpdatedAt = now
+	switch {
+	case canceled:
+		e.info.Attempts--
+		e.info.State, e.info.NextAt = Pending, now
+	case err == nil:
+		e.info.State = Done
+	default:
+		e.info.Errors = append(e.info.Errors, AttemptError{Attempt: a.N, At: now, Error: err.Error()})
+		if IsPermanent(err) || a.N >= e.info.MaxAttempts {
+			e.info.State = Dead
+		} else {
+			e.info.State, e.info.NextAt = Pending, now.Add(cfg.Backoff(a.N))
+		}
+	}
+	m.wake()
+}
+
+// Run implements [Backend].
+func (m *Memory) Run(ctx context.Context, h Handler, cfg RunConfig) error {
+	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRun()
+	slots := make(chan struct{}, max(cfg.Workers, 1))
+	var wg sync.WaitGroup
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+loop:
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			break loop
+		}
+		a, ok, wait, changed := m.take(cfg.Lease)
+		if !ok {
+			<-slots
+			var tick <-chan time.Time
+			if wait > 0 {
+				timer.Reset(wait)
+				tick = timer.C
+			}
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-changed:
+			case <-tick:
+			}
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			actx, cancel := context.WithTimeout(runCtx, cfg.Timeout)
+			err := h(actx, a)
+			cancel()
+			m.finish(a, err, err != nil && runCtx.Err() != nil, cfg)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(cfg.ShutdownTimeout):
+		cancelRun()
+		<-done
+	}
+	return nil
+}
+
+// Get implements [Backend].
+func (m *Memory) Get(ctx context.Context, id string) (Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[id]
+	if !ok {
+		return Info{}, ErrNotFound
+	}
+	return e.info.clone(), nil
+}
+
+func (i Info) clone() Info {
+	i.Event = slices.Clone(i.Event)
+	i.Errors = slices.Clone(i.Errors)
+	return i
+}
+
+// List implements [Backend].
+func (m *Memory) List(ctx context.Context, f Filter) ([]Info, error) {
+	m.mu.Lock()
+	var sel []*memEntry
+	for _, e := range m.entries {
+		if (f.State == 0 || e.info.State == f.State) && (f.Provider == "" || e.info.Provider == f.Provider) {
+			sel = append(sel, e)
+		}
+	}
+	slices.SortFunc(sel, func(a, b *memEntry) int { return cmp.Compare(a.seq, b.seq) })
+	if f.Limit > 0 && len(sel) > f.Limit {
+		sel = sel[:f.Limit]
+	}
+	out := make([]Info, len(sel))
+	for i, e := range sel {
+		out[i] = e.info.clone()
+	}
+	m.mu.Unlock()
+	return out, nil
+}
+
+// Stats implements [Backend].
+func (m *Memory) Stats(ctx context.Context) ([]Stat, error) {
+	m.mu.Lock()
+	counts := make(map[Stat]int)
+	for _, e := range m.entries {
+		counts[Stat{Provider: e.info.Provider, State: e.info.State}]++
+	}
+	m.mu.Unlock()
+	out := make([]Stat, 0, len(counts))
+	for s, n := range counts {
+		s.N = n
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b Stat) int {
+		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.State, b.State))
+	})
+	return out, nil
+}
+
+// Replay implements [Backend].
+func (m *Memory) Replay(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[id]
+	switch {
+	case !ok:
+		return ErrNotFound
+	case e.info.State != Dead && e.info.State != Done:
+		return ErrState
+	}
+	now := m.now()
+	e.info.State, e.info.NextAt, e.info.UpdatedAt = Pending, now, now
+	e.info.MaxAttempts = e.info.Attempts + max(e.budget, 1)
+	m.wake()
+	return nil
+}
+
+// Discard implements [Backend].
+func (m *Memory) Discard(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[id]
+	switch {
+	case !ok:
+		return ErrNotFound
+	case e.info.State == Running:
+		return ErrState
+	}
+	delete(m.entries, id)
+	return nil
+}

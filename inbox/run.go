@@ -1,0 +1,254 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/payhook/payhook/idempotency"
+)
+
+// Defaults of the options.
+const (
+	// DefaultMaxAttempts is how many times an entry is run before it is
+	// dead.
+	DefaultMaxAttempts = 25
+	// DefaultBackoff is the wait before the first retry; each retry waits
+	// about twice as long as the one before, up to DefaultMaxBackoff.
+	DefaultBackoff = time.Second
+	// DefaultMaxBackoff caps the wait between two attempts.
+	DefaultMaxBackoff = time.Hour
+	// DefaultWorkers is how many entries run at once in one process.
+	DefaultWorkers = 8
+	// DefaultTimeout bounds one attempt.
+	DefaultTimeout = time.Minute
+	// DefaultShutdownTimeout is how long Run waits for running attempts
+	// once its context is done.
+	DefaultShutdownTimeout = 20 * time.Second
+)
+
+// Inbox is the application's inbox: the handlers of each provider, and the
+// backend that keeps the entries. Make one with [New]; payhook.Handle with
+// payhook.WithInbox registers a provider's handler on it, and [Inbox.Run]
+// runs them. Its methods are safe for concurrent use.
+type Inbox struct {
+	b           Backend
+	maxAttempts int
+	cfg         RunConfig
+
+	mu       sync.RWMutex
+	handlers map[string]Handler
+}
+
+// Option configures [New].
+type Option func(*Inbox)
+
+// WithMaxAttempts sets how many times an entry is run before it is dead.
+// Default: DefaultMaxAttempts. Values below 1 are ignored.
+func WithMaxAttempts(n int) Option {
+	return func(ib *Inbox) {
+		if n > 0 {
+			ib.maxAttempts = n
+		}
+	}
+}
+
+// WithBackoff sets the wait before the first retry and the most any wait
+// may be; waits double in between, with jitter ([Backoff]). Default:
+// DefaultBackoff and DefaultMaxBackoff. A first of 0 retries at once (for
+// tests); negative values are ignored, and most below first is first.
+func WithBackoff(first, most time.Duration) Option {
+	return func(ib *Inbox) {
+		if first >= 0 && most >= 0 {
+			ib.cfg.Backoff = Backoff(first, max(first, most))
+		}
+	}
+}
+
+// WithWorkers sets how many entries run at once in this process. Default:
+// DefaultWorkers. Values below 1 are ignored.
+func WithWorkers(n int) Option {
+	return func(ib *Inbox) {
+		if n > 0 {
+			ib.cfg.Workers = n
+		}
+	}
+}
+
+// WithTimeout bounds one attempt; its context is canceled after d, and the
+// attempt counts as failed. The lease after which another worker takes an
+// attempt whose process was killed is twice that, at least one minute.
+// Default: DefaultTimeout. Values below 1 are ignored.
+func WithTimeout(d time.Duration) Option {
+	return func(ib *Inbox) {
+		if d > 0 {
+			ib.cfg.Timeout = d
+		}
+	}
+}
+
+// WithShutdownTimeout sets how long Run waits for running attempts once its
+// context is done; the attempts still running then are canceled, and their
+// entries run again at the next start. Default: DefaultShutdownTimeout.
+// Negative values are ignored.
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(ib *Inbox) {
+		if d >= 0 {
+			ib.cfg.ShutdownTimeout = d
+		}
+	}
+}
+
+// New returns an Inbox that keeps its entries in b. It panics if b is nil.
+func New(b Backend, opts ...Option) *Inbox {
+	if b == nil {
+		panic("inbox: nil Backend")
+	}
+	ib := &Inbox{
+		b:           b,
+		maxAttempts: DefaultMaxAttempts,
+		cfg: RunConfig{
+			Workers:         DefaultWorkers,
+			Backoff:         Backoff(DefaultBackoff, DefaultMaxBackoff),
+			Timeout:         DefaultTimeout,
+			ShutdownTimeout: DefaultShutdownTimeout,
+		},
+		handlers: make(map[string]Handler),
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(ib)
+		}
+	}
+	ib.cfg.Lease = max(2*ib.cfg.Timeout, time.Minute)
+	return ib
+}
+
+// Backend returns the backend the inbox keeps its entries in.
+func (ib *Inbox) Backend() Backend { return ib.b }
+
+// Handle registers h as the handler of provider's entries. It panics if
+// provider already has one: two handlers for one provider would each take
+// the other's entries.
+func (ib *Inbox) Handle(provider string, h Handler) {
+	if h == nil {
+		panic("inbox: nil Handler")
+	}
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	if _, dup := ib.handlers[provider]; dup {
+		panic("inbox: a handler is already registered for provider " + provider)
+	}
+	ib.handlers[provider] = h
+}
+
+// Put adds e to the inbox, unless an entry with its ID is there; it returns
+// once e is committed. It sets e's MaxAttempts, and its ReceivedAt when
+// zero.
+func (ib *Inbox) Put(ctx context.Context, e Entry) (added bool, err error) {
+	return ib.b.Put(ctx, ib.stamp(e))
+}
+
+// PutComplete puts e and completes an idempotency claim in one
+// transaction when the backend can ([Completer]); otherwise it reports
+// handled false and does nothing.
+func (ib *Inbox) PutComplete(ctx context.Context, e Entry, store idempotency.Store, key, token string, retention time.Duration) (added, handled bool, err error) {
+	c, ok := ib.b.(Completer)
+	if !ok {
+		return false, false, nil
+	}
+	return c.PutComplete(ctx, ib.stamp(e), store, key, token, retention)
+}
+
+func (ib *Inbox) stamp(e Entry) Entry {
+	e.MaxAttempts = ib.maxAttempts
+	if e.ReceivedAt.IsZero() {
+		e.ReceivedAt = time.Now().UTC()
+	}
+	return e
+}
+
+// Run runs the registered handlers on the inbox's entries until ctx is
+// done, then shuts down gracefully (see [WithShutdownTimeout]) and returns
+// nil. An entry whose provider has no handler in this process fails its
+// attempt and is retried, so that a replica that serves fewer providers
+// leaves it to another. Run may be called by several processes sharing a
+// durable backend: each entry is run by one of them at a time.
+func (ib *Inbox) Run(ctx context.Context) error {
+	return ib.b.Run(ctx, ib.dispatch, ib.cfg)
+}
+
+// dispatch runs one attempt with its provider's handler, turning a panic
+// into an error.
+func (ib *Inbox) dispatch(ctx context.Context, a Attempt) (err error) {
+	ib.mu.RLock()
+	h := ib.handlers[a.Provider]
+	ib.mu.RUnlock()
+	if h == nil {
+		return fmt.Errorf("inbox: no handler for provider %q in this process", a.Provider)
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("inbox: handler panicked: %v\n%s", v, debug.Stack())
+		}
+	}()
+	return h(ctx, a)
+}
+
+// Get returns the entry with id.
+func (ib *Inbox) Get(ctx context.Context, id string) (Info, error) { return ib.b.Get(ctx, id) }
+
+// List returns the entries f selects, oldest first.
+func (ib *Inbox) List(ctx context.Context, f Filter) ([]Info, error) {
+	if f.Limit <= 0 {
+		f.Limit = DefaultListLimit
+	}
+	return ib.b.List(ctx, f)
+}
+
+// Stats counts the entries by provider and state.
+func (ib *Inbox) Stats(ctx context.Context) ([]Stat, error) { return ib.b.Stats(ctx) }
+
+// Replay makes a dead (or done) entry pending again, due now, with as many
+// attempts again as it was put with (the errors of earlier attempts are
+// kept).
+func (ib *Inbox) Replay(ctx context.Context, id string) error { return ib.b.Replay(ctx, id) }
+
+// ReplayDead replays every dead entry and returns their IDs. An entry that
+// dies again while ReplayDead runs is not replayed twice. On error it
+// returns those replayed so far.
+func (ib *Inbox) ReplayDead(ctx context.Context) ([]string, error) {
+	var ids []string
+	seen := make(map[string]bool)
+	for {
+		dead, err := ib.b.List(ctx, Filter{State: Dead, Limit: DefaultListLimit})
+		if err != nil {
+			return ids, err
+		}
+		n := 0
+		for _, e := range dead {
+			if seen[e.ID] {
+				continue
+			}
+			seen[e.ID] = true
+			n++
+			switch err := ib.b.Replay(ctx, e.ID); {
+			case err == nil:
+				ids = append(ids, e.ID)
+			case errors.Is(err, ErrNotFound), errors.Is(err, ErrState):
+				// replayed or discarded by someone else meanwhile
+			default:
+				return ids, err
+			}
+		}
+		if n == 0 {
+			return ids, nil
+		}
+	}
+}
+
+// Discard deletes an entry that is not running.
+func (ib *Inbox) Discard(ctx context.Context, id string) error { return ib.b.Discard(ctx, id) }
