@@ -165,6 +165,12 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	case err != nil:
 		return err
 	}
+	// The payment's age is measured when its webhook arrived: a delivery an
+	// inbox kept through an outage is confirmed later, and is no replay.
+	arrived, ok := payhook.ReceivedAt(ctx)
+	if !ok {
+		arrived = p.now()
+	}
 	var why string
 	switch {
 	case pay.PaymentID != "" && pay.PaymentID != e.PaymentID:
@@ -183,9 +189,9 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 		why = fmt.Sprintf("transaction_id %q, status API says %q", e.TransactionID, pay.TxID)
 	case pay.ConfirmedAt.IsZero():
 		why = "status API gives no confirmed_at, so a replay cannot be told from a new payment"
-	case p.now().Sub(pay.ConfirmedAt) > p.maxAge:
-		why = fmt.Sprintf("payment confirmed at %s, %s ago, longer than the maximum age of %s: a replayed webhook (KasperoPay sends each once, at once)",
-			pay.ConfirmedAt.UTC().Format(time.RFC3339), p.now().Sub(pay.ConfirmedAt).Round(time.Second), p.maxAge)
+	case arrived.Sub(pay.ConfirmedAt) > p.maxAge:
+		why = fmt.Sprintf("payment confirmed at %s, %s before the webhook arrived, longer than the maximum age of %s: a replayed webhook (KasperoPay sends each once, at once)",
+			pay.ConfirmedAt.UTC().Format(time.RFC3339), arrived.Sub(pay.ConfirmedAt).Round(time.Second), p.maxAge)
 	}
 	if why != "" {
 		return fmt.Errorf("kasperopay: %w: payment %q not confirmed: %s", payhook.ErrInvalidSignature, e.PaymentID, why)

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/providers/kasperopay"
 )
 
@@ -1085,4 +1086,43 @@ func TestConfirmationsInFlightCapped(t *testing.T) {
 	once.Do(func() { close(release) })
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
+}
+
+// TestMaxAgeMeasuredOnArrival (issue 8, finding 2, with the inbox): a
+// payment kept by an inbox while the status API said "pending" is confirmed
+// later by its worker; its age is measured when its webhook arrived
+// (payhook.ReceivedAt), so a worker running two hours later does not take
+// it for a replay.
+func TestMaxAgeMeasuredOnArrival(t *testing.T) {
+	api := newFakeAPI(t)
+	arrival := time.Now().UTC().Truncate(time.Second)
+	var mu sync.Mutex
+	now := arrival
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p := newProvider(t, api, kasperopay.WithClock(clock), kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	ib := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+	done := make(chan kasperopay.Event, 1)
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { done <- e; return nil }, payhook.WithInbox(ib))
+
+	api.payment("pay_xyz789", "pending", "150.5", `null`)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody)))
+	require.Equal(t, http.StatusOK, w.Code, "kept by the inbox")
+
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // the worker runs two hours later
+	mu.Unlock()
+	api.answer("pay_xyz789", http.StatusOK, fmt.Sprintf(`{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,`+
+		`"txid":"abc123def456","confirmed_at":%q}`, arrival.Format(time.RFC3339)))
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- ib.Run(ctx) }()
+	defer func() { cancel(); assert.NoError(t, <-stopped) }()
+	select {
+	case e := <-done:
+		assert.Equal(t, "pay_xyz789", e.PaymentID)
+		require.NotNil(t, e.Confirmed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kept payment was not processed: taken for a replay?")
+	}
 }

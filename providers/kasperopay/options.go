@@ -174,7 +174,9 @@ func WithReplayWindow(d time.Duration) Option {
 // d closes that window, provided d is shorter than the store's retention
 // (payhook.WithRetention, 7 days by default) and survives its restarts (a
 // durable store). KasperoPay sends its webhook once, right after the
-// payment is confirmed, so d only needs to cover that delivery's delay.
+// payment is confirmed, so d only needs to cover that delivery's delay. The
+// age is measured when the webhook arrived (payhook.ReceivedAt, for a
+// delivery an inbox confirms later), else now.
 // Default: DefaultMaxAge. Values below 1 are ignored.
 func WithMaxAge(d time.Duration) Option {
 	return func(c *config) {
