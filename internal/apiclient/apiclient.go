@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // DefaultTimeout bounds a call when the caller gives no *http.Client.
@@ -26,24 +27,29 @@ const DefaultTimeout = 15 * time.Second
 // MaxResponseBytes caps the body read from an API answer.
 const MaxResponseBytes = 1 << 20
 
-// Client calls one provider's API. It is safe for concurrent use.
+// Client calls one provider's API. It is safe for concurrent use. Its
+// base URL (which may hold a proxy's password) and its headers' values
+// (API keys) are secret.Values, so that no printing of a Client shows them.
 type Client struct {
-	base     string
+	base     secret.Value
 	redacted string // base without a password, for printing
 	http     *http.Client
-	header   http.Header
+	header   map[string]secret.Value
 }
 
 // New returns a Client for the API at base (no trailing slash needed).
-// header is sent with every request and must not be changed afterwards; hc
-// nil means an http.Client with DefaultTimeout.
-func New(base string, hc *http.Client, header http.Header) *Client {
+// header is sent with every request, its values being credentials; hc nil
+// means an http.Client with DefaultTimeout.
+func New(base string, hc *http.Client, header map[string]string) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: DefaultTimeout, CheckRedirect: sameHost}
 	}
-	c := &Client{base: strings.TrimRight(base, "/"), http: hc, header: header}
-	c.redacted = c.base
-	if u, err := url.Parse(c.base); err == nil {
+	base = strings.TrimRight(base, "/")
+	c := &Client{base: secret.New(base), redacted: base, http: hc, header: map[string]secret.Value{}}
+	for k, v := range header {
+		c.header[http.CanonicalHeaderKey(k)] = secret.New(v)
+	}
+	if u, err := url.Parse(base); err == nil {
 		c.redacted = u.Redacted()
 	}
 	return c
@@ -82,7 +88,7 @@ func sameHost(req *http.Request, via []*http.Request) error {
 }
 
 // Base returns the base URL.
-func (c *Client) Base() string { return c.base }
+func (c *Client) Base() string { return c.base.Reveal() }
 
 // Response is an API's answer, whatever its status.
 type Response struct {
@@ -109,13 +115,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in any) (Response,
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base.Reveal()+path, body)
 	if err != nil { // url.Error's text would repeat the URL, password and all
 		return Response{}, fmt.Errorf("%w: invalid API URL: %w", payhook.ErrUnavailable, unwrapURLError(err))
 	}
 	where := method + " " + req.URL.Redacted()
 	for k, v := range c.header {
-		req.Header[k] = v
+		req.Header[k] = []string{v.Reveal()}
 	}
 	req.Header.Set("Accept", "application/json")
 	if in != nil {

@@ -28,7 +28,7 @@ func TestDo(t *testing.T) {
 		io.WriteString(w, `{"ok":true}`)
 	}))
 	defer srv.Close()
-	c := New(srv.URL+"/", nil, http.Header{"X-Api-Key": {"k"}})
+	c := New(srv.URL+"/", nil, map[string]string{"X-Api-Key": "k"})
 
 	res, err := c.Do(context.Background(), http.MethodPost, "/api/v1/x", map[string]string{"a": "b"})
 	require.NoError(t, err, "any answer is not an error")
@@ -68,7 +68,7 @@ func TestDoUnavailable(t *testing.T) {
 		c    *Client
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
-		{"timeout", New(slow.URL, &http.Client{Timeout: 50 * time.Millisecond}, http.Header{"X-Secret": {"hunter2"}}), nil},
+		{"timeout", New(slow.URL, &http.Client{Timeout: 50 * time.Millisecond}, map[string]string{"X-Secret": "hunter2"}), nil},
 		{"deadline", New(slow.URL, nil, nil), func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 50*time.Millisecond)
 		}},
@@ -130,7 +130,7 @@ func TestRedirectToAnotherHostKeepsTheKeys(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
-	c := New(api.URL, nil, http.Header{"X-Api-Key": {"k"}})
+	c := New(api.URL, nil, map[string]string{"X-Api-Key": "k"})
 
 	res, err := c.Do(context.Background(), http.MethodGet, "/moved", nil)
 	require.NoError(t, err)

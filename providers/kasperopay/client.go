@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -205,3 +207,20 @@ func saysNotFound(body []byte) bool {
 func containsFold(b []byte, s string) bool {
 	return bytes.Contains(bytes.ToLower(b), []byte(s))
 }
+
+// LogValue implements slog.LogValuer: a Client logs its base URL without
+// a password.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api", c.api.Redacted()), slog.String("status_path", c.path))
+}
+
+// String returns a description without the base URL's password.
+func (c Client) String() string {
+	return "kasperopay.Client{api: " + c.api.Redacted() + ", status_path: " + c.path + "}"
+}
+
+// GoString is String, so that %#v prints no password either.
+func (c Client) GoString() string { return c.String() }
+
+// Format writes String whatever the verb.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/apicache"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -229,22 +231,26 @@ func (p *Provider) logUnconfirmed(ctx context.Context, e *Event, msg string, err
 
 // LogValue implements slog.LogValuer, so a Provider logs without its
 // secret.
-func (p *Provider) LogValue() slog.Value {
+func (p Provider) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("provider", Name), slog.String("webhook_secret", p.secretText()),
 		slog.Bool("confirmation", p.client != nil))
 }
 
 // String returns a description without the secret.
-func (p *Provider) String() string {
+func (p Provider) String() string {
 	return fmt.Sprintf("kasperopay.Provider{webhook_secret: %s, confirmation: %t}", p.secretText(), p.client != nil)
 }
 
 // GoString is String, so that %#v prints no secret either.
-func (p *Provider) GoString() string { return p.String() }
+func (p Provider) GoString() string { return p.String() }
 
-func (p *Provider) secretText() string {
+// Format writes String whatever the verb, so that no verb prints the
+// secret.
+func (p Provider) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
+
+func (p Provider) secretText() string {
 	if p.signer == nil {
 		return "none"
 	}
-	return "REDACTED"
+	return secret.Redacted
 }

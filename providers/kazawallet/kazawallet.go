@@ -3,6 +3,7 @@ package kazawallet
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/decimal"
 	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -92,17 +94,20 @@ func (p *Provider) Verify(_ context.Context, _ http.Header, body []byte) (Event,
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without secrets.
-func (p *Provider) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("provider", Name), slog.String("api_key", "REDACTED"), slog.String("api_secret", "REDACTED"))
+func (p Provider) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("provider", Name), slog.String("api_key", secret.Redacted), slog.String("api_secret", secret.Redacted))
 }
 
 // String returns a description without secrets.
-func (p *Provider) String() string {
+func (p Provider) String() string {
 	return "kazawallet.Provider{api_key: REDACTED, api_secret: REDACTED}"
 }
 
 // GoString is String, so that %#v prints no secrets either.
-func (p *Provider) GoString() string { return p.String() }
+func (p Provider) GoString() string { return p.String() }
+
+// Format writes String whatever the verb, so that no verb prints a secret.
+func (p Provider) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
 
 // wire is a webhook body as Kazawallet sends it.
 type wire struct {

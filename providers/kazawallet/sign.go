@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"hash"
 	"sync"
+
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Sign returns the secret that Kazawallet puts in a webhook for amount and
@@ -26,7 +28,7 @@ func Sign(apiKey, apiSecret, amount, orderID string) string {
 // across calls, so that a check allocates nothing. It is safe for
 // concurrent use.
 type signer struct {
-	apiKey string
+	apiKey secret.Value
 	pool   sync.Pool // of *macState
 }
 
@@ -40,7 +42,7 @@ type macState struct {
 }
 
 func newSigner(apiKey, apiSecret string) *signer {
-	s := &signer{apiKey: apiKey}
+	s := &signer{apiKey: secret.New(apiKey)}
 	key := []byte(apiSecret)
 	s.pool.New = func() any { return &macState{mac: hmac.New(sha512.New, key)} }
 	return s
@@ -55,7 +57,7 @@ func (s *signer) sum(st *macState, amount, orderID string) []byte {
 	st.msg = append(st.msg, ":::"...)
 	st.msg = append(st.msg, orderID...)
 	st.msg = append(st.msg, ":::"...)
-	st.msg = append(st.msg, s.apiKey...)
+	st.msg = append(st.msg, s.apiKey.Reveal()...)
 	st.digest = sha256.Sum256(st.msg)
 	st.mac.Reset()
 	st.mac.Write(st.digest[:])

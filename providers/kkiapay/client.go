@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/apiclient"
 	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // API paths, below the base URL.
@@ -125,9 +127,9 @@ func (e *APIError) Unwrap() error {
 // one with [NewClient]; it is safe for concurrent use, and logs and prints
 // with its keys redacted.
 type Client struct {
-	api   *apiclient.Client
-	base  string            // the base URL, without a password, for printing
-	scrub *strings.Replacer // removes the keys from API messages
+	api  *apiclient.Client
+	base string         // the base URL, without a password, for printing
+	keys []secret.Value // cut out of API messages
 }
 
 // NewClient returns a Client with the merchant's public key (sent as
@@ -154,15 +156,11 @@ func NewClient(publicKey, privateKey, secretKey string, opts ...Option) (*Client
 	case c.sandbox:
 		base = SandboxBaseURL
 	}
-	h := http.Header{}
-	h.Set("X-Api-Key", publicKey)
-	h.Set("X-Private-Key", privateKey)
-	h.Set("X-Secret-Key", secretKey)
-	api := apiclient.New(base, c.http, h)
+	api := apiclient.New(base, c.http, map[string]string{"X-Api-Key": publicKey, "X-Private-Key": privateKey, "X-Secret-Key": secretKey})
 	return &Client{
-		api:   api,
-		base:  api.Redacted(),
-		scrub: strings.NewReplacer(publicKey, "REDACTED", privateKey, "REDACTED", secretKey, "REDACTED"),
+		api:  api,
+		base: api.Redacted(),
+		keys: []secret.Value{secret.New(publicKey), secret.New(privateKey), secret.New(secretKey)},
 	}, nil
 }
 
@@ -219,7 +217,7 @@ func (c *Client) call(ctx context.Context, path, id string) (Transaction, error)
 func (c *Client) refusal(res apiclient.Response) error {
 	// Keys are cut out before describe cuts the message short, which could
 	// leave the start of one.
-	msg, said, isJSON := describe([]byte(c.scrub.Replace(string(res.Body))))
+	msg, said, isJSON := describe([]byte(c.scrub(string(res.Body))))
 	routeMiss := !isJSON && msg != "" || strings.HasPrefix(said, "cannot ")
 	switch {
 	case routeMiss:
@@ -229,6 +227,14 @@ func (c *Client) refusal(res apiclient.Response) error {
 		return fmt.Errorf("%w: API answered %d", ErrNotFound, res.Status)
 	}
 	return &APIError{StatusCode: res.Status, Message: msg}
+}
+
+// scrub cuts the keys out of s.
+func (c *Client) scrub(s string) string {
+	for _, k := range c.keys {
+		s = strings.ReplaceAll(s, k.Reveal(), secret.Redacted)
+	}
+	return s
 }
 
 // describe reads an error answer. msg is its message: the first of
@@ -273,14 +279,17 @@ func excerpt(s string) string {
 }
 
 // LogValue implements slog.LogValuer, so a Client logs without its keys.
-func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("api", c.base), slog.String("keys", "REDACTED"))
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api", c.base), slog.String("keys", secret.Redacted))
 }
 
 // String returns a description without the keys.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return "kkiapay.Client{api: " + c.base + ", keys: REDACTED}"
 }
 
 // GoString is String, so that %#v prints no keys either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format writes String whatever the verb, so that no verb prints a key.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }

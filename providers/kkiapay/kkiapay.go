@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/apicache"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -205,8 +207,8 @@ func statusOf(t EventType) Status {
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without secrets.
-func (p *Provider) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("provider", Name), slog.String("hash_secret", "REDACTED"),
+func (p Provider) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("provider", Name), slog.String("hash_secret", secret.Redacted),
 		slog.Int("secrets", len(p.secrets.digests)), slog.Bool("confirmation", p.confirm != nil)}
 	if p.confirm != nil {
 		attrs = append(attrs, slog.String("api", p.confirm.base))
@@ -215,7 +217,7 @@ func (p *Provider) LogValue() slog.Value {
 }
 
 // String returns a description without secrets.
-func (p *Provider) String() string {
+func (p Provider) String() string {
 	s := fmt.Sprintf("kkiapay.Provider{hash_secret: REDACTED, secrets: %d", len(p.secrets.digests))
 	if p.confirm != nil {
 		s += ", confirmation: " + p.confirm.String()
@@ -224,4 +226,7 @@ func (p *Provider) String() string {
 }
 
 // GoString is String, so that %#v prints no secrets either.
-func (p *Provider) GoString() string { return p.String() }
+func (p Provider) GoString() string { return p.String() }
+
+// Format writes String whatever the verb, so that no verb prints a secret.
+func (p Provider) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
