@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/providers/kkiapay"
 )
 
 // replayWarning is what serve logs when a store that forgets meets a
@@ -176,4 +181,49 @@ func TestRateLimitSpec(t *testing.T) {
 	}
 	err := serve(context.Background(), nil, env(map[string]string{"KASPEROPAY_ENABLED": "1", "PAYHOOK_RATE_LIMIT": "fast"}), io.Discard, io.Discard, nil)
 	assert.ErrorContains(t, err, "PAYHOOK_RATE_LIMIT", "serve refuses to start")
+}
+
+// TestSendPrintShowsNoCredential (issue 8, finding 7): send redacts the
+// password of --url, and --print printed it, and KKiaPay's hash secret, as
+// literals. The printed command reads them from shell variables, and works
+// once they are set.
+func TestSendPrintShowsNoCredential(t *testing.T) {
+	const hashSecret, password = "kk-hash-9f8e7d", "url-pass-6c5b4a"
+	p, err := kkiapay.New(hashSecret)
+	require.NoError(t, err)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pw, _ := r.BasicAuth(); user != "hook" || pw != password {
+			http.Error(w, "who are you?", http.StatusForbidden)
+			return
+		}
+		payhook.Handle(p, func(ctx context.Context, e kkiapay.Event) error { return nil }).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	target := strings.Replace(srv.URL, "://", "://hook:"+password+"@", 1) + "/webhooks/kkiapay"
+	vars := map[string]string{"KKIAPAY_WEBHOOK_SECRET": hashSecret + ", kk-old-secret"}
+
+	code, out, errOut := runSend(t, vars, "--print", "--url", target, "kkiapay")
+	require.Equal(t, 0, code, errOut)
+	for _, s := range []string{hashSecret, password} {
+		assert.NotContains(t, out+errOut, s)
+	}
+	assert.Contains(t, out, ` -u 'hook'":$PAYHOOK_URL_PASSWORD"`)
+	assert.Contains(t, out, ` -H "X-Kkiapay-Secret: ${KKIAPAY_WEBHOOK_SECRET%%,*}"`)
+	assert.Contains(t, errOut, "PAYHOOK_URL_PASSWORD")
+
+	if _, err := exec.LookPath("curl"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("curl is not installed")
+		}
+		t.Skip("curl is not installed: the printed command is not run")
+	}
+	cmd := exec.Command("sh", "-c", out)
+	cmd.Env = append(os.Environ(), "KKIAPAY_WEBHOOK_SECRET="+vars["KKIAPAY_WEBHOOK_SECRET"], "PAYHOOK_URL_PASSWORD="+password)
+	res, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", res)
+	assert.True(t, strings.HasPrefix(string(res), "HTTP/1.1 200 OK"), "%s", res)
+
+	code, out, _ = runSend(t, vars, "--print", "--forge", "--url", srv.URL, "kkiapay")
+	require.Equal(t, 0, code)
+	assert.NotContains(t, out, "KKIAPAY_WEBHOOK_SECRET", "a forged request carries no credential to hide")
 }

@@ -86,7 +86,7 @@ func newSendFlags(stderr io.Writer) (*flag.FlagSet, *sendFlags) {
 	fs.IntVar(&f.repeat, "repeat", 1, "send the same webhook N times (duplicates)")
 	fs.IntVar(&f.concurrency, "concurrency", 1, "with at most N copies in flight at once (N copies when --repeat is smaller)")
 	fs.BoolVar(&f.forge, "forge", false, "sign with a wrong secret: the receiver must answer 401")
-	fs.BoolVar(&f.print, "print", false, "print an equivalent curl command instead of sending")
+	fs.BoolVar(&f.print, "print", false, "print an equivalent curl command instead of sending; it reads credentials from $KKIAPAY_WEBHOOK_SECRET and $PAYHOOK_URL_PASSWORD")
 	fs.BoolVar(&f.retry, "retry", false, "retry as the provider does, with real waits (kkiapay: up to 5 retries, 500 ms more each time; the others never retry)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for each answer")
 	return fs, f
@@ -117,9 +117,16 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
+	if f.forge {
+		w.credentials = nil // a forged request carries no credential of the merchant's
+	}
 	if f.print {
 		body, _ := io.ReadAll(r.Body)
-		fmt.Fprintln(stdout, curlCommand(r, body))
+		cmd, vars := curlCommand(r, body, w.credentials)
+		if len(vars) > 0 {
+			fmt.Fprintf(stderr, "payhook send: the command reads %s from the environment\n", strings.Join(vars, " and "))
+		}
+		fmt.Fprintln(stdout, cmd)
 		return nil
 	}
 	policy := payhooktest.Policy{}
@@ -179,6 +186,9 @@ func (f *sendFlags) check(fs *flag.FlagSet, provider string) error {
 type webhook struct {
 	build  func(target string, forged bool) *http.Request
 	policy payhooktest.Policy
+	// credentials maps the headers that carry a credential to the shell
+	// expression --print writes instead of the credential.
+	credentials map[string]string
 }
 
 // builder is one of the kit's webhook builders, for events of type E.
@@ -248,7 +258,11 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 			e.FailureCode, e.FailureMessage = "processing_error", "processing_error"
 		}
 		s := payhooktest.KKiaPay{Secret: secret}
-		return webhookOf(s, e), nil
+		w := webhookOf(s, e)
+		// The header is the hash secret itself: --print reads it from the
+		// variable serve reads, the first of its comma list.
+		w.credentials = map[string]string{kkiapay.SecretHeader: "${KKIAPAY_WEBHOOK_SECRET%%,*}"}
+		return w, nil
 
 	default: // kasperopay
 		secret := getenv("KASPEROPAY_WEBHOOK_SECRET")
@@ -355,11 +369,30 @@ func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Poli
 	return nil
 }
 
+// urlPasswordVar is the variable that --print's command reads the
+// password of --url from.
+const urlPasswordVar = "PAYHOOK_URL_PASSWORD"
+
 // curlCommand returns a curl command line, quoted for a POSIX shell, that
-// sends r with body and prints the answer with its headers.
-func curlCommand(r *http.Request, body []byte) string {
+// sends r with body and prints the answer with its headers. No credential
+// is written in it: the headers named in credentials are written as their
+// shell expression, and the password of r's URL as $PAYHOOK_URL_PASSWORD.
+// It returns the variables the command reads.
+func curlCommand(r *http.Request, body []byte, credentials map[string]string) (string, []string) {
 	var b strings.Builder
-	b.WriteString("curl -sS -i -X POST " + shellQuote(r.URL.String()))
+	var vars []string
+	u := *r.URL
+	userinfo := u.User
+	u.User = nil
+	b.WriteString("curl -sS -i -X POST " + shellQuote(u.String()))
+	if userinfo != nil {
+		if _, hasPassword := userinfo.Password(); hasPassword {
+			b.WriteString(" -u " + shellQuote(userinfo.Username()) + `":$` + urlPasswordVar + `"`)
+			vars = append(vars, urlPasswordVar+" (the password of --url)")
+		} else {
+			b.WriteString(" -u " + shellQuote(userinfo.Username()+":"))
+		}
+	}
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {
 		keys = append(keys, k)
@@ -367,11 +400,16 @@ func curlCommand(r *http.Request, body []byte) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range r.Header[k] {
+			if expr, ok := credentials[k]; ok {
+				b.WriteString(` -H "` + k + `: ` + expr + `"`)
+				vars = append(vars, strings.Trim(expr, "${}%,*"))
+				continue
+			}
 			b.WriteString(" -H " + shellQuote(k+": "+v))
 		}
 	}
 	b.WriteString(" --data-raw " + shellQuote(string(body)))
-	return b.String()
+	return b.String(), vars
 }
 
 // shellQuote quotes s for a POSIX shell: in single quotes, each ' written

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -299,7 +300,12 @@ func TestSendPrint(t *testing.T) {
 			if curlErr != nil {
 				t.Skip("curl is not installed: the printed command is not run")
 			}
-			res, err := exec.Command("sh", "-c", out).CombinedOutput()
+			cmd := exec.Command("sh", "-c", out)
+			cmd.Env = os.Environ()
+			for k, v := range tt.vars { // the command reads credentials from serve's variables
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			res, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", res)
 			assert.True(t, strings.HasPrefix(string(res), "HTTP/1.1 200 OK"), "%s", res)
 			assert.True(t, strings.HasSuffix(string(res), "\r\n\r\nok\n"), "%s", res)
