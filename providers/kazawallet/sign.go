@@ -64,6 +64,11 @@ func (s *signer) sum(st *macState, amount, orderID string) []byte {
 	return st.mac.Sum(st.sum[:0])
 }
 
+// strict decodes only canonical base64, as PHP's base64_encode writes it:
+// the lenient decoder accepts several texts for one signature (the unused
+// bits of the last character set), which makes a signature malleable.
+var strict = base64.StdEncoding.Strict()
+
 // decode decodes a received base64 secret into st.got. A form body whose
 // sender left "+" unescaped arrives with spaces, which base64 never holds.
 func (st *macState) decode(secret string) ([]byte, bool) {
@@ -76,7 +81,7 @@ func (st *macState) decode(secret string) ([]byte, bool) {
 	if base64.StdEncoding.DecodedLen(len(st.in)) > len(st.got) {
 		return nil, false
 	}
-	n, err := base64.StdEncoding.Decode(st.got[:], st.in)
+	n, err := strict.Decode(st.got[:], st.in)
 	if err != nil || n != sha512.Size {
 		return nil, false
 	}
