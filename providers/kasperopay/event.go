@@ -106,22 +106,22 @@ func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Eve
 
 // wire is a webhook body as KasperoPay sends it. event, payment_id and
 // amount_kas, which the event and its confirmation need, are strict; the
-// other fields are lenient (jsonx.Text, jsonx.LooseAmount, ...): a value of
+// other fields are lenient (jsonx.Text, jsonx.Decimal, ...): a value of
 // an unexpected type is read as zero, since KasperoPay never resends a
 // webhook refused over a field nothing checks.
 type wire struct {
-	Event           jsonx.String      `json:"event"`
-	Timestamp       jsonx.Time        `json:"timestamp"`
-	MerchantID      jsonx.Text        `json:"merchant_id"`
-	PaymentID       jsonx.String      `json:"payment_id"`
-	OrderID         jsonx.Text        `json:"order_id"`
-	AmountKAS       optAmount         `json:"amount_kas"`
-	AmountUSD       jsonx.LooseAmount `json:"amount_usd"`
-	TransactionID   jsonx.Text        `json:"transaction_id"`
-	CustomerAddress jsonx.Text        `json:"customer_address"`
-	Items           itemList          `json:"items"`
-	Item            jsonx.Text        `json:"item"`
-	Metadata        jsonx.Object      `json:"metadata"`
+	Event           jsonx.String  `json:"event"`
+	Timestamp       jsonx.Time    `json:"timestamp"`
+	MerchantID      jsonx.Text    `json:"merchant_id"`
+	PaymentID       jsonx.String  `json:"payment_id"`
+	OrderID         jsonx.Text    `json:"order_id"`
+	AmountKAS       optAmount     `json:"amount_kas"`
+	AmountUSD       jsonx.Decimal `json:"amount_usd"`
+	TransactionID   jsonx.Text    `json:"transaction_id"`
+	CustomerAddress jsonx.Text    `json:"customer_address"`
+	Items           itemList      `json:"items"`
+	Item            jsonx.Text    `json:"item"`
+	Metadata        jsonx.Object  `json:"metadata"`
 }
 
 // decode decodes a webhook body. Only event and payment_id are required.
@@ -153,7 +153,7 @@ func decode(body []byte) (Event, error) {
 		PaymentID:       string(w.PaymentID),
 		OrderID:         string(w.OrderID),
 		AmountKAS:       w.AmountKAS.Amount,
-		AmountUSD:       payhook.Amount(w.AmountUSD),
+		AmountUSD:       amount(w.AmountUSD),
 		TransactionID:   string(w.TransactionID),
 		CustomerAddress: string(w.CustomerAddress),
 		Items:           w.Items,
@@ -178,9 +178,9 @@ type itemList []Item
 
 // itemWire is one line item; its fields never fail to decode.
 type itemWire struct {
-	Name     jsonx.Text        `json:"name"`
-	Quantity looseInt          `json:"quantity"`
-	Price    jsonx.LooseAmount `json:"price"`
+	Name     jsonx.Text    `json:"name"`
+	Quantity looseInt      `json:"quantity"`
+	Price    jsonx.Decimal `json:"price"`
 }
 
 func (l *itemList) UnmarshalJSON(b []byte) error {
@@ -200,7 +200,7 @@ func (l *itemList) UnmarshalJSON(b []byte) error {
 	}
 	items := make([]Item, len(ws))
 	for i, w := range ws {
-		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: payhook.Amount(w.Price)}
+		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: amount(w.Price)}
 	}
 	*l = items
 	return nil
@@ -226,4 +226,10 @@ func quantity(raw json.RawMessage) int {
 		return 0
 	}
 	return int(f)
+}
+
+// amount is d as an Amount: the zero Amount when d is "".
+func amount(d jsonx.Decimal) payhook.Amount {
+	a, _ := payhook.ParseAmount(string(d)) // every non-empty Decimal parses
+	return a
 }

@@ -14,22 +14,22 @@ import (
 // cannot do without are strict: a transactionId that is neither a string
 // nor a number, an event that is not a string or an amount that is not a
 // decimal make the body malformed. The others are lenient (jsonx.Text, flag,
-// jsonx.LooseAmount, jsonx.Time, jsonx.Object): a value of an unexpected type is read as zero,
+// jsonx.Decimal, jsonx.Time, jsonx.Object): a value of an unexpected type is read as zero,
 // since rejecting the delivery over a label would lose a real payment.
 type wireEvent struct {
-	TransactionID  jsonx.String      `json:"transactionId"`
-	Event          string            `json:"event"`
-	Amount         payhook.Amount    `json:"amount"`
-	IsPaymentSucc  flag              `json:"isPaymentSucces"`
-	Account        jsonx.Text        `json:"account"`
-	Label          jsonx.Text        `json:"label"`
-	Method         jsonx.Text        `json:"method"`
-	Fees           jsonx.LooseAmount `json:"fees"`
-	PartnerID      jsonx.Text        `json:"partnerId"`
-	PerformedAt    jsonx.Time        `json:"performedAt"`
-	StateData      jsonx.Object      `json:"stateData"`
-	FailureCode    jsonx.Text        `json:"failureCode"`
-	FailureMessage jsonx.Text        `json:"failureMessage"`
+	TransactionID  jsonx.String   `json:"transactionId"`
+	Event          string         `json:"event"`
+	Amount         payhook.Amount `json:"amount"`
+	IsPaymentSucc  flag           `json:"isPaymentSucces"`
+	Account        jsonx.Text     `json:"account"`
+	Label          jsonx.Text     `json:"label"`
+	Method         jsonx.Text     `json:"method"`
+	Fees           jsonx.Decimal  `json:"fees"`
+	PartnerID      jsonx.Text     `json:"partnerId"`
+	PerformedAt    jsonx.Time     `json:"performedAt"`
+	StateData      jsonx.Object   `json:"stateData"`
+	FailureCode    jsonx.Text     `json:"failureCode"`
+	FailureMessage jsonx.Text     `json:"failureMessage"`
 }
 
 func decodeEvent(body []byte) (Event, error) {
@@ -56,7 +56,7 @@ func decodeEvent(body []byte) (Event, error) {
 		Label:            string(w.Label),
 		Method:           Method(w.Method),
 		Amount:           w.Amount,
-		Fees:             payhook.Amount(w.Fees),
+		Fees:             amount(w.Fees),
 		PartnerID:        string(w.PartnerID),
 		PerformedAt:      time.Time(w.PerformedAt),
 		StateData:        json.RawMessage(w.StateData),
@@ -68,24 +68,24 @@ func decodeEvent(body []byte) (Event, error) {
 // wireTransaction is the status API's answer. Only amount is strict: it is
 // what confirmation compares.
 type wireTransaction struct {
-	TransactionID    jsonx.Text        `json:"transactionId"`
-	Status           jsonx.Text        `json:"status"`
-	Type             jsonx.Text        `json:"type"`
-	Source           jsonx.Text        `json:"source"`
-	SourceCommonName jsonx.Text        `json:"source_common_name"`
-	Amount           payhook.Amount    `json:"amount"`
-	Fees             jsonx.LooseAmount `json:"fees"`
-	Income           jsonx.LooseAmount `json:"income"`
-	FeeSupportedBy   jsonx.Text        `json:"feeSupportedBy"`
-	Reason           jsonx.Text        `json:"reason"`
-	FailureCode      jsonx.Text        `json:"failureCode"`
-	FailureMessage   jsonx.Text        `json:"failureMessage"`
-	PartnerID        jsonx.Text        `json:"partnerId"`
-	State            jsonx.Object      `json:"state"`
-	PerformedAt      jsonx.Time        `json:"performed_at"` // ISO 8601
-	PerformedOn      jsonx.Time        `json:"performedAt"`  // dd/mm/yyyy
-	Client           *wireCustomer     `json:"client"`
-	Demandeur        *wireCustomer     `json:"demandeur"` // "client" in French, seen in one integration
+	TransactionID    jsonx.Text     `json:"transactionId"`
+	Status           jsonx.Text     `json:"status"`
+	Type             jsonx.Text     `json:"type"`
+	Source           jsonx.Text     `json:"source"`
+	SourceCommonName jsonx.Text     `json:"source_common_name"`
+	Amount           payhook.Amount `json:"amount"`
+	Fees             jsonx.Decimal  `json:"fees"`
+	Income           jsonx.Decimal  `json:"income"`
+	FeeSupportedBy   jsonx.Text     `json:"feeSupportedBy"`
+	Reason           jsonx.Text     `json:"reason"`
+	FailureCode      jsonx.Text     `json:"failureCode"`
+	FailureMessage   jsonx.Text     `json:"failureMessage"`
+	PartnerID        jsonx.Text     `json:"partnerId"`
+	State            jsonx.Object   `json:"state"`
+	PerformedAt      jsonx.Time     `json:"performed_at"` // ISO 8601
+	PerformedOn      jsonx.Time     `json:"performedAt"`  // dd/mm/yyyy
+	Client           *wireCustomer  `json:"client"`
+	Demandeur        *wireCustomer  `json:"demandeur"` // "client" in French, seen in one integration
 }
 
 type wireCustomer struct {
@@ -109,8 +109,8 @@ func (w *wireTransaction) transaction(raw []byte) Transaction {
 		Source:           Method(w.Source),
 		SourceCommonName: string(w.SourceCommonName),
 		Amount:           w.Amount,
-		Fees:             payhook.Amount(w.Fees),
-		Income:           payhook.Amount(w.Income),
+		Fees:             amount(w.Fees),
+		Income:           amount(w.Income),
 		FeeSupportedBy:   string(w.FeeSupportedBy),
 		Reason:           string(w.Reason),
 		FailureCode:      string(w.FailureCode),
@@ -152,4 +152,10 @@ func (f flag) ptr() *bool {
 	}
 	b := f == flagTrue
 	return &b
+}
+
+// amount is d as an Amount: the zero Amount when d is "".
+func amount(d jsonx.Decimal) payhook.Amount {
+	a, _ := payhook.ParseAmount(string(d)) // every non-empty Decimal parses
+	return a
 }
