@@ -54,7 +54,7 @@ func fuzzTargets(f *testing.F) []fuzzTarget {
 	return []fuzzTarget{
 		{payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error { return ok(ctx, e) }), kazawalletSigned},
 		{payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error { return ok(ctx, e) }), func(h http.Header, _ []byte) bool {
-			return anyValue(h, kkiapay.SecretHeader, func(v string) bool { return v == fuzzHash })
+			return anyValue(h, kkiapay.SignatureHeader, func(v string) bool { return v == fuzzHash })
 		}},
 		{payhook.Handle(kp, func(ctx context.Context, e kasperopay.Event) error { return ok(ctx, e) }), func(h http.Header, body []byte) bool {
 			return anyValue(h, kasperopay.SignatureHeader, func(v string) bool {

@@ -20,7 +20,7 @@ import (
 // encoding of them is found.
 var testSecrets = []string{
 	"kwKEY-7f3a91c2", "kwSECRET-d04e5b", "kkHASH-1a2b3c", "kkHASH-old-4d5e", "kkPUB-6f7a8b", "kkPRIV-9c0d1e", "kkSEC-2f3a4b",
-	"kpWHSEC-5c6d7e", "proxyPASS-8f9a0b",
+	"kpWHSEC-5c6d7e", "proxyPASS-8f9a0b", "kpWHSEC-old-1d2e", "kwKEY-old-3f4a", "kwSECRET-old-5b6c",
 }
 
 // encodings returns the forms in which a printed value could carry s.
@@ -39,7 +39,7 @@ func encodings(s string) []string {
 // of the credentials in any encoding.
 func TestSecretsNeverPrinted(t *testing.T) {
 	base := "https://proxy:" + testSecrets[8] + "@api.example"
-	kw, err := kazawallet.New(testSecrets[0], testSecrets[1])
+	kw, err := kazawallet.New(testSecrets[0], testSecrets[1], kazawallet.WithSecrets(kazawallet.KeyPair{APIKey: "kwKEY-old-3f4a", APISecret: "kwSECRET-old-5b6c"}))
 	require.NoError(t, err)
 	kwc, err := kazawallet.NewClient(testSecrets[0], kazawallet.WithBaseURL(base))
 	require.NoError(t, err)
@@ -47,9 +47,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	require.NoError(t, err)
 	kk, err := kkiapay.New(testSecrets[2], kkiapay.WithSecrets(testSecrets[3]), kkiapay.WithConfirmation(kkc))
 	require.NoError(t, err)
-	kp, err := kasperopay.New(kasperopay.WithWebhookSecret(testSecrets[7]), kasperopay.WithBaseURL(base))
-	require.NoError(t, err)
 	kpc, err := kasperopay.NewClient(kasperopay.WithBaseURL(base))
+	require.NoError(t, err)
+	kp, err := kasperopay.New(kasperopay.WithWebhookSecret(testSecrets[7]), kasperopay.WithSecrets("kpWHSEC-old-1d2e"), kasperopay.WithConfirmation(kpc))
 	require.NoError(t, err)
 
 	values := map[string]any{

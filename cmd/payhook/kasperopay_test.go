@@ -80,14 +80,15 @@ func TestServeKasperoPay(t *testing.T) {
 	assert.Equal(t, "pay_ok", rec.Key)
 	assert.Equal(t, "150.5", rec.Event["amount_kas"])
 	assert.Equal(t, "T-Shirt", rec.Event["item"])
-	assert.Equal(t, "completed", rec.Event["confirmed"].(map[string]any)["status"])
+	assert.Equal(t, "completed", rec.Event["confirmation"].(map[string]any)["status"])
 
 	logs := stderr.String()
 	assert.Contains(t, logs, "/webhooks/kasperopay", "the route is listed at start")
 	assert.Contains(t, logs, "duplicate delivery acknowledged")
 	assert.Contains(t, logs, `pay_down`, "the unconfirmed payment is named in serve's log")
 	assert.Contains(t, logs, "will not resend")
-	assert.Contains(t, logs, "KASPEROPAY PAYMENT NOT CONFIRMED", "the provider's own line reaches serve's log")
+	assert.Contains(t, logs, "level=ERROR", "at error level")
+	assert.Contains(t, logs, "kasperopay: PAYMENT NOT CONFIRMED", "the provider's error, with the payment, reaches serve's log")
 	assert.Contains(t, logs, "payment not found")
 }
 
@@ -121,7 +122,7 @@ func TestServeKasperoPayConfig(t *testing.T) {
 		{"enabled with another path", map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_STATUS_PATH": "/api/pay/status/"}, ""},
 		{"bad flag", map[string]string{"KASPEROPAY_ENABLED": "yes please"}, "KASPEROPAY_ENABLED"},
 		{"disabled with a secret", map[string]string{"KASPEROPAY_ENABLED": "0", "KASPEROPAY_WEBHOOK_SECRET": "s"}, "contradicts"},
-		{"blank secret", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "  "}, "empty webhook secret"},
+		{"blank secret", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "  "}, "KASPEROPAY_WEBHOOK_SECRET holds an empty value"},
 		{"API URL alone", map[string]string{"KASPEROPAY_API_URL": "http://127.0.0.1:1"}, "KASPEROPAY_API_URL set without"},
 		{"bad API URL", map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": "kaspa-store.com"}, "base URL"},
 		{"disabled alone", map[string]string{"KASPEROPAY_ENABLED": "0"}, "no provider configured"},

@@ -19,8 +19,11 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
+	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 const sendUsage = `usage: payhook send [flags] <kazawallet|kkiapay|kasperopay>
@@ -29,9 +32,9 @@ Builds a webhook as the provider would send it, signed with the merchant's
 secrets from the environment (the same variables as payhook serve), posts it,
 and prints each answer. Exits 1 unless every delivery was answered 2xx.
 
-  kazawallet  KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET (required)
+  kazawallet  KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET (required; the first of each comma list)
   kkiapay     KKIAPAY_WEBHOOK_SECRET (required; the first of a comma list)
-  kasperopay  KASPEROPAY_WEBHOOK_SECRET (optional: unsigned without it, and
+  kasperopay  KASPEROPAY_WEBHOOK_SECRET (optional, the first of a comma list: unsigned without it, and
               serve then confirms the payment with the status API, which
               must know it)
 
@@ -74,7 +77,7 @@ func newSendFlags(stderr io.Writer) (*flag.FlagSet, *sendFlags) {
 	fs.StringVar(&f.url, "url", "", "where to post (default http://localhost:8080/webhooks/<provider>, the port from $PAYHOOK_ADDR)")
 	fs.StringVar(&f.amount, "amount", "", "amount, sent as written (default 10.00 for kazawallet, 1000 for kkiapay, 150.5 KAS for kasperopay)")
 	fs.StringVar(&f.currency, "currency", "USD", "currency code (kazawallet)")
-	fs.StringVar(&f.status, "status", string(kazawallet.StatusFulfilled), "link status: fulfilled or timed_out (kazawallet)")
+	fs.StringVar(&f.status, "status", string(kazawallet.Fulfilled), "link status: fulfilled or timed_out (kazawallet)")
 	fs.StringVar(&f.event, "event", "", "event: success or failed, or the full name (kkiapay, default transaction.success); payment.completed (kasperopay)")
 	fs.StringVar(&f.orderID, "order-id", "", "order id: the payment link's id (kazawallet, default random), the merchant's order (kasperopay)")
 	fs.StringVar(&f.ref, "ref", "", "the merchant's reference (kazawallet, default random)")
@@ -223,7 +226,7 @@ func (w webhook) request(target string, forged bool) (*http.Request, error) {
 func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (webhook, error) {
 	switch provider {
 	case kazawallet.Name:
-		key, secret := getenv("KAZAWALLET_API_KEY"), getenv("KAZAWALLET_API_SECRET")
+		key, secret := first(getenv("KAZAWALLET_API_KEY")), first(getenv("KAZAWALLET_API_SECRET"))
 		if strings.TrimSpace(key) == "" || strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: kazawallet needs the merchant's KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET in the environment, as payhook serve does")
 		}
@@ -232,13 +235,13 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 			return webhook{}, err
 		}
 		e := kazawallet.Event{OrderID: or(f.orderID, "ord_"+randomID(8)), Amount: amount, Ref: or(f.ref, "ref_"+randomID(8)),
-			Status: kazawallet.Status(f.status), Currency: f.currency}
-		s := payhooktest.Kazawallet{APIKey: key, APISecret: secret, Form: f.form}
+			Type: kazawallet.EventType(f.status), Currency: f.currency}
+		s := kazawallettest.Sender{APIKey: key, APISecret: secret, Form: f.form}
 		return webhookOf(s, e), nil
 
 	case kkiapay.Name:
-		secret, _, _ := strings.Cut(getenv("KKIAPAY_WEBHOOK_SECRET"), ",")
-		if secret = strings.TrimSpace(secret); secret == "" {
+		secret := first(getenv("KKIAPAY_WEBHOOK_SECRET"))
+		if secret == "" {
 			return webhook{}, errors.New("send: kkiapay needs the webhook's hash secret in KKIAPAY_WEBHOOK_SECRET, as payhook serve does")
 		}
 		amount, err := parseAmount(f.amount, "1000")
@@ -257,15 +260,15 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		if event == kkiapay.TransactionFailed {
 			e.FailureCode, e.FailureMessage = "processing_error", "processing_error"
 		}
-		s := payhooktest.KKiaPay{Secret: secret}
+		s := kkiapaytest.Sender{Secret: secret}
 		w := webhookOf(s, e)
 		// The header is the hash secret itself: --print reads it from the
 		// variable serve reads, the first of its comma list.
-		w.credentials = map[string]string{kkiapay.SecretHeader: "${KKIAPAY_WEBHOOK_SECRET%%,*}"}
+		w.credentials = map[string]string{kkiapay.SignatureHeader: "${KKIAPAY_WEBHOOK_SECRET%%,*}"}
 		return w, nil
 
 	default: // kasperopay
-		secret := getenv("KASPEROPAY_WEBHOOK_SECRET")
+		secret := first(getenv("KASPEROPAY_WEBHOOK_SECRET"))
 		if f.forge && strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: --forge for kasperopay needs KASPEROPAY_WEBHOOK_SECRET: without a secret KasperoPay signs nothing, " +
 				"so there is no signature to forge (send a --payment-id the status API does not know instead)")
@@ -280,9 +283,9 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 				return webhook{}, err
 			}
 		}
-		e := kasperopay.Event{Type: or(f.event, kasperopay.EventPaymentCompleted), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
+		e := kasperopay.Event{Type: kasperopay.EventType(or(f.event, string(kasperopay.PaymentCompleted))), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
 			OrderID: f.orderID, AmountKAS: amount, AmountUSD: usd, TransactionID: or(f.transactionID, randomID(32))}
-		s := payhooktest.KasperoPay{Secret: secret}
+		s := kasperopaytest.Sender{Secret: secret}
 		return webhookOf(s, e), nil
 	}
 }
@@ -293,6 +296,13 @@ func parseAmount(s, def string) (payhook.Amount, error) {
 		return payhook.Amount{}, fmt.Errorf("send: --amount: %w", err)
 	}
 	return a, nil
+}
+
+// first returns the first of a comma-separated list of serve's, trimmed:
+// the secret a sender signs with while several are accepted.
+func first(list string) string {
+	s, _, _ := strings.Cut(list, ",")
+	return strings.TrimSpace(s)
 }
 
 func or(s, def string) string {

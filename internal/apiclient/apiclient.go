@@ -21,7 +21,7 @@ import (
 	"github.com/payhook/payhook/internal/secret"
 )
 
-// DefaultTimeout bounds a call when the caller gives no *http.Client.
+// DefaultTimeout bounds a call when the caller gives no timeout.
 const DefaultTimeout = 15 * time.Second
 
 // MaxResponseBytes caps the body read from an API answer.
@@ -35,17 +35,23 @@ type Client struct {
 	redacted string // base without a password, for printing
 	http     *http.Client
 	header   map[string]secret.Value
+	timeout  time.Duration
 }
 
 // New returns a Client for the API at base (no trailing slash needed).
-// header is sent with every request, its values being credentials; hc nil
-// means an http.Client with DefaultTimeout.
-func New(base string, hc *http.Client, header map[string]string) *Client {
+// header is sent with every request, its values being credentials. Each
+// call is bounded by timeout (DefaultTimeout when not above 0), whatever
+// hc's own Timeout; hc nil means an http.Client that follows redirects
+// only within the API's host.
+func New(base string, hc *http.Client, header map[string]string, timeout time.Duration) *Client {
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultTimeout, CheckRedirect: sameHost}
+		hc = &http.Client{CheckRedirect: sameHost}
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
 	base = strings.TrimRight(base, "/")
-	c := &Client{base: secret.New(base), redacted: base, http: hc, header: map[string]secret.Value{}}
+	c := &Client{base: secret.New(base), redacted: base, http: hc, header: map[string]secret.Value{}, timeout: timeout}
 	for k, v := range header {
 		c.header[http.CanonicalHeaderKey(k)] = secret.New(v)
 	}
@@ -107,6 +113,8 @@ func (r Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 // payhook.ErrUnavailable. Errors never hold the request's headers, nor a
 // password in base.
 func (c *Client) Do(ctx context.Context, method, path string, in any) (Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -160,3 +168,6 @@ func Decode(r Response, out any) error {
 	}
 	return nil
 }
+
+// Timeout returns the bound of each call.
+func (c *Client) Timeout() time.Duration { return c.timeout }

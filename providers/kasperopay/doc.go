@@ -31,7 +31,7 @@
 // accepts it only when the API says "completed" with the same amount_kas
 // (compared as numbers: 25.5 equals "25.50") and, when both sides have one,
 // the same transaction id. A webhook whose transaction_id is null is
-// accepted on status and amount alone; Event.Confirmed.TxID then has the
+// accepted on status and amount alone; Event.Confirmation.TxID then has the
 // API's.
 //
 // That proves less than a signature would. It proves that a KasperoPay

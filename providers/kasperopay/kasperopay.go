@@ -28,7 +28,6 @@ type Provider struct {
 	window time.Duration
 	maxAge time.Duration
 	now    func() time.Time
-	logger *slog.Logger // nil: slog.Default() when logging
 	// answers remembers settled payments and bounds the status calls in
 	// flight.
 	answers *apicache.Cache[Payment]
@@ -41,25 +40,38 @@ var (
 
 // New returns a Provider. Without options it confirms every webhook through
 // KasperoPay's status API at DefaultBaseURL, since KasperoPay signs nothing
-// by default. Options add a webhook secret ([WithWebhookSecret]), point the
-// status API elsewhere ([WithBaseURL], [WithStatusPath], [WithHTTPClient],
-// [WithTimeout]) or turn confirmation off ([WithoutConfirmation], only with
-// a secret). A configuration that would verify nothing, an empty secret or
-// an invalid URL is an error wrapping payhook.ErrConfig.
+// by default. Options add a webhook secret ([WithWebhookSecret], and
+// [WithSecrets] while rotating it), confirm through another Client
+// ([WithConfirmation]) or turn confirmation off ([WithoutConfirmation],
+// only with a secret). A configuration that would verify nothing, an empty
+// secret or a nil Client is an error wrapping payhook.ErrConfig.
 func New(opts ...Option) (*Provider, error) {
-	c, err := newConfig(opts)
-	if err != nil {
-		return nil, err
+	c := newConfig(opts)
+	switch {
+	case c.blank:
+		return nil, fmt.Errorf("kasperopay: %w: empty webhook secret", payhook.ErrConfig)
+	case len(c.more) > 0 && !c.hasSecret:
+		return nil, fmt.Errorf("kasperopay: %w: WithSecrets without WithWebhookSecret", payhook.ErrConfig)
+	case c.nilClient:
+		return nil, fmt.Errorf("kasperopay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
+	case !c.confirm && !c.hasSecret:
+		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
 	}
-	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now, logger: c.logger,
-		answers: apicache.New[Payment](c.answerTTL, c.inFlight, c.timeout, maxAnswers, c.now)}
-	if c.secret != "" {
-		p.signer = newSigner(c.secret)
+	for _, s := range c.more {
+		if strings.TrimSpace(s) == "" {
+			return nil, fmt.Errorf("kasperopay: %w: empty webhook secret in WithSecrets", payhook.ErrConfig)
+		}
+	}
+	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now}
+	if c.hasSecret {
+		p.signer = newSigner(append([]string{c.secret}, c.more...))
 	}
 	if c.confirm {
-		p.client = c.client()
-	} else if p.signer == nil {
-		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
+		p.client = c.client
+		if p.client == nil {
+			p.client, _ = NewClient() // the defaults are valid
+		}
+		p.answers = apicache.New[Payment](c.answerTTL, c.inFlight, p.client.api.Timeout(), maxAnswers, c.now)
 	}
 	return p, nil
 }
@@ -124,12 +136,12 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 // (compared as numbers), when both sides have one the same transaction id,
 // and a confirmed_at no older than the maximum age ([WithMaxAge]), else
 // payhook.ErrInvalidSignature; the answer is recorded in
-// e.Confirmed. A payment the API says is pending or confirming is
+// e.Confirmation. A payment the API says is pending or confirming is
 // payhook.ErrPending; when the API cannot be consulted the error wraps
 // payhook.ErrUnavailable. In both cases the payment is logged at error
 // level: KasperoPay will not send the webhook again.
 func (p *Provider) Confirm(ctx context.Context, e *Event) error {
-	if p.client == nil || e.Confirmed != nil { // off, or already confirmed by Verify
+	if p.client == nil || e.Confirmation != nil { // off, or already confirmed by Verify
 		return nil
 	}
 	return p.confirm(ctx, e)
@@ -160,8 +172,7 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	}
 	switch {
 	case errors.Is(err, payhook.ErrUnavailable):
-		p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API could not be consulted and KasperoPay will not resend this webhook; check the payment by hand", err)
-		return fmt.Errorf("kasperopay: payment %q not confirmed (KasperoPay will not resend it): %w", e.PaymentID, err)
+		return unconfirmed(e, "the status API could not be consulted", err)
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("%w: %w", payhook.ErrInvalidSignature, err)
 	case err != nil:
@@ -180,9 +191,7 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	case pay.Status == StatusPending || pay.Status == StatusConfirming:
 		// Maybe a real payment the API has not caught up with: not a
 		// forgery, not yet a payment.
-		p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API does not say completed yet and KasperoPay will not resend this webhook; poll the payment later and process it by hand",
-			fmt.Errorf("status %q", pay.Status))
-		return fmt.Errorf("kasperopay: %w: payment %q is %s, not completed yet", payhook.ErrPending, e.PaymentID, pay.Status)
+		return unconfirmed(e, "the status API does not say completed yet", fmt.Errorf("%w: status %q", payhook.ErrPending, pay.Status))
 	case !pay.Completed():
 		why = fmt.Sprintf("status API says %q, not completed", pay.Status)
 	case !pay.AmountKAS.Equal(e.AmountKAS):
@@ -198,7 +207,7 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	if why != "" {
 		return fmt.Errorf("kasperopay: %w: payment %q not confirmed: %s", payhook.ErrInvalidSignature, e.PaymentID, why)
 	}
-	e.Confirmed = &pay
+	e.Confirmation = &pay
 	return nil
 }
 
@@ -209,24 +218,16 @@ const maxAnswers = 10_000
 // API's answer can be remembered ([WithAnswerTTL]).
 func settled(p Payment) bool { return p.Status == StatusCompleted || p.Status == StatusExpired }
 
-// logUnconfirmed writes the line that is the only record of a payment the
-// webhook announced but Verify could not accept.
-func (p *Provider) logUnconfirmed(ctx context.Context, e *Event, msg string, err error) {
-	l := p.logger
-	if l == nil {
-		l = slog.Default()
-	}
-	l.LogAttrs(ctx, slog.LevelError, msg,
-		slog.String("provider", Name),
-		slog.String("payment_id", e.PaymentID),
-		slog.String("order_id", e.OrderID),
-		slog.String("amount_kas", e.AmountKAS.String()),
-		slog.String("amount_usd", e.AmountUSD.String()),
-		slog.String("transaction_id", e.TransactionID),
-		slog.String("merchant_id", e.MerchantID),
-		slog.String("customer_address", e.CustomerAddress),
-		slog.Time("timestamp", e.Timestamp),
-		slog.Any("error", err))
+// unconfirmed is the error of a payment the status API could not confirm
+// yet (cause wraps payhook.ErrUnavailable or payhook.ErrPending). KasperoPay
+// will not send the webhook again, and unless an inbox keeps it
+// (payhook.WithInbox), the middleware's log line of this error, at error
+// level, is the only record of the payment: it names it in full.
+func unconfirmed(e *Event, why string, cause error) error {
+	return fmt.Errorf("kasperopay: PAYMENT NOT CONFIRMED: %s, and KasperoPay will not resend this webhook: "+
+		"check the payment by hand (payment_id=%q order_id=%q amount_kas=%s amount_usd=%s transaction_id=%q merchant_id=%q customer_address=%q timestamp=%s): %w",
+		why, e.PaymentID, e.OrderID, e.AmountKAS, e.AmountUSD, e.TransactionID, e.MerchantID, e.CustomerAddress,
+		e.Timestamp.Format(time.RFC3339), cause)
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without its

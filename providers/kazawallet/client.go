@@ -16,34 +16,6 @@ import (
 	"github.com/payhook/payhook/internal/secret"
 )
 
-// DefaultBaseURL is the base of Kazawallet's API.
-const DefaultBaseURL = "https://outdoor.kasroad.com/wallet"
-
-// Option configures [NewClient].
-type Option func(*config)
-
-type config struct {
-	baseURL    string
-	httpClient *http.Client
-}
-
-// WithBaseURL sets the API's base URL, such as a test server's. Default:
-// DefaultBaseURL. A URL that is not http(s) makes NewClient fail with
-// payhook.ErrConfig.
-func WithBaseURL(u string) Option {
-	return func(c *config) { c.baseURL = u }
-}
-
-// WithHTTPClient sets the HTTP client, and with it the timeout. Default:
-// an http.Client with a 15-second timeout. nil is ignored.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) {
-		if hc != nil {
-			c.httpClient = hc
-		}
-	}
-}
-
 // Client calls Kazawallet's merchant API with an API key. Make one with
 // [NewClient]; it is safe for concurrent use, and logs and prints with its
 // key redacted.
@@ -56,18 +28,15 @@ type Client struct {
 // NewClient returns a Client authenticating with apiKey, the key shown in
 // Kazawallet's merchant settings. An empty key, or a base URL that is not
 // http(s), is an error wrapping payhook.ErrConfig.
-func NewClient(apiKey string, opts ...Option) (*Client, error) {
-	c := config{baseURL: DefaultBaseURL}
-	for _, o := range opts {
-		o(&c)
-	}
+func NewClient(apiKey string, opts ...ClientOption) (*Client, error) {
+	c := newClientConfig(opts)
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
 	}
 	if err := apiclient.CheckBase(c.baseURL); err != nil {
 		return nil, fmt.Errorf("kazawallet: %w: %w", payhook.ErrConfig, err)
 	}
-	api := apiclient.New(c.baseURL, c.httpClient, map[string]string{"X-Api-Key": apiKey})
+	api := apiclient.New(c.baseURL, c.http, map[string]string{"X-Api-Key": apiKey}, c.timeout)
 	return &Client{api: api, key: secret.New(apiKey), base: api.Redacted()}, nil
 }
 

@@ -11,6 +11,10 @@ import (
 	"github.com/payhook/payhook/internal/secret"
 )
 
+// SignatureField is the body field that authenticates a Kazawallet
+// webhook: the signature of its amount and order id ([Sign]).
+const SignatureField = "secret"
+
 // Sign returns the secret that Kazawallet puts in a webhook for amount and
 // orderID, as its PHP example computes it:
 //

@@ -163,7 +163,7 @@ func TestConfirmationHeaderFirst(t *testing.T) {
 
 func TestConfirmationAPIDown(t *testing.T) {
 	api := newFakeAPI(t)
-	p := mustNew(t, kkiapay.WithConfirmation(api.client(t, kkiapay.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}))))
+	p := mustNew(t, kkiapay.WithConfirmation(api.client(t, kkiapay.WithTimeout(100*time.Millisecond))))
 	rcv := newReceiver(t, p)
 	body := webhook(t, "tx_down", map[string]any{"amount": 25350})
 
@@ -171,10 +171,9 @@ func TestConfirmationAPIDown(t *testing.T) {
 	code, _ := post(t, rcv.url, hashSecret, body)
 	assert.Equal(t, http.StatusServiceUnavailable, code, "an API error")
 
-	release := api.setHold()
+	api.hold("tx_down")
 	code, _ = post(t, rcv.url, hashSecret, body)
 	assert.Equal(t, http.StatusServiceUnavailable, code, "an API that does not answer in time")
-	release()
 	assert.Empty(t, rcv.processed())
 
 	// The API is back: KKiaPay's next retry is processed, once.

@@ -6,7 +6,7 @@
 //		log.Fatal(err) // an empty secret is refused
 //	}
 //	http.Handle("POST /webhooks/kkiapay", payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
-//		if !e.Succeeded() {
+//		if !e.Paid() {
 //			return orders.MarkFailed(ctx, e.TransactionID, e.FailureCode)
 //		}
 //		return orders.MarkPaid(ctx, e.TransactionID, e.Amount)

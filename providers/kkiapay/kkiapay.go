@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -22,10 +21,6 @@ import (
 // idempotency keys.
 const Name = "kkiapay"
 
-// SecretHeader is the header in which KKiaPay sends the hash secret, in
-// net/http's canonical form (the name is case-insensitive).
-const SecretHeader = "X-Kkiapay-Secret"
-
 // Provider verifies and decodes KKiaPay webhooks for one merchant account.
 // It implements payhook.Provider[Event]. Make one with [New]; it is safe for
 // concurrent use, and logs and prints with its secrets redacted.
@@ -40,27 +35,23 @@ var (
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
 )
 
-// secrets holds the SHA-256 digests of the accepted hash secrets, behind a
-// pointer so that printing a Provider value shows none of them.
-type secrets struct{ digests [][sha256.Size]byte }
-
 // New returns a Provider that accepts webhooks whose x-kkiapay-secret header
 // is hashSecret, the "hash secret" set with the webhook on KKiaPay's
 // dashboard, or one of the secrets given with [WithSecrets]. Leading and
 // trailing white space is dropped from each secret, since an HTTP header
-// value cannot carry it. An empty secret, a nil client for
-// [WithConfirmation] or an option of [NewClient] is an error wrapping
-// payhook.ErrConfig: verification is never off.
+// value cannot carry it. An empty secret or a nil client for
+// [WithConfirmation] is an error wrapping payhook.ErrConfig: verification
+// is never off.
 func New(hashSecret string, opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
-	if err := c.only("New"); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(hashSecret) == "" {
-		return nil, fmt.Errorf("kkiapay: %w: empty hash secret", payhook.ErrConfig)
+	if c.nilClient {
+		return nil, fmt.Errorf("kkiapay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
 	}
 	s := &secrets{}
 	for _, v := range append([]string{hashSecret}, c.secrets...) {
+		if strings.TrimSpace(v) == "" {
+			return nil, fmt.Errorf("kkiapay: %w: empty hash secret", payhook.ErrConfig)
+		}
 		s.digests = append(s.digests, sha256.Sum256([]byte(strings.TrimSpace(v))))
 	}
 	return &Provider{secrets: s, confirm: c.confirm,
@@ -84,9 +75,9 @@ func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (E
 		return Event{}, err
 	}
 	if !p.secrets.match(got) {
-		return Event{}, fmt.Errorf("kkiapay: %w: %s does not match the hash secret", payhook.ErrInvalidSignature, SecretHeader)
+		return Event{}, fmt.Errorf("kkiapay: %w: %s does not match the hash secret", payhook.ErrInvalidSignature, SignatureHeader)
 	}
-	return decodeEvent(body)
+	return decode(body)
 }
 
 // Confirm implements payhook.Confirmer: with [WithConfirmation], it asks
@@ -100,48 +91,6 @@ func (p *Provider) Confirm(ctx context.Context, e *Event) error {
 	}
 	return p.confirmWith(ctx, e)
 }
-
-// secretValue returns the header's value. Several copies of it are accepted
-// only when they are identical (a proxy repeating it); differing copies are
-// refused, since KKiaPay sends one. A header map not built by net/http may
-// hold the name in any case.
-func secretValue(h http.Header) (string, error) {
-	vs := h[SecretHeader]
-	if vs == nil {
-		for k, v := range h {
-			if strings.EqualFold(k, SecretHeader) {
-				vs = append(vs, v...)
-			}
-		}
-	}
-	if len(vs) == 0 || vs[0] == "" {
-		return "", fmt.Errorf("kkiapay: %w: no %s header", payhook.ErrInvalidSignature, SecretHeader)
-	}
-	for _, v := range vs[1:] {
-		if v != vs[0] {
-			return "", fmt.Errorf("kkiapay: %w: %s header repeated with different values", payhook.ErrInvalidSignature, SecretHeader)
-		}
-	}
-	return vs[0], nil
-}
-
-// match compares got with every secret, in constant time and without
-// stopping at a match, so that timing reveals neither whether nor which
-// secret matched. Comparing SHA-256 digests, all of one length, keeps the
-// secrets' lengths from showing too.
-func (s *secrets) match(got string) bool {
-	sum := sha256.Sum256([]byte(got))
-	ok := 0
-	for i := range s.digests {
-		ok |= subtle.ConstantTimeCompare(sum[:], s.digests[i][:])
-	}
-	return ok == 1
-}
-
-// SetSecretHeader sets the x-kkiapay-secret header to hashSecret, as KKiaPay
-// does on each webhook. It is meant for tests and tools that play
-// KKiaPay's part.
-func SetSecretHeader(h http.Header, hashSecret string) { h.Set(SecretHeader, hashSecret) }
 
 // The answer cache's bounds: how long a confirmation waits for a call slot,
 // and how many answers it remembers.

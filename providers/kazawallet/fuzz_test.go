@@ -1,8 +1,10 @@
 package kazawallet
 
 import (
+	"encoding/json"
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/payhook/payhook"
@@ -62,6 +64,34 @@ func FuzzDecodeForm(f *testing.F) {
 			if got[k] != form.Get(k) {
 				t.Fatalf("%q: %s is %q, net/url reads %q", body, k, got[k], form.Get(k))
 			}
+		}
+	})
+}
+
+// FuzzDecodeLink checks that no answer panics the decoder, and that a link
+// it returns is an absolute http(s) URL.
+func FuzzDecodeLink(f *testing.F) {
+	for _, s := range []string{
+		`{"url":"https://k.example/p","order_id":"1"}`, `{"data":{"paymentLink":"https://k.example/p","id":2}}`,
+		`{"error":{"message":"m","details":{"key":"K"}}}`, `{"success":false,"error":"e"}`, `<html>`, ``, `{"data":"x"}`,
+	} {
+		f.Add(200, []byte(s))
+		f.Add(400, []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		l, err := decodeLink(status, body)
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error text")
+			}
+			return
+		}
+		u, perr := url.Parse(l.URL)
+		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || status < 200 || status > 299 {
+			t.Fatalf("accepted link %q from %d", l.URL, status)
+		}
+		if strings.ContainsAny(l.OrderID, "{[") && !json.Valid(body) {
+			t.Fatalf("order id %q from a body that is not JSON", l.OrderID)
 		}
 	})
 }
