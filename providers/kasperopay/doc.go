@@ -59,23 +59,27 @@
 // the id is claimed first, and a duplicate costs no call.
 //
 // If your KasperoPay dashboard offers a webhook secret, configure it with
-// [WithWebhookSecret]: the X-KasperoPay-Signature header (hex HMAC-SHA256
-// of the raw body) is then required and checked first, and the body's
-// timestamp must lie within [WithReplayWindow] of now. Every field is then
-// KasperoPay's. Confirmation stays on unless [WithoutConfirmation] turns it
-// off, which is refused without a secret.
+// [WithWebhookSecret] (and [WithSecrets] while rotating it): the
+// X-KasperoPay-Signature header (hex HMAC-SHA256 of the raw body) is then
+// required and checked first, and the body's timestamp must lie within
+// [WithReplayWindow] of now. Every field is then KasperoPay's. Confirmation
+// stays on unless [WithoutConfirmation] turns it off, which is refused
+// without a secret. [WithConfirmation] confirms through a [Client] of
+// yours (another base URL, path or timeout: [NewClient]'s options).
 //
 // # When the status API cannot answer
 //
-// A webhook the status API cannot confirm because it is down, slow
-// ([WithTimeout]) or answers garbage is answered 503 — and since
-// KasperoPay will not send it again, the Provider writes an error-level log
-// line holding the payment id, order id, amounts and transaction id, so
-// that the payment can be checked ([Client.Status]) and processed by hand.
-// The same happens when the API does not say "completed" yet (pending or
-// confirming), answered 503 too (payhook.ErrPending): not a forgery, not yet
-// a payment. That line goes to [WithLogger]'s logger,
-// slog.Default() unless set: keep it where someone will read it.
+// A webhook the status API cannot confirm because it is down, slow (the
+// Client's [WithTimeout]) or answers garbage is answered 503
+// (payhook.ErrUnavailable); one the API does not say "completed" yet
+// (pending or confirming) is answered 503 too (payhook.ErrPending): not a
+// forgery, not yet a payment. KasperoPay will not send either again, so the
+// error names the payment in full (payment id, order id, amounts,
+// transaction id, "PAYMENT NOT CONFIRMED"), and payhook's middleware logs
+// it at error level with the logger given to payhook.WithLogger: keep it
+// where someone will read it, and check the payment ([Client.Status]) to
+// process it by hand, or let an inbox (payhook.WithInbox) keep the
+// delivery and confirm it later. The Provider logs nothing itself.
 //
 // # Polling
 //
