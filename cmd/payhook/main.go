@@ -4,6 +4,7 @@
 //
 //	payhook serve    receive webhooks; print each processed event as a JSON line
 //	payhook send     post a signed test webhook, as a provider would (payhook send -h)
+//	payhook sandbox  play the three providers locally: APIs, checkout pages, webhooks (payhook sandbox -h)
 //
 // serve is configured from the environment:
 //
@@ -52,6 +53,7 @@ const usage = `usage: payhook <command>
 commands:
   serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
   send     post a signed test webhook to serve, as the provider would ("payhook send -h")
+  sandbox  play the providers on 127.0.0.1:8090: APIs, checkout pages, webhooks ("payhook sandbox -h")
 
 Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
 `
@@ -68,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "send":
 		err = send(ctx, args[1:], getenv, stdout, stderr)
+	case "sandbox":
+		err = runSandbox(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
