@@ -32,14 +32,44 @@ func TestMain(m *testing.M) {
 
 // syncBuffer is a bytes.Buffer that the server and the test share.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed at the next Write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
+}
+
+// waitFor waits until done holds of what was written, or fails the test
+// after timeout.
+func (s *syncBuffer) waitFor(t *testing.T, timeout time.Duration, done func(string) bool) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		out := s.b.String()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		if done(out) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("not written within %s; got:\n%s", timeout, out)
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {
