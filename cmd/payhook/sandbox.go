@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
 	"github.com/payhook/payhook/providers/kasperopay"
@@ -81,42 +78,17 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 			"KKIAPAY_WEBHOOK_SECRET, or KASPEROPAY_ENABLED=1, as for payhook serve (payhook sandbox -h)")
 	}
 
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           sb,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(stdout, "payhook sandbox on %s\n", base)
-	for _, line := range sb.Providers() {
-		fmt.Fprintln(stdout, "  "+line)
-	}
-	fmt.Fprintf(stdout, "Open %s/ in a browser. For payhook serve: KKIAPAY_API_URL=%s KASPEROPAY_API_URL=%s\n", base, base, base)
-	logger.Info("payhook sandbox: listening", "addr", ln.Addr().String())
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("payhook sandbox: shutting down")
-	sb.Close() // deliveries in flight stop between attempts
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	// Deliveries in flight stop, between two attempts, once the server is
+	// down (the deferred Close).
+	return listenAndServe(ctx, "payhook sandbox", f.addr, sb, logger, ready, func(addr string) {
+		base := "http://" + addr
+		fmt.Fprintf(stdout, "payhook sandbox on %s\n", base)
+		for _, line := range sb.Providers() {
+			fmt.Fprintln(stdout, "  "+line)
+		}
+		fmt.Fprintf(stdout, "Open %s/ in a browser. For payhook serve: KKIAPAY_API_URL=%s KASPEROPAY_API_URL=%s\n", base, base, base)
+		logger.Info("payhook sandbox: listening", "addr", addr)
+	})
 }
 
 // sandboxConfig reads the merchant's credentials from the environment, as

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -24,24 +25,8 @@ import (
 // test ends, and returns its base URL and stdout.
 func startSandbox(t *testing.T, vars map[string]string, args ...string) (base string, stdout *syncBuffer) {
 	t.Helper()
-	stdout = &syncBuffer{}
-	stderr := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- runSandbox(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), env(vars), stdout, stderr, ready)
-	}()
-	select {
-	case addr := <-ready:
-		base = "http://" + addr
-	case err := <-done:
-		t.Fatalf("sandbox: %v\n%s", err, stderr)
-	}
-	t.Cleanup(func() {
-		cancel()
-		assert.NoError(t, <-done, "graceful shutdown")
-		assert.Contains(t, stderr.String(), "shutting down")
+	base, stdout, _ = startInProcess(t, func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error {
+		return runSandbox(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), env(vars), stdout, stderr, ready)
 	})
 	return base, stdout
 }

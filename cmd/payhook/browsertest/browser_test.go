@@ -88,8 +88,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.Navigate(link.URL),
 			chromedp.WaitVisible(`button[value="pay"]`),
 			chromedp.CaptureScreenshot(&shot),
-			chromedp.Click(`button[value="pay"]`),
-			chromedp.WaitVisible(`#deliveries-title`),
+			press("pay"),
 		))
 		savePNG(t, filepath.Join(shots, "sandbox-checkout.png"), shot)
 		e := serve.event(t, func(e event) bool { return e.Provider == "kazawallet" && e.Event["ref"] == "order-42" })
@@ -99,13 +98,8 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("kasperopay payment confirmed", func(t *testing.T) {
 		require.NoError(t, chromedp.Run(ctx,
-			chromedp.Navigate(sandboxURL+"/"),
-			chromedp.SetValue(`#kasperopay-amount`, "12.5"),
-			chromedp.SetValue(`#kasperopay-order_id`, "ord_browser"),
-			chromedp.Click(`form[action="/checkout/kasperopay"] button`),
-			chromedp.WaitVisible(`button[value="pay"]`),
-			chromedp.Click(`button[value="pay"]`),
-			chromedp.WaitVisible(`#deliveries-title`),
+			startPayment(sandboxURL, "kasperopay", "amount", "12.5", "order_id", "ord_browser"),
+			press("pay"),
 		))
 		e := serve.event(t, func(e event) bool { return e.Provider == "kasperopay" && e.Event["order_id"] == "ord_browser" })
 		assert.Equal(t, true, e.Event["signed"])
@@ -117,14 +111,9 @@ func TestBrowser(t *testing.T) {
 
 	t.Run("kkiapay failure retried four times", func(t *testing.T) {
 		require.NoError(t, chromedp.Run(ctx,
-			chromedp.Navigate(sandboxURL+"/"),
-			chromedp.SetValue(`#kkiapay-amount`, "2500"),
-			chromedp.SetValue(`#kkiapay-partnerId`, "cust-7"),
-			chromedp.Click(`form[action="/checkout/kkiapay"] button`),
-			chromedp.WaitVisible(`button[value="fail"]`),
+			startPayment(sandboxURL, "kkiapay", "amount", "2500", "partnerId", "cust-7"),
 			chromedp.SetValue(`#checkout-failure_code`, "insufficient_fund"),
-			chromedp.Click(`button[value="fail"]`),
-			chromedp.WaitVisible(`#deliveries-title`),
+			press("fail"),
 		))
 		// KKiaPay waits 500 ms, 1 s and 1.5 s between the attempts: poll
 		// the attempts page, served by another process, until the fourth.
@@ -161,6 +150,24 @@ func TestBrowser(t *testing.T) {
 		require.NotNil(t, confirmation, "serve confirmed the failure with the sandbox's status API")
 		assert.Equal(t, "FAILED", confirmation["status"])
 	})
+}
+
+// startPayment fills the form of provider on the sandbox's home page with
+// fields (name, value, ...), submits it, and waits for the checkout page.
+func startPayment(base, provider string, fields ...string) chromedp.Tasks {
+	tasks := chromedp.Tasks{chromedp.Navigate(base + "/")}
+	for i := 0; i+1 < len(fields); i += 2 {
+		tasks = append(tasks, chromedp.SetValue("#"+provider+"-"+fields[i], fields[i+1]))
+	}
+	return append(tasks,
+		chromedp.Click(`form[action="/checkout/`+provider+`"] button`),
+		chromedp.WaitVisible(`button[name="action"]`))
+}
+
+// press presses a checkout button and waits for the page of the settled
+// payment, with its webhooks.
+func press(action string) chromedp.Tasks {
+	return chromedp.Tasks{chromedp.Click(`button[value="` + action + `"]`), chromedp.WaitVisible(`#deliveries-title`)}
 }
 
 // findChromium finds Debian's chromium. Without it the test is skipped,
