@@ -76,7 +76,7 @@ func (s *Sandbox) newDeliveryLocked(p *payment, resendOf int) *delivery {
 // delivers. It returns the payment's provider and id.
 func (s *Sandbox) resend(n int) (provider, id string, err error) {
 	s.mu.Lock()
-	if n < 1 || n > len(s.deliveries) {
+	if n < 1 || n > len(s.deliveries) || s.deliveries[n-1] == nil {
 		s.mu.Unlock()
 		return "", "", errNotFound
 	}

@@ -125,7 +125,7 @@ func (k *kasperopaySandbox) create(v url.Values, now time.Time) (*payment, error
 		item: v.Get("item"), orderID: v.Get("order_id"), expiresAt: now.Add(kasperopayWindow)}, nil
 }
 
-func (k *kasperopaySandbox) checkout(p *payment, _ time.Time) form {
+func (k *kasperopaySandbox) checkout(p *payment) form {
 	if !p.pending {
 		return form{}
 	}

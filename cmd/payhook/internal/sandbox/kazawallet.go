@@ -133,7 +133,7 @@ func (k *kazawalletSandbox) newLink(v url.Values, now time.Time) (*payment, erro
 		amount: amount, currency: currency, ref: v.Get("ref"), email: v.Get("email"), redirectURL: ret}, nil
 }
 
-func (k *kazawalletSandbox) checkout(p *payment, _ time.Time) form {
+func (k *kazawalletSandbox) checkout(p *payment) form {
 	if !p.pending {
 		return form{}
 	}

@@ -200,7 +200,7 @@ func (k *kkiapaySandbox) create(v url.Values, now time.Time) (*payment, error) {
 		reason: v.Get("reason"), partnerID: v.Get("partnerId"), performedAt: now}, nil
 }
 
-func (k *kkiapaySandbox) checkout(p *payment, _ time.Time) form {
+func (k *kkiapaySandbox) checkout(p *payment) form {
 	if !p.pending {
 		return form{}
 	}

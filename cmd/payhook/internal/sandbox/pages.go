@@ -297,7 +297,7 @@ func (s *Sandbox) viewLocked(p *payment, back string) (paymentView, bool) {
 	v := paymentView{
 		Provider: p.provider.name(), Title: p.provider.title(), ID: p.id, Amount: p.amount.String() + " " + p.currency, Status: p.status,
 		StatusClass: statusClass(p.status), Created: p.created, Details: p.provider.details(p),
-		Checkout: p.provider.checkout(p, s.now()), CheckoutURL: checkoutPath(p),
+		Checkout: p.provider.checkout(p), CheckoutURL: checkoutPath(p),
 	}
 	if !p.pending {
 		v.ReturnURL = p.redirectURL

@@ -18,7 +18,8 @@ import (
 )
 
 // Config configures a [Sandbox]. Each provider is on when its part is set;
-// see each part for what that takes.
+// see each part for what that takes. The zero Config is a sandbox with
+// every provider off.
 type Config struct {
 	Kazawallet KazawalletConfig
 	KKiaPay    KKiaPayConfig
@@ -215,7 +216,7 @@ type provider interface {
 	create(v url.Values, now time.Time) (*payment, error)
 	// checkout is the form of p's checkout page: its buttons while p can
 	// still be settled, nothing afterwards.
-	checkout(p *payment, now time.Time) form
+	checkout(p *payment) form
 	// settle presses a checkout button (v's "action") on p, and reports
 	// whether a webhook follows.
 	settle(p *payment, v url.Values, now time.Time) (bool, error)
@@ -256,7 +257,8 @@ type payment struct {
 // key is p's key in Sandbox.payments.
 func key(provider, id string) string { return provider + "/" + id }
 
-// add records a new payment, forgetting the oldest past maxPayments.
+// add records a new payment, forgetting the oldest, with its deliveries,
+// past maxPayments.
 func (s *Sandbox) add(p *payment) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -264,8 +266,12 @@ func (s *Sandbox) add(p *payment) {
 	s.order = append(s.order, p)
 	if len(s.order) > maxPayments {
 		old := s.order[0]
+		s.order[0] = nil
 		s.order = s.order[1:]
 		delete(s.payments, key(old.provider.name(), old.id))
+		for _, d := range old.deliveries {
+			s.deliveries[d.id-1] = nil // its number stays taken
+		}
 	}
 }
 

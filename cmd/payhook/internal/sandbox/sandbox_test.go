@@ -297,3 +297,24 @@ func TestCloseStopsRetries(t *testing.T) {
 	require.Len(t, d[0].attempts, 1)
 	assert.Equal(t, "not sent: the sandbox is shutting down", d[0].attempts[0].err)
 }
+
+// TestForgetsTheOldest: past maxPayments, the oldest payment is forgotten
+// with its deliveries, and its status and Resend answer not found.
+func TestForgetsTheOldest(t *testing.T) {
+	f := newFixture(t)
+	first := f.begin("kasperopay", url.Values{"amount": {"1"}})
+	f.press(first, "pay")
+	for range maxPayments {
+		f.sb.add(&payment{provider: f.sb.providers[2], id: randomID(12, alnum), pending: true})
+	}
+	status, _ := f.get(first)
+	assert.Equal(t, http.StatusNotFound, status)
+	status, _ = f.get("/pay/status/" + strings.TrimPrefix(first, "/checkout/kasperopay/"))
+	assert.Equal(t, http.StatusNotFound, status)
+	status, _, _ = f.post("/deliveries/1/resend", nil)
+	assert.Equal(t, http.StatusNotFound, status)
+	f.sb.mu.Lock()
+	assert.Len(t, f.sb.order, maxPayments)
+	assert.Len(t, f.sb.payments, maxPayments)
+	f.sb.mu.Unlock()
+}
