@@ -174,7 +174,7 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 var (
-	schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,45}$`) // River's topic names must fit in 63 bytes
+	schemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,45}$`)  // River's topic names must fit in 63 bytes
 	queueName  = regexp.MustCompile(`^[a-z0-9]+(?:[_-]?[a-z0-9]+)*$`) // River's, at most 64 bytes
 )
 
