@@ -20,6 +20,8 @@ import (
 // keyStore returns a pgstore of pool whose table lives in schema.
 func keyStore(t testing.TB, pool *pgxpool.Pool, schema string) *pgstore.Store {
 	t.Helper()
+	_, err := pool.Exec(context.Background(), `CREATE SCHEMA IF NOT EXISTS `+schema)
+	require.NoError(t, err)
 	store, err := pgstore.New(pool, pgstore.WithTable(schema+".payhook_idempotency"))
 	require.NoError(t, err)
 	require.NoError(t, store.Migrate(context.Background()))
@@ -30,6 +32,7 @@ func keyStore(t testing.TB, pool *pgxpool.Pool, schema string) *pgstore.Store {
 // and the claim completed in one transaction. A failure of either leaves
 // neither: the key stays held by its claim, and no entry is there.
 func TestPutComplete(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	schema := freshSchema(t)
 	pool := newPool(t)

@@ -113,6 +113,7 @@ func equalCounts(got, want map[string]int) bool {
 // fails every attempt is dead, and ReplayDead delivers it once the app is
 // fixed.
 func TestThroughHandle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	schema := freshSchema(t)
 	pool := newPool(t)
@@ -185,6 +186,7 @@ func TestThroughHandle(t *testing.T) {
 // TestRunnersShareEntries: two runners, each with its own pool and River
 // client, as two replicas would, run every entry once between them.
 func TestRunnersShareEntries(t *testing.T) {
+	t.Parallel()
 	const n = 400
 	ctx := context.Background()
 	b1, schema := migrated(t)

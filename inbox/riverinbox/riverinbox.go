@@ -80,6 +80,10 @@ import (
 // Kind is the River job kind of inbox entries.
 const Kind = "payhook_inbox"
 
+// DefaultSchema is the PostgreSQL schema of River's tables unless
+// [WithSchema] says otherwise.
+const DefaultSchema = "payhook"
+
 // DefaultQueue is the River queue of inbox entries unless [WithQueue] says
 // otherwise.
 const DefaultQueue = "payhook_inbox"
@@ -87,6 +91,10 @@ const DefaultQueue = "payhook_inbox"
 // DefaultDoneRetention is how long a done entry is kept: as long as payhook
 // remembers a processed event (payhook.DefaultRetention).
 const DefaultDoneRetention = 7 * 24 * time.Hour
+
+// DefaultFetchCooldown is the least time between two fetches of due
+// entries unless [WithFetchCooldown] says otherwise.
+const DefaultFetchCooldown = 10 * time.Millisecond
 
 // Backend is an [inbox.Backend] whose entries are River jobs in a
 // PostgreSQL database. Make one with [New]; the zero value is not usable.
@@ -99,6 +107,7 @@ type Backend struct {
 	queue         string
 	doneRetention time.Duration
 	pollInterval  time.Duration
+	fetchCooldown time.Duration
 	logger        *slog.Logger
 
 	jobTable string // River's job table, schema-qualified when a schema is set
@@ -114,9 +123,15 @@ var (
 type Option func(*Backend)
 
 // WithSchema sets the PostgreSQL schema of River's tables: an identifier of
-// letters, digits and underscores. [Backend.Migrate] creates it if needed.
-// Default: "", River's tables are found through the connection's
-// search_path.
+// at most 46 letters, digits and underscores; [Backend.Migrate] creates it.
+// "" finds River's tables through the connection's search_path.
+//
+// Keep the inbox in a schema of its own unless you know the River clients
+// that share it: River's maintenance (the cleaner among it) runs in the
+// client elected leader among all the clients of a schema, with that
+// client's settings, so an application's own River client there, with
+// River's default retention, would delete dead entries after 7 days.
+// Default: DefaultSchema.
 func WithSchema(name string) Option {
 	return func(b *Backend) { b.schema = name }
 }
@@ -146,18 +161,30 @@ func WithDoneRetention(d time.Duration) Option {
 }
 
 // WithPollInterval sets how often Run looks for due entries when no
-// notification came (River's FetchPollInterval; River also waits at most
-// that long between two fetches, FetchCooldown, when it is below River's
-// default of 100 ms). New entries are normally taken at once through
-// PostgreSQL's LISTEN/NOTIFY, and retries due within River's scheduler
-// interval (5 s) become available at their time without waiting for the
-// scheduler, so polling matters for retries that were scheduled and for
-// servers without notifications. Default: River's, 1 s. Values below 1 ms
-// are ignored.
+// notification came (River's FetchPollInterval). New entries are normally
+// taken at once through PostgreSQL's LISTEN/NOTIFY, and a retry due within
+// River's scheduler interval (5 s, which River does not let us set) becomes
+// available at its time without waiting for the scheduler, so polling
+// matters for a retry due later, once due, and for servers without
+// notifications. Default: River's, 1 s. Values below 1 ms are ignored.
 func WithPollInterval(d time.Duration) Option {
 	return func(b *Backend) {
 		if d >= time.Millisecond {
 			b.pollInterval = d
+		}
+	}
+}
+
+// WithFetchCooldown sets the least time between two fetches of due
+// entries (River's FetchCooldown; at most the poll interval). River
+// fetches at most as many entries as it has free workers, so a process
+// whose func is fast runs at most Workers entries per cooldown: 80 a second
+// with River's default of 100 ms and 8 workers, 800 with this package's.
+// Default: DefaultFetchCooldown. Values below 1 ms are ignored.
+func WithFetchCooldown(d time.Duration) Option {
+	return func(b *Backend) {
+		if d >= time.Millisecond {
+			b.fetchCooldown = d
 		}
 	}
 }
@@ -189,9 +216,11 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 	}
 	b := &Backend{
 		pool:          pool,
+		schema:        DefaultSchema,
 		queue:         DefaultQueue,
 		doneRetention: DefaultDoneRetention,
 		pollInterval:  river.FetchPollIntervalDefault,
+		fetchCooldown: DefaultFetchCooldown,
 		logger:        slog.New(warnings{slog.Default().Handler()}),
 	}
 	for _, o := range opts {

@@ -64,6 +64,7 @@ func migrated(t testing.TB, opts ...riverinbox.Option) (*riverinbox.Backend, str
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	inboxtest.Run(t, func(t *testing.T) inboxtest.Harness {
 		b, schema := migrated(t)
 		return inboxtest.Harness{

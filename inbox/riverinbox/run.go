@@ -72,7 +72,7 @@ func (b *Backend) runConfig(cfg inbox.RunConfig, workers *river.Workers) *river.
 		JobTimeout:                  timeout,
 		RescueStuckJobsAfter:        rescue,
 		FetchPollInterval:           b.pollInterval,
-		FetchCooldown:               min(river.FetchCooldownDefault, b.pollInterval),
+		FetchCooldown:               min(b.fetchCooldown, b.pollInterval),
 	}
 }
 
