@@ -151,3 +151,29 @@ func TestRetention(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, added, "a dead entry still dedupes its ID")
 }
+
+// TestShutdownDoesNotCount: an attempt canceled by Run's shutdown is put
+// back without counting, whatever error its handler made of the
+// cancellation, so that even an entry on its last attempt stays pending.
+func TestShutdownDoesNotCount(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, _ := migrated(t)
+	ib := inbox.New(b, inbox.WithMaxAttempts(1), inbox.WithShutdownTimeout(0))
+	started := make(chan struct{})
+	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
+		close(started)
+		<-ctx.Done()
+		return errors.New("gave up") // not ctx.Err()
+	})
+	_, err := ib.Put(ctx, inbox.Entry{ID: "test:last", Provider: "test", Key: "last", Event: []byte(`{}`)})
+	require.NoError(t, err)
+	stop := running(t, ib)
+	<-started
+	stop()
+	info, err := ib.Get(ctx, "test:last")
+	require.NoError(t, err)
+	assert.Equal(t, inbox.Pending, info.State)
+	assert.Zero(t, info.Attempts)
+	assert.Empty(t, info.Errors)
+}

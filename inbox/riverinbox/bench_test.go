@@ -44,7 +44,7 @@ func BenchmarkAck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ds := kazawalletDeliveries(1 << 17)
+	ds := kazawalletDeliveries(1 << 14)
 	b.Run("pgstore", func(b *testing.B) {
 		schema := freshSchema(b)
 		store := keyStore(b, newPool(b), schema)

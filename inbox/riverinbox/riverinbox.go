@@ -1,6 +1,6 @@
 // Package riverinbox is an [inbox.Backend] on PostgreSQL, built on River
-// (github.com/riverqueue/river, with its pgx v5 driver): each inbox entry is
-// a River job, and River does the work of a durable queue. It uses
+// (github.com/riverqueue/river with its pgx v5 driver): each inbox entry is
+// a River job, and River does what a durable queue does. It uses
 // github.com/jackc/pgx/v5 through a *pgxpool.Pool.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -8,56 +8,57 @@
 //	backend, err := riverinbox.New(pool)
 //	...
 //	err = backend.Migrate(ctx) // once, at startup: River's own migrations
-//	store, err := pgstore.New(pool)
+//	store, err := pgstore.New(pool) // the idempotency store, same database
+//	...
 //	ib := inbox.New(backend)
 //	h := payhook.Handle(provider, onEvent, payhook.WithInbox(ib), payhook.WithStore(store))
-//	go ib.Run(ctx)
+//	go ib.Run(ctx) // until ctx is done, then a graceful stop
 //
 // How the inbox maps onto River:
 //
-//   - An entry is a job of kind [Kind] in the queue [WithQueue]. Its args
-//     hold the entry (the event as a JSON string, exactly the bytes Put
-//     was given).
-//   - Put inserts the job as a unique job, unique by entry ID within the
-//     queue across every state (available, scheduled, retryable, running,
-//     completed, cancelled, discarded, pending): an entry that is done or
-//     dead still dedupes its ID.
-//   - Run starts a River client that works the queue with Workers workers.
-//     A failed attempt is retried by River after RunConfig.Backoff (River's
-//     RetryPolicy), until the entry's MaxAttempts (River's max_attempts); an
-//     [inbox.Permanent] error cancels the job (river.JobCancel). River's job
-//     timeout is RunConfig.Timeout, and its stuck-job rescuer takes back a
-//     job whose worker died once RunConfig.Lease has passed since the
-//     attempt started. When Run's context is done, the client stops
-//     gracefully (Stop), and after RunConfig.ShutdownTimeout cancels the
-//     attempts still running (StopAndCancel): River puts those back
-//     without counting the attempt.
+//   - An entry is a job of kind [Kind] in the queue of [WithQueue], in the
+//     schema of [WithSchema]. Its args hold the entry, the event as a JSON
+//     string (exactly the bytes Put was given).
+//   - Put inserts a unique job, unique by entry ID within the queue in every
+//     state (available, scheduled, retryable, running, completed,
+//     cancelled, discarded, pending): an entry done or dead still dedupes
+//     its ID.
+//   - Run starts a River client that works the queue with RunConfig.Workers
+//     workers. A failed attempt is retried after RunConfig.Backoff (the
+//     client's RetryPolicy) until the entry's MaxAttempts (the job's
+//     max_attempts); an [inbox.Permanent] error cancels the job
+//     (river.JobCancel). RunConfig.Timeout is River's job timeout, and
+//     River's rescuer takes back the job of a worker that died once
+//     RunConfig.Lease has passed since its attempt started. When Run's
+//     context is done, the client stops (Stop), and after
+//     RunConfig.ShutdownTimeout cancels the attempts still running
+//     (StopAndCancel), which River puts back without counting them.
 //   - States: available, scheduled, retryable and pending jobs are
-//     [inbox.Pending]; running is [inbox.Running]; completed is
-//     [inbox.Done]; discarded (last attempt failed) and cancelled
-//     (permanent error) are [inbox.Dead].
+//     [inbox.Pending], running is [inbox.Running], completed is
+//     [inbox.Done], discarded (its last attempt failed) and cancelled (a
+//     permanent error) are [inbox.Dead].
 //   - Replay is River's JobRetry, with max_attempts raised to the attempts
-//     made plus the entry's MaxAttempts; Discard is JobDelete; Get and List
-//     are JobList; Stats is one query over River's job table.
+//     made plus the MaxAttempts the entry was put with; Discard is
+//     JobDelete; Get and List are JobList (on River's index of the args);
+//     Stats is one query on River's job table.
 //
-// Retention: dead jobs (discarded and cancelled) are never deleted by River:
-// they stay until an operator replays or discards them. Done jobs are
-// deleted by River's cleaner after [WithDoneRetention] (default
-// DefaultDoneRetention, the time payhook remembers a processed event);
-// until then a Put of their ID adds nothing.
+// Dead entries are never deleted: River keeps discarded and cancelled jobs
+// until an operator replays or discards them. Done entries are deleted by
+// River's cleaner after [WithDoneRetention] (DefaultDoneRetention, as long
+// as payhook remembers a processed event).
 //
-// With payhook's idempotency store in the same database
-// (github.com/payhook/payhook/idempotency/pgstore, on a pool of the same
-// host, port and database), the Backend is an [inbox.Completer]: the job is
-// inserted and the delivery's key marked done in one transaction.
+// With pgstore (github.com/payhook/payhook/idempotency/pgstore) on the same
+// database, the Backend is an [inbox.Completer]: payhook's middleware
+// inserts the job and marks the delivery's key done in one transaction, so
+// that no crash leaves an acknowledged delivery without its entry, or an
+// entry whose key is not done.
 //
-// River's tables live in the schema given by [WithSchema] (default: the
-// connection's search_path). An application that already runs River there
-// shares its tables: the inbox's jobs are told apart by their kind and
-// queue, and the application's own clients do not work them unless told to
-// work the inbox's queue. River's maintenance (the rescuer, the cleaner, the
-// scheduler) runs in one of the clients that work a schema, elected among
-// them; at least one process must run [Backend.Run].
+// Several processes may share the database, each calling Run: River runs
+// each entry in one of them at a time, and runs its maintenance (rescuer,
+// scheduler, cleaner) in the one elected leader among the clients of the
+// schema. Keep the inbox in a schema of its own (the default) unless every
+// River client of that schema keeps discarded and cancelled jobs forever
+// too: the leader's settings apply to every queue.
 package riverinbox
 
 import (
@@ -240,7 +241,12 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 	}
 	b.statsSQL = `SELECT args->>'provider', state, count(*) FROM ` + b.jobTable +
 		` WHERE kind = $1 AND queue = $2 GROUP BY 1, 2 ORDER BY 1, 2`
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Schema: b.schema, Logger: b.logger})
+	// An insert notifies the queue's workers at most once per fetch
+	// cooldown; later inserts wait for the workers' next fetch or poll.
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
+		Schema: b.schema, Logger: b.logger,
+		FetchPollInterval: b.pollInterval, FetchCooldown: min(b.fetchCooldown, b.pollInterval),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("riverinbox: %w", err)
 	}
