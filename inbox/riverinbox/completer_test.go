@@ -28,17 +28,24 @@ func keyStore(t testing.TB, pool *pgxpool.Pool, schema string) *pgstore.Store {
 	return store
 }
 
+// withStore returns a migrated backend and a pgstore on one pool, in a
+// fresh schema.
+func withStore(t testing.TB) (*riverinbox.Backend, *pgstore.Store, *pgxpool.Pool, string) {
+	t.Helper()
+	schema := freshSchema(t)
+	pool := newPool(t)
+	b := newBackend(t, pool, schema)
+	require.NoError(t, b.Migrate(context.Background()))
+	return b, keyStore(t, pool, schema), pool, schema
+}
+
 // TestPutComplete: with a pgstore of the same database, the entry is put
 // and the claim completed in one transaction. A failure of either leaves
 // neither: the key stays held by its claim, and no entry is there.
 func TestPutComplete(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	schema := freshSchema(t)
-	pool := newPool(t)
-	b := newBackend(t, pool, schema)
-	require.NoError(t, b.Migrate(ctx))
-	store := keyStore(t, pool, schema)
+	b, store, pool, schema := withStore(t)
 
 	// claim claims a new key, and returns it with its token and an entry.
 	claim := func() (string, string, inbox.Entry) {

@@ -187,11 +187,7 @@ func TestKilledMidAttempt(t *testing.T) {
 	t.Parallel()
 	const orders = 60
 	ctx := context.Background()
-	schema := freshSchema(t)
-	pool := newPool(t)
-	b := newBackend(t, pool, schema)
-	require.NoError(t, b.Migrate(ctx))
-	store := keyStore(t, pool, schema)
+	b, store, _, schema := withStore(t)
 
 	first := startChild(t, "block", schema)
 	var (

@@ -115,11 +115,7 @@ func equalCounts(got, want map[string]int) bool {
 func TestThroughHandle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	schema := freshSchema(t)
-	pool := newPool(t)
-	b := newBackend(t, pool, schema)
-	require.NoError(t, b.Migrate(ctx))
-	store := keyStore(t, pool, schema)
+	b, store, _, _ := withStore(t)
 	ib := inbox.New(b, inbox.WithMaxAttempts(3), inbox.WithBackoff(0, 0))
 	kw, err := kazawallet.New(apiKey, apiSecret)
 	require.NoError(t, err)
