@@ -89,6 +89,10 @@ func TestMigrate(t *testing.T) {
 		assert.Equal(t, event, info.Event, name)
 		assert.Equal(t, 7, info.MaxAttempts)
 	}
+	none, err := b.List(ctx, inbox.Filter{State: inbox.State(9)})
+	require.NoError(t, err)
+	assert.Empty(t, none, "no entry is in a state that is not one")
+
 	var kind, queue, event string
 	var maxAttempts int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT kind, queue, args->>'event', max_attempts FROM `+schema+`.river_job WHERE args->>'id' = 'test:json'`).

@@ -39,8 +39,8 @@ func (args) Kind() string { return Kind }
 
 func argsOf(e inbox.Entry) args {
 	a := args{ID: e.ID, Provider: e.Provider, Key: e.Key, Confirm: e.Confirm, Claim: e.Claim,
-		MaxAttempts: max(e.MaxAttempts, 1), ReceivedAt: e.ReceivedAt}
-	if e.MaxAttempts <= 0 {
+		MaxAttempts: e.MaxAttempts, ReceivedAt: e.ReceivedAt}
+	if a.MaxAttempts <= 0 {
 		a.MaxAttempts = inbox.DefaultMaxAttempts
 	}
 	if utf8.Valid(e.Event) {
@@ -126,9 +126,12 @@ func stateOf(s rivertype.JobState) inbox.State {
 	return inbox.Pending // available, scheduled, retryable, pending
 }
 
-// statesOf maps an inbox state onto River's.
+// statesOf maps an inbox state onto River's: every state for 0, none for
+// a state that is not one.
 func statesOf(s inbox.State) []rivertype.JobState {
 	switch s {
+	case 0:
+		return everyState
 	case inbox.Pending:
 		return []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateScheduled,
 			rivertype.JobStateRetryable, rivertype.JobStatePending}
@@ -139,7 +142,7 @@ func statesOf(s inbox.State) []rivertype.JobState {
 	case inbox.Dead:
 		return []rivertype.JobState{rivertype.JobStateDiscarded, rivertype.JobStateCancelled}
 	}
-	return everyState
+	return nil
 }
 
 // infoOf returns the entry a job holds, as the operator sees it.
@@ -215,7 +218,11 @@ func (b *Backend) Get(ctx context.Context, id string) (inbox.Info, error) {
 
 // List implements [inbox.Backend].
 func (b *Backend) List(ctx context.Context, f inbox.Filter) ([]inbox.Info, error) {
-	p := river.NewJobListParams().States(statesOf(f.State)...)
+	states := statesOf(f.State)
+	if len(states) == 0 {
+		return []inbox.Info{}, nil
+	}
+	p := river.NewJobListParams().States(states...)
 	if f.Provider != "" {
 		p = p.Where(argsContain("provider", f.Provider))
 	}
