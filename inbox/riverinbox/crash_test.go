@@ -50,19 +50,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// leased is a backend whose Run takes an abandoned attempt back after
-// lease, shorter than inbox.New allows (a minute at least), so that the
-// test need not wait that long.
-type leased struct {
-	*riverinbox.Backend
-	lease time.Duration
-}
-
-func (l leased) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig) error {
-	cfg.Lease = l.lease
-	return l.Backend.Run(ctx, h, cfg)
-}
-
 // child is the application. Mode "block": every attempt hangs until it is
 // canceled, printing "started ORDER" (the process is to be killed). Mode
 // "work": every attempt succeeds, printing "done ORDER"; attempts time out
@@ -107,7 +94,7 @@ func child(mode, schema string) error {
 			return ctx.Err()
 		}
 	case "work":
-		ib = inbox.New(leased{backend, 3 * time.Second}, inbox.WithWorkers(4),
+		ib = inbox.New(backend, inbox.WithWorkers(4), inbox.WithLease(3*time.Second),
 			inbox.WithTimeout(2*time.Second), inbox.WithBackoff(0, 0))
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
