@@ -85,10 +85,7 @@ func TestQueriesMatchTheExportedMetrics(t *testing.T) {
 				require.NotEmpty(t, sels, target.Expr)
 				var labels map[string]map[string]bool
 				for _, s := range sels {
-					name := s[1]
-					if strings.HasSuffix(name, "_bucket") {
-						name = strings.TrimSuffix(name, "_bucket")
-					}
+					name := strings.TrimSuffix(s[1], "_bucket")
 					var ok bool
 					labels, ok = families[name]
 					require.True(t, ok, "%s is not exported", s[1])
