@@ -135,6 +135,7 @@ func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) (err error) {
 				Reason: reasonOf(err), Duration: time.Since(start)})
 		}
 	}()
+	ctx = context.WithValue(ctx, receivedKey{}, a.ReceivedAt)
 	var event E
 	if err := json.Unmarshal(a.Event, &event); err != nil {
 		return inbox.Permanent(fmt.Errorf("payhook: %s event in the inbox does not decode: %w", e.name, err))
@@ -175,20 +176,20 @@ func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) (err error) {
 // crash between the claim and its completion, takes the key again.
 func (e *engine[E]) claimForEntry(ctx context.Context, a inbox.Attempt) (dup bool, err error) {
 	storeKey := e.prefix + a.Key
-	claim, err := e.store.Claim(ctx, storeKey, e.lease)
+	state, err := e.store.Claim(ctx, storeKey, a.ID, e.lease)
 	if err != nil {
 		return false, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err)
 	}
-	switch claim.State {
+	switch state {
 	case idempotency.Done:
 		return true, nil
 	case idempotency.InFlight:
 		return false, fmt.Errorf("%w: key %q", ErrInFlight, a.Key)
 	case idempotency.Acquired:
-		if err := e.store.Complete(ctx, storeKey, claim.Token, e.retention); err != nil {
+		if err := e.store.Complete(ctx, storeKey, a.ID, e.retention); err != nil {
 			return false, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err)
 		}
 		return false, nil
 	}
-	return false, errors.New("payhook: idempotency store answered " + claim.State.String())
+	return false, errors.New("payhook: idempotency store answered " + state.String())
 }

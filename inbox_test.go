@@ -125,14 +125,17 @@ func newInbox(opts ...inbox.Option) *inbox.Inbox {
 // calls is a handler that fails the first fails calls, then sends each
 // event it processes on done.
 type calls struct {
-	mu     sync.Mutex
-	n      int
-	fails  int
-	panics bool
-	done   chan shopEvent
+	fromInbox bool // the handler runs from an inbox: ReceivedAt is set
+	mu        sync.Mutex
+	n         int
+	fails     int
+	panics    bool
+	done      chan shopEvent
 }
 
-func newCalls(fails int) *calls { return &calls{fails: fails, done: make(chan shopEvent, 16)} }
+func newCalls(fails int) *calls {
+	return &calls{fromInbox: true, fails: fails, done: make(chan shopEvent, 16)}
+}
 
 func (c *calls) handle(ctx context.Context, e shopEvent) error {
 	c.mu.Lock()
@@ -144,6 +147,9 @@ func (c *calls) handle(ctx context.Context, e shopEvent) error {
 	}
 	if got, ok := payhook.EventFrom[shopEvent](ctx); !ok || got != e {
 		return fmt.Errorf("EventFrom = %+v, %t", got, ok)
+	}
+	if at, ok := payhook.ReceivedAt(ctx); c.fromInbox && (!ok || time.Since(at) > time.Minute) {
+		return fmt.Errorf("ReceivedAt = %v, %t: want the delivery's time", at, ok)
 	}
 	if n <= c.fails {
 		if c.panics {
@@ -289,10 +295,11 @@ func TestInboxForgeryDoesNotShadowTheGenuineDelivery(t *testing.T) {
 		assert.True(t, strings.HasPrefix(e.ID, "shop:pay_1#"), e.ID)
 		assert.True(t, e.Confirm && e.Claim)
 	}
-	c0, err := store.Claim(context.Background(), "shop:pay_1", time.Minute)
+	token := idempotency.NewToken()
+	state, err := store.Claim(context.Background(), "shop:pay_1", token, time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Acquired, c0.State, "neither delivery holds the key")
-	require.NoError(t, store.Release(context.Background(), "shop:pay_1", c0.Token))
+	assert.Equal(t, idempotency.Acquired, state, "neither delivery holds the key")
+	require.NoError(t, store.Release(context.Background(), "shop:pay_1", token))
 
 	p.set("pay_1", "10", nil)
 	running(t, ib)

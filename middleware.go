@@ -51,6 +51,10 @@ func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Ha
 	}
 }
 
+// releaseTimeout bounds the release of a claim whose answer was an error:
+// the request may be over, and the store may be the reason.
+const releaseTimeout = 3 * time.Second
+
 // engine is the middleware of one provider.
 type engine[E any] struct {
 	config
@@ -156,14 +160,23 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 		return e.reject(w, r, fmt.Errorf("%w: %s event has no idempotency key", ErrMalformed, e.name))
 	}
 	storeKey := e.prefix + key
-	claim, err := e.store.Claim(ctx, storeKey, e.lease)
+	token := idempotency.NewToken()
+	state, err := e.store.Claim(ctx, storeKey, token, e.lease)
 	if t != nil {
 		t.store = since(&t0)
 	}
 	if err != nil {
-		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err), ReasonStoreUnavailable)
+		// The store may have applied the claim and lost its answer: give the
+		// key back, or every retry would be refused until the lease ends.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		rerr := e.store.Release(rctx, storeKey, token)
+		cancel()
+		if errors.Is(rerr, idempotency.ErrNotOwner) {
+			rerr = nil // the claim was not applied: nothing to give back
+		}
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, errors.Join(err, rerr)), ReasonStoreUnavailable)
 	}
-	switch claim.State {
+	switch state {
 	case idempotency.Acquired:
 	case idempotency.Done:
 		e.log(ctx, slog.LevelInfo, "payhook: duplicate delivery acknowledged", slog.String("key", key))
@@ -173,7 +186,7 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 	case idempotency.InFlight:
 		return e.rejectKey(w, r, key, &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second}, ReasonInFlight)
 	default:
-		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, claim.State), ReasonStoreUnavailable)
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state), ReasonStoreUnavailable)
 	}
 
 	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
@@ -182,7 +195,7 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 	acked, why, completed := false, "panic", false
 	defer func() {
 		if !completed {
-			e.finish(&d.detached, key, storeKey, claim.Token, acked, why)
+			e.finish(&d.detached, key, storeKey, token, acked, why)
 		}
 		if t != nil {
 			t.store += since(&t0)
@@ -204,7 +217,7 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 		}
 	}
 	if e.inbox != nil {
-		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater, false, nil, storeKey, claim.Token)
+		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater, false, nil, storeKey, token)
 		acked, why = res.status == http.StatusOK, "inbox unavailable"
 		return res
 	}

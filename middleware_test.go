@@ -266,10 +266,11 @@ func TestPanicReleasesAndRepanics(t *testing.T) {
 	body := webhook("ord_1", "10", "fulfilled")
 
 	assert.PanicsWithValue(t, "boom", func() { serve(h, post(body)) })
-	c, err := store.Claim(context.Background(), "kazawallet:ord_1", time.Minute)
+	token := idempotency.NewToken()
+	state, err := store.Claim(context.Background(), "kazawallet:ord_1", token, time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Acquired, c.State, "the panicking delivery's claim was released")
-	require.NoError(t, store.Release(context.Background(), "kazawallet:ord_1", c.Token))
+	assert.Equal(t, idempotency.Acquired, state, "the panicking delivery's claim was released")
+	require.NoError(t, store.Release(context.Background(), "kazawallet:ord_1", token))
 
 	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code)
 	assert.Equal(t, http.StatusOK, serve(h, post(body)).Code)
@@ -445,11 +446,11 @@ type failingStore struct {
 
 var errDown = errors.New("connection refused")
 
-func (s failingStore) Claim(ctx context.Context, key string, lease time.Duration) (idempotency.Claim, error) {
+func (s failingStore) Claim(ctx context.Context, key, token string, lease time.Duration) (idempotency.State, error) {
 	if s.claim {
-		return idempotency.Claim{}, errDown
+		return 0, errDown
 	}
-	return s.Store.Claim(ctx, key, lease)
+	return s.Store.Claim(ctx, key, token, lease)
 }
 
 func (s failingStore) Complete(ctx context.Context, key, token string, retention time.Duration) error {
@@ -486,7 +487,7 @@ func TestStoreDown(t *testing.T) {
 	})
 	t.Run("store full: 503", func(t *testing.T) {
 		store := idempotency.NewMemory(idempotency.WithMaxKeys(1))
-		_, err := store.Claim(context.Background(), "other", time.Hour)
+		_, err := store.Claim(context.Background(), "other", idempotency.NewToken(), time.Hour)
 		require.NoError(t, err)
 		rec := &recorder{}
 		h := payhook.Middleware(provider(t), payhook.WithStore(store))(rec)
@@ -639,9 +640,9 @@ func TestKeysArePrefixedByProvider(t *testing.T) {
 	serve(a, post(webhook("ord_1", "10", "fulfilled")))
 	serve(b, post("{}"))
 	assert.Equal(t, 2, calls)
-	c, err := store.Claim(context.Background(), "kazawallet:ord_1", time.Minute)
+	state, err := store.Claim(context.Background(), "kazawallet:ord_1", idempotency.NewToken(), time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Done, c.State)
+	assert.Equal(t, idempotency.Done, state)
 }
 
 func TestEventFromWithoutMiddleware(t *testing.T) {
@@ -760,9 +761,9 @@ func TestConfirmerPanicReleases(t *testing.T) {
 	store := idempotency.NewMemory()
 	h := payhook.Middleware[string](p, payhook.WithStore(store))(http.NotFoundHandler())
 	assert.PanicsWithValue(t, "confirm", func() { serve(h, post("{}")) })
-	c, err := store.Claim(context.Background(), "fake:tx_1", time.Minute)
+	state, err := store.Claim(context.Background(), "fake:tx_1", idempotency.NewToken(), time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Acquired, c.State)
+	assert.Equal(t, idempotency.Acquired, state)
 }
 
 // TestLateUseOfWriterAndBody is what echo.WrapMiddleware does: the

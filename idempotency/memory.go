@@ -2,10 +2,8 @@ package idempotency
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/hex"
+	"errors"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -33,8 +31,6 @@ type Memory struct {
 
 	mu      sync.Mutex
 	records map[string]record
-	seq     uint64
-	tokens  string // unused tokens, tokenLen bytes each
 }
 
 type record struct {
@@ -75,55 +71,32 @@ func NewMemory(opts ...MemoryOption) *Memory {
 }
 
 // Claim implements [Store].
-func (m *Memory) Claim(ctx context.Context, key string, lease time.Duration) (Claim, error) {
+func (m *Memory) Claim(ctx context.Context, key, token string, lease time.Duration) (State, error) {
 	if err := ctx.Err(); err != nil {
-		return Claim{}, err
+		return 0, err
+	}
+	if token == "" {
+		return 0, errEmptyToken
 	}
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[key]
 	switch {
-	case ok && now.Before(r.expires):
-		if r.token == "" {
-			return Claim{State: Done}, nil
-		}
-		return Claim{State: InFlight}, nil
+	case ok && now.Before(r.expires) && r.token == "":
+		return Done, nil
+	case ok && now.Before(r.expires) && r.token != token:
+		return InFlight, nil
 	case !ok && len(m.records) >= m.max && !m.makeRoom(now):
-		return Claim{}, ErrFull
+		return 0, ErrFull
 	}
-	token := m.token()
 	m.records[key] = record{token: token, expires: now.Add(lease)}
-	return Claim{State: Acquired, Token: token}, nil
+	return Acquired, nil
 }
 
-// tokenLen and tokenBatch shape the tokens: a claim takes one from a block
-// of tokenBatch, cut from one string, so that claims do not allocate one by
-// one. A block is freed once none of its tokens is held.
-const (
-	tokenLen   = 16
-	tokenBatch = 128
-)
-
-// token returns a token no claim of m has had. m.mu is held.
-func (m *Memory) token() string {
-	if m.tokens == "" {
-		var b strings.Builder
-		b.Grow(tokenLen * tokenBatch)
-		var n [8]byte
-		var t [tokenLen]byte
-		for range tokenBatch {
-			m.seq++
-			binary.BigEndian.PutUint64(n[:], m.seq)
-			hex.Encode(t[:], n[:])
-			b.Write(t[:])
-		}
-		m.tokens = b.String()
-	}
-	t := m.tokens[:tokenLen]
-	m.tokens = m.tokens[tokenLen:]
-	return t
-}
+// errEmptyToken is Claim's answer to an empty token, which could never be
+// completed or released.
+var errEmptyToken = errors.New("idempotency: claim: empty token")
 
 // Complete implements [Store].
 func (m *Memory) Complete(ctx context.Context, key, token string, retention time.Duration) error {

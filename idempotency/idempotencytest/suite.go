@@ -58,19 +58,62 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	}
 
 	run("ClaimAbsentKey", func(t *testing.T, h *harness) {
-		c := h.claim(t, "a", long)
-		assert.Equal(t, idempotency.Acquired, c.State)
-		assert.NotEmpty(t, c.Token, "an acquired claim has a token")
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", idempotency.NewToken(), long))
 	})
 
 	run("ClaimHeldKeyIsInFlight", func(t *testing.T, h *harness) {
-		first := h.claim(t, "a", long)
-		require.Equal(t, idempotency.Acquired, first.State)
-		second := h.claim(t, "a", long)
-		assert.Equal(t, idempotency.InFlight, second.State)
-		assert.Empty(t, second.Token, "only an acquired claim has a token")
+		first := idempotency.NewToken()
+		require.Equal(t, idempotency.Acquired, h.claim(t, "a", first, long))
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", idempotency.NewToken(), long))
 		// The refused claim changed nothing: the first owner still completes.
-		assert.NoError(t, h.Store.Complete(ctx(t), h.key("a"), first.Token, long))
+		assert.NoError(t, h.Store.Complete(ctx(t), h.key("a"), first, long))
+	})
+
+	run("ClaimAgainWithOwnToken", func(t *testing.T, h *harness) {
+		// A claim sent again (its answer was lost) is its own: acquired,
+		// and the key is still the caller's alone.
+		own, other := idempotency.NewToken(), idempotency.NewToken()
+		require.Equal(t, idempotency.Acquired, h.claim(t, "a", own, long))
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", own, long), "the same token again")
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", other, long), "another token")
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), other, long), idempotency.ErrNotOwner)
+		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), own, long))
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", own, long), "done, for its owner too")
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", other, long))
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), own, long), idempotency.ErrNotOwner, "a done claim is not held again")
+
+		// The same once released: the key is absent, and the token a new claim.
+		require.Equal(t, idempotency.Acquired, h.claim(t, "b", own, long))
+		require.NoError(t, h.Store.Release(ctx(t), h.key("b"), own))
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "b", own, long))
+		assert.NoError(t, h.Store.Release(ctx(t), h.key("b"), own))
+	})
+
+	run("ClaimAgainRenewsLease", func(t *testing.T, h *harness) {
+		// A short lease, renewed by the same token for a long one before it
+		// ends, outlives its first end. (Should the short lease end before the
+		// renewal reaches the store, the renewal is a fresh claim with the same
+		// outcome.)
+		lease, own := h.shortLease(), idempotency.NewToken()
+		require.Equal(t, idempotency.Acquired, h.claim(t, "a", own, lease))
+		require.Equal(t, idempotency.Acquired, h.claim(t, "a", own, long))
+		h.elapse(lease)
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", idempotency.NewToken(), long), "held past the first lease")
+		assert.NoError(t, h.Store.Complete(ctx(t), h.key("a"), own, long), "the owner still completes")
+
+		// A renewal sets the lease from now, shorter too.
+		require.Equal(t, idempotency.Acquired, h.claim(t, "b", own, long))
+		require.Equal(t, idempotency.Acquired, h.claim(t, "b", own, lease))
+		h.elapse(lease)
+		h.eventuallyAcquire(t, "b", idempotency.NewToken())
+		assert.ErrorIs(t, h.Store.Release(ctx(t), h.key("b"), own), idempotency.ErrNotOwner)
+	})
+
+	run("EmptyTokenIsRefused", func(t *testing.T, h *harness) {
+		state, err := h.Store.Claim(ctx(t), h.key("a"), "", long)
+		assert.Error(t, err, "claim with an empty token")
+		assert.NotEqual(t, idempotency.Acquired, state)
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", idempotency.NewToken(), long), "nothing was taken")
 	})
 
 	run("ConcurrentClaimsOneWinner", func(t *testing.T, h *harness) {
@@ -88,8 +131,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 				go func() {
 					defer wg.Done()
 					<-start
-					c, err := h.Store.Claim(context.Background(), key, long)
-					states[i], errs[i] = c.State, err
+					states[i], errs[i] = h.Store.Claim(context.Background(), key, idempotency.NewToken(), long)
 				}()
 			}
 			close(start)
@@ -110,137 +152,115 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 	})
 
 	run("CompleteMakesDone", func(t *testing.T, h *harness) {
-		c := h.claim(t, "a", long)
-		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), c.Token, long))
-		again := h.claim(t, "a", long)
-		assert.Equal(t, idempotency.Done, again.State)
-		assert.Empty(t, again.Token)
+		own := idempotency.NewToken()
+		h.claim(t, "a", own, long)
+		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), own, long))
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", idempotency.NewToken(), long))
 	})
 
 	run("ReleaseMakesClaimable", func(t *testing.T, h *harness) {
-		c := h.claim(t, "a", long)
-		require.NoError(t, h.Store.Release(ctx(t), h.key("a"), c.Token))
-		again := h.claim(t, "a", long)
-		assert.Equal(t, idempotency.Acquired, again.State)
-		assert.NotEqual(t, c.Token, again.Token, "a new claim has a new token")
+		first, second := idempotency.NewToken(), idempotency.NewToken()
+		h.claim(t, "a", first, long)
+		require.NoError(t, h.Store.Release(ctx(t), h.key("a"), first))
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", second, long))
 		// The released token no longer owns the key.
-		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), c.Token, long), idempotency.ErrNotOwner)
-		assert.NoError(t, h.Store.Complete(ctx(t), h.key("a"), again.Token, long))
-	})
-
-	run("TokensAreUnique", func(t *testing.T, h *harness) {
-		seen := map[string]bool{}
-		for i := range 50 {
-			k := string(rune('a' + i%26))
-			if i >= 26 {
-				k += "2"
-			}
-			c := h.claim(t, k, long)
-			require.Equal(t, idempotency.Acquired, c.State)
-			assert.False(t, seen[c.Token], "token %q given twice", c.Token)
-			seen[c.Token] = true
-			if i%2 == 0 { // released keys are claimed again with a fresh token
-				require.NoError(t, h.Store.Release(ctx(t), h.key(k), c.Token))
-				c = h.claim(t, k, long)
-				assert.False(t, seen[c.Token], "token %q given twice", c.Token)
-				seen[c.Token] = true
-			}
-		}
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), first, long), idempotency.ErrNotOwner)
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", first, long), "nor claims it back")
+		assert.NoError(t, h.Store.Complete(ctx(t), h.key("a"), second, long))
 	})
 
 	run("OnlyTheOwnerFinishes", func(t *testing.T, h *harness) {
-		c := h.claim(t, "a", long)
+		own := idempotency.NewToken()
+		h.claim(t, "a", own, long)
 		key := h.key("a")
-		for _, bad := range []string{"", "not-" + c.Token, strings.ToUpper(c.Token) + "x"} {
+		for _, bad := range []string{"", "not-" + own, strings.ToLower(own), own[:len(own)-1]} {
 			assert.ErrorIs(t, h.Store.Complete(ctx(t), key, bad, long), idempotency.ErrNotOwner, "complete with %q", bad)
 			assert.ErrorIs(t, h.Store.Release(ctx(t), key, bad), idempotency.ErrNotOwner, "release with %q", bad)
 		}
-		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", long).State, "failed attempts change nothing")
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", idempotency.NewToken(), long), "failed attempts change nothing")
 		// A token owns only the key it was given for.
-		other := h.claim(t, "b", long)
-		assert.ErrorIs(t, h.Store.Complete(ctx(t), key, other.Token, long), idempotency.ErrNotOwner)
-		assert.ErrorIs(t, h.Store.Release(ctx(t), key, other.Token), idempotency.ErrNotOwner)
+		other := idempotency.NewToken()
+		h.claim(t, "b", other, long)
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), key, other, long), idempotency.ErrNotOwner)
+		assert.ErrorIs(t, h.Store.Release(ctx(t), key, other), idempotency.ErrNotOwner)
 
-		require.NoError(t, h.Store.Complete(ctx(t), key, c.Token, long))
-		assert.ErrorIs(t, h.Store.Complete(ctx(t), key, c.Token, long), idempotency.ErrNotOwner, "complete twice")
-		assert.ErrorIs(t, h.Store.Release(ctx(t), key, c.Token), idempotency.ErrNotOwner, "release after complete")
-		assert.Equal(t, idempotency.Done, h.claim(t, "a", long).State, "still done")
+		require.NoError(t, h.Store.Complete(ctx(t), key, own, long))
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), key, own, long), idempotency.ErrNotOwner, "complete twice")
+		assert.ErrorIs(t, h.Store.Release(ctx(t), key, own), idempotency.ErrNotOwner, "release after complete")
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", idempotency.NewToken(), long), "still done")
 	})
 
 	run("FinishAbsentKey", func(t *testing.T, h *harness) {
 		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("never"), "token", long), idempotency.ErrNotOwner)
 		assert.ErrorIs(t, h.Store.Release(ctx(t), h.key("never"), "token"), idempotency.ErrNotOwner)
-		assert.Equal(t, idempotency.Acquired, h.claim(t, "never", long).State, "nothing was recorded")
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "never", idempotency.NewToken(), long), "nothing was recorded")
 	})
 
 	run("ExpiredLeaseIsTakenOver", func(t *testing.T, h *harness) {
-		lease := h.shortLease()
-		crashed := h.claim(t, "a", lease)
-		require.Equal(t, idempotency.Acquired, crashed.State)
-		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", long).State, "held within the lease")
+		lease, crashed := h.shortLease(), idempotency.NewToken()
+		require.Equal(t, idempotency.Acquired, h.claim(t, "a", crashed, lease))
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", idempotency.NewToken(), long), "held within the lease")
 
 		h.elapse(lease)
-		taker := h.eventuallyAcquire(t, "a")
-		assert.NotEqual(t, crashed.Token, taker.Token)
+		taker := h.eventuallyAcquire(t, "a", idempotency.NewToken())
 
 		// The crashed owner comes back late: it can neither complete nor
-		// release the new owner's claim.
-		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), crashed.Token, long), idempotency.ErrNotOwner)
-		assert.ErrorIs(t, h.Store.Release(ctx(t), h.key("a"), crashed.Token), idempotency.ErrNotOwner)
-		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", long).State)
-		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), taker.Token, long))
-		assert.Equal(t, idempotency.Done, h.claim(t, "a", long).State)
+		// release the new owner's claim, nor claim it back.
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), crashed, long), idempotency.ErrNotOwner)
+		assert.ErrorIs(t, h.Store.Release(ctx(t), h.key("a"), crashed), idempotency.ErrNotOwner)
+		assert.Equal(t, idempotency.InFlight, h.claim(t, "a", crashed, long))
+		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), taker, long))
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", crashed, long))
 	})
 
 	run("ExpiredLeaseCannotFinish", func(t *testing.T, h *harness) {
-		lease := h.shortLease()
-		c := h.claim(t, "a", lease)
-		d := h.claim(t, "b", lease)
+		lease, c, d := h.shortLease(), idempotency.NewToken(), idempotency.NewToken()
+		h.claim(t, "a", c, lease)
+		h.claim(t, "b", d, lease)
 		h.elapse(2 * lease)
-		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), c.Token, long), idempotency.ErrNotOwner)
-		assert.ErrorIs(t, h.Store.Release(ctx(t), h.key("b"), d.Token), idempotency.ErrNotOwner)
-		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", long).State, "the late completion did not mark it done")
-		assert.Equal(t, idempotency.Acquired, h.claim(t, "b", long).State)
+		assert.ErrorIs(t, h.Store.Complete(ctx(t), h.key("a"), c, long), idempotency.ErrNotOwner)
+		assert.ErrorIs(t, h.Store.Release(ctx(t), h.key("b"), d), idempotency.ErrNotOwner)
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", idempotency.NewToken(), long), "the late completion did not mark it done")
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "b", idempotency.NewToken(), long))
 	})
 
 	run("RetentionEnds", func(t *testing.T, h *harness) {
-		retention := h.shortLease()
-		c := h.claim(t, "a", long)
-		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), c.Token, retention))
-		assert.Equal(t, idempotency.Done, h.claim(t, "a", long).State, "done within retention")
+		retention, own := h.shortLease(), idempotency.NewToken()
+		h.claim(t, "a", own, long)
+		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), own, retention))
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", own, long), "done within retention")
 		h.elapse(retention)
-		again := h.eventuallyAcquire(t, "a")
-		assert.NotEqual(t, c.Token, again.Token)
+		h.eventuallyAcquire(t, "a", idempotency.NewToken())
 	})
 
 	run("RetentionOutlivesLease", func(t *testing.T, h *harness) {
-		lease := h.shortLease()
-		c := h.claim(t, "a", lease)
-		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), c.Token, long))
+		lease, own := h.shortLease(), idempotency.NewToken()
+		h.claim(t, "a", own, lease)
+		require.NoError(t, h.Store.Complete(ctx(t), h.key("a"), own, long))
 		h.elapse(2 * lease)
-		assert.Equal(t, idempotency.Done, h.claim(t, "a", long).State, "done is kept for retention, not lease")
+		assert.Equal(t, idempotency.Done, h.claim(t, "a", idempotency.NewToken(), long), "done is kept for retention, not lease")
 	})
 
 	run("KeysAreIndependent", func(t *testing.T, h *harness) {
 		keys := []string{"a", "A", "a:b", "a b", "ключ", "with'quote\"and\\slash", "%s{}[]*?", strings.Repeat("long", 64)}
+		own := idempotency.NewToken() // one token may hold many keys
 		for _, k := range keys {
-			c := h.claim(t, k, long)
-			require.Equal(t, idempotency.Acquired, c.State, "key %q", k)
-			require.NoError(t, h.Store.Complete(ctx(t), h.key(k), c.Token, long))
+			require.Equal(t, idempotency.Acquired, h.claim(t, k, own, long), "key %q", k)
+			require.NoError(t, h.Store.Complete(ctx(t), h.key(k), own, long))
 		}
 		for _, k := range keys {
-			assert.Equal(t, idempotency.Done, h.claim(t, k, long).State, "key %q", k)
+			assert.Equal(t, idempotency.Done, h.claim(t, k, own, long), "key %q", k)
 		}
-		assert.Equal(t, idempotency.Acquired, h.claim(t, "a2", long).State)
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a2", own, long))
 	})
 
 	run("CanceledContextTakesNothing", func(t *testing.T, h *harness) {
 		canceled, cancel := context.WithCancel(context.Background())
 		cancel()
-		c, err := h.Store.Claim(canceled, h.key("a"), long)
+		state, err := h.Store.Claim(canceled, h.key("a"), idempotency.NewToken(), long)
 		assert.Error(t, err, "claim with a canceled context")
-		assert.NotEqual(t, idempotency.Acquired, c.State)
-		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", long).State)
+		assert.NotEqual(t, idempotency.Acquired, state)
+		assert.Equal(t, idempotency.Acquired, h.claim(t, "a", idempotency.NewToken(), long))
 	})
 }
 
@@ -251,11 +271,11 @@ type harness struct {
 
 func (h *harness) key(k string) string { return h.prefix + k }
 
-func (h *harness) claim(t *testing.T, k string, lease time.Duration) idempotency.Claim {
+func (h *harness) claim(t *testing.T, k, token string, lease time.Duration) idempotency.State {
 	t.Helper()
-	c, err := h.Store.Claim(ctx(t), h.key(k), lease)
+	state, err := h.Store.Claim(ctx(t), h.key(k), token, lease)
 	require.NoError(t, err)
-	return c
+	return state
 }
 
 func (h *harness) shortLease() time.Duration {
@@ -274,16 +294,14 @@ func (h *harness) elapse(d time.Duration) {
 	time.Sleep(d + 10*time.Millisecond)
 }
 
-// eventuallyAcquire claims k until it is acquired, allowing a server's
-// expiry a little slack.
-func (h *harness) eventuallyAcquire(t *testing.T, k string) idempotency.Claim {
+// eventuallyAcquire claims k for token until it is acquired, allowing a
+// server's expiry a little slack, and returns token.
+func (h *harness) eventuallyAcquire(t *testing.T, k, token string) string {
 	t.Helper()
-	var c idempotency.Claim
 	require.Eventually(t, func() bool {
-		c = h.claim(t, k, long)
-		return c.State == idempotency.Acquired
+		return h.claim(t, k, token, long) == idempotency.Acquired
 	}, 5*time.Second, 10*time.Millisecond, "key %q is claimable again", k)
-	return c
+	return token
 }
 
 func ctx(t *testing.T) context.Context {

@@ -21,9 +21,10 @@
 //	CREATE INDEX IF NOT EXISTS payhook_idempotency_expires_at ON payhook_idempotency (expires_at);
 //
 // Claim is one statement, one round trip: an INSERT ... ON CONFLICT DO
-// UPDATE that takes a fresh key or an expired one (a crashed owner's lease,
-// a done key past its retention) and otherwise reports the key in flight or
-// done. Complete and Release are an UPDATE and a DELETE that match the
+// UPDATE that takes a fresh key, an expired one (a crashed owner's lease, a
+// done key past its retention) or one the caller's token holds (a claim
+// sent again, whose lease it renews), and otherwise reports the key in
+// flight or done. Complete and Release are an UPDATE and a DELETE that match the
 // owner's token. Every expiry is decided by the database's clock
 // (clock_timestamp()), never the replica's, so replicas whose clocks
 // disagree still agree on who holds a key.
@@ -39,7 +40,6 @@ package pgstore
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -143,7 +143,7 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	VALUES ($1, $2, clock_timestamp() + $3 * interval '1 microsecond')
 	ON CONFLICT (key) DO UPDATE
 		SET token = excluded.token, expires_at = clock_timestamp() + $3 * interval '1 microsecond'
-		WHERE r.expires_at <= clock_timestamp()
+		WHERE r.expires_at <= clock_timestamp() OR r.token = excluded.token
 	RETURNING true
 )
 SELECT true, false FROM claimed
@@ -189,13 +189,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // Claim implements [idempotency.Store], in one round trip unless a
 // concurrent claim of the same key inserted it a moment before.
-func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (idempotency.Claim, error) {
+func (s *Store) Claim(ctx context.Context, key, token string, lease time.Duration) (idempotency.State, error) {
 	if err := ctx.Err(); err != nil {
-		return idempotency.Claim{}, fmt.Errorf("pgstore: claim: %w", err)
+		return 0, fmt.Errorf("pgstore: claim: %w", err)
+	}
+	if token == "" {
+		return 0, errors.New("pgstore: claim: empty token")
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	token := rand.Text()
 	for range 3 {
 		var acquired, done bool
 		err := s.pool.QueryRow(ctx, s.claimSQL, []byte(key), token, micros(lease)).Scan(&acquired, &done)
@@ -205,16 +207,16 @@ func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (ide
 		case serializationFailure(err):
 			continue // the same, when the session's transactions are repeatable read or serializable
 		case err != nil:
-			return idempotency.Claim{}, fmt.Errorf("pgstore: claim: %w", err)
+			return 0, fmt.Errorf("pgstore: claim: %w", err)
 		case acquired:
-			return idempotency.Claim{State: idempotency.Acquired, Token: token}, nil
+			return idempotency.Acquired, nil
 		case done:
-			return idempotency.Claim{State: idempotency.Done}, nil
+			return idempotency.Done, nil
 		}
-		return idempotency.Claim{State: idempotency.InFlight}, nil
+		return idempotency.InFlight, nil
 	}
 	// The key changed hands under every attempt: someone holds it now.
-	return idempotency.Claim{State: idempotency.InFlight}, nil
+	return idempotency.InFlight, nil
 }
 
 // serializationFailure reports whether err is PostgreSQL's "could not

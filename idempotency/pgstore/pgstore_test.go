@@ -127,7 +127,7 @@ func TestMigrate(t *testing.T) {
 	table := "Migrate_" + rand.Text()
 	store, err := pgstore.New(pool, pgstore.WithTable(table))
 	require.NoError(t, err)
-	_, err = store.Claim(ctx, "k", time.Minute)
+	_, err = store.Claim(ctx, "k", idempotency.NewToken(), time.Minute)
 	require.Error(t, err, "no table before Migrate")
 
 	var wg sync.WaitGroup
@@ -154,9 +154,9 @@ func TestMigrate(t *testing.T) {
 	assert.Contains(t, indexes, "(expires_at)")
 	assert.Contains(t, indexes, "(key)")
 
-	c, err := store.Claim(ctx, "k", time.Minute)
+	state, err := store.Claim(ctx, "k", idempotency.NewToken(), time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Acquired, c.State)
+	assert.Equal(t, idempotency.Acquired, state)
 }
 
 // TestLayout checks the rows the store writes, timed by the database's
@@ -172,15 +172,20 @@ func TestLayout(t *testing.T) {
 			Scan(&token, &remaining))
 		return token, remaining
 	}
-	key := "kazawallet:ord_" + rand.Text()
-	c, err := store.Claim(ctx, key, time.Minute)
+	key, own := "kazawallet:ord_"+rand.Text(), idempotency.NewToken()
+	_, err := store.Claim(ctx, key, own, time.Minute)
 	require.NoError(t, err)
 	token, remaining := row(key)
 	require.NotNil(t, token)
-	assert.Equal(t, c.Token, *token)
+	assert.Equal(t, own, *token)
 	assert.InDelta(t, time.Minute, remaining, float64(5*time.Second), "the lease, by the database's clock")
 
-	require.NoError(t, store.Complete(ctx, key, c.Token, time.Hour))
+	_, err = store.Claim(ctx, key, own, 2*time.Minute)
+	require.NoError(t, err)
+	_, remaining = row(key)
+	assert.InDelta(t, 2*time.Minute, remaining, float64(5*time.Second), "the lease renewed")
+
+	require.NoError(t, store.Complete(ctx, key, own, time.Hour))
 	token, remaining = row(key)
 	assert.Nil(t, token, "done")
 	assert.InDelta(t, time.Hour, remaining, float64(5*time.Second), "the retention")
@@ -193,13 +198,14 @@ func TestAnyKey(t *testing.T) {
 	store := newStore(t)
 	prefix := rand.Text()
 	for _, key := range []string{"nul\x00byte", "bad\xff\xfeutf8", "nul\x00byte2", ""} {
-		c, err := store.Claim(ctx, prefix+key, time.Minute)
+		token := idempotency.NewToken()
+		state, err := store.Claim(ctx, prefix+key, token, time.Minute)
 		require.NoError(t, err, "%q", key)
-		assert.Equal(t, idempotency.Acquired, c.State, "%q", key)
-		require.NoError(t, store.Complete(ctx, prefix+key, c.Token, time.Minute))
-		c, err = store.Claim(ctx, prefix+key, time.Minute)
+		assert.Equal(t, idempotency.Acquired, state, "%q", key)
+		require.NoError(t, store.Complete(ctx, prefix+key, token, time.Minute))
+		state, err = store.Claim(ctx, prefix+key, token, time.Minute)
 		require.NoError(t, err)
-		assert.Equal(t, idempotency.Done, c.State, "%q", key)
+		assert.Equal(t, idempotency.Done, state, "%q", key)
 	}
 }
 
@@ -218,11 +224,12 @@ func TestCleanup(t *testing.T) {
 		SELECT convert_to('expired' || i, 'UTF8'), CASE WHEN i % 2 = 0 THEN 'tok' || i END, now() - interval '1 second'
 		FROM generate_series(1, 2500) AS i`)
 	require.NoError(t, err)
-	live, err := store.Claim(ctx, "live-held", time.Hour)
+	live, done := idempotency.NewToken(), idempotency.NewToken()
+	_, err = store.Claim(ctx, "live-held", live, time.Hour)
 	require.NoError(t, err)
-	done, err := store.Claim(ctx, "live-done", time.Hour)
+	_, err = store.Claim(ctx, "live-done", done, time.Hour)
 	require.NoError(t, err)
-	require.NoError(t, store.Complete(ctx, "live-done", done.Token, time.Hour))
+	require.NoError(t, store.Complete(ctx, "live-done", done, time.Hour))
 
 	// A claim holds the lock of one expired row: Cleanup passes it by
 	// rather than wait.
@@ -243,10 +250,10 @@ func TestCleanup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), deleted)
 	assert.Equal(t, int64(0), count("expires_at <= now()"))
-	assert.NoError(t, store.Complete(ctx, "live-held", live.Token, time.Hour), "the live claim is untouched")
-	c, err := store.Claim(ctx, "live-done", time.Hour)
+	assert.NoError(t, store.Complete(ctx, "live-held", live, time.Hour), "the live claim is untouched")
+	state, err := store.Claim(ctx, "live-done", idempotency.NewToken(), time.Hour)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Done, c.State)
+	assert.Equal(t, idempotency.Done, state)
 }
 
 // TestServerDown needs no server: nothing listens where the pool points.
@@ -285,7 +292,7 @@ func TestServerSilent(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.WithoutCancel(context.Background())
 	for name, call := range map[string]func() error{
-		"claim":    func() error { _, err := store.Claim(ctx, "k", time.Minute); return err },
+		"claim":    func() error { _, err := store.Claim(ctx, "k", idempotency.NewToken(), time.Minute); return err },
 		"complete": func() error { return store.Complete(ctx, "k", "token", time.Minute) },
 		"release":  func() error { return store.Release(ctx, "k", "token") },
 	} {

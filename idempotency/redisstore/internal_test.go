@@ -34,7 +34,7 @@ func TestMillis(t *testing.T) {
 // TestClaimSentTwice: the client sends a command again when the reply is
 // lost. The second run of a claim sees its own token and still answers
 // acquired, rather than in flight, which would leave the key held by
-// nobody until the lease ends.
+// nobody until the lease ends; and it renews the lease.
 func TestClaimSentTwice(t *testing.T) {
 	url := os.Getenv("PAYHOOK_TEST_REDIS_URL")
 	if url == "" {
@@ -46,11 +46,12 @@ func TestClaimSentTwice(t *testing.T) {
 	defer client.Close()
 	ctx := context.Background()
 	key, token := []string{"sent-twice:" + rand.Text()}, rand.Text()
-	for range 2 {
-		n, err := claimScript.Run(ctx, client, key, token, 60_000).Int64()
+	for _, lease := range []int64{1_000, 60_000} {
+		n, err := claimScript.Run(ctx, client, key, token, lease).Int64()
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n)
 	}
+	assert.Greater(t, client.PTTL(ctx, key[0]).Val(), 2*time.Second, "the second run set the lease anew")
 	n, err := claimScript.Run(ctx, client, key, rand.Text(), 60_000).Int64()
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), n, "another token is in flight")

@@ -3,6 +3,11 @@ package redisstore_test
 import (
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/redisstore"
 	"github.com/payhook/payhook/internal/storetest"
 )
 
@@ -14,3 +19,20 @@ import (
 func TestReplicasProcessOnce(t *testing.T) { storetest.ReplicasProcessOnce(t, newStore) }
 
 func TestCrashedReplica(t *testing.T) { storetest.CrashedReplica(t, newStore) }
+
+// TestLostClaimReply: Redis applies a claim and the reply is lost; go-redis
+// sends no command twice here (MaxRetries -1), so the error reaches the
+// middleware, which releases the claim: the next retry is processed.
+func TestLostClaimReply(t *testing.T) {
+	url := storetest.ServerURL(t, "PAYHOOK_TEST_REDIS_URL")
+	opts, err := redis.ParseURL(url)
+	require.NoError(t, err)
+	storetest.LostClaimReply(t, opts.Addr, func(t testing.TB, addr string) idempotency.Store {
+		opts, err := redis.ParseURL(url)
+		require.NoError(t, err)
+		opts.Addr, opts.MaxRetries = addr, -1
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { client.Close() })
+		return redisstore.New(client)
+	})
+}

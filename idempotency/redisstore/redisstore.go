@@ -9,10 +9,11 @@
 // held:<token> with a PX expiry of the lease; a completed key is "done" with
 // a PX expiry of the retention. Redis expires both by itself, so the store
 // needs no cleanup. Claim, Complete and Release are each one Lua script run
-// with EVALSHA: one round trip, atomic on the server. Complete and Release
-// check the caller's token, 128 random bits from crypto/rand, so a replica
-// whose lease ended cannot finish another's claim. Claim tells in flight
-// from done in the same round trip. Redis 6 or later, Valkey, or a managed
+// with EVALSHA: one round trip, atomic on the server. Each checks the
+// caller's token ([idempotency.NewToken]), so a replica whose lease ended
+// cannot finish another's claim, and a claim sent again after a lost reply
+// (by the client's retries or by the caller) is recognised as its own and
+// renews its lease. Claim tells in flight from done in the same round trip. Redis 6 or later, Valkey, or a managed
 // Redis with scripting will do; each script touches one key, so a Redis
 // Cluster runs them too.
 //
@@ -29,7 +30,7 @@ package redisstore
 
 import (
 	"context"
-	"crypto/rand"
+	"errors"
 	"fmt"
 	"time"
 
@@ -79,14 +80,12 @@ func New(client redis.Scripter, opts ...Option) *Store {
 // a done key is "done".
 //
 // claimScript answers 1 (acquired), 2 (in flight) or 3 (done). A key that
-// already holds the caller's own token was set by this very claim, sent
-// again by the client after a lost reply: it is acquired, not in flight.
+// already holds the caller's own token is the caller's: a claim sent again
+// after a lost reply, or a renewal. It is acquired again, for a new lease.
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v == false then
+if v == false or v == 'held:' .. ARGV[1] then
 	redis.call('SET', KEYS[1], 'held:' .. ARGV[1], 'PX', ARGV[2])
-	return 1
-elseif v == 'held:' .. ARGV[1] then
 	return 1
 elseif v == 'done' then
 	return 3
@@ -110,24 +109,26 @@ return 1
 `)
 
 // Claim implements [idempotency.Store] in one round trip.
-func (s *Store) Claim(ctx context.Context, key string, lease time.Duration) (idempotency.Claim, error) {
+func (s *Store) Claim(ctx context.Context, key, token string, lease time.Duration) (idempotency.State, error) {
 	if err := ctx.Err(); err != nil {
-		return idempotency.Claim{}, fmt.Errorf("redisstore: claim: %w", err)
+		return 0, fmt.Errorf("redisstore: claim: %w", err)
 	}
-	token := rand.Text()
+	if token == "" {
+		return 0, errors.New("redisstore: claim: empty token")
+	}
 	n, err := claimScript.Run(ctx, s.client, []string{s.prefix + key}, token, millis(lease)).Int64()
 	if err != nil {
-		return idempotency.Claim{}, fmt.Errorf("redisstore: claim: %w", err)
+		return 0, fmt.Errorf("redisstore: claim: %w", err)
 	}
 	switch n {
 	case 1:
-		return idempotency.Claim{State: idempotency.Acquired, Token: token}, nil
+		return idempotency.Acquired, nil
 	case 2:
-		return idempotency.Claim{State: idempotency.InFlight}, nil
+		return idempotency.InFlight, nil
 	case 3:
-		return idempotency.Claim{State: idempotency.Done}, nil
+		return idempotency.Done, nil
 	}
-	return idempotency.Claim{}, fmt.Errorf("redisstore: claim: unexpected answer %d", n)
+	return 0, fmt.Errorf("redisstore: claim: unexpected answer %d", n)
 }
 
 // Complete implements [idempotency.Store].

@@ -64,22 +64,22 @@ func TestLayout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := redisstore.New(client, tt.opts...)
-			key := "layout:" + rand.Text()
-			c, err := store.Claim(ctx, key, time.Minute)
+			key, token := "layout:"+rand.Text(), idempotency.NewToken()
+			state, err := store.Claim(ctx, key, token, time.Minute)
 			require.NoError(t, err)
-			require.Equal(t, idempotency.Acquired, c.State)
-			assert.Equal(t, "held:"+c.Token, client.Get(ctx, tt.prefix+key).Val())
+			require.Equal(t, idempotency.Acquired, state)
+			assert.Equal(t, "held:"+token, client.Get(ctx, tt.prefix+key).Val())
 			ttl := client.PTTL(ctx, tt.prefix+key).Val()
 			assert.True(t, ttl > 59*time.Second && ttl <= time.Minute, "lease TTL %v", ttl)
 
-			require.NoError(t, store.Complete(ctx, key, c.Token, time.Hour))
+			require.NoError(t, store.Complete(ctx, key, token, time.Hour))
 			assert.Equal(t, "done", client.Get(ctx, tt.prefix+key).Val())
 			ttl = client.PTTL(ctx, tt.prefix+key).Val()
 			assert.True(t, ttl > 59*time.Minute && ttl <= time.Hour, "retention TTL %v", ttl)
 
-			c, err = store.Claim(ctx, key+"2", time.Minute)
+			_, err = store.Claim(ctx, key+"2", token, time.Minute)
 			require.NoError(t, err)
-			require.NoError(t, store.Release(ctx, key+"2", c.Token))
+			require.NoError(t, store.Release(ctx, key+"2", token))
 			assert.Zero(t, client.Exists(ctx, tt.prefix+key+"2").Val(), "a released key is deleted")
 		})
 	}
@@ -89,14 +89,14 @@ func TestPrefixesAreIndependent(t *testing.T) {
 	ctx := context.Background()
 	client := newClient(t)
 	a, b := redisstore.New(client, redisstore.WithPrefix("a:")), redisstore.New(client, redisstore.WithPrefix("b:"))
-	key := rand.Text()
-	ca, err := a.Claim(ctx, key, time.Minute)
+	key, ta, tb := rand.Text(), idempotency.NewToken(), idempotency.NewToken()
+	sa, err := a.Claim(ctx, key, ta, time.Minute)
 	require.NoError(t, err)
-	cb, err := b.Claim(ctx, key, time.Minute)
+	sb, err := b.Claim(ctx, key, tb, time.Minute)
 	require.NoError(t, err)
-	assert.Equal(t, idempotency.Acquired, ca.State)
-	assert.Equal(t, idempotency.Acquired, cb.State, "the same key under another prefix")
-	assert.ErrorIs(t, b.Complete(ctx, key, ca.Token, time.Minute), idempotency.ErrNotOwner)
+	assert.Equal(t, idempotency.Acquired, sa)
+	assert.Equal(t, idempotency.Acquired, sb, "the same key under another prefix")
+	assert.ErrorIs(t, b.Complete(ctx, key, ta, time.Minute), idempotency.ErrNotOwner)
 }
 
 // TestServerDown needs no server: nothing listens where the client points.

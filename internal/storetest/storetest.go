@@ -8,6 +8,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"io"
@@ -262,9 +263,9 @@ func Outage(t *testing.T, store idempotency.Store, stop, start func()) {
 		code, answer := deliver(t, url, webhook(id))
 		assert.Equal(t, http.StatusServiceUnavailable, code, "order %s while the store is down: %s", id, answer)
 	}
-	c, err := store.Claim(context.Background(), "outage-direct", time.Minute)
+	state, err := store.Claim(context.Background(), "outage-direct", idempotency.NewToken(), time.Minute)
 	assert.Error(t, err, "a claim while the store is down")
-	assert.Equal(t, idempotency.Claim{}, c, "neither acquired nor done")
+	assert.Zero(t, state, "neither acquired nor done")
 	assert.Equal(t, 0, app.count(during), "no handler call while the store is down")
 
 	start()
@@ -291,8 +292,8 @@ func StoreDown(t *testing.T, store idempotency.Store, pkg string) {
 		call func() error
 	}{
 		{"claim", func() error {
-			c, err := store.Claim(ctx, "k", time.Minute)
-			assert.Equal(t, idempotency.Claim{}, c, "neither acquired nor done")
+			state, err := store.Claim(ctx, "k", idempotency.NewToken(), time.Minute)
+			assert.Zero(t, state, "neither acquired nor done")
 			return err
 		}},
 		{"complete", func() error { return store.Complete(ctx, "k", "token", time.Minute) }},
@@ -317,13 +318,13 @@ func BenchmarkClaimComplete(b *testing.B, store idempotency.Store) {
 	var n atomic.Int64
 	once := func(b *testing.B) {
 		ctx := context.Background()
-		key := prefix + strconv.FormatInt(n.Add(1), 36)
-		c, err := store.Claim(ctx, key, time.Minute)
-		if err == nil && c.State == idempotency.Acquired {
-			err = store.Complete(ctx, key, c.Token, time.Minute)
+		key, token := prefix+strconv.FormatInt(n.Add(1), 36), idempotency.NewToken()
+		state, err := store.Claim(ctx, key, token, time.Minute)
+		if err == nil && state == idempotency.Acquired {
+			err = store.Complete(ctx, key, token, time.Minute)
 		}
-		if err != nil || c.State != idempotency.Acquired {
-			b.Errorf("claim and complete %s: %v, %v", key, c.State, err)
+		if err != nil || state != idempotency.Acquired {
+			b.Errorf("claim and complete %s: %v, %v", key, state, err)
 		}
 	}
 	b.Run("serial", func(b *testing.B) {
@@ -341,4 +342,159 @@ func BenchmarkClaimComplete(b *testing.B, store idempotency.Store) {
 			}
 		})
 	})
+}
+
+// LostClaimReply delivers a webhook through a store whose server applies
+// the claim but whose reply is lost on the way back (the connection drops
+// right after the server answered): the delivery is answered 503, and the
+// provider's next retry is processed, rather than refused with 409 until
+// the claim's lease ends.
+//
+// newStore returns a store that reaches its server at addr, a proxy in
+// front of server (host:port), and that does not retry a command itself
+// (go-redis: MaxRetries -1), so that the lost reply reaches the caller.
+func LostClaimReply(t *testing.T, server string, newStore func(t testing.TB, addr string) idempotency.Store) {
+	t.Helper()
+	proxy := newReplyCutter(t, server)
+	var app counter
+	url := replica(t, newStore(t, proxy.addr()), &app, payhook.WithLease(time.Hour))
+
+	// A first event, delivered whole, warms what the store prepares on
+	// first use (Redis's script cache, PostgreSQL's statements), so that the
+	// reply cut below is the claim's own.
+	warm := uniqueOrder()
+	if code, answer := deliver(t, url, webhook(warm)); code != http.StatusOK {
+		t.Fatalf("first delivery: %d %s", code, answer)
+	}
+
+	id := uniqueOrder()
+	proxy.cutReplyTo(id)
+	code, answer := deliver(t, url, webhook(id))
+	if !proxy.didCut() {
+		t.Fatalf("the proxy saw no claim of %s to cut the reply of", id)
+	}
+	assert.Equal(t, http.StatusServiceUnavailable, code, "the claim's reply was lost: %s", answer)
+	assert.Equal(t, 0, app.count(id))
+
+	code, answer = deliver(t, url, webhook(id)) // the provider's next retry
+	assert.Equal(t, http.StatusOK, code, "the retry is processed, not refused for the lease: %s", answer)
+	assert.Equal(t, 1, app.count(id))
+	code, answer = deliver(t, url, webhook(id))
+	assert.Equal(t, "already processed\n", answer, "%d", code)
+	assert.Equal(t, 1, app.count(id))
+}
+
+// replyCutter is a TCP proxy to a server that, once told a marker, cuts the
+// connection that sends it right after the server has answered, dropping
+// the answer: the command is applied, and the client sees a broken
+// connection.
+type replyCutter struct {
+	ln     net.Listener
+	server string
+
+	mu     sync.Mutex
+	marker []byte
+	cut    bool
+}
+
+func newReplyCutter(t *testing.T, server string) *replyCutter {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &replyCutter{ln: ln, server: server}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.serve(client)
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *replyCutter) addr() string { return p.ln.Addr().String() }
+
+// cutReplyTo arms the proxy: the next message a client sends that holds
+// marker has its reply dropped.
+func (p *replyCutter) cutReplyTo(marker string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.marker, p.cut = []byte(marker), false
+}
+
+func (p *replyCutter) didCut() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cut
+}
+
+// take reports whether chunk holds the armed marker, and disarms it if so.
+func (p *replyCutter) take(chunk []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.marker == nil || !bytes.Contains(chunk, p.marker) {
+		return false
+	}
+	p.marker = nil
+	return true
+}
+
+func (p *replyCutter) serve(client net.Conn) {
+	defer client.Close()
+	server, err := net.Dial("tcp", p.server)
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	var cutNext atomic.Bool
+	go func() { // client to server
+		defer server.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				if p.take(buf[:n]) {
+					cutNext.Store(true)
+				}
+				if _, err := server.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64<<10) // server to client
+	for {
+		n, err := server.Read(buf)
+		if n > 0 && cutNext.Load() {
+			p.mu.Lock()
+			p.cut = true
+			p.mu.Unlock()
+			return // both connections close, the answer unsent
+		}
+		if n > 0 {
+			if _, err := client.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
