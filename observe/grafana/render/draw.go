@@ -184,6 +184,9 @@ func drawPanel(img *image.RGBA, f fonts, r image.Rectangle, p panelData, t0, t1 
 		}
 	}
 	ticks, top := niceTicks(top)
+	if p.Unit == "percentunit" && top > 1 && top <= 1.25 {
+		ticks, top = []float64{0, .25, .5, .75, 1}, 1
+	}
 
 	// The grid and the axes' labels.
 	px := func(k int) float64 { return float64(plot.Min.X) + float64(k)/float64(max(n-1, 1))*float64(plot.Dx()) }

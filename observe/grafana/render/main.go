@@ -258,21 +258,21 @@ func sendLoad(ctx context.Context, base string, d time.Duration) {
 	kwSender := payhooktest.Kazawallet{APIKey: "api-key", APISecret: "api-secret"}
 	kkSender := payhooktest.KKiaPay{Secret: "hash-secret"}
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
+	sem := make(chan struct{}, 64)
 	send := func(r func() *http.Request, retries int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
 			for try := 0; ; try++ {
+				sem <- struct{}{} // not held while waiting to retry
 				res, err := client.Do(r())
 				if err == nil {
 					io.Copy(io.Discard, res.Body)
 					res.Body.Close()
-					if res.StatusCode < 300 {
-						return
-					}
+				}
+				<-sem
+				if err == nil && res.StatusCode < 300 {
+					return
 				}
 				if try >= retries { // KKiaPay retries until a 2xx; Kazawallet sends once
 					return
