@@ -40,6 +40,10 @@
 //     trimmed is still listed, got, replayed (put again from the copy) and
 //     discarded, as dead. One thing changes: Put of its ID adds it again.
 //
+// Change entries through the inbox's API: a dead task run again with
+// asynq's own tools (the asynq CLI, Asynqmon) gets one attempt, not its
+// attempts again.
+//
 // # States
 //
 // asynq's pending, scheduled and retry tasks are [inbox.Pending]; active
@@ -75,7 +79,7 @@
 // friends) and never closes it. Run Redis with AOF (appendonly yes) for
 // entries to survive a Redis restart, and with maxmemory-policy noeviction
 // (its default), as redisstore asks: under an eviction policy a full Redis
-// may drop entries. The inbox cannot put an entry and complete the
+// may drop entries. asynq needs Redis 6.2 or later. The inbox cannot put an entry and complete the
 // idempotency claim in one transaction (asynq enqueues with its own
 // script), so it does not implement [inbox.Completer]: payhook puts the
 // entry, then completes the claim; after a crash between the two, the
@@ -217,9 +221,11 @@ func WithLogger(l *slog.Logger) Option {
 // New returns a Backend that keeps its entries in Redis through client, a
 // *redis.Client, *redis.ClusterClient or *redis.FailoverClient: the
 // client the application already has, for instance for
-// [github.com/payhook/payhook/idempotency/redisstore]. The caller owns
-// client and closes it after Run has returned. New panics if client is
-// nil.
+// [github.com/payhook/payhook/idempotency/redisstore], so that one pool
+// serves both (asynq's servers, client and inspector all run on a shared
+// client; an asynq.RedisConnOpt would open pools of their own). The caller
+// owns client and closes it after Run has returned. New panics if client
+// is nil.
 func New(client redis.UniversalClient, opts ...Option) *Backend {
 	if client == nil {
 		panic("asynqinbox: nil client")

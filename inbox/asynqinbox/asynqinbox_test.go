@@ -289,3 +289,30 @@ func TestRunFailsWithoutRedis(t *testing.T) {
 func TestNewPanicsOnNilClient(t *testing.T) {
 	assert.PanicsWithValue(t, "asynqinbox: nil client", func() { asynqinbox.New(nil) })
 }
+
+// TestAsynqRunTaskGivesOneAttempt: an operator who runs a dead entry's
+// task with asynq's own tools (asynq CLI, Asynqmon) rather than Replay
+// gets one attempt, not the entry's budget again.
+func TestAsynqRunTaskGivesOneAttempt(t *testing.T) {
+	ctx := context.Background()
+	client := newClient(t)
+	ib, b := newInbox(t, client, inbox.WithMaxAttempts(2))
+	e := entry("asynq-tools")
+	runs := make(chan int, 4)
+	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
+		runs <- a.N
+		return errors.New("app down")
+	})
+	_, err := ib.Put(ctx, e)
+	require.NoError(t, err)
+	running(t, ib)
+	eventually(t, ib, e.ID, inbox.Dead)
+	assert.Equal(t, 1, <-runs)
+	assert.Equal(t, 2, <-runs)
+
+	require.NoError(t, asynq.NewInspectorFromRedisClient(client).RunTask(b.Queue(), e.ID))
+	assert.Equal(t, 3, <-runs)
+	info := eventually(t, ib, e.ID, inbox.Dead)
+	assert.Equal(t, 3, info.Attempts)
+	assert.Empty(t, runs)
+}

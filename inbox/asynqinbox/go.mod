@@ -10,7 +10,7 @@ replace (
 require (
 	github.com/hibiken/asynq v0.26.0
 	github.com/payhook/payhook v0.0.0
-	github.com/payhook/payhook/idempotency/redisstore v0.0.0-00010101000000-000000000000
+	github.com/payhook/payhook/idempotency/redisstore v0.0.0
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 )

@@ -194,7 +194,11 @@ func (b *Backend) trimmed(ctx context.Context, seen map[string]bool) ([]item, er
 		it, _, err := b.lookup(ctx, id)
 		switch {
 		case errors.Is(err, inbox.ErrNotFound):
-			continue // replayed and done, or discarded, meanwhile
+			// Replayed and done, or discarded, meanwhile, and the
+			// index not cleared: clear it.
+			if err := b.redis.ZRem(ctx, b.deadKey(), id).Err(); err != nil {
+				return nil, err
+			}
 		case err != nil:
 			return nil, err
 		case it.task == nil:

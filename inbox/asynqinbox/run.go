@@ -62,7 +62,7 @@ func (b *Backend) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig)
 	srv.Shutdown()
 	timer.Stop()
 	cancelAttempts()
-	w.running.Wait() // a handler that outlived asynq's grace
+	w.close() // and wait for a handler that outlived asynq's grace
 	return nil
 }
 
@@ -73,7 +73,29 @@ type worker struct {
 	h        inbox.Handler
 	cfg      inbox.RunConfig
 	attempts context.Context // canceled at the shutdown timeout
-	running  sync.WaitGroup
+
+	mu      sync.Mutex
+	closed  bool // Run is returning: no attempt may begin
+	running sync.WaitGroup
+}
+
+// begin counts an attempt in, unless Run is returning.
+func (w *worker) begin() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return false
+	}
+	w.running.Add(1)
+	return true
+}
+
+// close lets no attempt begin, and waits for those running.
+func (w *worker) close() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.running.Wait()
 }
 
 // attemptError is what ProcessTask returns for a failed attempt: the
@@ -122,7 +144,9 @@ func (w *worker) retryDelay(n int, err error, _ *asynq.Task) time.Duration {
 
 // ProcessTask implements asynq.Handler.
 func (w *worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	w.running.Add(1)
+	if !w.begin() { // asynq gave up on it at shutdown, before it began
+		return &attemptError{text: "asynqinbox: Run returned", canceled: true}
+	}
 	defer w.running.Done()
 	b := w.b
 	env, err := decode(t.Payload())
@@ -141,8 +165,10 @@ func (w *worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	if s, _ := res[1].(string); s != "" {
 		a.MaxAttempts, _ = strconv.Atoi(s)
 	}
-	if a.MaxAttempts > 0 && a.N > a.MaxAttempts {
-		// The attempt before was the last, and its worker died.
+	if prev, _ := res[2].(string); prev != "" && a.N > a.MaxAttempts {
+		// The attempt before was the last, and its worker died: the
+		// entry may be what kills its workers. (A task run again with
+		// asynq's own tools, not Replay, gets one attempt.)
 		w.end(id, a.N, endLast, nil, t.Payload())
 		return &attemptError{text: abandoned, n: a.N - 1, dead: true}
 	}
