@@ -34,9 +34,10 @@ func (b *Backend) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig)
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = inbox.DefaultTimeout
 	}
-	// The attempts' contexts outlive ctx by the shutdown timeout. They are
-	// canceled apart from asynq's, which asynq stops waiting on at once
-	// when canceled: the task is put back only once its handler returned.
+	// The attempts' contexts outlive ctx by the shutdown timeout, and are
+	// canceled through a context of their own: were the context asynq
+	// gives a task canceled, asynq would stop waiting for the handler and
+	// put the task back while the handler still ran.
 	attempts, cancelAttempts := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelAttempts()
 	w := &worker{b: b, h: h, cfg: cfg, attempts: attempts}
