@@ -106,8 +106,11 @@ func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, 
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "accepted\n")
 	res = result{outcome: Processed, status: http.StatusOK, key: key}
-	if !added {
+	switch {
+	case !added:
 		res.outcome = Duplicate
+	case why != nil:
+		res.reason = ReasonConfirmationLater
 	}
 	return res, completed
 }
@@ -132,7 +135,7 @@ func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) (err error) {
 		}
 		if e.observer != nil && e.observer.Attempt != nil {
 			e.observer.Attempt(ctx, Attempt{Provider: e.name, Key: a.Key, N: a.N, Result: result,
-				Reason: reasonOf(err), Duration: time.Since(start)})
+				Reason: reasonOf(err), Duration: time.Since(start), ReceivedAt: a.ReceivedAt})
 		}
 	}()
 	ctx = context.WithValue(ctx, receivedKey{}, a.ReceivedAt)

@@ -201,7 +201,7 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 			t.store += since(&t0)
 		}
 	}()
-	confirmLater := false
+	var confirmLater error // the error that deferred confirmation to the inbox
 	if e.confirm != nil {
 		err := e.confirm.Confirm(ctx, &d.event)
 		if t != nil {
@@ -210,14 +210,14 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 		switch {
 		case err == nil:
 		case e.inbox != nil && settlesLater(err):
-			confirmLater = true // the sender is authenticated: hold the key, confirm later
+			confirmLater = err // the sender is authenticated: hold the key, confirm later
 		default:
 			why = "not confirmed"
 			return e.rejectKey(w, r, key, err, ReasonNone)
 		}
 	}
 	if e.inbox != nil {
-		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater, false, nil, storeKey, token)
+		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater != nil, false, confirmLater, storeKey, token)
 		acked, why = res.status == http.StatusOK, "inbox unavailable"
 		return res
 	}

@@ -104,7 +104,9 @@ type Delivery struct {
 	Outcome Outcome
 	// Status is the HTTP status it was answered.
 	Status int
-	// Reason says why it was rejected or failed; "" otherwise.
+	// Reason says why it was rejected or failed; "" otherwise, but for
+	// ReasonConfirmationLater: processed into the inbox, to be confirmed
+	// with the provider's API by a worker.
 	Reason Reason
 	// Key is the event's idempotency key, "" when the delivery was
 	// rejected before it was known.
@@ -147,6 +149,9 @@ type Attempt struct {
 	Reason Reason
 	// Duration is the attempt's.
 	Duration time.Duration
+	// ReceivedAt is when the entry's delivery arrived: time.Since of it,
+	// once the result is AttemptDone, is how long the event waited.
+	ReceivedAt time.Time
 }
 
 // WithObserver sets the observer of deliveries and inbox attempts.

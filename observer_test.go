@@ -148,3 +148,26 @@ func TestWithClockDrivesTheDefaultStore(t *testing.T) {
 	assert.Equal(t, "ok\n", serve(h, shopPost("pay_1", "10")).Body.String(), "the retention ended on the middleware's clock")
 	assert.Equal(t, 2, c.count())
 }
+
+func TestObserverSeesConfirmationLater(t *testing.T) {
+	var o observed
+	p := &shopProvider{authenticated: true}
+	p.set("pay_1", "pending", nil)
+	c := newCalls(0)
+	ib := newInbox()
+	h := payhook.Handle(p, c.handle, payhook.WithInbox(ib), payhook.WithObserver(o.observer()))
+	require.Equal(t, http.StatusOK, serve(h, shopPost("pay_1", "10")).Code)
+	p.set("pay_1", "10", nil)
+	running(t, ib)
+	wait(t, c.done)
+	require.Eventually(t, func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.attempts) == 1
+	}, 10*time.Second, time.Millisecond)
+	assert.Equal(t, []string{"processed/confirmation_later"}, o.outcomes())
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	assert.Equal(t, payhook.AttemptDone, o.attempts[0].Result)
+	assert.WithinDuration(t, time.Now(), o.attempts[0].ReceivedAt, time.Minute)
+}

@@ -49,7 +49,7 @@ type Entry struct {
 	// one event has one entry whatever the number of its deliveries.
 	ID string `json:"id"`
 	// Provider is the name of the provider that sent the event; it selects
-	// the handler ([Inbox.Handle]).
+	// the handler ([Inbox.Handle]). It is never empty.
 	Provider string `json:"provider"`
 	// Key is the event's idempotency key, without the provider's prefix.
 	Key string `json:"key"`
@@ -200,7 +200,9 @@ type RunConfig struct {
 	Timeout time.Duration
 	// Lease is how long after an attempt started, with no answer, another
 	// worker may take the entry again (its worker was killed). It is longer
-	// than Timeout, so that a live worker's attempt has ended first.
+	// than Timeout, so that a live worker's attempt has ended first. A
+	// backend whose engine keeps its own lease, renewed by a heartbeat
+	// (asynq), may ignore it and says so.
 	Lease time.Duration
 	// ShutdownTimeout is how long Run waits, once its context is done, for
 	// running attempts to finish; the rest are canceled and run again at

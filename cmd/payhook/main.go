@@ -4,6 +4,7 @@
 //
 //	payhook serve    receive webhooks; print each processed event as a JSON line
 //	payhook send     post a signed test webhook, as a provider would (payhook send -h)
+//	payhook sandbox  play the three providers locally: APIs, checkout pages, webhooks (payhook sandbox -h)
 //
 // serve is configured from the environment:
 //
@@ -36,6 +37,41 @@
 // delivery prints nothing there. Rejections and duplicates are logged with
 // their reason on stderr. GET /healthz answers 200. SIGINT or SIGTERM shuts
 // the server down gracefully.
+//
+// sandbox plays the three providers on one local address, for trying an
+// integration without them (docs/sandbox.md): their APIs as they answer
+// (Kazawallet's createPaymentLink, KKiaPay's transaction status and revert,
+// KasperoPay's GET /pay/status/{id}), checkout pages where a person pays a
+// payment or makes it fail, and the webhooks that follow, delivered as each
+// provider delivers them (Kazawallet and KasperoPay once, KKiaPay again
+// after any answer that is not 2xx, up to 5 times, 500 ms more each time).
+// GET /payments lists every payment and every delivery attempt with the
+// app's answer, with a Resend button per delivery. Everything is kept in
+// memory. Its flags:
+//
+//	--addr ADDR                listen address (default 127.0.0.1:8090)
+//	--kazawallet-webhook URL   where Kazawallet's webhooks go (default: serve's route,
+//	                           http://localhost:8080/webhooks/kazawallet, at the port of $PAYHOOK_ADDR)
+//	--kkiapay-webhook URL      where KKiaPay's go (default .../webhooks/kkiapay)
+//	--kasperopay-webhook URL   where KasperoPay's go (default .../webhooks/kasperopay)
+//
+// It reads the merchant's credentials from serve's variables, so that the
+// two agree when run with the same environment:
+//
+//	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, plays Kazawallet: createPaymentLink
+//	KAZAWALLET_API_SECRET   requires the key in x-api-key; webhooks are signed with both
+//	KKIAPAY_WEBHOOK_SECRET  plays KKiaPay; sent in x-kkiapay-secret (the first of a comma list)
+//	KKIAPAY_PUBLIC_KEY      with KKIAPAY_PRIVATE_KEY and KKIAPAY_SECRET_KEY (all three or none),
+//	KKIAPAY_PRIVATE_KEY     the keys the status API requires; without them it refuses every call
+//	KKIAPAY_SECRET_KEY
+//	KASPEROPAY_ENABLED      1: plays KasperoPay (it needs no credentials)
+//	KASPEROPAY_WEBHOOK_SECRET  also plays it, and signs its webhooks in X-KasperoPay-Signature
+//	PAYHOOK_ADDR            serve's address: the port of the default webhook URLs
+//
+// Point serve at it with KKIAPAY_API_URL=http://127.0.0.1:8090 and
+// KASPEROPAY_API_URL=http://127.0.0.1:8090, and the API clients with their
+// base URL: http://127.0.0.1:8090/wallet for kazawallet.Client,
+// http://127.0.0.1:8090 for the KKiaPay and KasperoPay clients.
 package main
 
 import (
@@ -58,6 +94,7 @@ const usage = `usage: payhook <command>
 commands:
   serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
   send     post a signed test webhook to serve, as the provider would ("payhook send -h")
+  sandbox  play the providers on 127.0.0.1:8090: APIs, checkout pages, webhooks ("payhook sandbox -h")
 
 Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
 `
@@ -74,6 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "send":
 		err = send(ctx, args[1:], getenv, stdout, stderr)
+	case "sandbox":
+		err = runSandbox(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -76,41 +75,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if addr == "" {
 		addr = ":8080"
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
 	if storeForgets(getenv("PAYHOOK_STORE")) && len(replayable) > 0 {
 		logger.Warn("payhook: the memory store forgets every processed event when payhook restarts, and these providers' "+
 			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
 			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
 	}
-	logger.Info("payhook: listening", "addr", ln.Addr().String(), "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
-		"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
-	if ready != nil {
-		ready <- ln.Addr().String()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("payhook: shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
+		logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
+			"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
+	})
 }
 
 // clock is serve's clock, for the rate limit; tests stop it.

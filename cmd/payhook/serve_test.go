@@ -32,14 +32,44 @@ func TestMain(m *testing.M) {
 
 // syncBuffer is a bytes.Buffer that the server and the test share.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // closed at the next Write
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	return s.b.Write(p)
+}
+
+// waitFor waits until done holds of what was written, or fails the test
+// after timeout.
+func (s *syncBuffer) waitFor(t *testing.T, timeout time.Duration, done func(string) bool) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		out := s.b.String()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		changed := s.changed
+		s.mu.Unlock()
+		if done(out) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			t.Fatalf("not written within %s; got:\n%s", timeout, out)
+		}
+	}
 }
 
 func (s *syncBuffer) String() string {
@@ -56,20 +86,31 @@ func env(kv map[string]string) func(string) string {
 func startServe(t *testing.T, vars map[string]string) (base string, stdout, stderr *syncBuffer) {
 	t.Helper()
 	vars["PAYHOOK_ADDR"] = "127.0.0.1:0"
+	return startInProcess(t, func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error {
+		return serve(ctx, nil, env(vars), stdout, stderr, ready)
+	})
+}
+
+// startInProcess runs a command in-process until the test ends, then
+// stops it as SIGINT would and checks that it shuts down gracefully. It
+// returns the command's base URL once it listens, and its output.
+func startInProcess(t *testing.T, run func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error) (base string, stdout, stderr *syncBuffer) {
+	t.Helper()
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, nil, env(vars), stdout, stderr, ready) }()
+	go func() { done <- run(ctx, stdout, stderr, ready) }()
 	select {
 	case addr := <-ready:
 		base = "http://" + addr
 	case err := <-done:
-		t.Fatalf("serve: %v\n%s", err, stderr)
+		t.Fatalf("%v\n%s", err, stderr)
 	}
 	t.Cleanup(func() {
 		cancel()
 		assert.NoError(t, <-done, "graceful shutdown")
+		assert.Contains(t, stderr.String(), "shutting down")
 	})
 	return base, stdout, stderr
 }

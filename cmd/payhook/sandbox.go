@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
+	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kkiapay"
+)
+
+const sandboxUsage = `usage: payhook sandbox [flags]
+
+Plays Kazawallet, KKiaPay and KasperoPay on one local address: their APIs as
+the providers answer them, checkout pages to pay a payment or make it fail,
+and their webhooks, delivered to your app as each provider delivers them and
+signed with the merchant's credentials from the environment (the same
+variables as payhook serve). Open the address in a browser to start.
+
+  Kazawallet  on with KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET
+  KKiaPay     on with KKIAPAY_WEBHOOK_SECRET; its status API takes
+              KKIAPAY_PUBLIC_KEY, KKIAPAY_PRIVATE_KEY and KKIAPAY_SECRET_KEY
+  KasperoPay  on with KASPEROPAY_ENABLED=1, or with KASPEROPAY_WEBHOOK_SECRET,
+              which signs its webhooks
+
+flags:
+`
+
+// sandboxFlags are the flags of payhook sandbox.
+type sandboxFlags struct {
+	addr                      string
+	kazawallet, kkiapay, kasp string
+}
+
+// runSandbox is payhook sandbox. If ready is not nil, it receives the
+// listening address once the sandbox accepts connections.
+func runSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	f := sandboxFlags{}
+	fs := flag.NewFlagSet("payhook sandbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), sandboxUsage)
+		fs.PrintDefaults()
+	}
+	serveRoute := func(name string) string { return defaultURL(getenv("PAYHOOK_ADDR"), name) }
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8090", "listen address")
+	fs.StringVar(&f.kazawallet, "kazawallet-webhook", serveRoute(kazawallet.Name), "where Kazawallet's webhooks go (default: payhook serve's route, at the port of $PAYHOOK_ADDR)")
+	fs.StringVar(&f.kkiapay, "kkiapay-webhook", serveRoute(kkiapay.Name), "where KKiaPay's webhooks go")
+	fs.StringVar(&f.kasp, "kasperopay-webhook", serveRoute(kasperopay.Name), "where KasperoPay's webhooks go")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("sandbox takes flags only (got %q)", fs.Args())
+	}
+	cfg, err := sandboxConfig(getenv, f)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg.Logger = logger
+	sb, err := sandbox.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer sb.Close()
+	if !sb.On() {
+		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET, " +
+			"KKIAPAY_WEBHOOK_SECRET, or KASPEROPAY_ENABLED=1, as for payhook serve (payhook sandbox -h)")
+	}
+
+	// Deliveries in flight stop, between two attempts, once the server is
+	// down (the deferred Close).
+	return listenAndServe(ctx, "payhook sandbox", f.addr, sb, logger, ready, func(addr string) {
+		base := "http://" + addr
+		fmt.Fprintf(stdout, "payhook sandbox on %s\n", base)
+		for _, line := range sb.Providers() {
+			fmt.Fprintln(stdout, "  "+line)
+		}
+		fmt.Fprintf(stdout, "Open %s/ in a browser. For payhook serve: KKIAPAY_API_URL=%s KASPEROPAY_API_URL=%s\n", base, base, base)
+		logger.Info("payhook sandbox: listening", "addr", addr)
+	})
+}
+
+// sandboxConfig reads the merchant's credentials from the environment, as
+// payhook serve reads them.
+func sandboxConfig(getenv func(string) string, f sandboxFlags) (sandbox.Config, error) {
+	kkSecret, _, _ := strings.Cut(getenv("KKIAPAY_WEBHOOK_SECRET"), ",") // the first, as payhook send does
+	kkSecret = strings.TrimSpace(kkSecret)
+	if kkSecret == "" && getenv("KKIAPAY_WEBHOOK_SECRET") != "" {
+		return sandbox.Config{}, errors.New("KKIAPAY_WEBHOOK_SECRET holds no secret before its first comma")
+	}
+	kpOn := false
+	if v := getenv("KASPEROPAY_ENABLED"); v != "" {
+		var err error
+		if kpOn, err = strconv.ParseBool(v); err != nil {
+			return sandbox.Config{}, fmt.Errorf("KASPEROPAY_ENABLED=%q: want 1 or 0", v)
+		}
+	}
+	return sandbox.Config{
+		Kazawallet: sandbox.KazawalletConfig{APIKey: getenv("KAZAWALLET_API_KEY"), APISecret: getenv("KAZAWALLET_API_SECRET"), Webhook: f.kazawallet},
+		KKiaPay: sandbox.KKiaPayConfig{HashSecret: kkSecret, PublicKey: getenv("KKIAPAY_PUBLIC_KEY"),
+			PrivateKey: getenv("KKIAPAY_PRIVATE_KEY"), SecretKey: getenv("KKIAPAY_SECRET_KEY"), Webhook: f.kkiapay},
+		KasperoPay: sandbox.KasperoPayConfig{On: kpOn, WebhookSecret: getenv("KASPEROPAY_WEBHOOK_SECRET"), Webhook: f.kasp},
+	}, nil
+}
