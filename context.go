@@ -60,3 +60,18 @@ func KeyFrom(ctx context.Context) (string, bool) {
 }
 
 func (d *delivery[E]) idempotencyKey() string { return d.key }
+
+// receivedKey is the context key of the time an inbox entry's delivery
+// arrived.
+type receivedKey struct{}
+
+// ReceivedAt returns when the delivery being processed arrived, and whether
+// ctx says so: it does in a handler (or a Confirm) run later from an inbox
+// ([WithInbox]), where now is not when the provider sent the webhook. A
+// provider that bounds replays by the age of a payment measures that age
+// at this time, so that an event kept through an outage of the provider's
+// API is not taken for a replay when the worker confirms it.
+func ReceivedAt(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(receivedKey{}).(time.Time)
+	return t, ok && !t.IsZero()
+}

@@ -135,6 +135,7 @@ func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) (err error) {
 				Reason: reasonOf(err), Duration: time.Since(start)})
 		}
 	}()
+	ctx = context.WithValue(ctx, receivedKey{}, a.ReceivedAt)
 	var event E
 	if err := json.Unmarshal(a.Event, &event); err != nil {
 		return inbox.Permanent(fmt.Errorf("payhook: %s event in the inbox does not decode: %w", e.name, err))

@@ -125,14 +125,17 @@ func newInbox(opts ...inbox.Option) *inbox.Inbox {
 // calls is a handler that fails the first fails calls, then sends each
 // event it processes on done.
 type calls struct {
-	mu     sync.Mutex
-	n      int
-	fails  int
-	panics bool
-	done   chan shopEvent
+	fromInbox bool // the handler runs from an inbox: ReceivedAt is set
+	mu        sync.Mutex
+	n         int
+	fails     int
+	panics    bool
+	done      chan shopEvent
 }
 
-func newCalls(fails int) *calls { return &calls{fails: fails, done: make(chan shopEvent, 16)} }
+func newCalls(fails int) *calls {
+	return &calls{fromInbox: true, fails: fails, done: make(chan shopEvent, 16)}
+}
 
 func (c *calls) handle(ctx context.Context, e shopEvent) error {
 	c.mu.Lock()
@@ -144,6 +147,9 @@ func (c *calls) handle(ctx context.Context, e shopEvent) error {
 	}
 	if got, ok := payhook.EventFrom[shopEvent](ctx); !ok || got != e {
 		return fmt.Errorf("EventFrom = %+v, %t", got, ok)
+	}
+	if at, ok := payhook.ReceivedAt(ctx); c.fromInbox && (!ok || time.Since(at) > time.Minute) {
+		return fmt.Errorf("ReceivedAt = %v, %t: want the delivery's time", at, ok)
 	}
 	if n <= c.fails {
 		if c.panics {

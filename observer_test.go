@@ -49,6 +49,7 @@ func (o *observed) outcomes() []string {
 func TestObserverSeesEveryOutcome(t *testing.T) {
 	var o observed
 	c := newCalls(1)
+	c.fromInbox = false
 	h := payhook.Handle(&shopProvider{authenticated: true}, c.handle, payhook.WithObserver(o.observer()))
 
 	forged := shopPost("pay_1", "10")
@@ -120,7 +121,9 @@ func TestObserverSeesInboxAttempts(t *testing.T) {
 
 func TestObserversCombine(t *testing.T) {
 	var a, b observed
-	h := payhook.Handle(&shopProvider{authenticated: true}, newCalls(0).handle,
+	c := newCalls(0)
+	c.fromInbox = false
+	h := payhook.Handle(&shopProvider{authenticated: true}, c.handle,
 		payhook.WithObserver(payhook.Observers(a.observer(), payhook.Observer{}, b.observer())))
 	serve(h, shopPost("pay_1", "10"))
 	assert.Equal(t, []string{"processed/"}, a.outcomes())
@@ -134,6 +137,7 @@ func TestWithClockDrivesTheDefaultStore(t *testing.T) {
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	c := newCalls(0)
+	c.fromInbox = false
 	h := payhook.Handle(&shopProvider{authenticated: true}, c.handle,
 		payhook.WithClock(clock), payhook.WithRetention(time.Hour))
 	assert.Equal(t, "ok\n", serve(h, shopPost("pay_1", "10")).Body.String())
