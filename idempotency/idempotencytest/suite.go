@@ -337,9 +337,9 @@ func canceledContextTakesNothing(h *harness) error {
 	state, err := h.Store.Claim(canceled, h.key("a"), idempotency.NewToken(), long)
 	switch {
 	case err == nil:
-		return fmt.Errorf("Claim with a canceled context = %v, nil; want an error", state)
+		return fmt.Errorf("Claim(%q) with a canceled context = %v, nil; want an error", "a", state)
 	case state == idempotency.Acquired:
-		return fmt.Errorf("Claim with a canceled context = Acquired with an error %v", err)
+		return fmt.Errorf("Claim(%q) with a canceled context = Acquired with an error %v", "a", err)
 	}
 	h.want("a", idempotency.NewToken(), long, idempotency.Acquired, "the canceled claim took nothing")
 	return h.err

@@ -9,32 +9,18 @@ import (
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
+	"github.com/payhook/payhook/payhooktest"
 )
 
-// clock is a fake clock that the harness moves.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// advance is c's Advance as a Harness's.
+func advance(c *payhooktest.Clock) func(time.Duration) { return func(d time.Duration) { c.Advance(d) } }
 
 // harnessOf returns harnesses of memory stores on fake clocks, wrapped by
 // wrap.
 func harnessOf(wrap func(m *idempotency.Memory, now func() time.Time) idempotency.Store) func() (idempotencytest.Harness, error) {
 	return func() (idempotencytest.Harness, error) {
-		c := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-		return idempotencytest.Harness{Store: wrap(idempotency.NewMemory(idempotency.WithClock(c.Now)), c.Now), Advance: c.Advance}, nil
+		c := &payhooktest.Clock{}
+		return idempotencytest.Harness{Store: wrap(idempotency.NewMemory(idempotency.WithClock(c.Now)), c.Now), Advance: advance(c)}, nil
 	}
 }
 

@@ -18,7 +18,11 @@ import (
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/payhooktest"
 )
+
+// advance is c's Advance as a Harness's.
+func advance(c *payhooktest.Clock) func(time.Duration) { return func(d time.Duration) { c.Advance(d) } }
 
 // openDB opens path with OpenDB, closed when the test ends.
 func openDB(t testing.TB, path string) *sql.DB {
@@ -38,29 +42,11 @@ func migrated(t testing.TB, db *sql.DB, opts ...sqlitestore.Option) *sqlitestore
 	return store
 }
 
-// clock is a fake clock that tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestConformance(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
 	idempotencytest.Run(t, func(t *testing.T) idempotencytest.Harness {
-		c := &clock{now: time.Now()}
-		return idempotencytest.Harness{Store: migrated(t, db, sqlitestore.WithClock(c.Now)), Advance: c.Advance}
+		c := payhooktest.NewClock(time.Now())
+		return idempotencytest.Harness{Store: migrated(t, db, sqlitestore.WithClock(c.Now)), Advance: advance(c)}
 	})
 }
 
@@ -76,12 +62,12 @@ func TestConformanceRealTime(t *testing.T) {
 func TestConformanceOwnTable(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
 	err := idempotencytest.Test(func() (idempotencytest.Harness, error) {
-		c := &clock{now: time.Now()}
+		c := payhooktest.NewClock(time.Now())
 		store, err := sqlitestore.New(db, sqlitestore.WithTable("Webhook_Keys"), sqlitestore.WithClock(c.Now))
 		if err != nil {
 			return idempotencytest.Harness{}, err
 		}
-		return idempotencytest.Harness{Store: store, Advance: c.Advance}, store.Migrate(context.Background())
+		return idempotencytest.Harness{Store: store, Advance: advance(c)}, store.Migrate(context.Background())
 	})
 	assert.NoError(t, err)
 }
@@ -168,7 +154,7 @@ func TestMigrate(t *testing.T) {
 func TestLayout(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
-	c := &clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	c := payhooktest.NewClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	store := migrated(t, db, sqlitestore.WithClock(c.Now))
 	row := func(key string) (token sql.NullString, expires time.Time) {
 		t.Helper()
@@ -214,7 +200,7 @@ func TestAnyKey(t *testing.T) {
 func TestCleanup(t *testing.T) {
 	ctx := context.Background()
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
-	c := &clock{now: time.Now()}
+	c := payhooktest.NewClock(time.Now())
 	store := migrated(t, db, sqlitestore.WithClock(c.Now))
 	count := func() (n int64) {
 		require.NoError(t, db.QueryRow(`SELECT count(*) FROM payhook_idempotency`).Scan(&n))
