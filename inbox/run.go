@@ -37,6 +37,7 @@ const (
 type Inbox struct {
 	b           Backend
 	maxAttempts int
+	lease       time.Duration // WithLease's, applied once the timeout is known
 	cfg         RunConfig
 
 	mu       sync.RWMutex
@@ -79,15 +80,24 @@ func WithWorkers(n int) Option {
 }
 
 // WithTimeout bounds one attempt; its context is canceled after d, and the
-// attempt counts as failed. The lease after which another worker takes an
-// attempt whose process was killed is twice that, at least one minute.
-// Default: DefaultTimeout. Values below 1 are ignored.
+// attempt counts as failed. Default: DefaultTimeout. Values below 1 are
+// ignored.
 func WithTimeout(d time.Duration) Option {
 	return func(ib *Inbox) {
 		if d > 0 {
 			ib.cfg.Timeout = d
 		}
 	}
+}
+
+// WithLease sets how long after an attempt started, with no answer,
+// another worker may take its entry again: the time after which the
+// attempt of a killed process is retried. It must be longer than the
+// attempt timeout ([WithTimeout]), so that a live worker's attempt has
+// ended first. Default: twice the timeout, at least a minute. Values not
+// above the timeout are ignored.
+func WithLease(d time.Duration) Option {
+	return func(ib *Inbox) { ib.lease = d }
 }
 
 // WithShutdownTimeout sets how long Run waits for running attempts once its
@@ -124,6 +134,9 @@ func New(b Backend, opts ...Option) *Inbox {
 		}
 	}
 	ib.cfg.Lease = max(2*ib.cfg.Timeout, time.Minute)
+	if ib.lease > ib.cfg.Timeout {
+		ib.cfg.Lease = ib.lease
+	}
 	return ib
 }
 
