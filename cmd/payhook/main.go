@@ -9,8 +9,12 @@
 // serve is configured from the environment:
 //
 //	PAYHOOK_ADDR            listen address (default :8080)
-//	PAYHOOK_STORE           idempotency store: memory (default), redis://... or rediss://...,
-//	                        postgres://... or postgresql://... (table created at startup, cleaned hourly)
+//	PAYHOOK_STORE           idempotency store (a table is created at startup and cleaned hourly):
+//	                          (unset)         SQLite: the file payhook.db in the working directory, durable
+//	                          sqlite:PATH     SQLite: the file PATH
+//	                          memory          this process's memory, forgotten on restart
+//	                          redis://...     Redis (or rediss://), shared by replicas
+//	                          postgres://...  PostgreSQL (or postgresql://), shared by replicas
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
 //	KAZAWALLET_API_SECRET
 //	KKIAPAY_WEBHOOK_SECRET  mounts POST /webhooks/kkiapay; the dashboard's hash secret, or several
@@ -28,7 +32,9 @@
 //
 // Each event processed is written to stdout as one JSON line holding the
 // provider's name, the idempotency key and the decoded event; a duplicate
-// delivery prints nothing there. Rejections and duplicates are logged with
+// delivery prints nothing there, even after a restart or a crash with the
+// default SQLite store, whose file the start-up log line names (WAL with
+// synchronous=FULL: see go doc github.com/payhook/payhook/idempotency/sqlitestore). Rejections and duplicates are logged with
 // their reason on stderr. GET /healthz answers 200. SIGINT or SIGTERM shuts
 // the server down gracefully.
 //
