@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/sentinel"
 )
 
 // Sentinel errors. Providers wrap them with %w, so that one errors.Is test
@@ -35,7 +36,7 @@ var (
 	// ErrUnavailable means something the delivery depends on could not be
 	// reached: the idempotency store, or a provider API that confirms
 	// payments. Status 503, so providers that retry will.
-	ErrUnavailable = errors.New("payhook: unavailable")
+	ErrUnavailable = errUnavailable() // "payhook: unavailable"
 	// ErrPending means the delivery is genuine as far as can be told, but
 	// the provider's API has not settled the payment yet (KKiaPay's
 	// PENDING, KasperoPay's pending or confirming): not a forgery, not yet
@@ -47,6 +48,10 @@ var (
 	// such as an empty secret: payhook never runs with verification off.
 	ErrConfig = errors.New("payhook: invalid configuration")
 )
+
+// errUnavailable is the error that internal packages wrap without
+// importing this one (internal/apiclient).
+func errUnavailable() error { return sentinel.ErrUnavailable }
 
 // statusOf maps an error to the status the middleware answers with. Errors
 // that match no sentinel are the application's and answer 500.

@@ -17,10 +17,12 @@
 // can be processed again on the provider's retry while a processed one
 // never is.
 //
-// [NewMemory] is the default store, for a single process. Stores that share
-// state between replicas live in their own modules so that their drivers are
-// not forced on every user: github.com/payhook/payhook/idempotency/redisstore
-// and github.com/payhook/payhook/idempotency/pgstore. Package
+// [NewMemory] is the default store, for a single process. Stores that
+// outlive the process or share state between replicas live in their own
+// modules so that their drivers are not forced on every user:
+// github.com/payhook/payhook/idempotency/sqlitestore (a file, durable on one
+// machine), github.com/payhook/payhook/idempotency/redisstore and
+// github.com/payhook/payhook/idempotency/pgstore. Package
 // [github.com/payhook/payhook/idempotency/idempotencytest] checks any Store
 // against the contract below.
 package idempotency

@@ -9,8 +9,12 @@
 // serve is configured from the environment:
 //
 //	PAYHOOK_ADDR            listen address (default :8080)
-//	PAYHOOK_STORE           idempotency store: memory (default), redis://... or rediss://...,
-//	                        postgres://... or postgresql://... (table created at startup, cleaned hourly)
+//	PAYHOOK_STORE           idempotency store (a table is created at startup and cleaned hourly):
+//	                          (unset)         SQLite: the file payhook.db in the working directory, durable
+//	                          sqlite:PATH     SQLite: the file PATH
+//	                          memory          this process's memory, forgotten on restart
+//	                          redis://...     Redis (or rediss://), shared by replicas
+//	                          postgres://...  PostgreSQL (or postgresql://), shared by replicas
 //	PAYHOOK_RATE_LIMIT      requests per client IP address (an IPv6 /64): N/s, N/m or N/h, N at once
 //	                        at most; off for none (default 20/s). Over it: 429 with Retry-After
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet; while
@@ -34,7 +38,9 @@
 //
 // Each event processed is written to stdout as one JSON line holding the
 // provider's name, the idempotency key and the decoded event; a duplicate
-// delivery prints nothing there. Rejections and duplicates are logged with
+// delivery prints nothing there, even after a restart or a crash with the
+// default SQLite store, whose file the start-up log line names (WAL with
+// synchronous=FULL: see go doc github.com/payhook/payhook/idempotency/sqlitestore). Rejections and duplicates are logged with
 // their reason on stderr. GET /healthz answers 200. SIGINT or SIGTERM shuts
 // the server down gracefully.
 //

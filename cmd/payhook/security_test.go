@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -39,6 +40,8 @@ func TestServeWarnsOfReplaysOnMemoryStore(t *testing.T) {
 		{"all three", map[string]string{"KAZAWALLET_API_KEY": "k", "KAZAWALLET_API_SECRET": "s", "KKIAPAY_WEBHOOK_SECRET": "s",
 			"KASPEROPAY_ENABLED": "1"}, "kazawallet kkiapay"},
 		{"kasperopay alone", map[string]string{"KASPEROPAY_ENABLED": "1"}, ""},
+		{"kazawallet on SQLite", map[string]string{"KAZAWALLET_API_KEY": "k", "KAZAWALLET_API_SECRET": "s",
+			"PAYHOOK_STORE": "sqlite:" + filepath.Join(t.TempDir(), "payhook.db")}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, stderr := startServe(t, tt.vars)

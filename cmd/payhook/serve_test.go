@@ -21,13 +21,32 @@ import (
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
-// TestMain lets a test run this binary's main, as a real process.
+// pkgDir is this package's directory, where go test starts.
+var pkgDir string
+
+// TestMain lets a test run this binary's main, as a real process. The tests
+// run in a temporary working directory, since serve's default store is a
+// file there.
 func TestMain(m *testing.M) {
 	if os.Getenv("PAYHOOK_TEST_MAIN") == "1" {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	var err error
+	pkgDir, err = os.Getwd()
+	if err != nil {
+		panic(err)
+	}
+	dir, err := os.MkdirTemp("", "payhook-test-")
+	if err != nil {
+		panic(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // syncBuffer is a bytes.Buffer that the server and the test share.
@@ -86,6 +105,9 @@ func env(kv map[string]string) func(string) string {
 func startServe(t *testing.T, vars map[string]string) (base string, stdout, stderr *syncBuffer) {
 	t.Helper()
 	vars["PAYHOOK_ADDR"] = "127.0.0.1:0"
+	if _, ok := vars["PAYHOOK_STORE"]; !ok {
+		vars["PAYHOOK_STORE"] = "memory" // unset is a file in the working directory, shared by every test
+	}
 	return startInProcess(t, func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error {
 		return serve(ctx, nil, env(vars), stdout, stderr, ready)
 	})
@@ -242,7 +264,7 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "serve")
-			cmd.Env = append(os.Environ(), "PAYHOOK_TEST_MAIN=1", "PAYHOOK_ADDR=127.0.0.1:0",
+			cmd.Env = append(os.Environ(), "PAYHOOK_TEST_MAIN=1", "PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_STORE=memory",
 				"KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret")
 			stderr, err := cmd.StderrPipe()
 			require.NoError(t, err)

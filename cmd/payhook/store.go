@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -16,27 +17,40 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/idempotency/redisstore"
+	"github.com/payhook/payhook/idempotency/sqlitestore"
 )
 
-// cleanupEvery is how often serve deletes expired rows of a PostgreSQL store.
+// cleanupEvery is how often serve deletes the expired rows of a SQLite or
+// PostgreSQL store.
 const cleanupEvery = time.Hour
+
+// defaultSQLite is the SQLite file of an unset PAYHOOK_STORE, in the
+// working directory.
+const defaultSQLite = "payhook.db"
 
 // openStore opens the idempotency store that PAYHOOK_STORE names:
 //
-//	memory (or empty)            one process's memory
+//	(unset or empty)             SQLite, the file payhook.db in the working directory
+//	sqlite:PATH                  SQLite, the file PATH (created if need be)
+//	memory                       one process's memory: forgotten on restart
 //	redis://... or rediss://...  Redis, shared by every replica (go-redis URL options apply)
 //	postgres://... or postgresql://...
-//	                             PostgreSQL, shared by every replica (pgx URL options apply);
-//	                             its table is created at startup, and its expired rows
-//	                             deleted every hour
+//	                             PostgreSQL, shared by every replica (pgx URL options apply)
 //
-// It checks that the server answers before serve listens, so that a wrong
-// address fails at startup; later outages answer 503 until the server is
-// back. The returned func closes the store. Errors never show a password.
-// The hourly cleanup logs its failures to logger.
+// A SQLite or PostgreSQL table is created at startup, and its expired rows
+// deleted every hour. openStore checks that the file opens or the server
+// answers before serve listens, so that a wrong path or address fails at
+// startup; later outages answer 503 until the server is back. The returned
+// func closes the store. Errors never show a password. The hourly cleanup
+// logs its failures to logger.
 func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempotency.Store, func(), error) {
 	scheme, _, _ := strings.Cut(spec, "://")
+	path, sqlite := strings.CutPrefix(spec, "sqlite:")
 	switch {
+	case spec == "":
+		return openSQLite(ctx, spec, defaultSQLite, logger)
+	case sqlite:
+		return openSQLite(ctx, spec, path, logger)
 	case storeForgets(spec):
 		return idempotency.NewMemory(), func() {}, nil
 	case scheme == "redis" || scheme == "rediss":
@@ -44,12 +58,12 @@ func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempoten
 	case scheme == "postgres" || scheme == "postgresql":
 		return openPostgres(ctx, spec, logger)
 	}
-	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want memory, redis://... or postgres://...)", storeName(spec))
+	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want sqlite:PATH, memory, redis://... or postgres://...; unset: sqlite:%s)", storeName(spec), defaultSQLite)
 }
 
 // storeForgets reports whether the store that PAYHOOK_STORE names forgets
-// what it holds when the process ends.
-func storeForgets(spec string) bool { return spec == "" || spec == "memory" }
+// what it holds when the process ends: the memory store.
+func storeForgets(spec string) bool { return spec == "memory" }
 
 // storeError describes a failure to open the store at spec. The drivers'
 // errors name the host and user, never the password, but they may quote
@@ -60,6 +74,9 @@ func storeError(spec string, err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg = "invalid URL: " + ue.Err.Error()
+	}
+	if spec == "" {
+		return fmt.Errorf("PAYHOOK_STORE unset, so %s: %s", storeName(spec), msg)
 	}
 	return fmt.Errorf("PAYHOOK_STORE=%s: %s", storeName(spec), strings.ReplaceAll(msg, spec, storeName(spec)))
 }
@@ -85,16 +102,55 @@ func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (idempo
 		return nil, nil, storeError(spec, err)
 	}
 	store, err := pgstore.New(pool)
+	return serveTable(ctx, spec, store, err, pool.Close, logger)
+}
+
+func openSQLite(ctx context.Context, spec, path string, logger *slog.Logger) (idempotency.Store, func(), error) {
+	if path == "" {
+		return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: no file named, as in sqlite:payhook.db", storeName(spec))
+	}
+	db, err := sqlitestore.OpenDB(path)
+	if err != nil {
+		return nil, nil, storeError(spec, err)
+	}
+	store, err := sqlitestore.New(db)
+	return serveTable(ctx, spec, store, err, func() { db.Close() }, logger)
+}
+
+// tableStore is a store kept in a table of a database: PostgreSQL's or
+// SQLite's.
+type tableStore interface {
+	idempotency.Store
+	Migrate(context.Context) error
+	Cleanup(context.Context) (int64, error)
+}
+
+// serveTable creates store's table, unless err (New's) is set, and then
+// deletes its expired rows every cleanupEvery. On an error it closes the
+// database with closeDB; the func it returns stops the cleanup and closes
+// the database.
+func serveTable(ctx context.Context, spec string, store tableStore, err error, closeDB func(), logger *slog.Logger) (idempotency.Store, func(), error) {
 	if err == nil {
 		migrateCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = store.Migrate(migrateCtx)
 		cancel()
 	}
 	if err != nil {
-		pool.Close()
+		closeDB()
 		return nil, nil, storeError(spec, err)
 	}
-	ctx, stop := context.WithCancel(context.Background())
+	stop := cleanEvery(store, logger)
+	return store, func() {
+		stop()
+		closeDB()
+	}, nil
+}
+
+// cleanEvery deletes store's expired rows every cleanupEvery, logging its
+// failures, until the returned func is called; that func returns once the
+// cleanup has stopped.
+func cleanEvery(store tableStore, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -111,19 +167,29 @@ func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (idempo
 			}
 		}
 	}()
-	return store, func() {
-		stop()
+	return func() {
+		cancel()
 		<-done
-		pool.Close()
-	}, nil
+	}
 }
 
-// storeName is PAYHOOK_STORE as serve logs it, without a password: not in
-// the URL's user, nor in a query parameter (pgx reads ?password=), nor in
-// a "host=... password=..." string, which is not a URL and is not shown.
+// storeName is PAYHOOK_STORE as serve logs it: a SQLite store as
+// sqlite:ABSOLUTE-PATH, so that the log says where the data lives; a URL
+// without its password: not in the URL's user, nor in a query parameter
+// (pgx reads ?password=), nor in a "host=... password=..." string, which is
+// not a URL and is not shown.
 func storeName(spec string) string {
 	if storeForgets(spec) {
 		return "memory"
+	}
+	if spec == "" {
+		spec = "sqlite:" + defaultSQLite
+	}
+	if path, ok := strings.CutPrefix(spec, "sqlite:"); ok {
+		if abs, err := filepath.Abs(path); err == nil && path != "" {
+			path = abs
+		}
+		return "sqlite:" + path
 	}
 	u, err := url.Parse(spec)
 	if err != nil || u.Scheme == "" || u.Opaque != "" {

@@ -7,22 +7,30 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/sqlitestore"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 const secret = "s3cretpw"
 
 func TestStoreName(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
 	tests := []struct{ name, spec, want string }{
-		{"default", "", "memory"},
+		{"default", "", "sqlite:" + filepath.Join(wd, "payhook.db")},
+		{"sqlite, relative", "sqlite:data/hooks.db", "sqlite:" + filepath.Join(wd, "data", "hooks.db")},
+		{"sqlite, absolute", "sqlite:/var/lib/payhook/payhook.db", "sqlite:/var/lib/payhook/payhook.db"},
 		{"memory", "memory", "memory"},
 		{"redis", "redis://localhost:6379/0", "redis://localhost:6379/0"},
 		{"redis password", "redis://:" + secret + "@localhost:6379/0", "redis://:xxxxx@localhost:6379/0"},
@@ -62,6 +70,8 @@ func TestOpenStoreRefuses(t *testing.T) {
 		{"redis URL with a quote", "redis://:" + secret + `"x@` + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
 		{"redis URL with a tab", "redis://:" + secret + "\t@" + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
 		{"postgres URL with a tab", "postgres://app:" + secret + "\t@" + addr + "/app", "PAYHOOK_STORE=(hidden: not a URL)"},
+		{"sqlite without a file", "sqlite:", "PAYHOOK_STORE=sqlite:: no file named"},
+		{"sqlite in no directory", "sqlite:/nonexistent-dir/payhook.db", "PAYHOOK_STORE=sqlite:/nonexistent-dir/payhook.db: sqlitestore: open "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,26 +86,37 @@ func TestOpenStoreRefuses(t *testing.T) {
 }
 
 func TestOpenStoreMemory(t *testing.T) {
-	for _, spec := range []string{"", "memory"} {
-		store, closeStore, err := openStore(context.Background(), spec, slog.New(slog.DiscardHandler))
-		require.NoError(t, err)
-		assert.IsType(t, &idempotency.Memory{}, store)
-		closeStore()
-	}
+	store, closeStore, err := openStore(context.Background(), "memory", slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	assert.IsType(t, &idempotency.Memory{}, store)
+	closeStore()
 }
 
-// testServerURL returns the URL of a test server from the environment
-// variable name, which scripts/test sets. Without it the test is skipped,
-// or fails when CI is set.
-func testServerURL(t *testing.T, name string) string {
-	url := os.Getenv(name)
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set, and CI is: run the tests with ./scripts/test, which starts the servers", name)
-		}
-		t.Skipf("%s is not set: run ./scripts/test, which starts the servers the test needs", name)
+// TestOpenStoreSQLite: unset is payhook.db in the working directory;
+// sqlite:PATH names another file. Either is created, with its table.
+func TestOpenStoreSQLite(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	tests := []struct{ name, spec, file string }{
+		{"unset", "", filepath.Join(dir, "payhook.db")},
+		{"relative", "sqlite:hooks.db", filepath.Join(dir, "hooks.db")},
+		{"absolute", "sqlite:" + filepath.Join(dir, "sub dir", "x.db"), filepath.Join(dir, "sub dir", "x.db")},
 	}
-	return url
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "sub dir"), 0o755))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			store, closeStore, err := openStore(ctx, tt.spec, slog.New(slog.DiscardHandler))
+			require.NoError(t, err)
+			defer closeStore()
+			assert.IsType(t, &sqlitestore.Store{}, store)
+			assert.FileExists(t, tt.file)
+			token := idempotency.NewToken()
+			state, err := store.Claim(ctx, "k", token, time.Minute)
+			require.NoError(t, err, "the table exists")
+			assert.Equal(t, idempotency.Acquired, state)
+		})
+	}
 }
 
 // TestServeSharedStore runs two payhook serve processes (in-process, each
@@ -115,7 +136,7 @@ func TestServeSharedStore(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			vars := map[string]string{"PAYHOOK_STORE": tt.spec(testServerURL(t, tt.env))}
+			vars := map[string]string{"PAYHOOK_STORE": tt.spec(testserver.URL(t, tt.env))}
 			for k, v := range kazawalletEnv {
 				vars[k] = v
 			}
@@ -157,7 +178,7 @@ func TestServeSharedStore(t *testing.T) {
 
 // TestServeMigratesPostgres: serve creates the store's table at startup.
 func TestServeMigratesPostgres(t *testing.T) {
-	url := testServerURL(t, "PAYHOOK_TEST_POSTGRES_URL")
+	url := testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL")
 	vars := map[string]string{"PAYHOOK_STORE": url}
 	for k, v := range kazawalletEnv {
 		vars[k] = v

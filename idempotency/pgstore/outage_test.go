@@ -18,7 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // pgServer is a PostgreSQL of the test's own, in a temporary directory.
@@ -43,7 +44,7 @@ func pgCommand(t *testing.T, name string) string {
 			return path
 		}
 	}
-	return storetest.Command(t, name) // skips, or fails under CI
+	return testserver.Command(t, name) // skips, or fails under CI
 }
 
 func fileExists(path string) bool {
@@ -52,7 +53,7 @@ func fileExists(path string) bool {
 }
 
 func startPostgres(t *testing.T) *pgServer {
-	s := &pgServer{t: t, postgres: pgCommand(t, "postgres"), port: storetest.FreePort(t)}
+	s := &pgServer{t: t, postgres: pgCommand(t, "postgres"), port: testserver.FreePort(t)}
 	initdb := pgCommand(t, "initdb")
 	dir, err := os.MkdirTemp("", "pgstore-outage-")
 	require.NoError(t, err)
@@ -94,7 +95,7 @@ func (s *pgServer) start() {
 	defer log.Close()
 	s.cmd.Stdout, s.cmd.Stderr = log, log
 	require.NoError(s.t, s.cmd.Start())
-	storetest.WaitListening(s.t, net.JoinHostPort("127.0.0.1", s.port))
+	testserver.WaitListening(s.t, net.JoinHostPort("127.0.0.1", s.port))
 	require.Eventually(s.t, func() bool { // listening comes before accepting sessions
 		conn, err := pgx.Connect(context.Background(), s.url())
 		if err == nil {

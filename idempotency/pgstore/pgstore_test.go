@@ -16,13 +16,14 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/pgstore"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // newPool returns a pool of the test server, closed when the test ends.
 func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+	pool, err := pgxpool.New(context.Background(), testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL"))
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return pool
@@ -68,7 +69,7 @@ func TestConformanceOwnTable(t *testing.T) {
 func TestConformanceStrictIsolation(t *testing.T) {
 	for _, level := range []string{"repeatable read", "serializable"} {
 		t.Run(level, func(t *testing.T) {
-			cfg, err := pgxpool.ParseConfig(storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+			cfg, err := pgxpool.ParseConfig(testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL"))
 			require.NoError(t, err)
 			cfg.ConnConfig.RuntimeParams["default_transaction_isolation"] = level
 			pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
@@ -258,7 +259,7 @@ func TestCleanup(t *testing.T) {
 
 // TestServerDown needs no server: nothing listens where the pool points.
 func TestServerDown(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), "postgres://postgres@"+net.JoinHostPort("127.0.0.1", storetest.FreePort(t))+"/postgres?connect_timeout=2")
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@"+net.JoinHostPort("127.0.0.1", testserver.FreePort(t))+"/postgres?connect_timeout=2")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	store, err := pgstore.New(pool)

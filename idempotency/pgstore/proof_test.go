@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // The proofs that the store gives payhook exactly-once processing across
@@ -26,7 +27,7 @@ func TestCrashedReplica(t *testing.T) { storetest.CrashedReplica(t, newStore) }
 // before its reply arrives; the middleware releases the claim, so the next
 // retry is processed.
 func TestLostClaimReply(t *testing.T) {
-	url := storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL")
+	url := testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL")
 	cfg, err := pgxpool.ParseConfig(url)
 	require.NoError(t, err)
 	server := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))

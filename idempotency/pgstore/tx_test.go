@@ -13,7 +13,7 @@ import (
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // TestCompleteTx: the key is done if and only if the caller's transaction
@@ -56,7 +56,7 @@ func TestCompleteTx(t *testing.T) {
 func TestCompleteTxOtherDatabase(t *testing.T) {
 	ctx := context.Background()
 	store := migrated(t, newPool(t))
-	cfg, err := pgxpool.ParseConfig(storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+	cfg, err := pgxpool.ParseConfig(testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL"))
 	require.NoError(t, err)
 	cfg.ConnConfig.Database = "template1"
 	other, err := pgxpool.NewWithConfig(ctx, cfg)

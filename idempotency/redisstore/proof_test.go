@@ -8,7 +8,8 @@ import (
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // The proofs that the store gives payhook exactly-once processing across
@@ -24,7 +25,7 @@ func TestCrashedReplica(t *testing.T) { storetest.CrashedReplica(t, newStore) }
 // sends no command twice here (MaxRetries -1), so the error reaches the
 // middleware, which releases the claim: the next retry is processed.
 func TestLostClaimReply(t *testing.T) {
-	url := storetest.ServerURL(t, "PAYHOOK_TEST_REDIS_URL")
+	url := testserver.URL(t, "PAYHOOK_TEST_REDIS_URL")
 	opts, err := redis.ParseURL(url)
 	require.NoError(t, err)
 	storetest.LostClaimReply(t, opts.Addr, func(t testing.TB, addr string) idempotency.Store {

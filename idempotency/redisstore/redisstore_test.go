@@ -17,13 +17,14 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // newClient returns a client of the test server, closed when the test ends.
 func newClient(t testing.TB) *redis.Client {
 	t.Helper()
-	opts, err := redis.ParseURL(storetest.ServerURL(t, "PAYHOOK_TEST_REDIS_URL"))
+	opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
 	require.NoError(t, err)
 	client := redis.NewClient(opts)
 	t.Cleanup(func() { client.Close() })
@@ -101,7 +102,7 @@ func TestPrefixesAreIndependent(t *testing.T) {
 
 // TestServerDown needs no server: nothing listens where the client points.
 func TestServerDown(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", storetest.FreePort(t)), DialerRetries: 1, MaxRetries: -1})
+	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", testserver.FreePort(t)), DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
 	storetest.StoreDown(t, redisstore.New(client), "redisstore")
 }
@@ -121,8 +122,8 @@ type redisServer struct {
 }
 
 func startRedis(t *testing.T) *redisServer {
-	s := &redisServer{t: t, bin: storetest.Command(t, "redis-server")}
-	port, dir := storetest.FreePort(t), t.TempDir()
+	s := &redisServer{t: t, bin: testserver.Command(t, "redis-server")}
+	port, dir := testserver.FreePort(t), t.TempDir()
 	s.addr = net.JoinHostPort("127.0.0.1", port)
 	s.args = []string{"--bind", "127.0.0.1", "--port", port, "--dir", dir, "--save", "",
 		"--appendonly", "yes", "--appendfsync", "always", "--logfile", filepath.Join(dir, "redis.log")}
@@ -141,7 +142,7 @@ func (s *redisServer) start() {
 	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.SysProcAttr = childAttr()
 	require.NoError(s.t, s.cmd.Start())
-	storetest.WaitListening(s.t, s.addr)
+	testserver.WaitListening(s.t, s.addr)
 }
 
 func (s *redisServer) stop() {

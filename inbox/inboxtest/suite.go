@@ -163,10 +163,10 @@ func (h *harness) put(ctx context.Context, es ...inbox.Entry) error {
 	for _, e := range es {
 		added, err := h.Backend.Put(ctx, e)
 		if err != nil {
-			return fmt.Errorf("Put(%s): %w", e.ID, err)
+			return fmt.Errorf("backend.Put(%s): %w", e.ID, err)
 		}
 		if !added {
-			return fmt.Errorf("Put(%s) of a new ID: added false", e.ID)
+			return fmt.Errorf("backend.Put(%s) of a new ID: added false", e.ID)
 		}
 	}
 	return nil
@@ -185,7 +185,7 @@ func (h *harness) runUntil(b inbox.Backend, hf inbox.Handler, stop *latch) error
 	case <-stop.ch:
 	case err := <-errc:
 		stopRun()
-		return fmt.Errorf("Run returned before its context was done: %v", err)
+		return fmt.Errorf("backend.Run returned before its context was done: %v", err)
 	case <-ctx.Done():
 		waitErr = fmt.Errorf("the backend did not run the expected attempts within %s", h.Wait)
 	}
@@ -193,10 +193,10 @@ func (h *harness) runUntil(b inbox.Backend, hf inbox.Handler, stop *latch) error
 	select {
 	case err := <-errc:
 		if err != nil {
-			return fmt.Errorf("Run: %w", err)
+			return fmt.Errorf("backend.Run: %w", err)
 		}
 	case <-time.After(h.cfg.ShutdownTimeout + h.Wait):
-		return errors.New("Run did not return after its context was done")
+		return errors.New("backend.Run did not return after its context was done")
 	}
 	return waitErr
 }
@@ -211,7 +211,7 @@ func (h *harness) get(id string) (inbox.Info, error) {
 func (h *harness) expect(id string, state inbox.State, attempts int) (inbox.Info, error) {
 	info, err := h.get(id)
 	if err != nil {
-		return info, fmt.Errorf("Get(%s): %w", id, err)
+		return info, fmt.Errorf("backend.Get(%s): %w", id, err)
 	}
 	if info.State != state || info.Attempts != attempts {
 		return info, fmt.Errorf("%s is %s after %d attempts, want %s after %d (errors: %v)",
@@ -238,13 +238,13 @@ func putAddsOnce(h *harness) error {
 		return err
 	}
 	if !bytes.Equal(info.Event, e.Event) || info.Provider != e.Provider || info.Key != e.Key || info.MaxAttempts != 3 {
-		return fmt.Errorf("Get returned %+v, want the first Put's entry %+v", info.Entry, e)
+		return fmt.Errorf("backend.Get returned %+v, want the first Put's entry %+v", info.Entry, e)
 	}
 	if !info.ReceivedAt.Equal(e.ReceivedAt) {
-		return fmt.Errorf("ReceivedAt %v, want %v", info.ReceivedAt, e.ReceivedAt)
+		return fmt.Errorf("entry.ReceivedAt %v, want %v", info.ReceivedAt, e.ReceivedAt)
 	}
 	if _, err := h.Backend.Get(ctx, "test:absent"); !errors.Is(err, inbox.ErrNotFound) {
-		return fmt.Errorf("Get of an unknown ID: %v, want ErrNotFound", err)
+		return fmt.Errorf("backend.Get of an unknown ID: %v, want ErrNotFound", err)
 	}
 	return nil
 }
@@ -261,17 +261,17 @@ func putIsDurable(h *harness) error {
 	}
 	other, err := h.Reopen()
 	if err != nil {
-		return fmt.Errorf("Reopen: %w", err)
+		return fmt.Errorf("backend.Reopen: %w", err)
 	}
 	info, err := other.Get(ctx, e.ID)
 	if err != nil {
-		return fmt.Errorf("Get through the reopened backend: %w", err)
+		return fmt.Errorf("backend.Get through the reopened backend: %w", err)
 	}
 	if info.State != inbox.Pending || !bytes.Equal(info.Event, e.Event) {
 		return fmt.Errorf("reopened backend sees %s %s, want pending %s", info.State, info.Event, e.Event)
 	}
 	if added, err := other.Put(ctx, e); err != nil || added {
-		return fmt.Errorf("Put of the same ID through the reopened backend: added %t, err %v", added, err)
+		return fmt.Errorf("backend.Put of the same ID through the reopened backend: added %t, err %v", added, err)
 	}
 	return nil
 }
@@ -440,32 +440,32 @@ func replayAndDiscard(h *harness) error {
 		return err
 	}
 	if err := h.Backend.Replay(ctx, keep.ID); !errors.Is(err, inbox.ErrState) {
-		return fmt.Errorf("Replay of a pending entry: %v, want ErrState", err)
+		return fmt.Errorf("backend.Replay of a pending entry: %v, want ErrState", err)
 	}
 	if err := h.Backend.Replay(ctx, "test:absent"); !errors.Is(err, inbox.ErrNotFound) {
-		return fmt.Errorf("Replay of an unknown ID: %v, want ErrNotFound", err)
+		return fmt.Errorf("backend.Replay of an unknown ID: %v, want ErrNotFound", err)
 	}
 	if err := h.Backend.Discard(ctx, keep.ID); err != nil {
-		return fmt.Errorf("Discard of a pending entry: %w", err)
+		return fmt.Errorf("backend.Discard of a pending entry: %w", err)
 	}
 	if _, err := h.Backend.Get(ctx, keep.ID); !errors.Is(err, inbox.ErrNotFound) {
-		return fmt.Errorf("Get after Discard: %v, want ErrNotFound", err)
+		return fmt.Errorf("backend.Get after Discard: %v, want ErrNotFound", err)
 	}
 	if err := h.Backend.Discard(ctx, keep.ID); !errors.Is(err, inbox.ErrNotFound) {
-		return fmt.Errorf("Discard of an unknown ID: %v, want ErrNotFound", err)
+		return fmt.Errorf("backend.Discard of an unknown ID: %v, want ErrNotFound", err)
 	}
 	if err := h.Backend.Replay(ctx, dead.ID); err != nil {
-		return fmt.Errorf("Replay of a dead entry: %w", err)
+		return fmt.Errorf("backend.Replay of a dead entry: %w", err)
 	}
 	info, err := h.expect(dead.ID, inbox.Pending, 2)
 	if err != nil {
 		return err
 	}
 	if info.LastError() == "" {
-		return errors.New("Replay dropped the errors of the earlier attempts")
+		return errors.New("backend.Replay dropped the errors of the earlier attempts")
 	}
 	if info.MaxAttempts != 4 {
-		return fmt.Errorf("MaxAttempts %d after Replay of an entry put with 2 that died after 2, want 4", info.MaxAttempts)
+		return fmt.Errorf("entry.MaxAttempts %d after Replay of an entry put with 2 that died after 2, want 4", info.MaxAttempts)
 	}
 	stop := newLatch()
 	if err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
@@ -514,43 +514,43 @@ func listAndStats(h *harness) error {
 	}
 	all, err := h.Backend.List(ctx, inbox.Filter{})
 	if err != nil {
-		return fmt.Errorf("List: %w", err)
+		return fmt.Errorf("backend.List: %w", err)
 	}
 	want := []string{es[0].ID, es[1].ID, es[2].ID, es[3].ID, es[4].ID}
 	if got := ids(all); !slices.Equal(got, want) {
-		return fmt.Errorf("List of every entry: %v, want %v, oldest first", got, want)
+		return fmt.Errorf("backend.List of every entry: %v, want %v, oldest first", got, want)
 	}
 	others, err := h.Backend.List(ctx, inbox.Filter{Provider: "other"})
 	if err != nil {
-		return fmt.Errorf("List: %w", err)
+		return fmt.Errorf("backend.List: %w", err)
 	}
 	if got := ids(others); !slices.Equal(got, []string{es[1].ID, es[3].ID}) {
-		return fmt.Errorf("List of provider other: %v", got)
+		return fmt.Errorf("backend.List of provider other: %v", got)
 	}
 	limited, err := h.Backend.List(ctx, inbox.Filter{Limit: 2})
 	if err != nil {
-		return fmt.Errorf("List: %w", err)
+		return fmt.Errorf("backend.List: %w", err)
 	}
 	if got := ids(limited); !slices.Equal(got, want[:2]) {
-		return fmt.Errorf("List with Limit 2: %v, want %v", got, want[:2])
+		return fmt.Errorf("backend.List with Limit 2: %v, want %v", got, want[:2])
 	}
 	dead, err := h.Backend.List(ctx, inbox.Filter{State: inbox.Dead, Provider: "test"})
 	if err != nil {
-		return fmt.Errorf("List: %w", err)
+		return fmt.Errorf("backend.List: %w", err)
 	}
 	if got := ids(dead); !slices.Equal(got, []string{es[0].ID, es[2].ID, es[4].ID}) {
-		return fmt.Errorf("List of dead test entries: %v", got)
+		return fmt.Errorf("backend.List of dead test entries: %v", got)
 	}
 	pending, err := h.Backend.List(ctx, inbox.Filter{State: inbox.Pending})
 	if err != nil {
-		return fmt.Errorf("List: %w", err)
+		return fmt.Errorf("backend.List: %w", err)
 	}
 	if len(pending) != 0 {
-		return fmt.Errorf("List of pending entries: %v, want none", ids(pending))
+		return fmt.Errorf("backend.List of pending entries: %v, want none", ids(pending))
 	}
 	stats, err := h.Backend.Stats(ctx)
 	if err != nil {
-		return fmt.Errorf("Stats: %w", err)
+		return fmt.Errorf("backend.Stats: %w", err)
 	}
 	got := map[string]int{}
 	for _, s := range stats {
@@ -559,7 +559,7 @@ func listAndStats(h *harness) error {
 		}
 	}
 	if len(got) != 2 || got["test/dead"] != 3 || got["other/dead"] != 2 {
-		return fmt.Errorf("Stats %v, want test/dead 3 and other/dead 2", got)
+		return fmt.Errorf("backend.Stats %v, want test/dead 3 and other/dead 2", got)
 	}
 	return nil
 }
@@ -571,7 +571,7 @@ func oneRunnerPerEntry(h *harness) error {
 	if h.Reopen != nil {
 		b, err := h.Reopen()
 		if err != nil {
-			return fmt.Errorf("Reopen: %w", err)
+			return fmt.Errorf("backend.Reopen: %w", err)
 		}
 		second = b
 	}

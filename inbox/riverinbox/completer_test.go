@@ -14,7 +14,7 @@ import (
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // keyStore returns a pgstore of pool whose table lives in schema.
@@ -126,7 +126,7 @@ func TestPutComplete(t *testing.T) {
 
 	t.Run("store of another database", func(t *testing.T) {
 		key, token, e := claim()
-		cfg, err := pgxpool.ParseConfig(storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+		cfg, err := pgxpool.ParseConfig(testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL"))
 		require.NoError(t, err)
 		cfg.ConnConfig.Database = "template1"
 		other, err := pgxpool.NewWithConfig(ctx, cfg)

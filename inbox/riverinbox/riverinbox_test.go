@@ -14,7 +14,7 @@ import (
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
 	"github.com/payhook/payhook/inbox/riverinbox"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // testPoll is the poll interval of the tests' backends: River's default
@@ -24,7 +24,7 @@ const testPoll = 20 * time.Millisecond
 // newPool returns a pool of the test server, closed when the test ends.
 func newPool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL"))
+	pool, err := pgxpool.New(context.Background(), testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL"))
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	return pool
@@ -35,7 +35,7 @@ func newPool(t testing.TB) *pgxpool.Pool {
 func freshSchema(t testing.TB) string {
 	t.Helper()
 	schema := "riverinbox_" + strings.ToLower(rand.Text())
-	url := storetest.ServerURL(t, "PAYHOOK_TEST_POSTGRES_URL")
+	url := testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL")
 	t.Cleanup(func() {
 		conn, err := pgx.Connect(context.Background(), url)
 		if err == nil {

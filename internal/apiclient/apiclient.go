@@ -1,7 +1,8 @@
 // Package apiclient is the HTTP plumbing that the providers' API clients
 // share: base URL, injectable *http.Client, static auth headers, JSON
 // bodies, bounded responses, and "could not reach the API" as
-// payhook.ErrUnavailable.
+// payhook.ErrUnavailable (through internal/sentinel: an internal package
+// does not import the root).
 package apiclient
 
 import (
@@ -17,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/secret"
+	"github.com/payhook/payhook/internal/sentinel"
 )
 
 // DefaultTimeout bounds a call when the caller gives no timeout.
@@ -125,7 +126,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in any) (Response,
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base.Reveal()+path, body)
 	if err != nil { // url.Error's text would repeat the URL, password and all
-		return Response{}, fmt.Errorf("%w: invalid API URL: %w", payhook.ErrUnavailable, unwrapURLError(err))
+		return Response{}, fmt.Errorf("%w: invalid API URL: %w", sentinel.ErrUnavailable, unwrapURLError(err))
 	}
 	where := method + " " + req.URL.Redacted()
 	for k, v := range c.header {
@@ -137,15 +138,15 @@ func (c *Client) Do(ctx context.Context, method, path string, in any) (Response,
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("%w: %s: %w", payhook.ErrUnavailable, where, unwrapURLError(err))
+		return Response{}, fmt.Errorf("%w: %s: %w", sentinel.ErrUnavailable, where, unwrapURLError(err))
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, MaxResponseBytes+1))
 	if err != nil {
-		return Response{}, fmt.Errorf("%w: %s: reading answer: %w", payhook.ErrUnavailable, where, err)
+		return Response{}, fmt.Errorf("%w: %s: reading answer: %w", sentinel.ErrUnavailable, where, err)
 	}
 	if len(b) > MaxResponseBytes {
-		return Response{}, fmt.Errorf("%w: %s: answer over %d bytes", payhook.ErrUnavailable, where, MaxResponseBytes)
+		return Response{}, fmt.Errorf("%w: %s: answer over %d bytes", sentinel.ErrUnavailable, where, MaxResponseBytes)
 	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}, nil
 }

@@ -1,22 +1,36 @@
-// Package storetest holds what the shared idempotency stores' tests have in
-// common: finding the test servers that scripts/test starts, and the proofs
-// that a store gives payhook exactly-once processing across replicas,
-// through the whole middleware, over HTTP. Each store's module calls these
-// with a newStore func that returns a store with its own connections (a
-// replica of its own) and, for the outage, a dedicated server it can stop
-// and start.
+// Package storetest proves, through payhook's whole middleware over real
+// HTTP, that an [idempotency.Store] shared by replicas gives exactly-once
+// processing: deliveries racing on two replicas, a replica that hangs past
+// its lease, a server stopped and started again, a claim whose reply is
+// lost. Package [github.com/payhook/payhook/idempotency/idempotencytest]
+// checks a store's contract call by call; storetest checks what the
+// middleware makes of it, in real time against a real server.
+//
+// Each proof takes a func that returns a store with its own connections (a
+// replica of its own):
+//
+//	func TestReplicasProcessOnce(t *testing.T) {
+//		storetest.ReplicasProcessOnce(t, func(t testing.TB) idempotency.Store {
+//			return mystore.New(connect(t))
+//		})
+//	}
+//
+// The webhooks are those of a made-up provider defined here, which
+// authenticates nothing: the proofs are about the store. Keys and order ids
+// are random, so a server may be shared with other tests. It imports only
+// the standard library, payhook and package idempotency.
 package storetest
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,73 +38,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
-
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/providers/kazawallet"
 )
 
-// ServerURL returns the URL of a test server from the environment variable
-// name, which scripts/test sets. Without it the test is skipped, or fails
-// when CI is set.
-func ServerURL(t testing.TB, name string) string {
-	t.Helper()
-	url := os.Getenv(name)
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set, and CI is: run the tests with ./scripts/test, which starts the servers", name)
-		}
-		t.Skipf("%s is not set: run ./scripts/test, which starts the servers the test needs", name)
+// orders is the made-up provider of the proofs: a delivery is
+// {"order":"<id>"}, and its key is the id.
+type orders struct{}
+
+func (orders) Name() string { return "storetest" }
+
+func (orders) Verify(_ context.Context, _ http.Header, body []byte) (string, error) {
+	var d struct {
+		Order string `json:"order"`
 	}
-	return url
-}
-
-// Command returns the path of a server's program. Without it the test is
-// skipped, or fails when CI is set.
-func Command(t testing.TB, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not on PATH, and CI is: run the tests with ./scripts/test, which installs it", name)
-		}
-		t.Skipf("%s is not on PATH: run ./scripts/test, which installs it", name)
+	if err := json.Unmarshal(body, &d); err != nil || d.Order == "" {
+		return "", fmt.Errorf("%w: storetest: want {\"order\":\"<id>\"}", payhook.ErrMalformed)
 	}
-	return path
+	return d.Order, nil
 }
 
-// FreePort returns a port of 127.0.0.1 that nothing listens on now.
-func FreePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	_, port, err := net.SplitHostPort(ln.Addr().String())
-	require.NoError(t, err)
-	return port
-}
+func (orders) Key(id string) string { return id }
 
-// WaitListening waits until something accepts connections on addr.
-func WaitListening(t testing.TB, addr string) {
-	t.Helper()
-	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	}, 30*time.Second, 10*time.Millisecond, "a server listening on %s", addr)
-}
-
-const apiKey, apiSecret = "test_api_key", "test_api_secret"
-
-// webhook is a signed Kazawallet delivery of order id.
-func webhook(id string) string {
-	return `{"order_id":"` + id + `","amount":"10.00","status":"fulfilled","currency":"USD","ref":"r1","secret":"` +
-		kazawallet.Sign(apiKey, apiSecret, "10.00", id) + `"}`
-}
+// webhook is a delivery of order id.
+func webhook(id string) string { return `{"order":"` + id + `"}` }
 
 // uniqueOrder returns an order id no other test has used: the servers
 // outlive a test.
@@ -103,13 +74,13 @@ type counter struct {
 }
 
 func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	e, _ := kazawallet.EventFrom(r.Context())
+	id, _ := payhook.EventFrom[string](r.Context())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.calls == nil {
 		c.calls = map[string]int{}
 	}
-	c.calls[e.OrderID]++
+	c.calls[id]++
 	io.WriteString(w, "processed\n")
 }
 
@@ -123,31 +94,63 @@ func (c *counter) count(id string) int {
 // over store, served over HTTP until the test ends.
 func replica(t *testing.T, store idempotency.Store, h http.Handler, opts ...payhook.Option) string {
 	t.Helper()
-	kw, err := kazawallet.New(apiKey, apiSecret)
-	require.NoError(t, err)
-	srv := httptest.NewServer(payhook.Middleware(kw, append([]payhook.Option{payhook.WithStore(store)}, opts...)...)(h))
+	srv := httptest.NewServer(payhook.Middleware[string](orders{}, append([]payhook.Option{payhook.WithStore(store)}, opts...)...)(h))
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
 // deliver posts body to url and returns the status and the answer. It may
-// run outside the test's goroutine, so it only asserts.
+// run outside the test's goroutine, so it only reports errors.
 func deliver(t *testing.T, url, body string) (int, string) {
 	t.Helper()
 	res, err := http.Post(url, "application/json", strings.NewReader(body))
-	if !assert.NoError(t, err) {
+	if err != nil {
+		t.Errorf("POST %s: %v", url, err)
 		return 0, ""
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	assert.NoError(t, err)
+	if err != nil {
+		t.Errorf("POST %s: reading the answer: %v", url, err)
+	}
 	return res.StatusCode, string(b)
+}
+
+// wantAnswer checks a delivery's answer.
+func wantAnswer(t *testing.T, what string, code int, answer string, wantCode int, wantAnswer string) {
+	t.Helper()
+	if code != wantCode || (wantAnswer != "" && answer != wantAnswer) {
+		t.Errorf("%s: answered %d %q, want %d %q", what, code, answer, wantCode, wantAnswer)
+	}
+}
+
+// wantCalls checks how often the handler processed order id.
+func wantCalls(t *testing.T, app *counter, id string, want int, why string) {
+	t.Helper()
+	if got := app.count(id); got != want {
+		t.Errorf("order %s processed %d times, want %d: %s", id, got, want, why)
+	}
+}
+
+// eventually polls cond, at interval, until it holds or timeout has
+// passed: what it waits for is a lease ending or a server starting, in
+// real time.
+func eventually(t *testing.T, timeout, interval time.Duration, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		time.Sleep(interval)
+	}
 }
 
 // ReplicasProcessOnce delivers one webhook 200 times at once, spread over
 // two replicas, each with its own store from newStore: the handler is
 // called exactly once, and every other delivery is answered 200 or 409.
 func ReplicasProcessOnce(t *testing.T, newStore func(testing.TB) idempotency.Store) {
+	t.Helper()
 	const deliveries = 200
 	var app counter
 	replicas := []string{replica(t, newStore(t), &app), replica(t, newStore(t), &app)}
@@ -171,21 +174,24 @@ func ReplicasProcessOnce(t *testing.T, newStore func(testing.TB) idempotency.Sto
 	close(start)
 	wg.Wait()
 
-	assert.Equal(t, 1, app.count(id), "exactly one handler call across both replicas")
+	wantCalls(t, &app, id, 1, "exactly one handler call across both replicas")
 	processed := 0
 	for i, code := range codes {
-		assert.Contains(t, []int{http.StatusOK, http.StatusConflict}, code, "delivery %d: %s", i, answers[i])
+		if code != http.StatusOK && code != http.StatusConflict {
+			t.Errorf("delivery %d: answered %d %q, want 200 or 409", i, code, answers[i])
+		}
 		if answers[i] == "processed\n" {
 			processed++
 		}
 	}
-	assert.Equal(t, 1, processed, "one delivery was answered by the handler")
+	if processed != 1 {
+		t.Errorf("%d deliveries were answered by the handler, want 1", processed)
+	}
 	for _, url := range replicas {
 		code, answer := deliver(t, url, body)
-		assert.Equal(t, http.StatusOK, code)
-		assert.Equal(t, "already processed\n", answer)
+		wantAnswer(t, "a later duplicate", code, answer, http.StatusOK, "already processed\n")
 	}
-	assert.Equal(t, 1, app.count(id))
+	wantCalls(t, &app, id, 1, "after the duplicates")
 }
 
 // spy records the errors of a store's Complete calls.
@@ -204,6 +210,7 @@ func (s spy) Complete(ctx context.Context, key, token string, retention time.Dur
 // replica B processes the event once the lease ends, and A's late
 // completion is refused with idempotency.ErrNotOwner.
 func CrashedReplica(t *testing.T, newStore func(testing.TB) idempotency.Store) {
+	t.Helper()
 	const lease = 500 * time.Millisecond
 	id := uniqueOrder()
 	body := webhook(id)
@@ -227,63 +234,69 @@ func CrashedReplica(t *testing.T, newStore func(testing.TB) idempotency.Store) {
 	// once it has ended.
 	var app counter
 	urlB := replica(t, newStore(t), &app)
-	code, _ := deliver(t, urlB, body)
-	assert.Equal(t, http.StatusConflict, code, "A's lease is running")
-	require.Eventually(t, func() bool {
+	code, answer := deliver(t, urlB, body)
+	wantAnswer(t, "a retry while A's lease runs", code, answer, http.StatusConflict, "")
+	eventually(t, 10*time.Second, 50*time.Millisecond, func() bool {
 		code, _ := deliver(t, urlB, body)
 		return code == http.StatusOK
-	}, 10*time.Second, 50*time.Millisecond, "B processes the event after A's lease")
-	assert.Equal(t, 1, app.count(id))
+	}, "B processes the event after A's lease")
+	wantCalls(t, &app, id, 1, "B processed it")
 
 	// A comes back late: its completion is refused, B's stands.
 	close(wake)
-	assert.ErrorIs(t, <-a.completed, idempotency.ErrNotOwner, "A's late completion")
-	assert.Equal(t, http.StatusOK, <-answerA)
+	if err := <-a.completed; err != idempotency.ErrNotOwner {
+		t.Errorf("A's late completion: %v, want %v", err, idempotency.ErrNotOwner)
+	}
+	if code := <-answerA; code != http.StatusOK {
+		t.Errorf("A answered %d, want 200 (its handler succeeded)", code)
+	}
 	for _, url := range []string{urlA, urlB} {
 		code, answer := deliver(t, url, body)
-		assert.Equal(t, http.StatusOK, code)
-		assert.Equal(t, "already processed\n", answer)
+		wantAnswer(t, "a later duplicate", code, answer, http.StatusOK, "already processed\n")
 	}
-	assert.Equal(t, 1, app.count(id), "processed exactly once")
+	wantCalls(t, &app, id, 1, "processed exactly once")
 }
 
-// Outage is the flow of the outage test: a server is stopped between
-// deliveries and started again on the same port and data.
+// Outage is the flow of an outage: store's server is stopped between
+// deliveries and started again on the same port and data. Deliveries meanwhile
+// are answered 503 and processed nothing; once the server is back, the
+// retry is processed, with no restart of the application.
 func Outage(t *testing.T, store idempotency.Store, stop, start func()) {
 	t.Helper()
 	var app counter
 	url := replica(t, store, &app)
 	before, during := uniqueOrder(), uniqueOrder()
 
-	code, _ := deliver(t, url, webhook(before))
-	require.Equal(t, http.StatusOK, code)
+	code, answer := deliver(t, url, webhook(before))
+	wantAnswer(t, "before the outage", code, answer, http.StatusOK, "processed\n")
 
 	stop()
 	for _, id := range []string{before, during, during} {
 		code, answer := deliver(t, url, webhook(id))
-		assert.Equal(t, http.StatusServiceUnavailable, code, "order %s while the store is down: %s", id, answer)
+		wantAnswer(t, "order "+id+" while the store is down", code, answer, http.StatusServiceUnavailable, "")
 	}
 	state, err := store.Claim(context.Background(), "outage-direct", idempotency.NewToken(), time.Minute)
-	assert.Error(t, err, "a claim while the store is down")
-	assert.Zero(t, state, "neither acquired nor done")
-	assert.Equal(t, 0, app.count(during), "no handler call while the store is down")
+	if err == nil || state != 0 {
+		t.Errorf("a claim while the store is down: %v, %v; want no state and an error", state, err)
+	}
+	wantCalls(t, &app, during, 0, "no handler call while the store is down")
 
 	start()
-	require.Eventually(t, func() bool {
+	eventually(t, 20*time.Second, 50*time.Millisecond, func() bool {
 		code, _ := deliver(t, url, webhook(during))
 		return code == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond, "the retry is processed once the store is back, with no restart")
+	}, "the retry is processed once the store is back")
 	for _, id := range []string{before, during} {
 		code, answer := deliver(t, url, webhook(id))
-		assert.Equal(t, http.StatusOK, code)
-		assert.Equal(t, "already processed\n", answer, "order %s", id)
-		assert.Equal(t, 1, app.count(id), "order %s processed exactly once", id)
+		wantAnswer(t, "order "+id+" after the outage", code, answer, http.StatusOK, "already processed\n")
+		wantCalls(t, &app, id, 1, "processed exactly once")
 	}
 }
 
 // StoreDown checks a store whose server does not answer: every call fails
-// with an error that says which call, is not ErrNotOwner (the key's state is
-// unknown, not someone else's), and no claim is acquired or done.
+// with an error that starts "pkg: claim: " (complete, release), and is not
+// idempotency.ErrNotOwner (the key's state is unknown, not someone
+// else's), and no claim is acquired or done.
 func StoreDown(t *testing.T, store idempotency.Store, pkg string) {
 	t.Helper()
 	ctx := context.Background()
@@ -293,7 +306,9 @@ func StoreDown(t *testing.T, store idempotency.Store, pkg string) {
 	}{
 		{"claim", func() error {
 			state, err := store.Claim(ctx, "k", idempotency.NewToken(), time.Minute)
-			assert.Zero(t, state, "neither acquired nor done")
+			if state != 0 {
+				t.Errorf("claim: %v, want no state", state)
+			}
 			return err
 		}},
 		{"complete", func() error { return store.Complete(ctx, "k", "token", time.Minute) }},
@@ -302,46 +317,16 @@ func StoreDown(t *testing.T, store idempotency.Store, pkg string) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
-			require.Error(t, err)
-			assert.NotErrorIs(t, err, idempotency.ErrNotOwner)
-			assert.Contains(t, err.Error(), pkg+": "+tt.name+": ")
-		})
-	}
-}
-
-// BenchmarkClaimComplete measures what the middleware asks of the store
-// for each new event: a claim and its completion, serially and from many
-// goroutines at once (8 per CPU: the work waits on the network, as many
-// concurrent webhooks would).
-func BenchmarkClaimComplete(b *testing.B, store idempotency.Store) {
-	prefix := "bench:" + rand.Text() + ":"
-	var n atomic.Int64
-	once := func(b *testing.B) {
-		ctx := context.Background()
-		key, token := prefix+strconv.FormatInt(n.Add(1), 36), idempotency.NewToken()
-		state, err := store.Claim(ctx, key, token, time.Minute)
-		if err == nil && state == idempotency.Acquired {
-			err = store.Complete(ctx, key, token, time.Minute)
-		}
-		if err != nil || state != idempotency.Acquired {
-			b.Errorf("claim and complete %s: %v, %v", key, state, err)
-		}
-	}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			once(b)
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.SetParallelism(8)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				once(b)
+			switch {
+			case err == nil:
+				t.Fatal("no error")
+			case err == idempotency.ErrNotOwner:
+				t.Errorf("%v: a store that cannot answer does not know the owner", err)
+			case !strings.Contains(err.Error(), pkg+": "+tt.name+": "):
+				t.Errorf("%q does not say %q", err, pkg+": "+tt.name+": ")
 			}
 		})
-	})
+	}
 }
 
 // LostClaimReply delivers a webhook through a store whose server applies
@@ -350,9 +335,10 @@ func BenchmarkClaimComplete(b *testing.B, store idempotency.Store) {
 // provider's next retry is processed, rather than refused with 409 until
 // the claim's lease ends.
 //
-// newStore returns a store that reaches its server at addr, a proxy in
-// front of server (host:port), and that does not retry a command itself
-// (go-redis: MaxRetries -1), so that the lost reply reaches the caller.
+// server is the server's address (host:port). newStore returns a store
+// that reaches its server at addr, a proxy in front of server, and that
+// does not send a command again itself (go-redis: MaxRetries -1), so that
+// the lost reply reaches the caller.
 func LostClaimReply(t *testing.T, server string, newStore func(t testing.TB, addr string) idempotency.Store) {
 	t.Helper()
 	proxy := newReplyCutter(t, server)
@@ -363,25 +349,23 @@ func LostClaimReply(t *testing.T, server string, newStore func(t testing.TB, add
 	// first use (Redis's script cache, PostgreSQL's statements), so that the
 	// reply cut below is the claim's own.
 	warm := uniqueOrder()
-	if code, answer := deliver(t, url, webhook(warm)); code != http.StatusOK {
-		t.Fatalf("first delivery: %d %s", code, answer)
-	}
+	code, answer := deliver(t, url, webhook(warm))
+	wantAnswer(t, "a first event", code, answer, http.StatusOK, "processed\n")
 
 	id := uniqueOrder()
 	proxy.cutReplyTo(id)
-	code, answer := deliver(t, url, webhook(id))
+	code, answer = deliver(t, url, webhook(id))
 	if !proxy.didCut() {
 		t.Fatalf("the proxy saw no claim of %s to cut the reply of", id)
 	}
-	assert.Equal(t, http.StatusServiceUnavailable, code, "the claim's reply was lost: %s", answer)
-	assert.Equal(t, 0, app.count(id))
+	wantAnswer(t, "the delivery whose claim's reply was lost", code, answer, http.StatusServiceUnavailable, "")
+	wantCalls(t, &app, id, 0, "the store's answer was lost")
 
 	code, answer = deliver(t, url, webhook(id)) // the provider's next retry
-	assert.Equal(t, http.StatusOK, code, "the retry is processed, not refused for the lease: %s", answer)
-	assert.Equal(t, 1, app.count(id))
+	wantAnswer(t, "the next retry", code, answer, http.StatusOK, "processed\n")
 	code, answer = deliver(t, url, webhook(id))
-	assert.Equal(t, "already processed\n", answer, "%d", code)
-	assert.Equal(t, 1, app.count(id))
+	wantAnswer(t, "a later duplicate", code, answer, http.StatusOK, "already processed\n")
+	wantCalls(t, &app, id, 1, "processed once, on the retry")
 }
 
 // replyCutter is a TCP proxy to a server that, once told a marker, cuts the
@@ -398,6 +382,7 @@ type replyCutter struct {
 }
 
 func newReplyCutter(t *testing.T, server string) *replyCutter {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -411,11 +396,18 @@ func newReplyCutter(t *testing.T, server string) *replyCutter {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		var conns []net.Conn // closed when the test ends
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
 		for {
 			client, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			conns = append(conns, client)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -461,7 +453,10 @@ func (p *replyCutter) serve(client net.Conn) {
 	}
 	defer server.Close()
 	var cutNext atomic.Bool
+	upDone := make(chan struct{})
+	defer func() { <-upDone }()
 	go func() { // client to server
+		defer close(upDone)
 		defer server.Close()
 		buf := make([]byte, 64<<10)
 		for {
@@ -486,15 +481,60 @@ func (p *replyCutter) serve(client net.Conn) {
 			p.mu.Lock()
 			p.cut = true
 			p.mu.Unlock()
-			return // both connections close, the answer unsent
+			client.Close() // the answer unsent; the upstream copy ends
+			return
 		}
 		if n > 0 {
 			if _, err := client.Write(buf[:n]); err != nil {
+				client.Close()
 				return
 			}
 		}
 		if err != nil {
+			client.Close()
 			return
 		}
 	}
+}
+
+// BenchmarkClaimComplete measures what the middleware asks of the store
+// for each new event: a token, a claim and its completion, serially and
+// from many goroutines at once (8 per CPU: the work waits on the network
+// or the disk, as many concurrent webhooks would). It reports claims/s.
+func BenchmarkClaimComplete(b *testing.B, store idempotency.Store) {
+	prefix := "bench:" + rand.Text() + ":"
+	var n atomic.Int64
+	once := func(b *testing.B) {
+		ctx := context.Background()
+		key, token := prefix+strconv.FormatInt(n.Add(1), 36), idempotency.NewToken()
+		state, err := store.Claim(ctx, key, token, time.Minute)
+		if err == nil && state == idempotency.Acquired {
+			err = store.Complete(ctx, key, token, time.Minute)
+		}
+		if err != nil || state != idempotency.Acquired {
+			b.Errorf("claim and complete %s: %v, %v", key, state, err)
+		}
+	}
+	report := func(b *testing.B) {
+		if s := b.Elapsed().Seconds(); s > 0 {
+			b.ReportMetric(float64(b.N)/s, "claims/s")
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			once(b)
+		}
+		report(b)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				once(b)
+			}
+		})
+		report(b)
+	})
 }
