@@ -154,3 +154,35 @@ func TestAPICloseEndsSlowAnswers(t *testing.T) {
 		t.Fatal("Close left the slow call hanging")
 	}
 }
+
+func TestGate(t *testing.T) {
+	api := newThingsAPI(t)
+	api.Set("a", payhooktest.Payload("thing a"))
+	gate := payhooktest.NewGate(nil)
+	t.Cleanup(gate.Open)
+	client := &http.Client{Transport: gate}
+	done := make(chan int, 2)
+	for range 2 {
+		go func() {
+			res, err := client.Post(api.URL()+"/things/a", "text/plain", nil)
+			if err != nil {
+				done <- 0
+				return
+			}
+			res.Body.Close()
+			done <- res.StatusCode
+		}()
+	}
+	<-gate.Arrived()
+	<-gate.Arrived()
+	assert.Empty(t, api.Calls(), "both held at the gate")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r, _ := http.NewRequestWithContext(ctx, http.MethodPost, api.URL()+"/things/a", nil)
+	_, err := client.Do(r)
+	assert.ErrorIs(t, err, context.Canceled, "a request whose context ends does not wait")
+	gate.Open()
+	assert.Equal(t, 200, <-done)
+	assert.Equal(t, 200, <-done)
+	assert.Len(t, api.Calls(), 2)
+}

@@ -85,6 +85,18 @@ func TestServeRefusesDuplicateKeys(t *testing.T) {
 	assert.Empty(t, strings.TrimSpace(stdout.String()), "nothing processed")
 }
 
+// countedStatusAPI is kasperopayStatusAPI counting the calls it gets.
+func countedStatusAPI(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	api := kasperopayStatusAPI(t)
+	calls := new(atomic.Int32)
+	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		api.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(counted.Close)
+	return counted, calls
+}
+
 // stopClock stops serve's clock at a fixed time for the test, so that the
 // rate limit's buckets do not refill while it runs.
 func stopClock(t *testing.T) {
@@ -100,13 +112,7 @@ func stopClock(t *testing.T) {
 // requests from one client cost at most 20 calls, and the rest get 429 with
 // Retry-After before their body is read.
 func TestServeRateLimitsByDefault(t *testing.T) {
-	api := kasperopayStatusAPI(t)
-	var calls atomic.Int32
-	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		api.Config.Handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(counted.Close)
+	counted, calls := countedStatusAPI(t)
 	stopClock(t)
 	base, _, _ := startServe(t, map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": counted.URL})
 	codes := map[int]int{}
@@ -128,13 +134,7 @@ func TestServeRateLimitsByDefault(t *testing.T) {
 // naming one real payment are confirmed by the answer remembered: with the
 // rate limit off, 300 of them cost one call of the status API.
 func TestServeForgeriesOfOnePaymentCostOneCall(t *testing.T) {
-	api := kasperopayStatusAPI(t)
-	var calls atomic.Int32
-	counted := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		api.Config.Handler.ServeHTTP(w, r)
-	}))
-	t.Cleanup(counted.Close)
+	counted, calls := countedStatusAPI(t)
 	base, stdout, _ := startServe(t, map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": counted.URL, "PAYHOOK_RATE_LIMIT": "off"})
 	for range 300 {
 		code, _ := postJSON(t, base+"/webhooks/kasperopay", kasperopayWebhook("pay_ok", "1500.5", time.Now()))

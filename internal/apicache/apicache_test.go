@@ -3,31 +3,14 @@ package apicache
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 func settled(s string) bool { return s != "pending" }
 
@@ -35,8 +18,8 @@ func settled(s string) bool { return s != "pending" }
 // remembered for the TTL, so a spray of calls for one id costs one call of
 // the API; an unsettled answer or an error is not remembered.
 func TestSprayCostsOneCall(t *testing.T) {
-	clk := &clock{t: time.Unix(1e9, 0)}
-	c := New[string](time.Minute, 4, time.Second, 100, clk.now)
+	var clk payhooktest.Clock
+	c := New[string](time.Minute, 4, time.Second, 100, clk.Now)
 	var calls atomic.Int32
 	answer := "completed"
 	fetch := func(context.Context) (string, error) { calls.Add(1); return answer, nil }
@@ -46,7 +29,7 @@ func TestSprayCostsOneCall(t *testing.T) {
 		assert.Equal(t, "completed", v)
 	}
 	assert.EqualValues(t, 1, calls.Load())
-	clk.advance(time.Minute)
+	clk.Advance(time.Minute)
 	answer = "expired"
 	v, _ := c.Get(context.Background(), "pay_1", fetch, settled)
 	assert.Equal(t, "expired", v, "asked again once the TTL is over")

@@ -77,16 +77,24 @@ func (f *fakeAPI) last() payhooktest.Call {
 	return calls[len(calls)-1]
 }
 
-// heldTransport reports each request on arrived and holds it until
-// release is closed, for a status API that is slow on cue.
-type heldTransport struct {
-	arrived, release chan struct{}
+// gated returns a Provider confirming through api behind a closed gate,
+// for a status API that is slow on cue, with opts.
+func gated(t *testing.T, api *fakeAPI, opts ...kasperopay.Option) (*kasperopay.Provider, *payhooktest.Gate) {
+	gate := payhooktest.NewGate(nil)
+	t.Cleanup(gate.Open) // before the API server closes
+	cl := api.Client(kasperopay.WithHTTPClient(&http.Client{Transport: gate}))
+	return newProvider(t, nil, append(opts, kasperopay.WithConfirmation(cl))...), gate
 }
 
-func (h *heldTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	h.arrived <- struct{}{}
-	<-h.release
-	return http.DefaultTransport.RoundTrip(r)
+// serveSeed serves the seed body to h, signed when secret is not "".
+func serveSeed(h http.Handler, secret string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
+	if secret != "" {
+		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
 }
 
 // verify is the whole check, as payhook's middleware makes it: Verify,
@@ -746,13 +754,9 @@ func TestNewHidesBaseURLPassword(t *testing.T) {
 func TestForgeryCannotHoldAPaymentID(t *testing.T) {
 	api := newFakeAPI(t)
 	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
-	held := &heldTransport{arrived: make(chan struct{}, 2), release: make(chan struct{})}
-	arrived, release := held.arrived, held.release
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) }) // before the API server closes
+	p, gate := gated(t, api)
 	var handled atomic.Int32
-	h := payhook.Handle(newProvider(t, nil, kasperopay.WithConfirmation(api.Client(kasperopay.WithHTTPClient(&http.Client{Transport: held})))),
-		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
 	deliver := func(b []byte, code chan<- int) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b)))
@@ -761,14 +765,14 @@ func TestForgeryCannotHoldAPaymentID(t *testing.T) {
 
 	forged, genuine := make(chan int, 1), make(chan int, 1)
 	go deliver(body(t, map[string]any{"amount_kas": "1500.5"}), forged)
-	<-arrived // the forgery is being confirmed
+	<-gate.Arrived() // the forgery is being confirmed
 	go deliver([]byte(seedBody), genuine)
 	select {
-	case <-arrived: // the genuine delivery is being confirmed too
+	case <-gate.Arrived(): // the genuine delivery is being confirmed too
 	case code := <-genuine:
 		t.Fatalf("the genuine delivery was answered %d while the forgery was being confirmed", code)
 	}
-	once.Do(func() { close(release) })
+	gate.Open()
 	assert.Equal(t, http.StatusUnauthorized, <-forged)
 	assert.Equal(t, http.StatusOK, <-genuine)
 	assert.EqualValues(t, 1, handled.Load())
@@ -784,13 +788,7 @@ func TestSignedDuplicateCostsNoStatusCall(t *testing.T) {
 	var handled atomic.Int32
 	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
 		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
-	deliver := func() *httptest.ResponseRecorder {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
-		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	deliver := func() *httptest.ResponseRecorder { return serveSeed(h, secret) }
 	require.Equal(t, http.StatusOK, deliver().Code)
 	calls := api.calls()
 	w := deliver()
@@ -834,13 +832,7 @@ func TestSignedDisagreementReleasesKey(t *testing.T) {
 	var handled atomic.Int32
 	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
 		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
-	deliver := func() *httptest.ResponseRecorder {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
-		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	deliver := func() *httptest.ResponseRecorder { return serveSeed(h, secret) }
 	assert.Equal(t, http.StatusUnauthorized, deliver().Code, "the API does not know the payment (yet)")
 	api.payment("pay_xyz789", "confirming", "150.5", `"abc123def456"`)
 	assert.Equal(t, http.StatusServiceUnavailable, deliver().Code, "not settled yet: never 401")
@@ -975,27 +967,22 @@ func TestConfirmationSprayCostsOneCall(t *testing.T) {
 // connection.
 func TestConfirmationsInFlightCapped(t *testing.T) {
 	api := newFakeAPI(t)
-	arrived, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) })
 	for _, id := range []string{"pay_1", "pay_2", "pay_3"} {
 		api.answer(id, http.StatusOK, `{"payment_id":"`+id+`","status":"completed","amount_kas":150.5,"confirmed_at":"2026-01-30T15:29:58Z"}`)
 	}
-	held := &heldTransport{arrived: arrived, release: release}
-	p := newProvider(t, nil, kasperopay.WithConcurrentConfirmations(2),
-		kasperopay.WithConfirmation(api.Client(kasperopay.WithHTTPClient(&http.Client{Transport: held}))))
+	p, gate := gated(t, api, kasperopay.WithConcurrentConfirmations(2))
 	errs := make(chan error, 2)
 	for _, id := range []string{"pay_1", "pay_2"} {
 		go func() { _, err := verify(p, nil, body(t, map[string]any{"payment_id": id})); errs <- err }()
 	}
-	<-arrived
-	<-arrived
+	<-gate.Arrived()
+	<-gate.Arrived()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the third delivery's client has gone while it waits for a slot
 	_, err := p.Verify(ctx, nil, body(t, map[string]any{"payment_id": "pay_3"}))
 	assert.ErrorIs(t, err, payhook.ErrUnavailable)
 	assert.Zero(t, api.calls(), "no third call while two are in flight (held before the API)")
-	once.Do(func() { close(release) })
+	gate.Open()
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
 	assert.Equal(t, 2, api.calls())

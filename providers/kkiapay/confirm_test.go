@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
@@ -372,10 +373,9 @@ func TestConfirmationsInFlightCapped(t *testing.T) {
 	for _, id := range []string{"tx_1", "tx_2", "tx_3"} {
 		api.transaction(t, id, nil)
 	}
-	held := &heldTransport{arrived: make(chan struct{}), release: make(chan struct{})}
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(held.release) }) })
-	cl := api.client(t, kkiapay.WithHTTPClient(&http.Client{Transport: held}))
+	gate := payhooktest.NewGate(nil)
+	t.Cleanup(gate.Open)
+	cl := api.client(t, kkiapay.WithHTTPClient(&http.Client{Transport: gate}))
 	p := mustNew(t, kkiapay.WithConfirmation(cl), kkiapay.WithConcurrentConfirmations(2))
 	confirm := func(ctx context.Context, id string) error {
 		e, err := p.Verify(ctx, signed(hashSecret), []byte(webhook(t, id, map[string]any{"amount": 25350})))
@@ -388,26 +388,14 @@ func TestConfirmationsInFlightCapped(t *testing.T) {
 	for _, id := range []string{"tx_1", "tx_2"} {
 		go func() { errs <- confirm(context.Background(), id) }()
 	}
-	<-held.arrived
-	<-held.arrived
+	<-gate.Arrived()
+	<-gate.Arrived()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // the third delivery's client has gone while it waits for a slot
 	assert.ErrorIs(t, confirm(ctx, "tx_3"), payhook.ErrUnavailable)
 	assert.Empty(t, api.calls(), "no third call while two are in flight")
-	once.Do(func() { close(held.release) })
+	gate.Open()
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
 	assert.Len(t, api.calls(), 2)
-}
-
-// heldTransport reports each request on arrived and holds it until release
-// is closed.
-type heldTransport struct {
-	arrived, release chan struct{}
-}
-
-func (h *heldTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	h.arrived <- struct{}{}
-	<-h.release
-	return http.DefaultTransport.RoundTrip(r)
 }
