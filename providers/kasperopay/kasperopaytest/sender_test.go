@@ -16,14 +16,6 @@ import (
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 )
 
-// fields decodes a JSON body into raw fields.
-func fields(t *testing.T, body []byte) map[string]json.RawMessage {
-	t.Helper()
-	var m map[string]json.RawMessage
-	require.NoError(t, json.Unmarshal(body, &m), "%s", body)
-	return m
-}
-
 var kpEvent = kasperopay.Event{
 	Type: kasperopay.PaymentCompleted, Timestamp: time.Date(2026, 1, 30, 15, 30, 0, 0, time.UTC),
 	MerchantID: "kpm_abc123", PaymentID: "pay_xyz789", OrderID: "ord_456", AmountKAS: payhook.MustAmount("150.5"),
