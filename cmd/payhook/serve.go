@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -42,7 +40,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	env := mountEnv{
 		getenv: getenv,
-		out:    &lineWriter{w: stdout},
+		out:    newLineWriter(stdout),
 		opts:   opts,
 		logger: logger,
 	}
@@ -139,28 +137,10 @@ func handle[E any](env mountEnv, p payhook.Provider[E]) http.Handler {
 }
 
 // record is the line printed for each processed event.
-type record struct {
+type record[E any] struct {
 	Provider string `json:"provider"`
 	Key      string `json:"key"`
-	Event    any    `json:"event"`
-}
-
-// lineWriter writes one JSON line per processed event, whole, even when
-// deliveries are processed concurrently.
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (lw *lineWriter) write(r record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	_, err = lw.w.Write(append(b, '\n'))
-	return err
+	Event    E      `json:"event"`
 }
 
 // printEvent is the handler of every provider: processing an event means
@@ -168,6 +148,6 @@ func (lw *lineWriter) write(r record) error {
 func printEvent[E any](name string, out *lineWriter) func(context.Context, E) error {
 	return func(ctx context.Context, e E) error {
 		key, _ := payhook.KeyFrom(ctx)
-		return out.write(record{Provider: name, Key: key, Event: e})
+		return out.write(record[E]{Provider: name, Key: key, Event: e})
 	}
 }
