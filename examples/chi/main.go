@@ -4,7 +4,8 @@
 // payhook.Middleware in front of a chi handler that reads the event from
 // the request's context.
 //
-//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... go run ./chi
+//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... \
+//	KKIAPAY_PUBLIC_KEY=... KKIAPAY_PRIVATE_KEY=... KKIAPAY_SECRET_KEY=... go run ./chi
 //
 // See shop.FromEnv for every variable.
 package main

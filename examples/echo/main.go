@@ -2,7 +2,8 @@
 // Kazawallet, KKiaPay and KasperoPay through payhook, each mounted with
 // echo.WrapHandler in one line.
 //
-//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... go run ./echo
+//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... \
+//	KKIAPAY_PUBLIC_KEY=... KKIAPAY_PRIVATE_KEY=... KKIAPAY_SECRET_KEY=... go run ./echo
 //
 // See shop.FromEnv for every variable.
 package main

@@ -2,7 +2,8 @@
 // Kazawallet, KKiaPay and KasperoPay through payhook, each mounted with
 // gin.WrapH in one line.
 //
-//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... go run ./gin
+//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... \
+//	KKIAPAY_PUBLIC_KEY=... KKIAPAY_PRIVATE_KEY=... KKIAPAY_SECRET_KEY=... go run ./gin
 //
 // See shop.FromEnv for every variable; GIN_MODE=release quiets gin.
 package main

@@ -21,7 +21,7 @@ func mountWebhooks(r *gin.Engine, cfg shop.Config, hooks shop.Webhooks) error {
 	if err != nil {
 		return err
 	}
-	kkOpts, err := cfg.KKiaPayOptions() // confirmation through the status API, when its keys are set
+	kkOpts, err := cfg.KKiaPayOptions() // confirmation through the status API: the shop credits amounts
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,8 @@
 // http.ServeMux, with method patterns, receiving the webhooks of Kazawallet,
 // KKiaPay and KasperoPay through payhook.
 //
-//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... go run ./nethttp
+//	KAZAWALLET_API_KEY=... KAZAWALLET_API_SECRET=... KKIAPAY_WEBHOOK_SECRET=... \
+//	KKIAPAY_PUBLIC_KEY=... KKIAPAY_PRIVATE_KEY=... KKIAPAY_SECRET_KEY=... go run ./nethttp
 //
 // See shop.FromEnv for every variable.
 package main

@@ -22,7 +22,7 @@ func mountWebhooks(mux *http.ServeMux, cfg shop.Config, hooks shop.Webhooks) err
 	if err != nil {
 		return err
 	}
-	kkOpts, err := cfg.KKiaPayOptions() // confirmation through the status API, when its keys are set
+	kkOpts, err := cfg.KKiaPayOptions() // confirmation through the status API: the shop credits amounts
 	if err != nil {
 		return err
 	}

@@ -48,13 +48,16 @@ type Env struct {
 	KasperoPayAPI *kasperopaytest.API
 }
 
-// The orders every Env starts with, pending.
+// The orders every Env starts with, pending. The Kazawallet and KasperoPay
+// orders know their payment's id, as the shop records it when the payment
+// begins (the link's id that kazawallet.Client.CreatePaymentLink returns,
+// the payment id that KasperoPay's widget gives).
 var orders = []shop.Order{
-	{ID: "kz-paid", Amount: payhook.MustAmount("10.00"), Currency: "USD"},
-	{ID: "kz-expired", Amount: payhook.MustAmount("10.50"), Currency: "USD"},
+	{ID: "kz-paid", Amount: payhook.MustAmount("10.00"), Currency: "USD", Provider: kazawallet.Name, PaymentID: "kzl_1"},
+	{ID: "kz-expired", Amount: payhook.MustAmount("10.50"), Currency: "USD", Provider: kazawallet.Name, PaymentID: "kzl_2"},
 	{ID: "kk-paid", Amount: payhook.MustAmount("1000"), Currency: "XOF"},
 	{ID: "kk-failed", Amount: payhook.MustAmount("2500"), Currency: "XOF"},
-	{ID: "kp-paid", Amount: payhook.MustAmount("25.5"), Currency: "KAS", PaymentID: "pay_kp_1"},
+	{ID: "kp-paid", Amount: payhook.MustAmount("25.5"), Currency: "KAS", Provider: kasperopay.Name, PaymentID: "pay_kp_1"},
 }
 
 // NewEnv returns an Env with fresh orders and fake provider APIs, closed

@@ -1,6 +1,7 @@
 package echohook_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 
@@ -8,22 +9,33 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/echohook"
+	"github.com/payhook/payhook/examples/internal/shop"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 // An echo handler behind payhook.Middleware reads the verified event from
-// the request's context; a duplicate is answered by payhook alone.
+// the request's context and hands it to the shop, which checks it before
+// crediting the order; a duplicate is answered by payhook alone.
 func ExampleMiddleware() {
 	kw, err := kazawallet.New("key", "secret")
 	if err != nil {
 		panic(err)
 	}
+	orders := shop.NewMemory(shop.Order{ID: "order-42", Amount: payhook.MustAmount("10.00"), Currency: "USD",
+		Provider: kazawallet.Name, PaymentID: "kzl_1"}) // the link's id, from CreatePaymentLink
+	hooks := shop.Webhooks{Orders: orders}
+
 	e := echo.New()
 	e.POST("/webhooks/kazawallet", func(c echo.Context) error {
-		ev, _ := kazawallet.EventFrom(c.Request().Context())
-		fmt.Println("order", ev.Ref, "paid", ev.Amount)
+		ev, ok := kazawallet.EventFrom(c.Request().Context())
+		if !ok {
+			return echo.ErrInternalServerError // mounted without payhook.Middleware
+		}
+		if err := hooks.Kazawallet(c.Request().Context(), ev); err != nil {
+			return err // answered 500 inside the middleware: the event is released
+		}
 		return c.NoContent(http.StatusNoContent) // a 2xx marks the event done
 	}, echohook.Middleware(payhook.Middleware(kw)))
 
@@ -34,8 +46,10 @@ func ExampleMiddleware() {
 		res := payhooktest.Deliver(payhooktest.Handler(e), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 		fmt.Println(res.Last().Status)
 	}
+	o, _ := orders.Get(context.Background(), "order-42")
+	fmt.Println(o.Status)
 	// Output:
-	// order order-42 paid 10.00
 	// 204
 	// 200
+	// paid
 }

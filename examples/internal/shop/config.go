@@ -29,8 +29,9 @@ type Config struct {
 	// KKiaPay's dashboard (KKIAPAY_WEBHOOK_SECRET). Required.
 	KKiaPayWebhookSecret string
 	// KKiaPay's API keys (KKIAPAY_PUBLIC_KEY, KKIAPAY_PRIVATE_KEY,
-	// KKIAPAY_SECRET_KEY). When set, every webhook is confirmed through
-	// KKiaPay's status API. Default: the header secret alone.
+	// KKIAPAY_SECRET_KEY), with which every webhook is confirmed through
+	// KKiaPay's status API. Required: KKiaPay's header proves who sent a
+	// webhook, not what it says, and the shop credits amounts.
 	KKiaPayPublicKey, KKiaPayPrivateKey, KKiaPaySecretKey string
 	// KKiaPayAPIURL is the status API's base (KKIAPAY_API_URL). Default:
 	// kkiapay.LiveBaseURL.
@@ -96,11 +97,9 @@ func (c Config) WithDefaults() Config {
 }
 
 // KKiaPayOptions returns the options of kkiapay.New that c asks for:
-// confirmation through the status API when the API keys are set.
+// confirmation through the status API, with c's API keys. Without them it
+// returns an error (kkiapay.NewClient's, wrapping payhook.ErrConfig).
 func (c Config) KKiaPayOptions() ([]kkiapay.Option, error) {
-	if c.KKiaPayPublicKey == "" && c.KKiaPayPrivateKey == "" && c.KKiaPaySecretKey == "" {
-		return nil, nil
-	}
 	clientOpts := []kkiapay.ClientOption{kkiapay.WithHTTPClient(c.HTTPClient)}
 	if c.KKiaPayAPIURL != "" {
 		clientOpts = append(clientOpts, kkiapay.WithBaseURL(c.KKiaPayAPIURL))

@@ -26,22 +26,36 @@ const (
 
 // Order is what the shop sells: one amount, paid once.
 type Order struct {
-	// ID is the shop's order id, which the provider echoes back: Kazawallet
-	// as the link's ref, KKiaPay in the widget's data (stateData).
+	// ID is the shop's order id. The shop sends it to the provider as its
+	// reference (Kazawallet's ref, KKiaPay's widget data), but a webhook
+	// that echoes it is not proof of anything: Kazawallet's signature does
+	// not cover the ref, and KKiaPay's body is only as good as its
+	// confirmation.
 	ID string `json:"id"`
 	// Amount is the price, exact.
 	Amount payhook.Amount `json:"amount"`
 	// Currency is the price's currency code ("USD", "XOF", "KAS").
 	Currency string `json:"currency"`
-	// PaymentID is the provider's payment id recorded when the payment
-	// began, for providers whose webhooks cannot be trusted to name the
-	// order (KasperoPay's). Optional.
+	// Provider and PaymentID name the payment that pays the order: the id
+	// the provider signs or confirms (Kazawallet's link id, the webhook's
+	// order_id, returned by kazawallet.Client.CreatePaymentLink;
+	// KasperoPay's payment_id, given by its widget; KKiaPay's
+	// transactionId). Set when the payment begins if the provider names it
+	// then, or by the notice that pays the order. Optional when created.
+	Provider  string `json:"provider,omitempty"`
 	PaymentID string `json:"payment_id,omitempty"`
 	// Status is the order's state; Pending when created.
 	Status Status `json:"status"`
 	// History lists every payment notice applied to the order, in order:
-	// one per event, however often the provider delivered it.
+	// one per payment, however often the provider delivered it.
 	History []Payment `json:"history,omitempty"`
+}
+
+// Costs reports whether a payment of amount in currency pays o: the same
+// number, whatever its form ("10" pays "10.00": payhook.Amount.Equal, never
+// a comparison of the texts nor a float), in o's currency.
+func (o Order) Costs(amount payhook.Amount, currency string) bool {
+	return amount.Equal(o.Amount) && currency == o.Currency
 }
 
 // Payment is one payment notice from a provider, as the shop records it.
@@ -54,12 +68,17 @@ type Payment struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Errors of an OrderStore. A webhook naming an unknown order, or paying
-// the wrong amount, is not fixed by the provider sending it again.
+// Errors of an OrderStore and of Webhooks. A webhook naming an unknown
+// order, paying the wrong amount, or naming a payment that is not the
+// order's is not fixed by the provider sending it again.
 var (
 	ErrUnknownOrder   = errors.New("shop: unknown order")
 	ErrOrderExists    = errors.New("shop: order exists")
 	ErrAmountMismatch = errors.New("shop: amount does not match the order")
+	// ErrOtherPayment: the order is paid, or awaits, another payment.
+	ErrOtherPayment = errors.New("shop: the order belongs to another payment")
+	// ErrAlreadyApplied: a notice of this payment was applied already.
+	ErrAlreadyApplied = errors.New("shop: a notice of this payment was applied already")
 )
 
 // OrderStore keeps the shop's orders. Implementations must be safe for
@@ -69,15 +88,19 @@ type OrderStore interface {
 	Create(ctx context.Context, o Order) error
 	// Get returns an order, or ErrUnknownOrder.
 	Get(ctx context.Context, id string) (Order, error)
-	// ByPaymentID returns the order whose PaymentID is id, or
-	// ErrUnknownOrder.
-	ByPaymentID(ctx context.Context, id string) (Order, error)
-	// MarkPaid records p on the order and marks it paid. It returns
-	// ErrAmountMismatch, changing nothing, unless p pays the order's
-	// amount in its currency.
+	// ByPayment returns the order that the provider's payment id pays
+	// (its Provider and PaymentID), or that a notice of that payment was
+	// applied to; ErrUnknownOrder if there is none.
+	ByPayment(ctx context.Context, provider, id string) (Order, error)
+	// MarkPaid records p on the order, marks it paid and sets its
+	// Provider and PaymentID to p's. It changes nothing and returns
+	// ErrOtherPayment if the order belongs to another payment, or
+	// ErrAlreadyApplied if a notice of p's payment was applied to it. The
+	// caller checks the amount first (Order.Costs).
 	MarkPaid(ctx context.Context, orderID string, p Payment) error
 	// MarkFailed records p on the order and marks it failed, unless it is
-	// already paid (a late failure notice does not undo a payment).
+	// paid (a late failure notice does not undo a payment). It returns
+	// errors as MarkPaid does.
 	MarkFailed(ctx context.Context, orderID string, p Payment) error
 }
 
@@ -106,6 +129,9 @@ func (m *Memory) Create(_ context.Context, o Order) error {
 	if o.ID == "" || o.Amount.IsZero() || o.Currency == "" {
 		return errors.New("shop: an order needs an id, an amount and a currency")
 	}
+	if (o.Provider == "") != (o.PaymentID == "") {
+		return errors.New("shop: an order's payment id needs its provider, and the reverse")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.orders[o.ID]; ok {
@@ -130,50 +156,57 @@ func (m *Memory) Get(_ context.Context, id string) (Order, error) {
 	return o.copy(), nil
 }
 
-// ByPaymentID implements OrderStore.
-func (m *Memory) ByPaymentID(_ context.Context, id string) (Order, error) {
+// ByPayment implements OrderStore.
+func (m *Memory) ByPayment(_ context.Context, provider, id string) (Order, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, o := range m.orders {
-		if id != "" && o.PaymentID == id {
+		if id != "" && (o.Provider == provider && o.PaymentID == id || o.applied(provider, id)) {
 			return o.copy(), nil
 		}
 	}
-	return Order{}, fmt.Errorf("%w: no order for payment %q", ErrUnknownOrder, id)
+	return Order{}, fmt.Errorf("%w: no order for %s payment %q", ErrUnknownOrder, provider, id)
 }
 
 // MarkPaid implements OrderStore.
 func (m *Memory) MarkPaid(_ context.Context, orderID string, p Payment) error {
-	return m.update(orderID, func(o *Order) error {
-		if !p.Amount.Equal(o.Amount) || p.Currency != o.Currency {
-			return fmt.Errorf("%w: order %q costs %s %s, %s paid %s %s",
-				ErrAmountMismatch, o.ID, o.Amount, o.Currency, p.Provider, p.Amount, p.Currency)
-		}
-		o.Status = Paid
-		o.History = append(o.History, p)
-		return nil
+	return m.update(orderID, p, func(o *Order) {
+		o.Status, o.Provider, o.PaymentID = Paid, p.Provider, p.ID
 	})
 }
 
 // MarkFailed implements OrderStore.
 func (m *Memory) MarkFailed(_ context.Context, orderID string, p Payment) error {
-	return m.update(orderID, func(o *Order) error {
+	return m.update(orderID, p, func(o *Order) {
 		if o.Status != Paid {
 			o.Status = Failed
 		}
-		o.History = append(o.History, p)
-		return nil
 	})
 }
 
-func (m *Memory) update(id string, change func(*Order) error) error {
+// update applies p to the order id with change, once per payment, unless
+// the order belongs to another payment.
+func (m *Memory) update(id string, p Payment, change func(*Order)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o, ok := m.orders[id]
-	if !ok {
+	switch {
+	case !ok:
 		return fmt.Errorf("%w: %q", ErrUnknownOrder, id)
+	case o.PaymentID != "" && (o.Provider != p.Provider || o.PaymentID != p.ID):
+		return fmt.Errorf("%w: order %q, %s payment %q", ErrOtherPayment, id, p.Provider, p.ID)
+	case o.applied(p.Provider, p.ID):
+		return fmt.Errorf("%w: order %q, %s payment %q", ErrAlreadyApplied, id, p.Provider, p.ID)
 	}
-	return change(o)
+	change(o)
+	o.History = append(o.History, p)
+	return nil
+}
+
+// applied reports whether a notice of the provider's payment id was
+// applied to o.
+func (o *Order) applied(provider, id string) bool {
+	return slices.ContainsFunc(o.History, func(p Payment) bool { return p.Provider == provider && p.ID == id })
 }
 
 func (o *Order) copy() Order {
