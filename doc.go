@@ -10,8 +10,26 @@
 //	if err != nil { ... }
 //	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
 //		func(ctx context.Context, e kazawallet.Event) error {
-//			return orders.MarkPaid(ctx, e.Ref, e.Amount) // nil acknowledges
+//			if !e.Paid() {
+//				return nil // the link timed out: nothing to credit
+//			}
+//			// The order by the id Kazawallet signs, stored when the link
+//			// was created; never by e.Ref, which no signature covers.
+//			order, err := orders.ByLinkID(ctx, e.OrderID)
+//			if err != nil {
+//				return err // answered 500; nil acknowledges
+//			}
+//			if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
+//				return nil // not this order's price: log it, credit nothing
+//			}
+//			return orders.MarkPaid(ctx, order.ID)
 //		}))
+//
+// Every handler that credits a payment makes those three checks: the event
+// is a successful payment (Paid), the order is found by an id the provider
+// signs or confirms, and the amount and currency are the order's
+// ([Amount.Equal]). Each provider's package says which of its fields are
+// signed.
 //
 // [Handle] is the common case. [Middleware] is the same machinery as a plain
 // func(http.Handler) http.Handler, with the event in the request's context

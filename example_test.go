@@ -11,16 +11,34 @@ import (
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
-// The common case: a typed func per provider. nil acknowledges the webhook
-// and marks the event done; an error answers 500 and lets a retry in.
+// The common case: a typed func per provider. It credits an order only
+// when the event is a payment, of an order found by the id the provider
+// signs, for the order's amount. nil acknowledges the webhook and marks the
+// event done; an error answers 500 and lets a retry in.
 func ExampleHandle() {
 	kw, err := kazawallet.New("test_api_key", "test_api_secret")
 	if err != nil {
 		panic(err) // an empty key or secret is refused
 	}
+	// The shop's orders, by the id of the payment link created for each
+	// (kazawallet.Client.CreatePaymentLink's PaymentLink.OrderID).
+	type order struct {
+		id       string
+		amount   payhook.Amount
+		currency string
+	}
+	orders := map[string]order{"ord_123": {"1001", payhook.MustAmount("10.00"), "USD"}}
+
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		fmt.Printf("order %s: %s %s %s\n", e.OrderID, e.Type, e.Amount, e.Currency)
+		if !e.Paid() {
+			return nil // the link timed out: nothing to credit
+		}
+		o, ok := orders[e.OrderID] // the signed id; never e.Ref, which no signature covers
+		if !ok || !e.Amount.Equal(o.amount) || e.Currency != o.currency {
+			return nil // not a payment of ours, or not its price: log it, credit nothing
+		}
+		fmt.Printf("order %s paid: %s %s\n", o.id, e.Amount, e.Currency)
 		return nil
 	}))
 
@@ -33,7 +51,7 @@ func ExampleHandle() {
 		fmt.Print(w.Code, " ", w.Body.String())
 	}
 	// Output:
-	// order ord_123: fulfilled 10.00 USD
+	// order 1001 paid: 10.00 USD
 	// 200 ok
 	// 200 already processed
 }

@@ -14,9 +14,25 @@ import (
 // package's sentinel errors (ErrUnavailable gives 503); its text goes to the
 // logger, never to the client.
 //
-//	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
+// fn is where money moves, so it checks what no signature proves: that
+// the event is a payment, which order it pays (by an id the provider signs),
+// and that the amount is the order's:
+//
+//	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
 //		func(ctx context.Context, e kazawallet.Event) error {
-//			return orders.MarkPaid(ctx, e.Ref, e.Amount)
+//			if !e.Paid() {
+//				return nil // the link timed out: nothing to credit
+//			}
+//			// The order by the id Kazawallet signs, stored when the link
+//			// was created; never by e.Ref, which no signature covers.
+//			order, err := orders.ByLinkID(ctx, e.OrderID)
+//			if err != nil {
+//				return err // answered 500; nil acknowledges
+//			}
+//			if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
+//				return nil // not this order's price: log it, credit nothing
+//			}
+//			return orders.MarkPaid(ctx, order.ID)
 //		}))
 //
 // Handle panics if p or fn is nil. It is safe for concurrent use.

@@ -26,14 +26,14 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	store, err := pgstore.New(pool) // or pgstore.New(pool, pgstore.WithTable("payments.webhook_keys"))
+	store, err := pgstore.New(pool) // pgstore.WithTable("payments.webhook_keys"); default payhook_idempotency
 	if err != nil {
+		log.Fatal(err) // an invalid table name
+	}
+	if err := store.Migrate(ctx); err != nil { // once at startup; safe from many replicas at once
 		log.Fatal(err)
 	}
-	if err := store.Migrate(ctx); err != nil {
-		log.Fatal(err)
-	}
-	go func() {
+	go func() { // delete expired rows now and then
 		for range time.Tick(time.Hour) {
 			if _, err := store.Cleanup(ctx); err != nil {
 				log.Print(err)
@@ -45,9 +45,13 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Type)
-		return nil
-	}, payhook.WithStore(store)))
-	log.Fatal(http.ListenAndServe(":8080", nil))
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, payhook.WithStore(store)))
+	// Serve mux with an http.Server and its timeouts, as the quick start does.
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }

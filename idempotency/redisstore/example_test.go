@@ -18,20 +18,26 @@ import (
 // server, so it is compiled but not run; the tests run the same wiring
 // against a real one.
 func ExampleNew() {
-	opts, err := redis.ParseURL(os.Getenv("REDIS_URL")) // e.g. redis://localhost:6379/0
+	redisOpts, err := redis.ParseURL(os.Getenv("REDIS_URL")) // redis://user:pass@host:6379/0, rediss:// for TLS
 	if err != nil {
 		log.Fatal(err)
 	}
-	client := redis.NewClient(opts)
+	client := redis.NewClient(redisOpts) // or a *redis.ClusterClient
 	defer client.Close()
+	store := redisstore.New(client) // redisstore.WithPrefix("myapp:payhook:") to share a database; default "payhook:"
 
 	kw, err := kazawallet.New(os.Getenv("KAZAWALLET_API_KEY"), os.Getenv("KAZAWALLET_API_SECRET"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Type)
-		return nil
-	}, payhook.WithStore(redisstore.New(client))))
-	log.Fatal(http.ListenAndServe(":8080", nil))
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, payhook.WithStore(store)))
+	// Serve mux with an http.Server and its timeouts, as the quick start does.
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }
+

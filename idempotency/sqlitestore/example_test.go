@@ -59,23 +59,23 @@ func Example() {
 }
 
 // The wiring of a receiver on one machine: the file, its table, its
-// cleanup, and the store given to the middleware. It serves forever, so it
-// is compiled but not run.
+// cleanup, and the store given to the middleware. It is compiled but not
+// run.
 func ExampleNew() {
 	ctx := context.Background()
-	db, err := sqlitestore.OpenDB("payhook.db")
+	db, err := sqlitestore.OpenDB("payhook.db") // WAL, synchronous=FULL, one connection
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer db.Close()
-	store, err := sqlitestore.New(db)
+	store, err := sqlitestore.New(db) // sqlitestore.WithTable("webhook_keys") for another table
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := store.Migrate(ctx); err != nil {
+	if err := store.Migrate(ctx); err != nil { // creates the table, once
 		log.Fatal(err)
 	}
-	go func() {
+	go func() { // delete expired rows now and then
 		for range time.Tick(time.Hour) {
 			if _, err := store.Cleanup(ctx); err != nil {
 				log.Print(err)
@@ -87,10 +87,13 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Type)
-		return nil
-	}, payhook.WithStore(store)))
-	srv := &http.Server{Addr: ":8080", ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.ListenAndServe())
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, payhook.WithStore(store)))
+	// Serve mux with an http.Server and its timeouts, as the quick start does.
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -35,18 +36,25 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Type)
-		return nil // an error is retried, with backoff, from the inbox
-	}, payhook.WithInbox(ib), payhook.WithStore(redisstore.New(client))))
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, // run from the inbox, retried until it returns nil
+		payhook.WithInbox(ib), payhook.WithStore(redisstore.New(client))))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() { log.Fatal(http.ListenAndServe(":8080", nil)) }()
+	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { log.Fatal(srv.ListenAndServe()) }()
 	if err := ib.Run(ctx); err != nil { // until SIGTERM, then a graceful shutdown
 		log.Fatal(err)
 	}
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }
 
 // The operator's side: the dead entries, with the error of their last
 // attempt, then every one of them replayed once the application is fixed.

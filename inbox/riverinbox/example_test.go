@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -50,17 +51,20 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s paid %s %s", e.OrderID, e.Amount, e.Currency) // run from the inbox, retried until nil
-		return nil
-	}, payhook.WithInbox(ib), payhook.WithStore(store)))
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, // run from the inbox, retried until it returns nil
+		payhook.WithInbox(ib), payhook.WithStore(store)))
 
-	go func() {
-		if err := http.ListenAndServe(":8080", nil); err != nil {
-			log.Fatal(err)
-		}
-	}()
+	srv := &http.Server{Addr: ":8080", Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { log.Fatal(srv.ListenAndServe()) }()
 	if err := ib.Run(ctx); err != nil { // returns once ctx is done and the attempts have stopped
 		log.Fatal(err)
 	}
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }

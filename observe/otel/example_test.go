@@ -37,9 +37,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	h := payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		return nil // credit the order
-	}, payhook.WithObserver(tel.Observer()))
+	h := payhook.Handle(kw, onKazawallet, payhook.WithObserver(tel.Observer()))
 
 	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
 	e := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Type: kazawallet.Fulfilled, Currency: "USD"}
@@ -90,3 +88,9 @@ func Example() {
 	// payhook_webhooks_total{outcome=processed} 1
 	// payhook_webhooks_total{outcome=rejected} 1
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }

@@ -30,9 +30,7 @@ func Example() {
 	registry.MustRegister(metrics)
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		return nil // credit the order
-	}, payhook.WithObserver(metrics.Observer())))
+	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, payhook.WithObserver(metrics.Observer())))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 
 	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
@@ -70,7 +68,7 @@ func ExampleWithInbox() {
 	metrics := prometheus.New(prometheus.WithInbox(ib))
 	registry := prom.NewRegistry()
 	registry.MustRegister(metrics)
-	h := payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error { return nil },
+	h := payhook.Handle(kw, onKazawallet,
 		payhook.WithInbox(ib), payhook.WithObserver(metrics.Observer()))
 	// ib.Run(ctx) would run the entries; here they stay pending.
 
@@ -100,3 +98,9 @@ func printLines(text string, prefixes ...string) {
 		}
 	}
 }
+
+// onKazawallet stands for the application's handler. Before it credits an
+// order it checks that the event is a payment (e.Paid), finds the order by
+// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
+// the README's quick start (examples/quickstart) shows it whole.
+func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }

@@ -6,8 +6,19 @@
 //		log.Fatal(err)
 //	}
 //	http.Handle("POST /webhooks/kasperopay", payhook.Handle(kp, func(ctx context.Context, e kasperopay.Event) error {
-//		// Find the order by e.PaymentID in your own records: see below.
-//		return orders.MarkPaid(ctx, e.PaymentID, e.AmountKAS)
+//		if !e.Paid() {
+//			return nil
+//		}
+//		// The payment id your page recorded for the order when the payment
+//		// began (the widget's onPayment); never e.OrderID: see below.
+//		order, err := orders.ByPaymentID(ctx, e.PaymentID)
+//		if err != nil {
+//			return err
+//		}
+//		if !e.AmountKAS.Equal(order.AmountKAS) {
+//			return nil // not this order's price: log it, credit nothing
+//		}
+//		return orders.MarkPaid(ctx, order.ID)
 //	}))
 //
 // # What KasperoPay sends

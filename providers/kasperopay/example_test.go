@@ -27,9 +27,11 @@ func Example() {
 		log.Fatal(err)
 	}
 	h := payhook.Handle(kp, func(ctx context.Context, e kasperopay.Event) error {
-		// Without a webhook secret only the payment id, amount and
+		// Without a webhook secret only the payment id, status, amount and
 		// transaction id are confirmed: find the order by PaymentID.
-		fmt.Println("paid:", e.PaymentID, e.AmountKAS, "KAS, tx", e.Confirmation.TxID)
+		if e.Paid() {
+			fmt.Println("paid:", e.PaymentID, e.AmountKAS, "KAS, tx", e.Confirmation.TxID)
+		}
 		return nil
 	})
 

@@ -6,10 +6,22 @@
 //	}
 //	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
 //		if !e.Paid() {
-//			return nil // the link timed out
+//			return nil // the link timed out: nothing to credit
 //		}
-//		return orders.MarkPaid(ctx, e.Ref, e.Amount)
+//		order, err := orders.ByLinkID(ctx, e.OrderID) // signed; e.Ref is not
+//		if err != nil {
+//			return err
+//		}
+//		if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
+//			return nil // not this order's price: log it, credit nothing
+//		}
+//		return orders.MarkPaid(ctx, order.ID)
 //	}))
+//
+// The order_id is the payment link's id: store it with the order when you
+// create the link ([Client.CreatePaymentLink] returns it as
+// [PaymentLink].OrderID when Kazawallet's answer carries it). See "What the
+// signature proves" below for an answer without it.
 //
 // # What Kazawallet sends
 //
@@ -38,6 +50,20 @@
 // other one, whatever its status, is acknowledged without reaching your
 // handler. Check the amount against your order before crediting it, and
 // keep the webhook URL secret and on HTTPS.
+//
+// So find the order by the order_id, never by the ref. When
+// CreatePaymentLink's answer carried no id (its shape is not documented),
+// only the ref you sent names the order, and nothing proves it: then accept
+// a ref only for an order that no payment has paid, record the order_id on
+// the order when you apply it, and never apply an order_id already recorded
+// on an order to another. A copy of a delivery rewritten after the genuine
+// one was processed is then stopped twice: by payhook's deduplication on the
+// order_id (for the retention, with a durable store) and by your record of
+// it. What nothing stops, with or without the id, is a copy of a delivery
+// that your application never processed (rewritten in transit, or one whose
+// only delivery failed) with another status, or, without the id, another
+// ref naming an unpaid order of the same amount: keep deliveries out of
+// other hands (HTTPS, no body in any log).
 //
 // Which amount text Kazawallet signs is not documented. Verify tries the text
 // exactly as received (the JSON string's contents, the JSON number's literal,

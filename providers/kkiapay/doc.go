@@ -1,16 +1,36 @@
 // Package kkiapay receives KKiaPay payment webhooks for payhook, and calls
 // KKiaPay's transaction API (status and refund).
 //
-//	kk, err := kkiapay.New(os.Getenv("KKIAPAY_WEBHOOK_SECRET"))
+//	cl, err := kkiapay.NewClient(publicKey, privateKey, secretKey) // the account's API keys
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	kk, err := kkiapay.New(os.Getenv("KKIAPAY_WEBHOOK_SECRET"), kkiapay.WithConfirmation(cl))
 //	if err != nil {
 //		log.Fatal(err) // an empty secret is refused
 //	}
 //	http.Handle("POST /webhooks/kkiapay", payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
 //		if !e.Paid() {
-//			return orders.MarkFailed(ctx, e.TransactionID, e.FailureCode)
+//			return nil // transaction.failed: nothing to credit
 //		}
-//		return orders.MarkPaid(ctx, e.TransactionID, e.Amount)
+//		var data struct {
+//			OrderID string `json:"order_id"` // what your page gave the widget as data
+//		}
+//		if err := e.Confirmation.DecodeState(&data); err != nil { // the status API's copy, not the webhook's
+//			return nil // log it
+//		}
+//		order, err := orders.Get(ctx, data.OrderID)
+//		if err != nil {
+//			return err
+//		}
+//		if !e.Amount.Equal(order.Amount) {
+//			return nil // not this order's price: log it, credit nothing
+//		}
+//		return orders.MarkPaid(ctx, order.ID, e.TransactionID)
 //	}))
+//
+// Without [WithConfirmation] nothing vouches for the body (see below): do
+// not credit amounts from it.
 //
 // # What KKiaPay sends
 //

@@ -81,7 +81,9 @@ func ExampleWithConfirmation() {
 		panic(err)
 	}
 	h := payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
-		fmt.Println("paid", e.Amount, "by", e.Confirmation.Client.Fullname)
+		if e.Paid() { // status and amount vouched for by the status API, in e.Confirmation
+			fmt.Println("paid", e.Amount, "by", e.Confirmation.Client.Fullname)
+		}
 		return nil
 	})
 

@@ -12,7 +12,14 @@
 //		if !e.Paid() {
 //			return nil
 //		}
-//		return orders.MarkPaid(ctx, e.ChargeID, e.Amount)
+//		order, err := orders.ByChargeID(ctx, e.ChargeID) // the body is signed whole
+//		if err != nil {
+//			return err
+//		}
+//		if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
+//			return nil // not this order's price: log it, credit nothing
+//		}
+//		return orders.MarkPaid(ctx, order.ID)
 //	}))
 //
 // # What AcmePay sends

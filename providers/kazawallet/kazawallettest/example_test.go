@@ -52,7 +52,7 @@ func ExampleAPI() {
 		panic(err)
 	}
 	h := payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		fmt.Println("order", e.Ref, "paid:", e.Paid(), e.Amount, e.Currency)
+		fmt.Println("link", e.OrderID, "paid:", e.Paid(), e.Amount, e.Currency) // the link's id is signed, the ref is not
 		return nil
 	})
 	paid := api.Links()[0].Event(kazawallet.Fulfilled)
@@ -60,5 +60,5 @@ func ExampleAPI() {
 	payhooktest.Deliver(payhooktest.Handler(h), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 	// Output:
 	// created lnk_1
-	// order order-42 paid: true 25.00 USD
+	// link lnk_1 paid: true 25.00 USD
 }
