@@ -299,7 +299,14 @@ func TestEmbed(t *testing.T) {
 var (
 	linkRe    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
 	headingRe = regexp.MustCompile(`(?m)^#{1,6} +(.+?) *$`)
+	codeRe    = regexp.MustCompile("`[^`\n]*`")
 )
+
+// notYet are files the pages link to that someone else is writing; the
+// test fails once one exists, so that it leaves this list.
+var notYet = map[string]string{
+	"BENCHMARKS.md": "payhook serve under load, the lead's, from tools/load",
+}
 
 // TestDocsLinks: every relative link of the Markdown names a file or
 // directory that exists, and every #anchor a heading of the page it names.
@@ -322,7 +329,7 @@ func TestDocsLinks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range linkRe.FindAllStringSubmatch(stripFences(string(src)), -1) {
+		for _, m := range linkRe.FindAllStringSubmatch(codeRe.ReplaceAllString(stripFences(string(src)), ""), -1) {
 			target := m[1]
 			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
 				continue
@@ -331,6 +338,9 @@ func TestDocsLinks(t *testing.T) {
 			page := f
 			if path != "" {
 				page = filepath.Join(filepath.Dir(f), filepath.FromSlash(path))
+				if _, pending := notYet[filepath.ToSlash(page)]; pending {
+					continue
+				}
 				if _, err := os.Stat(page); err != nil {
 					t.Errorf("%s: link %s: %v", f, target, err)
 					continue
@@ -339,6 +349,16 @@ func TestDocsLinks(t *testing.T) {
 			if anchor != "" && strings.HasSuffix(page, ".md") && !slices.Contains(anchorsOf(page), anchor) {
 				t.Errorf("%s: link %s: %s has no heading #%s", f, target, page, anchor)
 			}
+		}
+	}
+}
+
+// TestNotYetWritten: a file of notYet that exists leaves the list, so that
+// its links are checked.
+func TestNotYetWritten(t *testing.T) {
+	for f, what := range notYet {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("%s (%s) exists now: remove it from notYet in docs_test.go", f, what)
 		}
 	}
 }

@@ -87,6 +87,30 @@ func TestQuickStart(t *testing.T) {
 	assert.Equal(t, 3, strings.Count(log.String(), "payment not applied"), log.String())
 }
 
+// TestWebhookWithTheKit is docs/testing.md's example: the provider's test
+// kit plays Kazawallet against the quick start's handler, in process.
+func TestWebhookWithTheKit(t *testing.T) {
+	kw, err := kazawallet.New("test_api_key", "test_api_secret")
+	require.NoError(t, err)
+	orders := newOrderBook()
+	orders.add("lnk_1", order{ID: "1001", Amount: payhook.MustAmount("10.00"), Currency: "USD"})
+	to := payhooktest.Handler(newMux(kw, orders, slog.New(slog.DiscardHandler))) // or http.DefaultTransport, and a URL
+
+	sender := kazawallettest.Sender{APIKey: "test_api_key", APISecret: "test_api_secret"}
+	paid := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Currency: "USD", Type: kazawallet.Fulfilled}
+
+	res := payhooktest.Deliver(to, sender.Forged("/webhooks/kazawallet", paid), sender.Policy())
+	assert.Equal(t, http.StatusUnauthorized, res.Last().Status)
+
+	res = payhooktest.Deliver(to, sender.Request("/webhooks/kazawallet", paid), sender.Policy())
+	require.True(t, res.Acknowledged(), res.String())
+	o, _ := orders.find("lnk_1")
+	assert.True(t, o.Paid)
+
+	res = payhooktest.Deliver(to, sender.Request("/webhooks/kazawallet", paid), sender.Policy())
+	assert.Equal(t, "already processed\n", res.Last().Body) // 200, the handler not called again
+}
+
 // TestQuickStartWithPayhookSend posts to the quick start with the real
 // payhook send, as the README's reader does from a second terminal.
 func TestQuickStartWithPayhookSend(t *testing.T) {

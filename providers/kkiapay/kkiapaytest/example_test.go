@@ -23,7 +23,7 @@ func Example() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/kkiapay", payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
-		fmt.Println("credit", e.TransactionID, e.Amount)
+		fmt.Println("received", e.TransactionID, e.Type, e.Amount) // unconfirmed: credit nothing from it
 		return nil
 	}))
 
@@ -38,7 +38,7 @@ func Example() {
 		fmt.Println(payhooktest.Deliver(to, r, payhooktest.Policy{}).Last())
 	}
 	// Output:
-	// credit tx_1 1000
+	// received tx_1 transaction.success 1000
 	// 200 OK: ok
 	// 200 OK: already processed
 	// 401 Unauthorized: Unauthorized
@@ -65,7 +65,9 @@ func ExampleAPI() {
 		panic(err)
 	}
 	h := payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
-		fmt.Println("paid", e.Amount, "confirmed", e.Confirmation.Status)
+		if e.Paid() {
+			fmt.Println("paid", e.Amount, "confirmed", e.Confirmation.Status)
+		}
 		return nil
 	})
 	sender := kkiapaytest.Sender{Secret: "hash-secret"}
