@@ -20,11 +20,11 @@ import (
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/asynqinbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
-	"github.com/payhook/payhook/internal/storetest"
+	"github.com/payhook/payhook/internal/testserver"
 )
 
 // redisURL is the test server's URL, which scripts/test sets.
-func redisURL(t testing.TB) string { return storetest.ServerURL(t, "PAYHOOK_TEST_REDIS_URL") }
+func redisURL(t testing.TB) string { return testserver.URL(t, "PAYHOOK_TEST_REDIS_URL") }
 
 // newClient returns a client of the test server, closed when the test ends.
 func newClient(t testing.TB) *redis.Client {
@@ -280,7 +280,7 @@ func TestPutRefusesAnEntryWithoutIDOrProvider(t *testing.T) {
 }
 
 func TestRunFailsWithoutRedis(t *testing.T) {
-	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + storetest.FreePort(t), DialerRetries: 1, MaxRetries: -1})
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + testserver.FreePort(t), DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
 	err := asynqinbox.New(client).Run(context.Background(), func(context.Context, inbox.Attempt) error { return nil }, inbox.RunConfig{})
 	assert.ErrorContains(t, err, "asynqinbox: run: ")
