@@ -94,6 +94,7 @@ const usage = `usage: payhook <command>
 commands:
   serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
   send     post a signed test webhook to serve, as the provider would ("payhook send -h")
+  inbox    list, replay and discard the entries serve forwards through ("payhook inbox -h")
   sandbox  play the providers on 127.0.0.1:8090: APIs, checkout pages, webhooks ("payhook sandbox -h")
 
 Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "send":
 		err = send(ctx, args[1:], getenv, stdout, stderr)
+	case "inbox":
+		err = inboxCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "sandbox":
 		err = runSandbox(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "help", "-h", "-help", "--help":

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/forward"
 )
 
 // serve runs the webhook receiver until ctx is done. If ready is not nil,
@@ -21,18 +21,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve takes no arguments, it reads the environment (got %q)", args)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, closeStore, err := openStore(ctx, getenv("PAYHOOK_STORE"), logger)
+	conn, err := openConn(ctx, getenv("PAYHOOK_STORE"), logger)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer conn.close()
+	gw, err := openGateway(ctx, getenv, conn, logger) // nil without PAYHOOK_FORWARD_URL
+	if err != nil {
+		return err
+	}
+	metrics, err := newMetrics(getenv) // nil with PAYHOOK_METRICS=off
+	if err != nil {
+		return err
+	}
 
 	env := mountEnv{
 		getenv: getenv,
-		out:    &lineWriter{w: stdout},
-		opts:   []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger)},
+		out:    &lineWriter{w: stdout, logger: logger},
+		opts:   []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger)},
 		logger: logger,
 	}
+	env.opts = append(env.opts, gw.options(env.out)...)
+	env.opts = append(env.opts, metrics.options()...)
 	mux := http.NewServeMux()
 	var mounted []string
 	for _, m := range mounts {
@@ -54,13 +64,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
+	metrics.mount(mux, mounted, gw)
 
 	addr := getenv("PAYHOOK_ADDR")
 	if addr == "" {
 		addr = ":8080"
 	}
-	return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
-		logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")))
+	return gw.run(ctx, func(ctx context.Context) error {
+		return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
+			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")))
+		})
 	})
 }
 
@@ -94,27 +107,21 @@ type record struct {
 
 // lineWriter writes one JSON line per processed event, whole, even when
 // deliveries are processed concurrently.
+// With a forwarder, each line is written once the application has taken
+// the event (gateway.go).
 type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (lw *lineWriter) write(r record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	_, err = lw.w.Write(append(b, '\n'))
-	return err
+	mu      sync.Mutex
+	w       io.Writer
+	forward *forward.Forwarder // nil: print only
+	logger  *slog.Logger
 }
 
 // printEvent is the handler of every provider: processing an event means
-// printing it. If the line cannot be written the event is not acknowledged.
+// printing it (and forwarding it first, with PAYHOOK_FORWARD_URL). If the
+// line cannot be written the event is not acknowledged.
 func printEvent[E any](name string, out *lineWriter) func(context.Context, E) error {
 	return func(ctx context.Context, e E) error {
 		key, _ := payhook.KeyFrom(ctx)
-		return out.write(record{Provider: name, Key: key, Event: e})
+		return out.deliver(ctx, record{Provider: name, Key: key, Event: e})
 	}
 }
