@@ -25,7 +25,8 @@ import (
 //     with the SQLite inbox beside it in the same file (the claim, then one
 //     transaction that completes it and puts the entry: two commits too);
 //   - BenchmarkRun: entries per second through Run, from pending to done,
-//     with a func that does nothing (a commit to take, one to finish).
+//     with a func that does nothing (a commit to take, one to finish), and
+//     through the memory inbox for comparison.
 //
 // Every commit waits for an fsync (synchronous=FULL): the disk sets the
 // pace.
@@ -87,8 +88,16 @@ func BenchmarkAck(b *testing.B) {
 }
 
 func BenchmarkRun(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { benchmarkRun(b, inbox.NewMemory()) })
+	b.Run("sqliteinbox", func(b *testing.B) {
+		benchmarkRun(b, newBackend(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db"))))
+	})
+}
+
+// benchmarkRun puts b.N entries in backend, then measures how fast Run
+// takes them to done.
+func benchmarkRun(b *testing.B, backend inbox.Backend) {
 	ctx := context.Background()
-	backend := newBackend(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db")))
 	ib := inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers))
 	for i := range b.N {
 		if _, err := ib.Put(ctx, inbox.Entry{ID: "test:" + strconv.Itoa(i), Provider: "test", Key: strconv.Itoa(i), Event: []byte(`{}`)}); err != nil {
