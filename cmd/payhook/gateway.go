@@ -12,6 +12,9 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/forward"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/inbox/asynqinbox"
+	"github.com/payhook/payhook/inbox/riverinbox"
+	"github.com/payhook/payhook/inbox/sqliteinbox"
 )
 
 // The gateway's defaults.
@@ -85,7 +88,7 @@ func openGateway(ctx context.Context, getenv func(string) string, conn *storeCon
 	ib := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, maxBackoff)),
 		inbox.WithTimeout(attempt), inbox.WithLease(2*attempt))
 	logger.Info("payhook: forwarding processed events through the inbox", "forward", fwd,
-		"inbox", fmt.Sprintf("%T", backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
+		"inbox", inboxName(backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
 	return &gateway{fwd: fwd, ib: ib}, nil
 }
 
@@ -168,4 +171,19 @@ func (g *gateway) run(ctx context.Context, serve func(context.Context) error) er
 		err = errors.Join(err, fmt.Errorf("inbox: %w", rerr))
 	}
 	return err
+}
+
+// inboxName names the inbox's backend for the log.
+func inboxName(b inbox.Backend) string {
+	switch b.(type) {
+	case *inbox.Memory:
+		return "memory"
+	case *sqliteinbox.Backend:
+		return "sqlite (sqliteinbox, same file as the store)"
+	case *riverinbox.Backend:
+		return "postgres (riverinbox, schema payhook, same database as the store)"
+	case *asynqinbox.Backend:
+		return "redis (asynqinbox, queue payhook, same server as the store)"
+	}
+	return fmt.Sprintf("%T", b)
 }
