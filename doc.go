@@ -18,6 +18,12 @@
 // ([EventFrom]), for routers' middleware chains and handlers that write
 // their own answers.
 //
+// Behind [Middleware], act on the event, never re-parse the body: the event
+// is what was verified. Providers refuse (400) a body that another parser
+// could read differently, with a duplicate key or a key that matches a field
+// only by case, but r.Body is there for logging and archiving, not for a
+// second decoding.
+//
 // # Exactly once
 //
 // Each event's idempotency key (an order or transaction id, chosen by the

@@ -20,7 +20,7 @@ func ExampleHandle() {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		fmt.Printf("order %s: %s %s %s\n", e.OrderID, e.Status, e.Amount, e.Currency)
+		fmt.Printf("order %s: %s %s %s\n", e.OrderID, e.Type, e.Amount, e.Currency)
 		return nil
 	}))
 

@@ -18,11 +18,8 @@ func goList(t *testing.T, args ...string) []string {
 }
 
 // rootImportedBy lists the internal packages allowed to import the root
-// for now, and why.
-var rootImportedBy = map[string]string{
-	// LooseAmount converts to payhook.Amount; the providers decode with it.
-	"github.com/payhook/payhook/internal/jsonx": "LooseAmount",
-}
+// for now, and why: none.
+var rootImportedBy = map[string]string{}
 
 // TestInternalBelowRoot: an internal package helps what is above it and
 // never imports the root package, as log/slog/internal/buffer imports

@@ -101,7 +101,7 @@ func TestMiddlewareDeliversTypedEvent(t *testing.T) {
 	e := rec.events[0]
 	assert.Equal(t, "ord_123", e.OrderID)
 	assert.Equal(t, "10.00", e.Amount.String())
-	assert.Equal(t, kazawallet.StatusFulfilled, e.Status)
+	assert.Equal(t, kazawallet.Fulfilled, e.Type)
 	assert.Equal(t, "user-7", e.Ref)
 	assert.Equal(t, "USD", e.Currency)
 	assert.Equal(t, body, rec.bodies[0], "the next handler reads the same body")

@@ -1,39 +1,27 @@
 // Package payhooktest tests code that receives payment webhooks with
-// payhook, without ever talking to a payment provider, in the spirit of
-// net/http/httptest. It plays the providers' part:
+// payhook, in the spirit of net/http/httptest: what every provider shares,
+// knowing no particular one. Each provider's test kit
+// (providers/kazawallet/kazawallettest, kkiapaytest, kasperopaytest)
+// builds that provider's webhooks and fakes its API on top of it.
 //
-//   - [Kazawallet], [KKiaPay] and [KasperoPay] build a provider's webhook
-//     from a typed event and the merchant's secrets, signed as the provider
-//     signs it ([Kazawallet.Request]), or deliberately forged
-//     ([Kazawallet.Forged]), in the provider's real wire format. Their Body
-//     methods give the bytes alone.
-//   - [NewKKiaPayAPI], [NewKasperoPayAPI] and [NewKazawalletAPI] start fake
-//     provider APIs (httptest servers): the status APIs that confirm
-//     payments, and Kazawallet's createPaymentLink. Each answer is set per
-//     transaction or payment: confirmed ([KKiaPayAPI.Confirm]), any
-//     transaction or payment ([Transaction], [Payment]: pending, another
-//     amount), [NotFound], [Down], [Hangup], [Slow]. They record the calls
-//     they receive.
-//   - [Deliver] and [DeliverN] send a webhook the way the provider does —
-//     KKiaPay retries until it gets a 2xx, at most five times, the others
-//     send once ([KKiaPay.Policy]) — to an http.Handler in process
-//     ([Handler]) or over the network, once or as n concurrent copies, and
-//     report every answer.
+//   - [Deliver] and [DeliverN] send a webhook the way a provider does,
+//     with its retry [Policy] (the kits' Sender.Policy), to an http.Handler
+//     in process ([Handler]) or over the network, once or as n concurrent
+//     copies, and report every answer.
 //   - [Clock] is a fixed clock for the middleware, the in-memory store and
 //     the providers, so that a test moves leases, retention and replay
 //     windows forward without sleeping.
-//
-// A test of a KKiaPay handler, from the signed webhook to the application:
-//
-//	kk, _ := kkiapay.New("hash-secret")
-//	h := payhook.Handle(kk, app.OnKKiaPay)
-//	sender := payhooktest.KKiaPay{Secret: "hash-secret"}
-//	e := kkiapay.Event{TransactionID: "tx_1", Type: kkiapay.TransactionSuccess, Amount: payhook.MustAmount("1000")}
-//	res := payhooktest.Deliver(payhooktest.Handler(h), sender.Request("/webhooks/kkiapay", e), sender.Policy())
-//	if !res.Acknowledged() { t.Fatalf("KKiaPay would give up: %v", res) }
+//   - [Recorder] is an application's handler that records the events it
+//     processes, and fails or holds calls when told to.
+//   - [TestProvider] and [RunProvider] check that a provider keeps the
+//     contract of payhook.Provider, in the manner of testing/slogtest:
+//     sentinel errors, no secret in an error or a printed value, a body
+//     not kept, stable keys, and the answers of payhook.Handle.
+//   - [NewAPI] is the engine of the kits' fake provider APIs: an httptest
+//     server answering each id with an [Answer] ([NotFound], [Down],
+//     [Hangup], [Respond], [Slow], or a [Payload] the kit encodes), and
+//     recording the [Call]s it receives.
 //
 // Everything here is safe for concurrent use unless its documentation says
-// otherwise. Nothing here belongs in production code: the fakes accept
-// fixed test keys, and the builders sign with whatever secret they are
-// given.
+// otherwise. Nothing here belongs in production code.
 package payhooktest

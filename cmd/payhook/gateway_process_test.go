@@ -104,7 +104,7 @@ func gatewayEnv(app *forwardApp, store string, extra ...string) []string {
 		"PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_STORE=" + store,
 		"KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret",
 		"PAYHOOK_FORWARD_URL=" + app.srv.URL, "PAYHOOK_FORWARD_SECRET=" + app.secret,
-		"PAYHOOK_FORWARD_TIMEOUT=2s", "PAYHOOK_INBOX_BACKOFF=20ms",
+		"PAYHOOK_FORWARD_TIMEOUT=2s", "PAYHOOK_INBOX_BACKOFF=20ms", "PAYHOOK_RATE_LIMIT=off",
 	}, extra...)
 }
 

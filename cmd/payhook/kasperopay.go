@@ -12,10 +12,12 @@ import (
 // kasperopayMount mounts POST /webhooks/kasperopay when KASPEROPAY_ENABLED=1
 // or KASPEROPAY_WEBHOOK_SECRET is set. Every webhook is confirmed through
 // KasperoPay's status API; with a secret, its signature is required too.
+// Either way an old delivery is refused (the payment's confirmed_at, the
+// signed body's timestamp), so a store that forgets lets no replay in.
 //
-// The provider's own error line for a payment it could not confirm (the
-// only record of it: KasperoPay does not resend) goes to serve's logger.
-var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler}
+// A payment the provider could not confirm (KasperoPay does not resend it)
+// is in the error that serve's logger writes at error level.
+var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler, detectsReplays: true}
 
 func kasperopayHandler(env mountEnv) (http.Handler, error) {
 	getenv := env.getenv
@@ -27,27 +29,34 @@ func kasperopayHandler(env mountEnv) (http.Handler, error) {
 		}
 		explicit = true
 	}
-	secret := getenv("KASPEROPAY_WEBHOOK_SECRET")
-	var popts []kasperopay.Option
+	secrets, err := list(getenv, "KASPEROPAY_WEBHOOK_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	var copts []kasperopay.ClientOption
 	var apiVars []string
 	if u := getenv("KASPEROPAY_API_URL"); u != "" {
-		popts, apiVars = append(popts, kasperopay.WithBaseURL(u)), append(apiVars, "KASPEROPAY_API_URL")
+		copts, apiVars = append(copts, kasperopay.WithBaseURL(u)), append(apiVars, "KASPEROPAY_API_URL")
 	}
 	if p := getenv("KASPEROPAY_STATUS_PATH"); p != "" {
-		popts, apiVars = append(popts, kasperopay.WithStatusPath(p)), append(apiVars, "KASPEROPAY_STATUS_PATH")
+		copts, apiVars = append(copts, kasperopay.WithStatusPath(p)), append(apiVars, "KASPEROPAY_STATUS_PATH")
 	}
 	switch {
-	case explicit && !enabled && secret != "":
+	case explicit && !enabled && len(secrets) > 0:
 		return nil, errors.New("KASPEROPAY_ENABLED=0 contradicts KASPEROPAY_WEBHOOK_SECRET: unset one")
-	case !enabled && secret == "" && len(apiVars) > 0:
+	case !enabled && len(secrets) == 0 && len(apiVars) > 0:
 		return nil, fmt.Errorf("%s set without KASPEROPAY_ENABLED=1 or KASPEROPAY_WEBHOOK_SECRET", apiVars[0])
-	case !enabled && secret == "":
+	case !enabled && len(secrets) == 0:
 		return nil, nil
 	}
-	if secret != "" {
-		popts = append(popts, kasperopay.WithWebhookSecret(secret)) // a blank one is refused
+	cl, err := kasperopay.NewClient(copts...)
+	if err != nil {
+		return nil, err
 	}
-	popts = append(popts, kasperopay.WithLogger(env.logger))
+	popts := []kasperopay.Option{kasperopay.WithConfirmation(cl)}
+	if len(secrets) > 0 {
+		popts = append(popts, kasperopay.WithWebhookSecret(secrets[0]), kasperopay.WithSecrets(secrets[1:]...))
+	}
 	p, err := kasperopay.New(popts...)
 	if err != nil {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 )
 
 // kasperopayStatusAPI answers as KasperoPay's status API: pay_ok completed
-// for 150.5 KAS, pay_pending pending, pay_down a 500, anything else 404.
+// for 150.5 KAS (just now; pay_old two hours ago), pay_pending pending, pay_down a 500, anything else 404.
 func kasperopayStatusAPI(t *testing.T) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,10 +27,15 @@ func kasperopayStatusAPI(t *testing.T) *httptest.Server {
 			http.NotFound(w, r)
 		case id == "pay_down":
 			http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		case id == "pay_ok" || id == "pay_pending":
-			status := map[string]string{"pay_ok": "completed", "pay_pending": "pending"}[id]
+		case id == "pay_ok" || id == "pay_pending" || id == "pay_old":
+			status := map[string]string{"pay_ok": "completed", "pay_pending": "pending", "pay_old": "completed"}[id]
+			confirmed := time.Now().UTC().Add(-5 * time.Second)
+			if id == "pay_old" {
+				confirmed = confirmed.Add(-2 * time.Hour)
+			}
 			fmt.Fprintf(w, `{"payment_id":%q,"status":%q,"amount_kas":150.5,"amount_usd":15.05,"txid":"tx_%s",`+
-				`"store_name":"Your Store","confirmed_at":"2026-01-30T15:30:00Z","expires_at":"2026-01-30T15:45:00Z"}`, id, status, id)
+				`"store_name":"Your Store","confirmed_at":%q,"expires_at":%q}`, id, status, id,
+				confirmed.Format(time.RFC3339), confirmed.Add(15*time.Minute).Format(time.RFC3339))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 			io.WriteString(w, `{"error":"Payment not found"}`)
@@ -62,7 +67,7 @@ func TestServeKasperoPay(t *testing.T) {
 	code, _ = postJSON(t, url, kasperopayWebhook("pay_ok2", "1", now))
 	assert.Equal(t, http.StatusUnauthorized, code, "unknown to the API")
 	code, _ = postJSON(t, url, kasperopayWebhook("pay_pending", "150.5", now))
-	assert.Equal(t, http.StatusUnauthorized, code)
+	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
 	code, _ = postJSON(t, url, kasperopayWebhook("pay_down", "150.5", now))
 	assert.Equal(t, http.StatusServiceUnavailable, code)
 	code, _ = postJSON(t, url, `{"event":"payment.completed"}`)
@@ -75,14 +80,15 @@ func TestServeKasperoPay(t *testing.T) {
 	assert.Equal(t, "pay_ok", rec.Key)
 	assert.Equal(t, "150.5", rec.Event["amount_kas"])
 	assert.Equal(t, "T-Shirt", rec.Event["item"])
-	assert.Equal(t, "completed", rec.Event["confirmed"].(map[string]any)["status"])
+	assert.Equal(t, "completed", rec.Event["confirmation"].(map[string]any)["status"])
 
 	logs := stderr.String()
 	assert.Contains(t, logs, "/webhooks/kasperopay", "the route is listed at start")
 	assert.Contains(t, logs, "duplicate delivery acknowledged")
 	assert.Contains(t, logs, `pay_down`, "the unconfirmed payment is named in serve's log")
 	assert.Contains(t, logs, "will not resend")
-	assert.Contains(t, logs, "KASPEROPAY PAYMENT NOT CONFIRMED", "the provider's own line reaches serve's log")
+	assert.Contains(t, logs, "level=ERROR", "at error level")
+	assert.Contains(t, logs, "kasperopay: PAYMENT NOT CONFIRMED", "the provider's error, with the payment, reaches serve's log")
 	assert.Contains(t, logs, "payment not found")
 }
 
@@ -116,7 +122,7 @@ func TestServeKasperoPayConfig(t *testing.T) {
 		{"enabled with another path", map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_STATUS_PATH": "/api/pay/status/"}, ""},
 		{"bad flag", map[string]string{"KASPEROPAY_ENABLED": "yes please"}, "KASPEROPAY_ENABLED"},
 		{"disabled with a secret", map[string]string{"KASPEROPAY_ENABLED": "0", "KASPEROPAY_WEBHOOK_SECRET": "s"}, "contradicts"},
-		{"blank secret", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "  "}, "empty webhook secret"},
+		{"blank secret", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "  "}, "KASPEROPAY_WEBHOOK_SECRET holds an empty value"},
 		{"API URL alone", map[string]string{"KASPEROPAY_API_URL": "http://127.0.0.1:1"}, "KASPEROPAY_API_URL set without"},
 		{"bad API URL", map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": "kaspa-store.com"}, "base URL"},
 		{"disabled alone", map[string]string{"KASPEROPAY_ENABLED": "0"}, "no provider configured"},

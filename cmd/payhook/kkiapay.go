@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -17,11 +16,9 @@ var kkiapayMount = mount{name: kkiapay.Name, handler: kkiapayHandler}
 
 func kkiapayHandler(env mountEnv) (http.Handler, error) {
 	getenv := env.getenv
-	var secrets []string
-	for _, s := range strings.Split(getenv("KKIAPAY_WEBHOOK_SECRET"), ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			secrets = append(secrets, s)
-		}
+	secrets, err := list(getenv, "KKIAPAY_WEBHOOK_SECRET")
+	if err != nil {
+		return nil, err
 	}
 	keyVars := []string{"KKIAPAY_PUBLIC_KEY", "KKIAPAY_PRIVATE_KEY", "KKIAPAY_SECRET_KEY"}
 	var keys, missing []string
@@ -40,8 +37,6 @@ func kkiapayHandler(env mountEnv) (http.Handler, error) {
 		apiVars = append(apiVars, "the API keys")
 	}
 	switch {
-	case len(secrets) == 0 && getenv("KKIAPAY_WEBHOOK_SECRET") != "":
-		return nil, errors.New("KKIAPAY_WEBHOOK_SECRET holds no secret")
 	case len(secrets) == 0 && len(apiVars) > 0:
 		return nil, fmt.Errorf("%s set without KKIAPAY_WEBHOOK_SECRET", strings.Join(apiVars, " and "))
 	case len(secrets) == 0:
@@ -52,10 +47,7 @@ func kkiapayHandler(env mountEnv) (http.Handler, error) {
 		return nil, fmt.Errorf("status confirmation needs all of %s: %s not set", strings.Join(keyVars, ", "), strings.Join(missing, ", "))
 	}
 
-	var popts []kkiapay.Option
-	if len(secrets) > 1 {
-		popts = append(popts, kkiapay.WithSecrets(secrets[1:]...))
-	}
+	popts := []kkiapay.Option{kkiapay.WithSecrets(secrets[1:]...)}
 	if len(keys) > 0 {
 		cl, err := kkiapay.NewClient(keys[0], keys[1], keys[2], clientOpts...)
 		if err != nil {
@@ -72,8 +64,8 @@ func kkiapayHandler(env mountEnv) (http.Handler, error) {
 
 // kkiapayClientOptions reads KKIAPAY_SANDBOX and KKIAPAY_API_URL into the
 // client's options, and returns the names of those that ask for something.
-func kkiapayClientOptions(getenv func(string) string) ([]kkiapay.Option, []string, error) {
-	var opts []kkiapay.Option
+func kkiapayClientOptions(getenv func(string) string) ([]kkiapay.ClientOption, []string, error) {
+	var opts []kkiapay.ClientOption
 	var set []string
 	if v := getenv("KKIAPAY_SANDBOX"); v != "" {
 		sandbox, err := strconv.ParseBool(v)

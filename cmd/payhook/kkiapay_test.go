@@ -27,7 +27,7 @@ func postKKiaPay(t *testing.T, url, secret, body string) (int, string) {
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	kkiapay.SetSecretHeader(req.Header, secret)
+	req.Header.Set(kkiapay.SignatureHeader, kkiapay.Sign(secret))
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
@@ -102,7 +102,7 @@ func (f *fakeKKiaPayAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestServeKKiaPayConfirmation(t *testing.T) {
-	fake := &fakeKKiaPayAPI{amounts: map[string]string{"tx_ok": "1000", "tx_later": "1000"}}
+	fake := &fakeKKiaPayAPI{amounts: map[string]string{"tx_ok": "1000", "tx_later": "1000", "tx_rewritten": "1000"}}
 	api := httptest.NewServer(fake)
 	defer api.Close()
 	base, stdout, stderr := startServe(t, map[string]string{
@@ -117,7 +117,7 @@ func TestServeKKiaPayConfirmation(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	code, _ = postKKiaPay(t, url, "hash_secret", kkiapayWebhook("tx_ok2", "1000"))
 	assert.Equal(t, http.StatusUnauthorized, code, "unknown to the API")
-	code, _ = postKKiaPay(t, url, "hash_secret", kkiapayWebhook("tx_later", "999999"))
+	code, _ = postKKiaPay(t, url, "hash_secret", kkiapayWebhook("tx_rewritten", "999999"))
 	assert.Equal(t, http.StatusUnauthorized, code, "the amount was rewritten")
 
 	fake.mu.Lock()
@@ -172,7 +172,7 @@ func TestServeKKiaPayRefusesBadConfig(t *testing.T) {
 		{"API URL without the keys", map[string]string{"KKIAPAY_WEBHOOK_SECRET": "s", "KKIAPAY_API_URL": "http://x"}, "KKIAPAY_API_URL set without the API keys"},
 		{"sandbox not a boolean", keys("KKIAPAY_SANDBOX", "yes please"), `KKIAPAY_SANDBOX="yes please"`},
 		{"API URL not a URL", keys("KKIAPAY_API_URL", "api.kkiapay.me"), "absolute http(s) URL"},
-		{"commas only", map[string]string{"KKIAPAY_WEBHOOK_SECRET": " , "}, "holds no secret"},
+		{"commas only", map[string]string{"KKIAPAY_WEBHOOK_SECRET": " , "}, "KKIAPAY_WEBHOOK_SECRET holds an empty value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

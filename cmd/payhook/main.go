@@ -24,10 +24,12 @@
 //	PAYHOOK_FORWARD_TIMEOUT how long the application may take to answer one forward (default 30s)
 //	PAYHOOK_INBOX_ATTEMPTS  forwards of one event before it is dead (default 25)
 //	PAYHOOK_INBOX_BACKOFF   the wait before the first retry (default 1s), doubling with jitter, at most 1h
-//	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet
-//	KAZAWALLET_API_SECRET
+//	PAYHOOK_RATE_LIMIT      requests per client IP address (an IPv6 /64): N/s, N/m or N/h, N at once
+//	                        at most; off for none (default 20/s). Over it: 429 with Retry-After
+//	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet; while
+//	KAZAWALLET_API_SECRET   rotating, comma-separated lists of as many keys as secrets, paired in order
 //	KKIAPAY_WEBHOOK_SECRET  mounts POST /webhooks/kkiapay; the dashboard's hash secret, or several
-//	                        separated by commas while rotating (a secret holding a comma cannot be given here)
+//	                        separated by commas while rotating
 //	KKIAPAY_PUBLIC_KEY      with KKIAPAY_PRIVATE_KEY and KKIAPAY_SECRET_KEY (all three or none),
 //	KKIAPAY_PRIVATE_KEY     confirms every KKiaPay webhook with the status API before accepting it
 //	KKIAPAY_SECRET_KEY
@@ -35,9 +37,13 @@
 //	KKIAPAY_API_URL         the API's base URL instead (tests, proxies)
 //	KASPEROPAY_ENABLED      1: mounts POST /webhooks/kasperopay, confirming every webhook with
 //	                        KasperoPay's status API (its payload is unsigned)
-//	KASPEROPAY_WEBHOOK_SECRET  also mounts it, and requires X-KasperoPay-Signature (HMAC-SHA256 of the body)
+//	KASPEROPAY_WEBHOOK_SECRET  also mounts it, and requires X-KasperoPay-Signature (HMAC-SHA256 of the body);
+//	                        several separated by commas while rotating
 //	KASPEROPAY_API_URL      the status API's base URL (default https://kaspa-store.com)
 //	KASPEROPAY_STATUS_PATH  the status API's path (default /pay/status/)
+//
+// A secret holding a comma cannot be given in a list; an empty value in one
+// ("a,,b") is refused. payhook send signs with the first of each list.
 //
 // Each event processed is written to stdout as one JSON line holding the
 // provider's name, the idempotency key and the decoded event; a duplicate

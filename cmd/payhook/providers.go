@@ -1,24 +1,70 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
 // mounts lists the providers serve can mount, in route order.
 var mounts = []mount{
-	{name: kazawallet.Name, handler: func(env mountEnv) (http.Handler, error) {
-		key, secret := env.getenv("KAZAWALLET_API_KEY"), env.getenv("KAZAWALLET_API_SECRET")
-		if key == "" && secret == "" {
-			return nil, nil
-		}
-		p, err := kazawallet.New(key, secret) // one of the two alone is an error
-		if err != nil {
-			return nil, err
-		}
-		return handle(env, p), nil
-	}},
+	{name: kazawallet.Name, handler: kazawalletHandler},
 	kkiapayMount,
 	kasperopayMount,
+}
+
+// kazawalletHandler mounts POST /webhooks/kazawallet when
+// KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET are set: comma-separated
+// lists of as many keys as secrets while rotating, paired in order.
+func kazawalletHandler(env mountEnv) (http.Handler, error) {
+	keys, err := list(env.getenv, "KAZAWALLET_API_KEY")
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := list(env.getenv, "KAZAWALLET_API_SECRET")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(keys) == 0 && len(secrets) == 0:
+		return nil, nil
+	case len(secrets) == 0:
+		return nil, errors.New("KAZAWALLET_API_KEY set without KAZAWALLET_API_SECRET")
+	case len(keys) == 0:
+		return nil, errors.New("KAZAWALLET_API_SECRET set without KAZAWALLET_API_KEY")
+	case len(keys) != len(secrets):
+		return nil, fmt.Errorf("KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET hold %d and %d values: want as many keys as secrets, paired in order", len(keys), len(secrets))
+	}
+	var more []kazawallet.KeyPair
+	for i := 1; i < len(keys); i++ {
+		more = append(more, kazawallet.KeyPair{APIKey: keys[i], APISecret: secrets[i]})
+	}
+	p, err := kazawallet.New(keys[0], secrets[0], kazawallet.WithSecrets(more...))
+	if err != nil {
+		return nil, err
+	}
+	return handle(env, p), nil
+}
+
+// list reads the comma-separated values of the variable name, each
+// trimmed: the secrets (or keys) accepted while rotating them, the first
+// being the one a tool such as payhook send uses. A value holding a comma
+// cannot be given here. A variable that is set but holds an empty value
+// (",", "a,,b") is an error: an empty secret is never a configuration.
+func list(getenv func(string) string, name string) ([]string, error) {
+	v := getenv(name)
+	if v == "" {
+		return nil, nil
+	}
+	var vs []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			return nil, errors.New(name + " holds an empty value (a comma too many?)")
+		}
+		vs = append(vs, s)
+	}
+	return vs, nil
 }

@@ -96,8 +96,8 @@ func TestSandboxToServe(t *testing.T) {
 	assert.Equal(t, "fulfilled", byProvider[kazawallet.Name]["status"])
 	require.Contains(t, byProvider[kkiapay.Name], "confirmation", "serve confirmed with the sandbox's status API")
 	assert.Equal(t, "SUCCESS", byProvider[kkiapay.Name]["confirmation"].(map[string]any)["status"])
-	require.Contains(t, byProvider[kasperopay.Name], "confirmed")
-	assert.Equal(t, "completed", byProvider[kasperopay.Name]["confirmed"].(map[string]any)["status"])
+	require.Contains(t, byProvider[kasperopay.Name], "confirmation")
+	assert.Equal(t, "completed", byProvider[kasperopay.Name]["confirmation"].(map[string]any)["status"])
 }
 
 func TestSandboxRefuses(t *testing.T) {

@@ -19,8 +19,11 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
+	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 const sendUsage = `usage: payhook send [flags] <kazawallet|kkiapay|kasperopay>
@@ -29,9 +32,9 @@ Builds a webhook as the provider would send it, signed with the merchant's
 secrets from the environment (the same variables as payhook serve), posts it,
 and prints each answer. Exits 1 unless every delivery was answered 2xx.
 
-  kazawallet  KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET (required)
+  kazawallet  KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET (required; the first of each comma list)
   kkiapay     KKIAPAY_WEBHOOK_SECRET (required; the first of a comma list)
-  kasperopay  KASPEROPAY_WEBHOOK_SECRET (optional: unsigned without it, and
+  kasperopay  KASPEROPAY_WEBHOOK_SECRET (optional, the first of a comma list: unsigned without it, and
               serve then confirms the payment with the status API, which
               must know it)
 
@@ -74,7 +77,7 @@ func newSendFlags(stderr io.Writer) (*flag.FlagSet, *sendFlags) {
 	fs.StringVar(&f.url, "url", "", "where to post (default http://localhost:8080/webhooks/<provider>, the port from $PAYHOOK_ADDR)")
 	fs.StringVar(&f.amount, "amount", "", "amount, sent as written (default 10.00 for kazawallet, 1000 for kkiapay, 150.5 KAS for kasperopay)")
 	fs.StringVar(&f.currency, "currency", "USD", "currency code (kazawallet)")
-	fs.StringVar(&f.status, "status", string(kazawallet.StatusFulfilled), "link status: fulfilled or timed_out (kazawallet)")
+	fs.StringVar(&f.status, "status", string(kazawallet.Fulfilled), "link status: fulfilled or timed_out (kazawallet)")
 	fs.StringVar(&f.event, "event", "", "event: success or failed, or the full name (kkiapay, default transaction.success); payment.completed (kasperopay)")
 	fs.StringVar(&f.orderID, "order-id", "", "order id: the payment link's id (kazawallet, default random), the merchant's order (kasperopay)")
 	fs.StringVar(&f.ref, "ref", "", "the merchant's reference (kazawallet, default random)")
@@ -86,7 +89,7 @@ func newSendFlags(stderr io.Writer) (*flag.FlagSet, *sendFlags) {
 	fs.IntVar(&f.repeat, "repeat", 1, "send the same webhook N times (duplicates)")
 	fs.IntVar(&f.concurrency, "concurrency", 1, "with at most N copies in flight at once (N copies when --repeat is smaller)")
 	fs.BoolVar(&f.forge, "forge", false, "sign with a wrong secret: the receiver must answer 401")
-	fs.BoolVar(&f.print, "print", false, "print an equivalent curl command instead of sending")
+	fs.BoolVar(&f.print, "print", false, "print an equivalent curl command instead of sending; it reads credentials from $KKIAPAY_WEBHOOK_SECRET and $PAYHOOK_URL_PASSWORD")
 	fs.BoolVar(&f.retry, "retry", false, "retry as the provider does, with real waits (kkiapay: up to 5 retries, 500 ms more each time; the others never retry)")
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for each answer")
 	return fs, f
@@ -117,9 +120,16 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
+	if f.forge {
+		w.credentials = nil // a forged request carries no credential of the merchant's
+	}
 	if f.print {
 		body, _ := io.ReadAll(r.Body)
-		fmt.Fprintln(stdout, curlCommand(r, body))
+		cmd, vars := curlCommand(r, body, w.credentials)
+		if len(vars) > 0 {
+			fmt.Fprintf(stderr, "payhook send: the command reads %s from the environment\n", strings.Join(vars, " and "))
+		}
+		fmt.Fprintln(stdout, cmd)
 		return nil
 	}
 	policy := payhooktest.Policy{}
@@ -179,6 +189,9 @@ func (f *sendFlags) check(fs *flag.FlagSet, provider string) error {
 type webhook struct {
 	build  func(target string, forged bool) *http.Request
 	policy payhooktest.Policy
+	// credentials maps the headers that carry a credential to the shell
+	// expression --print writes instead of the credential.
+	credentials map[string]string
 }
 
 // builder is one of the kit's webhook builders, for events of type E.
@@ -213,7 +226,7 @@ func (w webhook) request(target string, forged bool) (*http.Request, error) {
 func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (webhook, error) {
 	switch provider {
 	case kazawallet.Name:
-		key, secret := getenv("KAZAWALLET_API_KEY"), getenv("KAZAWALLET_API_SECRET")
+		key, secret := first(getenv("KAZAWALLET_API_KEY")), first(getenv("KAZAWALLET_API_SECRET"))
 		if strings.TrimSpace(key) == "" || strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: kazawallet needs the merchant's KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET in the environment, as payhook serve does")
 		}
@@ -222,13 +235,13 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 			return webhook{}, err
 		}
 		e := kazawallet.Event{OrderID: or(f.orderID, "ord_"+randomID(8)), Amount: amount, Ref: or(f.ref, "ref_"+randomID(8)),
-			Status: kazawallet.Status(f.status), Currency: f.currency}
-		s := payhooktest.Kazawallet{APIKey: key, APISecret: secret, Form: f.form}
+			Type: kazawallet.EventType(f.status), Currency: f.currency}
+		s := kazawallettest.Sender{APIKey: key, APISecret: secret, Form: f.form}
 		return webhookOf(s, e), nil
 
 	case kkiapay.Name:
-		secret, _, _ := strings.Cut(getenv("KKIAPAY_WEBHOOK_SECRET"), ",")
-		if secret = strings.TrimSpace(secret); secret == "" {
+		secret := first(getenv("KKIAPAY_WEBHOOK_SECRET"))
+		if secret == "" {
 			return webhook{}, errors.New("send: kkiapay needs the webhook's hash secret in KKIAPAY_WEBHOOK_SECRET, as payhook serve does")
 		}
 		amount, err := parseAmount(f.amount, "1000")
@@ -247,11 +260,15 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		if event == kkiapay.TransactionFailed {
 			e.FailureCode, e.FailureMessage = "processing_error", "processing_error"
 		}
-		s := payhooktest.KKiaPay{Secret: secret}
-		return webhookOf(s, e), nil
+		s := kkiapaytest.Sender{Secret: secret}
+		w := webhookOf(s, e)
+		// The header is the hash secret itself: --print reads it from the
+		// variable serve reads, the first of its comma list.
+		w.credentials = map[string]string{kkiapay.SignatureHeader: "${KKIAPAY_WEBHOOK_SECRET%%,*}"}
+		return w, nil
 
 	default: // kasperopay
-		secret := getenv("KASPEROPAY_WEBHOOK_SECRET")
+		secret := first(getenv("KASPEROPAY_WEBHOOK_SECRET"))
 		if f.forge && strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: --forge for kasperopay needs KASPEROPAY_WEBHOOK_SECRET: without a secret KasperoPay signs nothing, " +
 				"so there is no signature to forge (send a --payment-id the status API does not know instead)")
@@ -266,9 +283,9 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 				return webhook{}, err
 			}
 		}
-		e := kasperopay.Event{Type: or(f.event, kasperopay.EventPaymentCompleted), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
+		e := kasperopay.Event{Type: kasperopay.EventType(or(f.event, string(kasperopay.PaymentCompleted))), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
 			OrderID: f.orderID, AmountKAS: amount, AmountUSD: usd, TransactionID: or(f.transactionID, randomID(32))}
-		s := payhooktest.KasperoPay{Secret: secret}
+		s := kasperopaytest.Sender{Secret: secret}
 		return webhookOf(s, e), nil
 	}
 }
@@ -279,6 +296,13 @@ func parseAmount(s, def string) (payhook.Amount, error) {
 		return payhook.Amount{}, fmt.Errorf("send: --amount: %w", err)
 	}
 	return a, nil
+}
+
+// first returns the first of a comma-separated list of serve's, trimmed:
+// the secret a sender signs with while several are accepted.
+func first(list string) string {
+	s, _, _ := strings.Cut(list, ",")
+	return strings.TrimSpace(s)
 }
 
 func or(s, def string) string {
@@ -355,11 +379,30 @@ func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Poli
 	return nil
 }
 
+// urlPasswordVar is the variable that --print's command reads the
+// password of --url from.
+const urlPasswordVar = "PAYHOOK_URL_PASSWORD"
+
 // curlCommand returns a curl command line, quoted for a POSIX shell, that
-// sends r with body and prints the answer with its headers.
-func curlCommand(r *http.Request, body []byte) string {
+// sends r with body and prints the answer with its headers. No credential
+// is written in it: the headers named in credentials are written as their
+// shell expression, and the password of r's URL as $PAYHOOK_URL_PASSWORD.
+// It returns the variables the command reads.
+func curlCommand(r *http.Request, body []byte, credentials map[string]string) (string, []string) {
 	var b strings.Builder
-	b.WriteString("curl -sS -i -X POST " + shellQuote(r.URL.String()))
+	var vars []string
+	u := *r.URL
+	userinfo := u.User
+	u.User = nil
+	b.WriteString("curl -sS -i -X POST " + shellQuote(u.String()))
+	if userinfo != nil {
+		if _, hasPassword := userinfo.Password(); hasPassword {
+			b.WriteString(" -u " + shellQuote(userinfo.Username()) + `":$` + urlPasswordVar + `"`)
+			vars = append(vars, urlPasswordVar+" (the password of --url)")
+		} else {
+			b.WriteString(" -u " + shellQuote(userinfo.Username()+":"))
+		}
+	}
 	keys := make([]string, 0, len(r.Header))
 	for k := range r.Header {
 		keys = append(keys, k)
@@ -367,11 +410,16 @@ func curlCommand(r *http.Request, body []byte) string {
 	sort.Strings(keys)
 	for _, k := range keys {
 		for _, v := range r.Header[k] {
+			if expr, ok := credentials[k]; ok {
+				b.WriteString(` -H "` + k + `: ` + expr + `"`)
+				vars = append(vars, strings.Trim(expr, "${}%,*"))
+				continue
+			}
 			b.WriteString(" -H " + shellQuote(k+": "+v))
 		}
 	}
 	b.WriteString(" --data-raw " + shellQuote(string(body)))
-	return b.String()
+	return b.String(), vars
 }
 
 // shellQuote quotes s for a POSIX shell: in single quotes, each ' written

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -18,10 +19,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kkiapay"
+	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 // runSend runs "payhook send args..." with vars as the environment.
@@ -118,10 +120,10 @@ func TestDefaultURL(t *testing.T) {
 }
 
 func TestSendKKiaPayToServe(t *testing.T) {
-	api := payhooktest.NewKKiaPayAPI(t)
+	api := kkiapaytest.NewAPI(t)
 	vars := map[string]string{"KKIAPAY_WEBHOOK_SECRET": "new_secret,old_secret"}
-	serveVars := with(vars, "KKIAPAY_PUBLIC_KEY", payhooktest.KKiaPayPublicKey, "KKIAPAY_PRIVATE_KEY", payhooktest.KKiaPayPrivateKey,
-		"KKIAPAY_SECRET_KEY", payhooktest.KKiaPaySecretKey, "KKIAPAY_API_URL", api.URL())
+	serveVars := with(vars, "KKIAPAY_PUBLIC_KEY", kkiapaytest.PublicKey, "KKIAPAY_PRIVATE_KEY", kkiapaytest.PrivateKey,
+		"KKIAPAY_SECRET_KEY", kkiapaytest.SecretKey, "KKIAPAY_API_URL", api.URL())
 	base, serveOut, _ := startServe(t, serveVars)
 	url := base + "/webhooks/kkiapay"
 	for _, id := range []string{"tx_ok", "tx_failed", "tx_dup"} { // each for 1000
@@ -170,7 +172,7 @@ func TestSendKKiaPayToServe(t *testing.T) {
 }
 
 func TestSendKasperoPayToServe(t *testing.T) {
-	api := payhooktest.NewKasperoPayAPI(t)
+	api := kasperopaytest.NewAPI(t)
 	pay := func(id, amount string) {
 		api.Confirm(kasperopay.Event{PaymentID: id, AmountKAS: payhook.MustAmount(amount), TransactionID: "tx_" + id})
 	}
@@ -299,7 +301,12 @@ func TestSendPrint(t *testing.T) {
 			if curlErr != nil {
 				t.Skip("curl is not installed: the printed command is not run")
 			}
-			res, err := exec.Command("sh", "-c", out).CombinedOutput()
+			cmd := exec.Command("sh", "-c", out)
+			cmd.Env = os.Environ()
+			for k, v := range tt.vars { // the command reads credentials from serve's variables
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			res, err := cmd.CombinedOutput()
 			require.NoError(t, err, "%s", res)
 			assert.True(t, strings.HasPrefix(string(res), "HTTP/1.1 200 OK"), "%s", res)
 			assert.True(t, strings.HasSuffix(string(res), "\r\n\r\nok\n"), "%s", res)

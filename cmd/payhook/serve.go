@@ -6,9 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/forward"
@@ -35,16 +40,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	opts := []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger), payhook.WithClock(clock)}
+	limit, err := rateLimit(getenv("PAYHOOK_RATE_LIMIT"))
+	if err != nil {
+		return err
+	}
+	if limit != nil {
+		opts = append(opts, payhook.WithRateLimit(*limit))
+	}
 	env := mountEnv{
 		getenv: getenv,
 		out:    &lineWriter{w: stdout, logger: logger},
-		opts:   []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger)},
+		opts:   opts,
 		logger: logger,
 	}
 	env.opts = append(env.opts, gw.options(env.out)...)
 	env.opts = append(env.opts, metrics.options()...)
 	mux := http.NewServeMux()
-	var mounted []string
+	var mounted, replayable []string
 	for _, m := range mounts {
 		h, err := m.handler(env)
 		if err != nil {
@@ -56,6 +69,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		path := "/webhooks/" + m.name
 		mux.Handle("POST "+path, h)
 		mounted = append(mounted, path)
+		if !m.detectsReplays {
+			replayable = append(replayable, m.name)
+		}
 	}
 	if len(mounted) == 0 {
 		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET, " +
@@ -70,16 +86,53 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if addr == "" {
 		addr = ":8080"
 	}
+	if storeForgets(getenv("PAYHOOK_STORE")) && len(replayable) > 0 {
+		logger.Warn("payhook: the memory store forgets every processed event when payhook restarts, and these providers' "+
+			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
+			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
+	}
 	return gw.run(ctx, func(ctx context.Context) error {
 		return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
-			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")))
+			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
+				"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
 		})
 	})
+}
+
+// clock is serve's clock, for the rate limit; tests stop it.
+var clock = time.Now
+
+// defaultRateLimit is PAYHOOK_RATE_LIMIT when it is not set.
+const defaultRateLimit = "20/s"
+
+// rateLimit reads PAYHOOK_RATE_LIMIT: "N/s", "N/m" or "N/h" (N requests a
+// second, minute or hour per client, N at once at most), "off" for none,
+// or "" for defaultRateLimit.
+func rateLimit(spec string) (*payhook.RateLimit, error) {
+	spec = strings.TrimSpace(or(spec, defaultRateLimit))
+	if spec == "off" {
+		return nil, nil
+	}
+	bad := fmt.Errorf("PAYHOOK_RATE_LIMIT=%q: want N/s, N/m or N/h (such as %s), or off", spec, defaultRateLimit)
+	n, unit, ok := strings.Cut(spec, "/")
+	count, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+	if !ok || err != nil || count <= 0 || math.IsInf(count, 0) || count > 1e9 {
+		return nil, bad
+	}
+	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "min": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
+	if per == 0 {
+		return nil, bad
+	}
+	return &payhook.RateLimit{Rate: rate.Limit(count / per.Seconds()), Burst: int(math.Ceil(count))}, nil
 }
 
 // mount is one provider's route, mounted when its environment is set.
 type mount struct {
 	name string
+	// detectsReplays is true for a provider that refuses an old delivery
+	// on its own (KasperoPay: its confirmed_at, or its signed timestamp),
+	// whatever the store remembers.
+	detectsReplays bool
 	// handler returns the provider's handler, nil when its environment is
 	// not set, or an error when it is set wrongly.
 	handler func(env mountEnv) (http.Handler, error)

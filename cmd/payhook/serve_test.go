@@ -226,8 +226,9 @@ func TestServeRefusesBadConfig(t *testing.T) {
 		want string
 	}{
 		{"nothing configured", map[string]string{}, "no provider configured"},
-		{"key without secret", map[string]string{"KAZAWALLET_API_KEY": "k"}, "empty API secret"},
-		{"secret without key", map[string]string{"KAZAWALLET_API_SECRET": "s"}, "empty API key"},
+		{"key without secret", map[string]string{"KAZAWALLET_API_KEY": "k"}, "KAZAWALLET_API_KEY set without KAZAWALLET_API_SECRET"},
+		{"lists that do not pair", map[string]string{"KAZAWALLET_API_KEY": "k1,k2", "KAZAWALLET_API_SECRET": "s1"}, "hold 2 and 1 values"},
+		{"secret without key", map[string]string{"KAZAWALLET_API_SECRET": "s"}, "KAZAWALLET_API_SECRET set without KAZAWALLET_API_KEY"},
 		{"unknown store", map[string]string{"KAZAWALLET_API_KEY": "k", "KAZAWALLET_API_SECRET": "s", "PAYHOOK_STORE": "mongodb://u:hunter2@h/db"}, "unknown store"},
 		{"arguments", map[string]string{"KAZAWALLET_API_KEY": "k", "KAZAWALLET_API_SECRET": "s", "args": "x"}, "takes no arguments"},
 	}

@@ -61,7 +61,7 @@ func openConn(ctx context.Context, spec string, logger *slog.Logger) (*storeConn
 		return openSQLite(ctx, spec, defaultSQLite, logger)
 	case sqlite:
 		return openSQLite(ctx, spec, path, logger)
-	case spec == "memory":
+	case storeForgets(spec):
 		return &storeConn{spec: spec, store: idempotency.NewMemory(), close: func() {}}, nil
 	case scheme == "redis" || scheme == "rediss":
 		return openRedis(ctx, spec)
@@ -70,6 +70,10 @@ func openConn(ctx context.Context, spec string, logger *slog.Logger) (*storeConn
 	}
 	return nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want sqlite:PATH, memory, redis://... or postgres://...; unset: sqlite:%s)", storeName(spec), defaultSQLite)
 }
+
+// storeForgets reports whether the store that PAYHOOK_STORE names forgets
+// what it holds when the process ends: the memory store.
+func storeForgets(spec string) bool { return spec == "memory" }
 
 // storeError describes a failure to open the store at spec. The drivers'
 // errors name the host and user, never the password, but they may quote
@@ -193,6 +197,9 @@ func cleanEvery(store tableStore, logger *slog.Logger) (stop func()) {
 // (pgx reads ?password=), nor in a "host=... password=..." string, which is
 // not a URL and is not shown.
 func storeName(spec string) string {
+	if storeForgets(spec) {
+		return "memory"
+	}
 	if spec == "" {
 		spec = "sqlite:" + defaultSQLite
 	}

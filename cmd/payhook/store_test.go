@@ -31,7 +31,7 @@ func TestStoreName(t *testing.T) {
 		{"default", "", "sqlite:" + filepath.Join(wd, "payhook.db")},
 		{"sqlite, relative", "sqlite:data/hooks.db", "sqlite:" + filepath.Join(wd, "data", "hooks.db")},
 		{"sqlite, absolute", "sqlite:/var/lib/payhook/payhook.db", "sqlite:/var/lib/payhook/payhook.db"},
-		{"memory", "memory", `"memory"`},
+		{"memory", "memory", "memory"},
 		{"redis", "redis://localhost:6379/0", "redis://localhost:6379/0"},
 		{"redis password", "redis://:" + secret + "@localhost:6379/0", "redis://:xxxxx@localhost:6379/0"},
 		{"postgres user and password", "postgres://app:" + secret + "@db/app?sslmode=require", "postgres://app:xxxxx@db/app?sslmode=require"},
@@ -169,6 +169,7 @@ func TestServeSharedStore(t *testing.T) {
 			assert.Equal(t, 1, strings.Count(printed, `"key":"`+id+`"`), "printed once by one of the replicas:\n%s", printed)
 			for _, l := range logs {
 				assert.Contains(t, l.String(), tt.name+"://", "the store is logged")
+				assert.NotContains(t, l.String(), replayWarning, "a durable store needs no warning")
 				assert.NotContains(t, l.String(), secret)
 			}
 		})

@@ -9,7 +9,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/shop"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
@@ -23,29 +22,17 @@ import (
 // front of payhook it would leave payhook an empty body (400), or, if it
 // puts the body back, cost a copy of every webhook.
 func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
-	s, err := shop.NewSetup(cfg, orders)
-	if err != nil {
-		return nil, err
-	}
-	p, hooks, opts := s.Providers, s.Hooks, s.Options
-
+	cfg = cfg.WithDefaults()
 	r := chi.NewRouter()
 	r.Use(middleware.RequestID, middleware.Recoverer)
-	r.Use(middleware.RequestSize(s.Config.MaxBodyBytes)) // caps r.Body; payhook answers 413 past it
-
-	r.Route("/webhooks", func(r chi.Router) {
-		// payhook.Middleware is a func(http.Handler) http.Handler: chi's
-		// With takes it as it is. The handler behind it runs once per
-		// verified event and answers for itself; any 2xx marks it done.
-		r.With(payhook.Middleware(p.Kazawallet, opts...)).Post("/kazawallet", kazawalletWebhook(hooks))
-		// The typed handler: payhook answers 200 when the func returns nil.
-		r.Method(http.MethodPost, "/kkiapay", payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...))
-		r.Method(http.MethodPost, "/kasperopay", payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...))
-	})
+	r.Use(middleware.RequestSize(cfg.MaxBodyBytes)) // caps r.Body; payhook answers 413 past it
+	if err := mountWebhooks(r, cfg, shop.Webhooks{Orders: orders, Log: cfg.Logger}); err != nil {
+		return nil, err
+	}
 
 	api := shop.API{Orders: orders}
 	r.Route("/orders", func(r chi.Router) {
-		r.Use(auditBody(s.Config.Logger)) // reads bodies: the API's group only
+		r.Use(auditBody(cfg.Logger)) // reads bodies: the API's group only
 		r.Post("/", api.Create)
 		r.Get("/{id}", api.Get)
 	})

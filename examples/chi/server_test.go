@@ -59,13 +59,12 @@ func TestWhatSitsInFront(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := apptest.NewEnv(t)
-			s, err := shop.NewSetup(env.Config, env.Orders)
-			require.NoError(t, err)
+			kw, hooks, opts := env.KazawalletSetup(t)
 			r := chi.NewRouter()
 			if tt.use != nil {
 				r.Use(tt.use)
 			}
-			r.With(payhook.Middleware(s.Providers.Kazawallet, s.Options...)).Post("/webhooks/kazawallet", kazawalletWebhook(s.Hooks))
+			r.With(payhook.Middleware(kw, opts...)).Post("/webhooks/kazawallet", kazawalletWebhook(hooks))
 
 			w := apptest.Serve(r, apptest.Kazawallet.Request("/webhooks/kazawallet", apptest.KazawalletPaid))
 			assert.Equal(t, tt.want, w.Code, w.Body.String())

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/shop"
 )
 
@@ -31,25 +30,19 @@ import (
 // handler), mount it with internal/echohook.Middleware, not
 // echo.WrapMiddleware: see that package for why.
 func NewServer(cfg shop.Config, orders shop.OrderStore) (*echo.Echo, error) {
-	s, err := shop.NewSetup(cfg, orders)
-	if err != nil {
-		return nil, err
-	}
-	p, hooks, opts := s.Providers, s.Hooks, s.Options
-
+	cfg = cfg.WithDefaults()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(strconv.FormatInt(s.Config.MaxBodyBytes, 10) + "B"))
+	e.Use(middleware.BodyLimit(strconv.FormatInt(cfg.MaxBodyBytes, 10) + "B"))
 	e.Use(middleware.BodyDumpWithConfig(middleware.BodyDumpConfig{
 		Skipper: isWebhook, // payhook logs webhooks, without their signatures
-		Handler: dumpTo(s.Config.Logger),
+		Handler: dumpTo(cfg.Logger),
 	}))
 
-	webhooks := e.Group("/webhooks")
-	webhooks.POST("/kazawallet", echo.WrapHandler(payhook.Handle(p.Kazawallet, hooks.Kazawallet, opts...)))
-	webhooks.POST("/kkiapay", echo.WrapHandler(payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...)))
-	webhooks.POST("/kasperopay", echo.WrapHandler(payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...)))
+	if err := mountWebhooks(e, cfg, shop.Webhooks{Orders: orders, Log: cfg.Logger}); err != nil {
+		return nil, err
+	}
 
 	api := ordersAPI{orders}
 	e.POST("/orders", api.create)

@@ -73,14 +73,13 @@ func TestBodyReadersBeforePayhook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := apptest.NewEnv(t)
-			s, err := shop.NewSetup(env.Config, env.Orders)
-			require.NoError(t, err)
+			kw, hooks, opts := env.KazawalletSetup(t)
 			e := echo.New()
 			var mw []echo.MiddlewareFunc
 			if tt.before != nil {
 				mw = append(mw, tt.before)
 			}
-			e.POST("/webhooks/kazawallet", echo.WrapHandler(payhook.Handle(s.Providers.Kazawallet, s.Hooks.Kazawallet, s.Options...)), mw...)
+			e.POST("/webhooks/kazawallet", echo.WrapHandler(payhook.Handle(kw, hooks.Kazawallet, opts...)), mw...)
 
 			w := apptest.Serve(e, apptest.Kazawallet.Request("/webhooks/kazawallet", apptest.KazawalletPaid))
 			assert.Equal(t, tt.want, w.Code, w.Body.String())

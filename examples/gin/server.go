@@ -8,7 +8,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/shop"
 )
 
@@ -24,22 +23,15 @@ import (
 // (limitBody) may sit in front of everything: payhook answers 413 past
 // the cap.
 func NewServer(cfg shop.Config, orders shop.OrderStore) (*gin.Engine, error) {
-	s, err := shop.NewSetup(cfg, orders)
-	if err != nil {
+	cfg = cfg.WithDefaults()
+	r := gin.New()
+	r.Use(gin.Recovery(), limitBody(cfg.MaxBodyBytes))
+	if err := mountWebhooks(r, cfg, shop.Webhooks{Orders: orders, Log: cfg.Logger}); err != nil {
 		return nil, err
 	}
-	p, hooks, opts := s.Providers, s.Hooks, s.Options
-
-	r := gin.New()
-	r.Use(gin.Recovery(), limitBody(s.Config.MaxBodyBytes))
-
-	webhooks := r.Group("/webhooks") // nothing here reads the body before payhook
-	webhooks.POST("/kazawallet", gin.WrapH(payhook.Handle(p.Kazawallet, hooks.Kazawallet, opts...)))
-	webhooks.POST("/kkiapay", gin.WrapH(payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...)))
-	webhooks.POST("/kasperopay", gin.WrapH(payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...)))
 
 	api := ordersAPI{orders}
-	group := r.Group("/orders", auditBody(s.Config.Logger)) // reads bodies: the API only
+	group := r.Group("/orders", auditBody(cfg.Logger)) // reads bodies: the API only
 	group.POST("", api.create)
 	group.GET("/:id", api.get)
 	return r, nil

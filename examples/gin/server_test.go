@@ -63,10 +63,9 @@ func TestBodyReadersBeforePayhook(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env := apptest.NewEnv(t)
-			s, err := shop.NewSetup(env.Config, env.Orders)
-			require.NoError(t, err)
+			kw, hooks, opts := env.KazawalletSetup(t)
 			r := gin.New()
-			chain := []gin.HandlerFunc{gin.WrapH(payhook.Handle(s.Providers.Kazawallet, s.Hooks.Kazawallet, s.Options...))}
+			chain := []gin.HandlerFunc{gin.WrapH(payhook.Handle(kw, hooks.Kazawallet, opts...))}
 			if tt.before != nil {
 				chain = append([]gin.HandlerFunc{tt.before}, chain...)
 			}

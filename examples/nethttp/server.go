@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/shop"
 )
 
@@ -18,24 +17,17 @@ import (
 // (to log or to decode it) must not wrap the webhook routes, or must put
 // the body back: see server_test.go.
 func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
-	s, err := shop.NewSetup(cfg, orders)
-	if err != nil {
+	cfg = cfg.WithDefaults()
+	mux := http.NewServeMux()
+	if err := mountWebhooks(mux, cfg, shop.Webhooks{Orders: orders, Log: cfg.Logger}); err != nil {
 		return nil, err
 	}
-	p, hooks, opts := s.Providers, s.Hooks, s.Options
-
-	mux := http.NewServeMux()
-	// payhook reads and verifies the body itself, then calls the typed
-	// handler once per event; a duplicate is answered 200 without a call.
-	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(p.Kazawallet, hooks.Kazawallet, opts...))
-	mux.Handle("POST /webhooks/kkiapay", payhook.Handle(p.KKiaPay, hooks.KKiaPay, opts...))
-	mux.Handle("POST /webhooks/kasperopay", payhook.Handle(p.KasperoPay, hooks.KasperoPay, opts...))
 
 	api := shop.API{Orders: orders}
 	mux.HandleFunc("POST /orders", api.Create)
 	mux.HandleFunc("GET /orders/{id}", api.Get)
 
-	return limitBody(s.Config.MaxBodyBytes, accessLog(s.Config.Logger, mux)), nil
+	return limitBody(cfg.MaxBodyBytes, accessLog(cfg.Logger, mux)), nil
 }
 
 // limitBody caps every request body at n bytes. It only wraps r.Body;

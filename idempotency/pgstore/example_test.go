@@ -46,7 +46,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Status)
+		log.Printf("order %s: %s", e.OrderID, e.Type)
 		return nil
 	}, payhook.WithStore(store)))
 	log.Fatal(http.ListenAndServe(":8080", nil))

@@ -88,7 +88,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Status)
+		log.Printf("order %s: %s", e.OrderID, e.Type)
 		return nil
 	}, payhook.WithStore(store)))
 	srv := &http.Server{Addr: ":8080", ReadHeaderTimeout: 10 * time.Second}

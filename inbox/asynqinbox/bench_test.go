@@ -37,7 +37,7 @@ func deliveries(n int) []benchtest.Delivery {
 	ds := make([]benchtest.Delivery, n)
 	for i := range ds {
 		e := kazawallet.Event{OrderID: prefix + strconv.Itoa(i), Amount: payhook.MustAmount("10.00"),
-			Status: kazawallet.StatusFulfilled, Currency: "USD"}
+			Type: kazawallet.Fulfilled, Currency: "USD"}
 		ds[i] = benchtest.Delivery{Body: sender.Body(e), Header: header}
 	}
 	return ds

@@ -36,7 +36,7 @@ func ExampleNew() {
 		log.Fatal(err)
 	}
 	http.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
-		log.Printf("order %s: %s", e.OrderID, e.Status)
+		log.Printf("order %s: %s", e.OrderID, e.Type)
 		return nil // an error is retried, with backoff, from the inbox
 	}, payhook.WithInbox(ib), payhook.WithStore(redisstore.New(client))))
 

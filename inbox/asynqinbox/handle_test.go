@@ -19,16 +19,17 @@ import (
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 const apiKey, apiSecret = "test_api_key", "test_api_secret"
 
-var sender = payhooktest.Kazawallet{APIKey: apiKey, APISecret: apiSecret}
+var sender = kazawallettest.Sender{APIKey: apiKey, APISecret: apiSecret}
 
 // order returns a paid Kazawallet event of an order no other test has.
 func order() kazawallet.Event {
 	return kazawallet.Event{OrderID: "ord_" + rand.Text(), Amount: payhook.MustAmount("10.00"),
-		Status: kazawallet.StatusFulfilled, Currency: "USD", Ref: "user-42"}
+		Type: kazawallet.Fulfilled, Currency: "USD", Ref: "user-42"}
 }
 
 func entryID(e kazawallet.Event) string { return "kazawallet:" + e.OrderID }

@@ -18,33 +18,45 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payhook/payhook/internal/secret"
 	"github.com/payhook/payhook/internal/sentinel"
 )
 
-// DefaultTimeout bounds a call when the caller gives no *http.Client.
+// DefaultTimeout bounds a call when the caller gives no timeout.
 const DefaultTimeout = 15 * time.Second
 
 // MaxResponseBytes caps the body read from an API answer.
 const MaxResponseBytes = 1 << 20
 
-// Client calls one provider's API. It is safe for concurrent use.
+// Client calls one provider's API. It is safe for concurrent use. Its
+// base URL (which may hold a proxy's password) and its headers' values
+// (API keys) are secret.Values, so that no printing of a Client shows them.
 type Client struct {
-	base     string
+	base     secret.Value
 	redacted string // base without a password, for printing
 	http     *http.Client
-	header   http.Header
+	header   map[string]secret.Value
+	timeout  time.Duration
 }
 
 // New returns a Client for the API at base (no trailing slash needed).
-// header is sent with every request and must not be changed afterwards; hc
-// nil means an http.Client with DefaultTimeout.
-func New(base string, hc *http.Client, header http.Header) *Client {
+// header is sent with every request, its values being credentials. Each
+// call is bounded by timeout (DefaultTimeout when not above 0), whatever
+// hc's own Timeout; hc nil means an http.Client that follows redirects
+// only within the API's host.
+func New(base string, hc *http.Client, header map[string]string, timeout time.Duration) *Client {
 	if hc == nil {
-		hc = &http.Client{Timeout: DefaultTimeout, CheckRedirect: sameHost}
+		hc = &http.Client{CheckRedirect: sameHost}
 	}
-	c := &Client{base: strings.TrimRight(base, "/"), http: hc, header: header}
-	c.redacted = c.base
-	if u, err := url.Parse(c.base); err == nil {
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	base = strings.TrimRight(base, "/")
+	c := &Client{base: secret.New(base), redacted: base, http: hc, header: map[string]secret.Value{}, timeout: timeout}
+	for k, v := range header {
+		c.header[http.CanonicalHeaderKey(k)] = secret.New(v)
+	}
+	if u, err := url.Parse(base); err == nil {
 		c.redacted = u.Redacted()
 	}
 	return c
@@ -83,7 +95,7 @@ func sameHost(req *http.Request, via []*http.Request) error {
 }
 
 // Base returns the base URL.
-func (c *Client) Base() string { return c.base }
+func (c *Client) Base() string { return c.base.Reveal() }
 
 // Response is an API's answer, whatever its status.
 type Response struct {
@@ -102,6 +114,8 @@ func (r Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 // payhook.ErrUnavailable. Errors never hold the request's headers, nor a
 // password in base.
 func (c *Client) Do(ctx context.Context, method, path string, in any) (Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -110,13 +124,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in any) (Response,
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base.Reveal()+path, body)
 	if err != nil { // url.Error's text would repeat the URL, password and all
 		return Response{}, fmt.Errorf("%w: invalid API URL: %w", sentinel.ErrUnavailable, unwrapURLError(err))
 	}
 	where := method + " " + req.URL.Redacted()
 	for k, v := range c.header {
-		req.Header[k] = v
+		req.Header[k] = []string{v.Reveal()}
 	}
 	req.Header.Set("Accept", "application/json")
 	if in != nil {
@@ -155,3 +169,6 @@ func Decode(r Response, out any) error {
 	}
 	return nil
 }
+
+// Timeout returns the bound of each call.
+func (c *Client) Timeout() time.Duration { return c.timeout }

@@ -28,7 +28,7 @@ func TestDo(t *testing.T) {
 		io.WriteString(w, `{"ok":true}`)
 	}))
 	defer srv.Close()
-	c := New(srv.URL+"/", nil, http.Header{"X-Api-Key": {"k"}})
+	c := New(srv.URL+"/", nil, map[string]string{"X-Api-Key": "k"}, 0)
 
 	res, err := c.Do(context.Background(), http.MethodPost, "/api/v1/x", map[string]string{"a": "b"})
 	require.NoError(t, err, "any answer is not an error")
@@ -68,16 +68,16 @@ func TestDoUnavailable(t *testing.T) {
 		c    *Client
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
-		{"timeout", New(slow.URL, &http.Client{Timeout: 50 * time.Millisecond}, http.Header{"X-Secret": {"hunter2"}}), nil},
-		{"deadline", New(slow.URL, nil, nil), func() (context.Context, context.CancelFunc) {
+		{"timeout", New(slow.URL, &http.Client{Timeout: 50 * time.Millisecond}, map[string]string{"X-Secret": "hunter2"}, 0), nil},
+		{"deadline", New(slow.URL, nil, nil, 0), func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 50*time.Millisecond)
 		}},
-		{"connection refused", New(closed.URL, nil, nil), nil},
-		{"answer too large", New(huge.URL, nil, nil), nil},
-		{"bad URL", New("://nope", nil, nil), nil},
-		{"connection refused, password in URL", New(withPassword(closed.URL), nil, nil), nil},
-		{"answer too large, password in URL", New(withPassword(huge.URL), nil, nil), nil},
-		{"bad URL with password", New("://user:hunter2@nope", nil, nil), nil},
+		{"connection refused", New(closed.URL, nil, nil, 0), nil},
+		{"answer too large", New(huge.URL, nil, nil, 0), nil},
+		{"bad URL", New("://nope", nil, nil, 0), nil},
+		{"connection refused, password in URL", New(withPassword(closed.URL), nil, nil, 0), nil},
+		{"answer too large, password in URL", New(withPassword(huge.URL), nil, nil, 0), nil},
+		{"bad URL with password", New("://user:hunter2@nope", nil, nil, 0), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +130,7 @@ func TestRedirectToAnotherHostKeepsTheKeys(t *testing.T) {
 		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
 	}))
 	defer api.Close()
-	c := New(api.URL, nil, http.Header{"X-Api-Key": {"k"}})
+	c := New(api.URL, nil, map[string]string{"X-Api-Key": "k"}, 0)
 
 	res, err := c.Do(context.Background(), http.MethodGet, "/moved", nil)
 	require.NoError(t, err)
@@ -168,5 +168,5 @@ func TestCheckBase(t *testing.T) {
 			assert.NotContains(t, err.Error(), "secretpw")
 		})
 	}
-	assert.Equal(t, "https://user:xxxxx@proxy.example/api", New("https://user:pw@proxy.example/api/", nil, nil).Redacted())
+	assert.Equal(t, "https://user:xxxxx@proxy.example/api", New("https://user:pw@proxy.example/api/", nil, nil, 0).Redacted())
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/decimal"
 )
 
 // The types below are for the fields of a webhook that the receiver can do
@@ -34,15 +34,20 @@ func (t *Text) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// LooseAmount is a payhook.Amount that is zero, rather than an error, when
-// the value is not a decimal (null, "", "n/a", an object).
-type LooseAmount payhook.Amount
+// Decimal reads a decimal number ("10.50", 1e3) from a JSON string or
+// number, exactly as written: a string's contents, a number's literal. Any
+// other value (null, "", "n/a", an object) gives "". A provider turns it
+// into a payhook.Amount with payhook.ParseAmount, which accepts every
+// non-empty Decimal.
+type Decimal string
 
 // UnmarshalJSON implements json.Unmarshaler.
-func (a *LooseAmount) UnmarshalJSON(data []byte) error {
-	var v payhook.Amount
-	if v.UnmarshalJSON(data) == nil {
-		*a = LooseAmount(v)
+func (d *Decimal) UnmarshalJSON(data []byte) error {
+	var s Text
+	_ = s.UnmarshalJSON(data)
+	*d = ""
+	if (data[0] == '"' || data[0] == '-' || '0' <= data[0] && data[0] <= '9') && decimal.Valid(string(s)) {
+		*d = Decimal(s)
 	}
 	return nil
 }

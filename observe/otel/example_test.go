@@ -14,8 +14,8 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/observe/otel"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 // A span per delivery and the webhook counters, read back from the SDK's
@@ -41,8 +41,8 @@ func Example() {
 		return nil // credit the order
 	}, payhook.WithObserver(tel.Observer()))
 
-	sender := payhooktest.Kazawallet{APIKey: "api-key", APISecret: "api-secret"}
-	e := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Status: kazawallet.StatusFulfilled, Currency: "USD"}
+	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
+	e := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Type: kazawallet.Fulfilled, Currency: "USD"}
 	for _, r := range []*http.Request{
 		sender.Request("/webhooks/kazawallet", e),
 		sender.Request("/webhooks/kazawallet", e),

@@ -14,8 +14,8 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/observe/prometheus"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 // A receiver that serves its metrics on GET /metrics: two webhooks
@@ -35,9 +35,9 @@ func Example() {
 	}, payhook.WithObserver(metrics.Observer())))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 
-	sender := payhooktest.Kazawallet{APIKey: "api-key", APISecret: "api-secret"}
+	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
 	link := func(id string) kazawallet.Event {
-		return kazawallet.Event{OrderID: id, Amount: payhook.MustAmount("10.00"), Status: kazawallet.StatusFulfilled, Currency: "USD"}
+		return kazawallet.Event{OrderID: id, Amount: payhook.MustAmount("10.00"), Type: kazawallet.Fulfilled, Currency: "USD"}
 	}
 	for _, r := range []*http.Request{
 		sender.Request("/webhooks/kazawallet", link("lnk_1")),
@@ -74,8 +74,8 @@ func ExampleWithInbox() {
 		payhook.WithInbox(ib), payhook.WithObserver(metrics.Observer()))
 	// ib.Run(ctx) would run the entries; here they stay pending.
 
-	sender := payhooktest.Kazawallet{APIKey: "api-key", APISecret: "api-secret"}
-	e := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Status: kazawallet.StatusFulfilled, Currency: "USD"}
+	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
+	e := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Type: kazawallet.Fulfilled, Currency: "USD"}
 	h.ServeHTTP(httptest.NewRecorder(), sender.Request("/webhooks/kazawallet", e))
 
 	w := httptest.NewRecorder()

@@ -22,16 +22,16 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/observe/prometheus"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 const apiKey, apiSecret = "api-key", "api-secret"
 
-var sender = payhooktest.Kazawallet{APIKey: apiKey, APISecret: apiSecret}
+var sender = kazawallettest.Sender{APIKey: apiKey, APISecret: apiSecret}
 
 func paid(order string) kazawallet.Event {
-	return kazawallet.Event{OrderID: order, Amount: payhook.MustAmount("10.00"), Status: kazawallet.StatusFulfilled, Currency: "USD"}
+	return kazawallet.Event{OrderID: order, Amount: payhook.MustAmount("10.00"), Type: kazawallet.Fulfilled, Currency: "USD"}
 }
 
 func newKazawallet(t testing.TB) *kazawallet.Provider {

@@ -135,7 +135,13 @@ func BenchmarkFloor(b *testing.B) { floor(b, benchAPI(b).URL) }
 
 // BenchmarkMiddleware: the whole path with a webhook secret and status
 // API confirmation.
-func BenchmarkMiddleware(b *testing.B) { middleware(b, WithBaseURL(benchAPI(b).URL)) }
+func BenchmarkMiddleware(b *testing.B) {
+	cl, err := NewClient(WithBaseURL(benchAPI(b).URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	middleware(b, WithConfirmation(cl))
+}
 
 // BenchmarkFloorSignatureOnly: decode and HMAC check.
 func BenchmarkFloorSignatureOnly(b *testing.B) { floor(b, "") }
@@ -147,7 +153,7 @@ func BenchmarkMiddlewareSignatureOnly(b *testing.B) { middleware(b, WithoutConfi
 // BenchmarkSignatureCheck is the signature check alone, with the keyed HMAC
 // reused: it allocates nothing.
 func BenchmarkSignatureCheck(b *testing.B) {
-	s := newSigner(benchSecret)
+	s := newSigner([]string{benchSecret})
 	body := []byte(`{"event":"payment.completed","payment_id":"pay_1"}`)
 	sig := Sign(benchSecret, body)
 	b.ReportAllocs()

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,29 +64,21 @@ func (p Payment) Completed() bool { return p.Status == StatusCompleted }
 // to poll a payment instead of, or besides, waiting for its webhook. Make
 // one with [NewClient]; it is safe for concurrent use.
 type Client struct {
-	api     *apiclient.Client
-	path    string
-	timeout time.Duration
+	api  *apiclient.Client
+	path string
 }
 
-// NewClient returns a status API client configured by the options
-// WithBaseURL, WithStatusPath, WithHTTPClient and WithTimeout; the others
-// are ignored. It fails with payhook.ErrConfig on an invalid base URL or
-// path.
-func NewClient(opts ...Option) (*Client, error) {
-	c, err := newConfig(opts)
-	if err != nil {
-		return nil, err
+// NewClient returns a status API client. It fails with payhook.ErrConfig
+// on a base URL that is not http(s) or a path holding a query.
+func NewClient(opts ...ClientOption) (*Client, error) {
+	c := newClientConfig(opts)
+	if err := apiclient.CheckBase(c.baseURL); err != nil {
+		return nil, fmt.Errorf("kasperopay: %w: %w", payhook.ErrConfig, err)
 	}
-	return c.client(), nil
-}
-
-func (c *config) client() *Client {
-	hc := c.httpClient
-	if hc == nil {
-		hc = &http.Client{} // each call is bounded by c.timeout
+	if c.badPath {
+		return nil, fmt.Errorf("kasperopay: %w: status path %q holds a query or fragment", payhook.ErrConfig, c.statusPath)
 	}
-	return &Client{api: apiclient.New(c.baseURL, hc, nil), path: c.statusPath, timeout: c.timeout}
+	return &Client{api: apiclient.New(c.baseURL, c.http, nil, c.timeout), path: c.statusPath}, nil
 }
 
 // Status returns the payment with id paymentID as the status API reports
@@ -103,8 +97,6 @@ func (c *Client) Status(ctx context.Context, paymentID string) (Payment, error) 
 	if err := checkID(paymentID); err != nil {
 		return Payment{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
 	res, err := c.api.Do(ctx, http.MethodGet, c.path+url.PathEscape(paymentID), nil)
 	if err != nil {
 		return Payment{}, fmt.Errorf("kasperopay: status of %q: %w", paymentID, err)
@@ -205,3 +197,20 @@ func saysNotFound(body []byte) bool {
 func containsFold(b []byte, s string) bool {
 	return bytes.Contains(bytes.ToLower(b), []byte(s))
 }
+
+// LogValue implements slog.LogValuer: a Client logs its base URL without
+// a password.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api", c.api.Redacted()), slog.String("status_path", c.path))
+}
+
+// String returns a description without the base URL's password.
+func (c Client) String() string {
+	return "kasperopay.Client{api: " + c.api.Redacted() + ", status_path: " + c.path + "}"
+}
+
+// GoString is String, so that %#v prints no password either.
+func (c Client) GoString() string { return c.String() }
+
+// Format writes String whatever the verb.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 )
 
@@ -20,7 +21,7 @@ func TestClientStatus(t *testing.T) {
 	api.answer("pay_pending", http.StatusOK, `{"payment_id":"pay_pending","status":"pending","amount_kas":"10","amount_usd":null,"txid":null,`+
 		`"store_name":"Your Store","confirmed_at":null,"expires_at":"2026-01-30 15:44:00"}`)
 	api.answer("pay_ms", http.StatusOK, `{"payment_id":"pay_ms","status":"expired","amount_kas":1e2,"expires_at":1769787840000}`)
-	c, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL))
+	c, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL()))
 	require.NoError(t, err)
 
 	p, err := c.Status(context.Background(), "pay_abc123")
@@ -37,7 +38,7 @@ func TestClientStatus(t *testing.T) {
 	}, p)
 	assert.True(t, p.Completed())
 	assert.Equal(t, http.MethodGet, api.last().Method)
-	assert.Equal(t, "/pay/status/pay_abc123", api.last().URL.Path)
+	assert.Equal(t, "/pay/status/pay_abc123", api.last().Path)
 
 	p, err = c.Status(context.Background(), "pay_pending")
 	require.NoError(t, err)
@@ -67,7 +68,7 @@ func TestClientStatusErrors(t *testing.T) {
 	api.answer("pay_nostatus", http.StatusOK, `{"error":"database busy"}`)
 	api.answer("pay_badamount", http.StatusOK, `{"status":"completed","amount_kas":"lots"}`)
 	api.answer("pay_huge", http.StatusOK, `{"status":"completed","pad":"`+strings.Repeat("x", 1<<20)+`"}`)
-	c, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL))
+	c, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL()))
 	require.NoError(t, err)
 
 	tests := []struct {
@@ -102,24 +103,15 @@ func TestClientStatusErrors(t *testing.T) {
 
 func TestClientStatusTimeouts(t *testing.T) {
 	api := newFakeAPI(t)
-	hang := make(chan struct{})
-	defer close(hang)
-	api.mu.Lock()
-	api.answers["pay_slow"] = func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-hang:
-		case <-r.Context().Done():
-		}
-	}
-	api.mu.Unlock()
+	api.Set("pay_slow", payhooktest.Slow(time.Hour, payhooktest.Answer{}))
 
 	tests := []struct {
 		name string
-		opts []kasperopay.Option
+		opts []kasperopay.ClientOption
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
-		{"WithTimeout", []kasperopay.Option{kasperopay.WithTimeout(20 * time.Millisecond)}, nil},
-		{"http.Client timeout", []kasperopay.Option{kasperopay.WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond})}, nil},
+		{"WithTimeout", []kasperopay.ClientOption{kasperopay.WithTimeout(20 * time.Millisecond)}, nil},
+		{"http.Client timeout", []kasperopay.ClientOption{kasperopay.WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond})}, nil},
 		{"caller's deadline", nil, func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 20*time.Millisecond)
 		}},
@@ -131,14 +123,13 @@ func TestClientStatusTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := kasperopay.NewClient(append([]kasperopay.Option{kasperopay.WithBaseURL(api.URL)}, tt.opts...)...)
-			require.NoError(t, err)
+			c := api.Client(tt.opts...)
 			ctx, cancel := context.Background(), context.CancelFunc(func() {})
 			if tt.ctx != nil {
 				ctx, cancel = tt.ctx()
 			}
 			defer cancel()
-			_, err = c.Status(ctx, "pay_slow")
+			_, err := c.Status(ctx, "pay_slow")
 			assert.ErrorIs(t, err, payhook.ErrUnavailable)
 		})
 	}
@@ -147,7 +138,9 @@ func TestClientStatusTimeouts(t *testing.T) {
 func TestNewClientConfig(t *testing.T) {
 	_, err := kasperopay.NewClient(kasperopay.WithBaseURL("kaspa-store.com"))
 	assert.ErrorIs(t, err, payhook.ErrConfig)
-	c, err := kasperopay.NewClient(kasperopay.WithWebhookSecret("ignored"), kasperopay.WithoutConfirmation())
-	require.NoError(t, err, "the Provider's options are ignored")
-	assert.NotNil(t, c)
+	_, err = kasperopay.NewClient(kasperopay.WithStatusPath("/pay/status?id="))
+	assert.ErrorIs(t, err, payhook.ErrConfig)
+	c, err := kasperopay.NewClient(kasperopay.WithStatusPath("api/pay/status"), kasperopay.WithBaseURL("https://proxy:hunter2@kaspa-store.example/"))
+	require.NoError(t, err)
+	assert.Equal(t, "kasperopay.Client{api: https://proxy:xxxxx@kaspa-store.example, status_path: /api/pay/status/}", c.String())
 }

@@ -18,7 +18,10 @@
 // documentation, and every form is accepted: order_id, transaction_id,
 // amount_usd and customer_address may be null; amounts may be JSON strings
 // or numbers (kept exact, never a float); an "item" string may come besides
-// or instead of the "items" array. Only event and payment_id are required.
+// or instead of the "items" array. Only event and payment_id are required,
+// and event must be "payment.completed", the only one KasperoPay documents:
+// any other is refused (400) before the payment id is claimed, so that a
+// forged "payment.expired" naming a real payment cannot mark it done.
 //
 // # KasperoPay signs nothing
 //
@@ -28,7 +31,7 @@
 // accepts it only when the API says "completed" with the same amount_kas
 // (compared as numbers: 25.5 equals "25.50") and, when both sides have one,
 // the same transaction id. A webhook whose transaction_id is null is
-// accepted on status and amount alone; Event.Confirmed.TxID then has the
+// accepted on status and amount alone; Event.Confirmation.TxID then has the
 // API's.
 //
 // That proves less than a signature would. It proves that a KasperoPay
@@ -44,31 +47,39 @@
 //
 // Without a secret the timestamp proves nothing and is not checked; a
 // replayed webhook is recognised by its payment id instead (payhook's
-// idempotency store). Every delivery, forged ones and duplicates included,
-// costs one call of the status API: limit the rate with
-// payhook.WithRateLimit. The call is made before payhook claims the
+// idempotency store) and by its age ([WithMaxAge]). Every delivery, forged
+// ones and duplicates included, is confirmed through the status API: limit
+// the rate with payhook.WithRateLimit. The API's answer for a settled
+// payment is remembered for a while ([WithAnswerTTL]), so a spray of
+// forgeries naming one payment costs one call, and the calls in flight are
+// bounded ([WithConcurrentConfirmations]). The call is made before payhook claims the
 // payment id (in Verify), so that a forged webhook naming a real payment
 // id cannot hold that id while the genuine delivery, sent only once,
 // arrives. With a webhook secret the signature authenticates the sender,
 // the id is claimed first, and a duplicate costs no call.
 //
 // If your KasperoPay dashboard offers a webhook secret, configure it with
-// [WithWebhookSecret]: the X-KasperoPay-Signature header (hex HMAC-SHA256
-// of the raw body) is then required and checked first, and the body's
-// timestamp must lie within [WithReplayWindow] of now. Every field is then
-// KasperoPay's. Confirmation stays on unless [WithoutConfirmation] turns it
-// off, which is refused without a secret.
+// [WithWebhookSecret] (and [WithSecrets] while rotating it): the
+// X-KasperoPay-Signature header (hex HMAC-SHA256 of the raw body) is then
+// required and checked first, and the body's timestamp must lie within
+// [WithReplayWindow] of now. Every field is then KasperoPay's. Confirmation
+// stays on unless [WithoutConfirmation] turns it off, which is refused
+// without a secret. [WithConfirmation] confirms through a [Client] of
+// yours (another base URL, path or timeout: [NewClient]'s options).
 //
 // # When the status API cannot answer
 //
-// A webhook the status API cannot confirm because it is down, slow
-// ([WithTimeout]) or answers garbage is answered 503 — and since
-// KasperoPay will not send it again, the Provider writes an error-level log
-// line holding the payment id, order id, amounts and transaction id, so
-// that the payment can be checked ([Client.Status]) and processed by hand.
-// The same happens when the API does not say "completed" yet (pending or
-// confirming), answered 401. That line goes to [WithLogger]'s logger,
-// slog.Default() unless set: keep it where someone will read it.
+// A webhook the status API cannot confirm because it is down, slow (the
+// Client's [WithTimeout]) or answers garbage is answered 503
+// (payhook.ErrUnavailable); one the API does not say "completed" yet
+// (pending or confirming) is answered 503 too (payhook.ErrPending): not a
+// forgery, not yet a payment. KasperoPay will not send either again, so the
+// error names the payment in full (payment id, order id, amounts,
+// transaction id, "PAYMENT NOT CONFIRMED"), and payhook's middleware logs
+// it at error level with the logger given to payhook.WithLogger: keep it
+// where someone will read it, and check the payment ([Client.Status]) to
+// process it by hand, or let an inbox (payhook.WithInbox) keep the
+// delivery and confirm it later. The Provider logs nothing itself.
 //
 // # Polling
 //

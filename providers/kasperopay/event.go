@@ -12,9 +12,12 @@ import (
 	"github.com/payhook/payhook/internal/jsonx"
 )
 
-// EventPaymentCompleted is the one event KasperoPay documents. Others are
-// kept as they arrive, never rejected.
-const EventPaymentCompleted = "payment.completed"
+// EventType is the webhook's "event" field.
+type EventType string
+
+// PaymentCompleted is the one event KasperoPay documents ("Always
+// payment.completed"), and the only one Verify accepts.
+const PaymentCompleted EventType = "payment.completed"
 
 // Event is a verified KasperoPay webhook. Fields KasperoPay may send as
 // null or leave out are "" (strings), zero (amounts, times) or nil; no
@@ -25,15 +28,15 @@ const EventPaymentCompleted = "payment.completed"
 //
 // What was verified depends on the Provider's configuration, and the
 // fields say which: Signed is true when the body's HMAC was checked, so
-// every field came from the holder of the webhook secret; Confirmed is the
+// every field came from the holder of the webhook secret; Confirmation is the
 // status API's answer when the payment was confirmed through it, which
 // vouches for PaymentID, AmountKAS and TransactionID only — without a
 // signature, OrderID, MerchantID, Items, Item and Metadata are whatever the
 // sender wrote. See the package documentation.
 type Event struct {
-	// Type is the event's name ("event" in the body):
-	// EventPaymentCompleted, or another kept as it is.
-	Type string `json:"event"`
+	// Type is the event's name ("event" in the body): always
+	// PaymentCompleted, since Verify refuses any other.
+	Type EventType `json:"event"`
 	// Timestamp is when KasperoPay sent the webhook; zero when absent or in
 	// a form not recognised (RFC 3339, "2006-01-02 15:04:05", Unix seconds
 	// or milliseconds are).
@@ -48,10 +51,10 @@ type Event struct {
 	AmountKAS payhook.Amount `json:"amount_kas,omitzero"`
 	// AmountUSD is its USD value at payment time, exact as sent; zero when
 	// absent, null or not a number. Not compared with the status API's:
-	// use Confirmed.AmountUSD for that one.
+	// use Confirmation.AmountUSD for that one.
 	AmountUSD payhook.Amount `json:"amount_usd,omitzero"`
 	// TransactionID is the Kaspa transaction id. KasperoPay may send null:
-	// Confirmed.TxID then has the status API's.
+	// Confirmation.TxID then has the status API's.
 	TransactionID string `json:"transaction_id,omitempty"`
 	// CustomerAddress is the payer's Kaspa address.
 	CustomerAddress string `json:"customer_address,omitempty"`
@@ -68,13 +71,15 @@ type Event struct {
 	// Signed reports that the X-KasperoPay-Signature HMAC of the body was
 	// checked ([WithWebhookSecret]).
 	Signed bool `json:"signed"`
-	// Confirmed is the status API's answer that confirmed the payment; nil
+	// Confirmation is the status API's answer that confirmed the payment; nil
 	// when confirmation is off ([WithoutConfirmation]).
-	Confirmed *Payment `json:"confirmed,omitempty"`
+	Confirmation *Payment `json:"confirmation,omitempty"`
 }
 
-// Completed reports whether the event announces a completed payment.
-func (e Event) Completed() bool { return e.Type == EventPaymentCompleted }
+// Paid reports whether the event is a successful payment: a
+// payment.completed, which, unless confirmation is off
+// ([WithoutConfirmation]), the status API confirmed.
+func (e Event) Paid() bool { return e.Type == PaymentCompleted }
 
 // DecodeMetadata decodes the event's metadata into v, as json.Unmarshal
 // does. Without metadata it does nothing and returns nil.
@@ -106,22 +111,22 @@ func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Eve
 
 // wire is a webhook body as KasperoPay sends it. event, payment_id and
 // amount_kas, which the event and its confirmation need, are strict; the
-// other fields are lenient (jsonx.Text, jsonx.LooseAmount, ...): a value of
+// other fields are lenient (jsonx.Text, jsonx.Decimal, ...): a value of
 // an unexpected type is read as zero, since KasperoPay never resends a
 // webhook refused over a field nothing checks.
 type wire struct {
-	Event           jsonx.String      `json:"event"`
-	Timestamp       jsonx.Time        `json:"timestamp"`
-	MerchantID      jsonx.Text        `json:"merchant_id"`
-	PaymentID       jsonx.String      `json:"payment_id"`
-	OrderID         jsonx.Text        `json:"order_id"`
-	AmountKAS       optAmount         `json:"amount_kas"`
-	AmountUSD       jsonx.LooseAmount `json:"amount_usd"`
-	TransactionID   jsonx.Text        `json:"transaction_id"`
-	CustomerAddress jsonx.Text        `json:"customer_address"`
-	Items           itemList          `json:"items"`
-	Item            jsonx.Text        `json:"item"`
-	Metadata        jsonx.Object      `json:"metadata"`
+	Event           jsonx.String  `json:"event"`
+	Timestamp       jsonx.Time    `json:"timestamp"`
+	MerchantID      jsonx.Text    `json:"merchant_id"`
+	PaymentID       jsonx.String  `json:"payment_id"`
+	OrderID         jsonx.Text    `json:"order_id"`
+	AmountKAS       optAmount     `json:"amount_kas"`
+	AmountUSD       jsonx.Decimal `json:"amount_usd"`
+	TransactionID   jsonx.Text    `json:"transaction_id"`
+	CustomerAddress jsonx.Text    `json:"customer_address"`
+	Items           itemList      `json:"items"`
+	Item            jsonx.Text    `json:"item"`
+	Metadata        jsonx.Object  `json:"metadata"`
 }
 
 // decode decodes a webhook body. Only event and payment_id are required.
@@ -130,23 +135,30 @@ func decode(body []byte) (Event, error) {
 		return Event{}, fmt.Errorf("kasperopay: %w: body is not a JSON object", payhook.ErrMalformed)
 	}
 	var w wire
-	if err := json.Unmarshal(body, &w); err != nil {
+	if err := jsonx.Unmarshal(body, &w); err != nil {
 		return Event{}, fmt.Errorf("kasperopay: %w: %w", payhook.ErrMalformed, err)
 	}
-	if w.Event == "" {
+	switch EventType(w.Event) {
+	case "":
 		return Event{}, fmt.Errorf("kasperopay: %w: no event", payhook.ErrMalformed)
+	case PaymentCompleted:
+	default:
+		// A "payment.expired" for a real payment id would otherwise be
+		// acknowledged and mark the id done, and the genuine
+		// payment.completed would be answered "already processed".
+		return Event{}, fmt.Errorf("kasperopay: %w: event %.40q is not one KasperoPay documents (%s)", payhook.ErrMalformed, string(w.Event), PaymentCompleted)
 	}
 	if err := checkID(string(w.PaymentID)); err != nil {
 		return Event{}, err
 	}
 	return Event{
-		Type:            string(w.Event),
+		Type:            EventType(w.Event),
 		Timestamp:       time.Time(w.Timestamp),
 		MerchantID:      string(w.MerchantID),
 		PaymentID:       string(w.PaymentID),
 		OrderID:         string(w.OrderID),
 		AmountKAS:       w.AmountKAS.Amount,
-		AmountUSD:       payhook.Amount(w.AmountUSD),
+		AmountUSD:       amount(w.AmountUSD),
 		TransactionID:   string(w.TransactionID),
 		CustomerAddress: string(w.CustomerAddress),
 		Items:           w.Items,
@@ -171,9 +183,9 @@ type itemList []Item
 
 // itemWire is one line item; its fields never fail to decode.
 type itemWire struct {
-	Name     jsonx.Text        `json:"name"`
-	Quantity looseInt          `json:"quantity"`
-	Price    jsonx.LooseAmount `json:"price"`
+	Name     jsonx.Text    `json:"name"`
+	Quantity looseInt      `json:"quantity"`
+	Price    jsonx.Decimal `json:"price"`
 }
 
 func (l *itemList) UnmarshalJSON(b []byte) error {
@@ -193,7 +205,7 @@ func (l *itemList) UnmarshalJSON(b []byte) error {
 	}
 	items := make([]Item, len(ws))
 	for i, w := range ws {
-		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: payhook.Amount(w.Price)}
+		items[i] = Item{Name: string(w.Name), Quantity: int(w.Quantity), Price: amount(w.Price)}
 	}
 	*l = items
 	return nil
@@ -219,4 +231,10 @@ func quantity(raw json.RawMessage) int {
 		return 0
 	}
 	return int(f)
+}
+
+// amount is d as an Amount: the zero Amount when d is "".
+func amount(d jsonx.Decimal) payhook.Amount {
+	a, _ := payhook.ParseAmount(string(d)) // every non-empty Decimal parses
+	return a
 }

@@ -3,7 +3,6 @@ package kasperopay_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
@@ -11,50 +10,36 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 )
 
-// statusAPI plays KasperoPay's status API for the examples.
-func statusAPI() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/pay/status/pay_xyz789" {
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"error":"Payment not found"}`)
-			return
-		}
-		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"amount_usd":15.05,`+
-			`"txid":"abc123def456","store_name":"Your Store","confirmed_at":"2026-01-30T15:30:00Z","expires_at":"2026-01-30T15:44:00Z"}`)
-	}))
-}
-
 // Receiving KasperoPay webhooks: each one is confirmed through the status
-// API before the handler sees it. Production code leaves WithBaseURL out.
+// API before the handler sees it. kasperopaytest's fake stands in for the
+// API here; production code calls kasperopay.New() without options.
 func Example() {
-	api := statusAPI()
+	api := kasperopaytest.NewAPI(nil)
 	defer api.Close()
+	api.Confirm(kasperopay.Event{Type: kasperopay.PaymentCompleted, PaymentID: "pay_xyz789",
+		AmountKAS: payhook.MustAmount("150.5"), TransactionID: "abc123def456"})
 
-	kp, err := kasperopay.New(kasperopay.WithBaseURL(api.URL))
+	kp, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()))
 	if err != nil {
 		log.Fatal(err)
 	}
 	h := payhook.Handle(kp, func(ctx context.Context, e kasperopay.Event) error {
 		// Without a webhook secret only the payment id, amount and
 		// transaction id are confirmed: find the order by PaymentID.
-		fmt.Println("paid:", e.PaymentID, e.AmountKAS, "KAS, tx", e.Confirmed.TxID)
+		fmt.Println("paid:", e.PaymentID, e.AmountKAS, "KAS, tx", e.Confirmation.TxID)
 		return nil
 	})
-	srv := httptest.NewServer(h)
-	defer srv.Close()
 
 	post := func(body string) {
-		res, err := http.Post(srv.URL, "application/json", strings.NewReader(body))
-		if err != nil {
-			log.Fatal(err)
-		}
-		res.Body.Close()
-		fmt.Println(res.StatusCode)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/kasperopay", strings.NewReader(body)))
+		fmt.Println(w.Code)
 	}
-	post(`{"event":"payment.completed","timestamp":"2026-01-30T15:30:00.000Z","payment_id":"pay_xyz789",` +
-		`"order_id":null,"amount_kas":150.5,"transaction_id":"abc123def456","item":"T-Shirt"}`)
+	post(`{"event":"payment.completed","payment_id":"pay_xyz789","order_id":null,"amount_kas":150.5,` +
+		`"transaction_id":"abc123def456","item":"T-Shirt"}`)
 	post(`{"event":"payment.completed","payment_id":"pay_forged","amount_kas":"1000"}`)
 	// Output:
 	// paid: pay_xyz789 150.5 KAS, tx abc123def456
@@ -64,10 +49,11 @@ func Example() {
 
 // Polling a payment instead of waiting for its webhook.
 func ExampleClient_Status() {
-	api := statusAPI()
+	api := kasperopaytest.NewAPI(nil)
 	defer api.Close()
+	api.Confirm(kasperopay.Event{PaymentID: "pay_xyz789", AmountKAS: payhook.MustAmount("150.5"), TransactionID: "abc123def456"})
 
-	c, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL))
+	c, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL())) // production: kasperopay.NewClient()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -75,12 +61,12 @@ func ExampleClient_Status() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(p.Status, p.AmountKAS, p.TxID, p.ConfirmedAt.Format("15:04"))
+	fmt.Println(p.Status, p.AmountKAS, p.TxID, p.Completed())
 
 	_, err = c.Status(context.Background(), "pay_unknown")
 	fmt.Println(err)
 	// Output:
-	// completed 150.5 abc123def456 15:30
+	// completed 150.5 abc123def456 true
 	// kasperopay: payment not found: "pay_unknown"
 }
 

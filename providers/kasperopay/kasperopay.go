@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apicache"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -23,8 +26,11 @@ type Provider struct {
 	signer *signer // nil without a webhook secret
 	client *Client // nil when confirmation is off
 	window time.Duration
+	maxAge time.Duration
 	now    func() time.Time
-	logger *slog.Logger // nil: slog.Default() when logging
+	// answers remembers settled payments and bounds the status calls in
+	// flight.
+	answers *apicache.Cache[Payment]
 }
 
 var (
@@ -34,24 +40,38 @@ var (
 
 // New returns a Provider. Without options it confirms every webhook through
 // KasperoPay's status API at DefaultBaseURL, since KasperoPay signs nothing
-// by default. Options add a webhook secret ([WithWebhookSecret]), point the
-// status API elsewhere ([WithBaseURL], [WithStatusPath], [WithHTTPClient],
-// [WithTimeout]) or turn confirmation off ([WithoutConfirmation], only with
-// a secret). A configuration that would verify nothing, an empty secret or
-// an invalid URL is an error wrapping payhook.ErrConfig.
+// by default. Options add a webhook secret ([WithWebhookSecret], and
+// [WithSecrets] while rotating it), confirm through another Client
+// ([WithConfirmation]) or turn confirmation off ([WithoutConfirmation],
+// only with a secret). A configuration that would verify nothing, an empty
+// secret or a nil Client is an error wrapping payhook.ErrConfig.
 func New(opts ...Option) (*Provider, error) {
-	c, err := newConfig(opts)
-	if err != nil {
-		return nil, err
+	c := newConfig(opts)
+	switch {
+	case c.blank:
+		return nil, fmt.Errorf("kasperopay: %w: empty webhook secret", payhook.ErrConfig)
+	case len(c.more) > 0 && !c.hasSecret:
+		return nil, fmt.Errorf("kasperopay: %w: WithSecrets without WithWebhookSecret", payhook.ErrConfig)
+	case c.nilClient:
+		return nil, fmt.Errorf("kasperopay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
+	case !c.confirm && !c.hasSecret:
+		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
 	}
-	p := &Provider{window: c.window, now: c.now, logger: c.logger}
-	if c.secret != "" {
-		p.signer = newSigner(c.secret)
+	for _, s := range c.more {
+		if strings.TrimSpace(s) == "" {
+			return nil, fmt.Errorf("kasperopay: %w: empty webhook secret in WithSecrets", payhook.ErrConfig)
+		}
+	}
+	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now}
+	if c.hasSecret {
+		p.signer = newSigner(append([]string{c.secret}, c.more...))
 	}
 	if c.confirm {
-		p.client = c.client()
-	} else if p.signer == nil {
-		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
+		p.client = c.client
+		if p.client == nil {
+			p.client, _ = NewClient() // the defaults are valid
+		}
+		p.answers = apicache.New[Payment](c.answerTTL, c.inFlight, p.client.api.Timeout(), maxAnswers, c.now)
 	}
 	return p, nil
 }
@@ -77,6 +97,8 @@ func (p *Provider) Key(e Event) string { return e.PaymentID }
 // then Verify confirms the payment itself, before the middleware claims its
 // id, so that a forged webhook naming a real payment id never holds that id
 // while the genuine delivery, which KasperoPay sends only once, arrives.
+// When that confirmation cannot conclude (payhook.ErrPending,
+// payhook.ErrUnavailable), Verify returns the decoded event with the error.
 func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) (Event, error) {
 	if p.signer != nil {
 		sig := header.Get(SignatureHeader)
@@ -101,6 +123,9 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 			return Event{}, err
 		}
 	} else if err := p.Confirm(ctx, &e); err != nil {
+		if errors.Is(err, payhook.ErrPending) || errors.Is(err, payhook.ErrUnavailable) {
+			return e, err // genuine as far as can be told: an inbox may confirm it later
+		}
 		return Event{}, err
 	}
 	return e, nil
@@ -108,13 +133,15 @@ func (p *Provider) Verify(ctx context.Context, header http.Header, body []byte) 
 
 // Confirm implements payhook.Confirmer. Unless confirmation is off, the
 // status API must say the payment is completed, with the same amount_kas
-// (compared as numbers) and, when both sides have one, the same transaction
-// id (else payhook.ErrInvalidSignature); the answer is recorded in
-// e.Confirmed. When the API cannot be consulted the error wraps
-// payhook.ErrUnavailable and the payment is logged at error level:
-// KasperoPay will not send the webhook again.
+// (compared as numbers), when both sides have one the same transaction id,
+// and a confirmed_at no older than the maximum age ([WithMaxAge]), else
+// payhook.ErrInvalidSignature; the answer is recorded in
+// e.Confirmation. A payment the API says is pending or confirming is
+// payhook.ErrPending; when the API cannot be consulted the error wraps
+// payhook.ErrUnavailable. In both cases the payment is logged at error
+// level: KasperoPay will not send the webhook again.
 func (p *Provider) Confirm(ctx context.Context, e *Event) error {
-	if p.client == nil || e.Confirmed != nil { // off, or already confirmed by Verify
+	if p.client == nil || e.Confirmation != nil { // off, or already confirmed by Verify
 		return nil
 	}
 	return p.confirm(ctx, e)
@@ -137,77 +164,94 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 	if e.AmountKAS.IsZero() {
 		return fmt.Errorf("kasperopay: %w: payment %q: webhook has no amount_kas to confirm", payhook.ErrInvalidSignature, e.PaymentID)
 	}
-	pay, err := p.client.Status(ctx, e.PaymentID)
+	pay, err := p.answers.Get(ctx, e.PaymentID, func(ctx context.Context) (Payment, error) {
+		return p.client.Status(ctx, e.PaymentID)
+	}, settled)
+	if err != nil && (errors.Is(err, apicache.ErrBusy) || ctx.Err() != nil) {
+		err = fmt.Errorf("kasperopay: %w: status of %q: %w", payhook.ErrUnavailable, e.PaymentID, err)
+	}
 	switch {
 	case errors.Is(err, payhook.ErrUnavailable):
-		p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API could not be consulted and KasperoPay will not resend this webhook; check the payment by hand", err)
-		return fmt.Errorf("kasperopay: payment %q not confirmed (KasperoPay will not resend it): %w", e.PaymentID, err)
+		return unconfirmed(e, "the status API could not be consulted", err)
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("%w: %w", payhook.ErrInvalidSignature, err)
 	case err != nil:
 		return err
 	}
+	// The payment's age is measured when its webhook arrived: a delivery an
+	// inbox kept through an outage is confirmed later, and is no replay.
+	arrived, ok := payhook.ReceivedAt(ctx)
+	if !ok {
+		arrived = p.now()
+	}
 	var why string
 	switch {
 	case pay.PaymentID != "" && pay.PaymentID != e.PaymentID:
 		why = fmt.Sprintf("status API answered for payment %q", pay.PaymentID)
+	case pay.Status == StatusPending || pay.Status == StatusConfirming:
+		// Maybe a real payment the API has not caught up with: not a
+		// forgery, not yet a payment.
+		return unconfirmed(e, "the status API does not say completed yet", fmt.Errorf("%w: status %q", payhook.ErrPending, pay.Status))
 	case !pay.Completed():
 		why = fmt.Sprintf("status API says %q, not completed", pay.Status)
-		if pay.Status != StatusExpired {
-			// Maybe a real payment the API has not caught up with.
-			p.logUnconfirmed(ctx, e, "KASPEROPAY PAYMENT NOT CONFIRMED: the status API does not say completed yet and KasperoPay will not resend this webhook; poll the payment later and process it by hand",
-				fmt.Errorf("status %q", pay.Status))
-		}
 	case !pay.AmountKAS.Equal(e.AmountKAS):
 		why = fmt.Sprintf("amount_kas %s, status API says %s", e.AmountKAS, pay.AmountKAS)
 	case e.TransactionID != "" && pay.TxID != "" && !strings.EqualFold(e.TransactionID, pay.TxID):
 		why = fmt.Sprintf("transaction_id %q, status API says %q", e.TransactionID, pay.TxID)
+	case pay.ConfirmedAt.IsZero():
+		why = "status API gives no confirmed_at, so a replay cannot be told from a new payment"
+	case arrived.Sub(pay.ConfirmedAt) > p.maxAge:
+		why = fmt.Sprintf("payment confirmed at %s, %s before the webhook arrived, longer than the maximum age of %s: a replayed webhook (KasperoPay sends each once, at once)",
+			pay.ConfirmedAt.UTC().Format(time.RFC3339), arrived.Sub(pay.ConfirmedAt).Round(time.Second), p.maxAge)
 	}
 	if why != "" {
 		return fmt.Errorf("kasperopay: %w: payment %q not confirmed: %s", payhook.ErrInvalidSignature, e.PaymentID, why)
 	}
-	e.Confirmed = &pay
+	e.Confirmation = &pay
 	return nil
 }
 
-// logUnconfirmed writes the line that is the only record of a payment the
-// webhook announced but Verify could not accept.
-func (p *Provider) logUnconfirmed(ctx context.Context, e *Event, msg string, err error) {
-	l := p.logger
-	if l == nil {
-		l = slog.Default()
-	}
-	l.LogAttrs(ctx, slog.LevelError, msg,
-		slog.String("provider", Name),
-		slog.String("payment_id", e.PaymentID),
-		slog.String("order_id", e.OrderID),
-		slog.String("amount_kas", e.AmountKAS.String()),
-		slog.String("amount_usd", e.AmountUSD.String()),
-		slog.String("transaction_id", e.TransactionID),
-		slog.String("merchant_id", e.MerchantID),
-		slog.String("customer_address", e.CustomerAddress),
-		slog.Time("timestamp", e.Timestamp),
-		slog.Any("error", err))
+// maxAnswers bounds the payments the Provider remembers.
+const maxAnswers = 10_000
+
+// settled reports whether a payment's status is final, so that the status
+// API's answer can be remembered ([WithAnswerTTL]).
+func settled(p Payment) bool { return p.Status == StatusCompleted || p.Status == StatusExpired }
+
+// unconfirmed is the error of a payment the status API could not confirm
+// yet (cause wraps payhook.ErrUnavailable or payhook.ErrPending). KasperoPay
+// will not send the webhook again, and unless an inbox keeps it
+// (payhook.WithInbox), the middleware's log line of this error, at error
+// level, is the only record of the payment: it names it in full.
+func unconfirmed(e *Event, why string, cause error) error {
+	return fmt.Errorf("kasperopay: PAYMENT NOT CONFIRMED: %s, and KasperoPay will not resend this webhook: "+
+		"check the payment by hand (payment_id=%q order_id=%q amount_kas=%s amount_usd=%s transaction_id=%q merchant_id=%q customer_address=%q timestamp=%s): %w",
+		why, e.PaymentID, e.OrderID, e.AmountKAS, e.AmountUSD, e.TransactionID, e.MerchantID, e.CustomerAddress,
+		e.Timestamp.Format(time.RFC3339), cause)
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without its
 // secret.
-func (p *Provider) LogValue() slog.Value {
+func (p Provider) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("provider", Name), slog.String("webhook_secret", p.secretText()),
 		slog.Bool("confirmation", p.client != nil))
 }
 
 // String returns a description without the secret.
-func (p *Provider) String() string {
+func (p Provider) String() string {
 	return fmt.Sprintf("kasperopay.Provider{webhook_secret: %s, confirmation: %t}", p.secretText(), p.client != nil)
 }
 
 // GoString is String, so that %#v prints no secret either.
-func (p *Provider) GoString() string { return p.String() }
+func (p Provider) GoString() string { return p.String() }
 
-func (p *Provider) secretText() string {
+// Format writes String whatever the verb, so that no verb prints the
+// secret.
+func (p Provider) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }
+
+func (p Provider) secretText() string {
 	if p.signer == nil {
 		return "none"
 	}
-	return "REDACTED"
+	return secret.Redacted
 }

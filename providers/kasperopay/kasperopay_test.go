@@ -19,7 +19,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 )
 
 // seedBody is the payload of KasperoPay's webhook documentation.
@@ -48,101 +51,50 @@ var seedTime = time.Date(2026, 1, 30, 15, 30, 0, 0, time.UTC)
 
 const secret = "whsec_test"
 
-// fakeAPI plays KasperoPay's status API: GET /pay/status/{id} answers the
-// registered answer for id, or 404 {"error":"Payment not found"} as
-// KasperoPay's server does.
-type fakeAPI struct {
-	*httptest.Server
-	mu       sync.Mutex
-	answers  map[string]func(w http.ResponseWriter, r *http.Request)
-	requests []*http.Request
-}
+// fakeAPI is kasperopaytest's fake of KasperoPay's status API, with the
+// helpers these tests share.
+type fakeAPI struct{ *kasperopaytest.API }
 
-func newFakeAPI(t testing.TB) *fakeAPI {
-	t.Helper()
-	f := &fakeAPI{answers: map[string]func(http.ResponseWriter, *http.Request){}}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.requests = append(f.requests, r.Clone(context.Background()))
-		answer := f.answers[strings.TrimPrefix(r.URL.Path, "/pay/status/")]
-		f.mu.Unlock()
-		switch {
-		case r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/pay/status/"):
-			http.NotFound(w, r)
-		case answer == nil:
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			io.WriteString(w, `{"error":"Payment not found"}`)
-		default:
-			answer(w, r)
-		}
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
+func newFakeAPI(t testing.TB) *fakeAPI { return &fakeAPI{kasperopaytest.NewAPI(t)} }
 
-// answer registers a raw answer for id.
+// answer sets a raw answer for id.
 func (f *fakeAPI) answer(id string, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.answers[id] = func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}
+	f.Set(id, payhooktest.Respond(status, body))
 }
 
-// payment registers a 200 answer for id, the documented shape.
+// payment sets a 200 answer for id, the documented shape.
 func (f *fakeAPI) payment(id, status, amountKAS, txid string) {
 	f.answer(id, http.StatusOK, fmt.Sprintf(`{"payment_id":%q,"status":%q,"amount_kas":%s,"amount_usd":15.05,"txid":%s,`+
 		`"store_name":"Your Store","confirmed_at":"2026-01-30T15:29:58Z","expires_at":"2026-01-30T15:44:00Z"}`,
 		id, status, amountKAS, txid))
 }
 
-func (f *fakeAPI) calls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.requests)
+func (f *fakeAPI) calls() int { return len(f.Calls()) }
+
+// last returns the last call, which there must be.
+func (f *fakeAPI) last() payhooktest.Call {
+	calls := f.Calls()
+	return calls[len(calls)-1]
 }
 
-func (f *fakeAPI) last() *http.Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.requests) == 0 {
-		return nil
+// gated returns a Provider confirming through api behind a closed gate,
+// for a status API that is slow on cue, with opts.
+func gated(t *testing.T, api *fakeAPI, opts ...kasperopay.Option) (*kasperopay.Provider, *payhooktest.Gate) {
+	gate := payhooktest.NewGate(nil)
+	t.Cleanup(gate.Open) // before the API server closes
+	cl := api.Client(kasperopay.WithHTTPClient(&http.Client{Transport: gate}))
+	return newProvider(t, nil, append(opts, kasperopay.WithConfirmation(cl))...), gate
+}
+
+// serveSeed serves the seed body to h, signed when secret is not "".
+func serveSeed(h http.Handler, secret string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
+	if secret != "" {
+		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
 	}
-	return f.requests[len(f.requests)-1]
-}
-
-// logBuffer collects a logger's JSON lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewJSONHandler(l, nil)) }
-
-// lines returns the records logged, decoded.
-func (l *logBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range bytes.Split(bytes.TrimSpace(l.b.Bytes()), []byte("\n")) {
-		if len(line) == 0 {
-			continue
-		}
-		var m map[string]any
-		require.NoError(t, json.Unmarshal(line, &m))
-		out = append(out, m)
-	}
-	return out
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
 }
 
 // verify is the whole check, as payhook's middleware makes it: Verify,
@@ -158,11 +110,13 @@ func verify(p *kasperopay.Provider, header http.Header, body []byte) (kasperopay
 	return e, nil
 }
 
+// newProvider returns a Provider on the seed's clock, confirming through
+// api when it is not nil.
 func newProvider(t testing.TB, api *fakeAPI, opts ...kasperopay.Option) *kasperopay.Provider {
 	t.Helper()
 	base := []kasperopay.Option{kasperopay.WithClock(func() time.Time { return seedTime })}
 	if api != nil {
-		base = append(base, kasperopay.WithBaseURL(api.URL))
+		base = append(base, kasperopay.WithConfirmation(api.Client()))
 	}
 	p, err := kasperopay.New(append(base, opts...)...)
 	require.NoError(t, err)
@@ -207,11 +161,10 @@ func TestNew(t *testing.T) {
 		{"blank secret", []kasperopay.Option{kasperopay.WithWebhookSecret(" \t")}, false},
 		{"empty secret then a good one", []kasperopay.Option{kasperopay.WithWebhookSecret(""), kasperopay.WithWebhookSecret(secret)}, false},
 		{"confirmation off without secret", []kasperopay.Option{kasperopay.WithoutConfirmation()}, false},
-		{"ftp base", []kasperopay.Option{kasperopay.WithBaseURL("ftp://kaspa-store.com")}, false},
-		{"empty base", []kasperopay.Option{kasperopay.WithBaseURL("")}, false},
-		{"base with query", []kasperopay.Option{kasperopay.WithBaseURL("https://kaspa-store.com/?a=b")}, false},
-		{"path with query", []kasperopay.Option{kasperopay.WithStatusPath("/pay/status?id=")}, false},
-		{"other path", []kasperopay.Option{kasperopay.WithStatusPath("api/pay/status")}, true},
+		{"rotated secrets", []kasperopay.Option{kasperopay.WithWebhookSecret(secret), kasperopay.WithSecrets("whsec_new")}, true},
+		{"rotated secrets without the first", []kasperopay.Option{kasperopay.WithSecrets("whsec_new")}, false},
+		{"empty rotated secret", []kasperopay.Option{kasperopay.WithWebhookSecret(secret), kasperopay.WithSecrets("")}, false},
+		{"nil client", []kasperopay.Option{kasperopay.WithConfirmation(nil)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -238,8 +191,8 @@ func TestVerifyPayloads(t *testing.T) {
 		check func(t *testing.T, e kasperopay.Event)
 	}{
 		{"docs shape", []byte(seedBody), func(t *testing.T, e kasperopay.Event) {
-			assert.Equal(t, "payment.completed", e.Type)
-			assert.True(t, e.Completed())
+			assert.Equal(t, kasperopay.PaymentCompleted, e.Type)
+			assert.True(t, e.Paid())
 			assert.Equal(t, seedTime, e.Timestamp)
 			assert.Equal(t, "kpm_abc123", e.MerchantID)
 			assert.Equal(t, "pay_xyz789", e.PaymentID)
@@ -251,8 +204,8 @@ func TestVerifyPayloads(t *testing.T) {
 			assert.Equal(t, []kasperopay.Item{{Name: "T-Shirt", Quantity: 1, Price: payhook.MustAmount("15.05")}}, e.Items)
 			assert.JSONEq(t, `{}`, string(e.Metadata))
 			assert.False(t, e.Signed)
-			require.NotNil(t, e.Confirmed)
-			assert.Equal(t, kasperopay.StatusCompleted, e.Confirmed.Status)
+			require.NotNil(t, e.Confirmation)
+			assert.Equal(t, kasperopay.StatusCompleted, e.Confirmation.Status)
 		}},
 		{"server shape: item string, nulls, amount as number", body(t, map[string]any{
 			"items": nil, "item": "Premium Subscription", "order_id": jsonNull, "transaction_id": jsonNull,
@@ -266,8 +219,8 @@ func TestVerifyPayloads(t *testing.T) {
 			assert.Empty(t, e.CustomerAddress)
 			assert.Equal(t, "150.5", e.AmountKAS.String())
 			assert.Nil(t, e.Metadata)
-			require.NotNil(t, e.Confirmed)
-			assert.Equal(t, "abc123def456", e.Confirmed.TxID, "a null transaction_id is confirmed on status and amount; the API's txid is there")
+			require.NotNil(t, e.Confirmation)
+			assert.Equal(t, "abc123def456", e.Confirmation.TxID, "a null transaction_id is confirmed on status and amount; the API's txid is there")
 		}},
 		{"item and items together", body(t, map[string]any{"item": "Cart (2 items)"}), func(t *testing.T, e kasperopay.Event) {
 			assert.Equal(t, "Cart (2 items)", e.Item)
@@ -331,7 +284,7 @@ func TestVerifyPayloads(t *testing.T) {
 		// does not resend a webhook answered 400.
 		{"amount_usd not a number", body(t, map[string]any{"amount_usd": "NaN"}), func(t *testing.T, e kasperopay.Event) {
 			assert.True(t, e.AmountUSD.IsZero())
-			require.NotNil(t, e.Confirmed)
+			require.NotNil(t, e.Confirmation)
 		}},
 		{"amount_usd an object", body(t, map[string]any{"amount_usd": map[string]any{"usd": 15.05}}), func(t *testing.T, e kasperopay.Event) {
 			assert.True(t, e.AmountUSD.IsZero())
@@ -343,12 +296,8 @@ func TestVerifyPayloads(t *testing.T) {
 			assert.Equal(t, "false", e.MerchantID)
 			assert.Empty(t, e.CustomerAddress)
 			assert.Empty(t, e.TransactionID)
-			require.NotNil(t, e.Confirmed)
-			assert.Equal(t, "abc123def456", e.Confirmed.TxID)
-		}},
-		{"unknown event kept", body(t, map[string]any{"event": "payment.refunded"}), func(t *testing.T, e kasperopay.Event) {
-			assert.Equal(t, "payment.refunded", e.Type)
-			assert.False(t, e.Completed())
+			require.NotNil(t, e.Confirmation)
+			assert.Equal(t, "abc123def456", e.Confirmation.TxID)
 		}},
 		{"timestamp without zone", body(t, map[string]any{"timestamp": "2026-01-30 15:30:00"}), func(t *testing.T, e kasperopay.Event) {
 			assert.Equal(t, seedTime, e.Timestamp)
@@ -401,6 +350,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"payment_id dot-dot", string(body(t, map[string]any{"payment_id": ".."})), payhook.ErrMalformed},
 		{"payment_id too long", string(body(t, map[string]any{"payment_id": strings.Repeat("p", 257)})), payhook.ErrMalformed},
 		{"no event", string(body(t, map[string]any{"event": nil})), payhook.ErrMalformed},
+		// Issue 8, finding 1: only the event KasperoPay documents.
+		{"forged event type: payment.expired", string(body(t, map[string]any{"event": "payment.expired"})), payhook.ErrMalformed},
+		{"forged event type: payment.refunded", string(body(t, map[string]any{"event": "payment.refunded"})), payhook.ErrMalformed},
+		{"forged event type: in capitals", string(body(t, map[string]any{"event": "PAYMENT.COMPLETED"})), payhook.ErrMalformed},
 		{"amount not a number", string(body(t, map[string]any{"amount_kas": "150.5 KAS"})), payhook.ErrMalformed},
 		{"amount object", string(body(t, map[string]any{"amount_kas": map[string]any{"v": 1}})), payhook.ErrMalformed},
 		{"no amount_kas", string(body(t, map[string]any{"amount_kas": nil})), payhook.ErrInvalidSignature},
@@ -441,8 +394,8 @@ func TestVerifyConfirmation(t *testing.T) {
 			map[string]any{"transaction_id": jsonNull}, nil, ""},
 		{"API txid null", func(id string) { api.payment(id, "completed", "150.5", `null`) }, nil, nil, ""},
 		{"status in capitals", func(id string) { api.payment(id, "COMPLETED", "150.5", `"abc123def456"`) }, nil, nil, ""},
-		{"pending", func(id string) { api.payment(id, "pending", "150.5", `null`) }, nil, payhook.ErrInvalidSignature, "does not say completed"},
-		{"confirming", func(id string) { api.payment(id, "confirming", "150.5", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, "does not say completed"},
+		{"pending", func(id string) { api.payment(id, "pending", "150.5", `null`) }, nil, payhook.ErrPending, "does not say completed"},
+		{"confirming", func(id string) { api.payment(id, "confirming", "150.5", `"abc123def456"`) }, nil, payhook.ErrPending, "does not say completed"},
 		{"expired", func(id string) { api.payment(id, "expired", "150.5", `null`) }, nil, payhook.ErrInvalidSignature, ""},
 		{"amount mismatch", func(id string) { api.payment(id, "completed", "15.05", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, ""},
 		{"API has no amount", func(id string) { api.payment(id, "completed", "null", `"abc123def456"`) }, nil, payhook.ErrInvalidSignature, ""},
@@ -467,16 +420,8 @@ func TestVerifyConfirmation(t *testing.T) {
 			nil, payhook.ErrUnavailable, "could not be consulted"},
 		{"200 without status", func(id string) { api.answer(id, http.StatusOK, `{"payment_id":"x"}`) },
 			nil, payhook.ErrUnavailable, "could not be consulted"},
-		{"slow answer: timeout", func(id string) {
-			api.mu.Lock()
-			api.answers[id] = func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case <-slow:
-				case <-r.Context().Done():
-				}
-			}
-			api.mu.Unlock()
-		}, nil, payhook.ErrUnavailable, "could not be consulted"},
+		{"slow answer: timeout", func(id string) { api.Set(id, payhooktest.Slow(time.Hour, payhooktest.Answer{})) },
+			nil, payhook.ErrUnavailable, "could not be consulted"},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -486,40 +431,35 @@ func TestVerifyConfirmation(t *testing.T) {
 			if strings.HasPrefix(tt.name, "slow") {
 				timeout = 50 * time.Millisecond
 			}
-			var logs logBuffer
-			p := newProvider(t, api, kasperopay.WithTimeout(timeout), kasperopay.WithLogger(logs.logger()))
+			p := newProvider(t, nil, kasperopay.WithConfirmation(api.Client(kasperopay.WithTimeout(timeout))))
 			changes := map[string]any{"payment_id": id}
 			for k, v := range tt.webhook {
 				changes[k] = v
 			}
 			e, err := verify(p, nil, body(t, changes))
-			lines := logs.lines(t)
 			if tt.want == nil {
 				require.NoError(t, err)
-				require.NotNil(t, e.Confirmed)
-				assert.Equal(t, kasperopay.StatusCompleted, e.Confirmed.Status)
+				require.NotNil(t, e.Confirmation)
+				assert.Equal(t, kasperopay.StatusCompleted, e.Confirmation.Status)
 				assert.Equal(t, id, e.PaymentID)
-				assert.Empty(t, lines, "nothing to log")
 				return
 			}
 			assert.ErrorIs(t, err, tt.want)
 			assert.Zero(t, e)
 			if tt.logged == "" {
-				assert.Empty(t, lines)
+				assert.NotContains(t, err.Error(), "PAYMENT NOT CONFIRMED")
 				return
 			}
-			require.Len(t, lines, 1)
-			line := lines[0]
-			assert.Equal(t, "ERROR", line["level"])
-			assert.Contains(t, line["msg"], tt.logged)
-			assert.Contains(t, line["msg"], "KasperoPay will not resend this webhook")
-			assert.Equal(t, id, line["payment_id"])
-			assert.Equal(t, "ord_456", line["order_id"])
-			assert.Equal(t, "150.5", line["amount_kas"])
-			assert.Equal(t, "15.05", line["amount_usd"])
-			assert.Equal(t, "abc123def456", line["transaction_id"])
-			assert.Equal(t, "kasperopay", line["provider"])
-			assert.NotEmpty(t, line["error"])
+			// The error, which the middleware logs at error level, is the
+			// payment's only record: KasperoPay will not send it again.
+			msg := err.Error()
+			assert.Contains(t, msg, "PAYMENT NOT CONFIRMED")
+			assert.Contains(t, msg, tt.logged)
+			assert.Contains(t, msg, "KasperoPay will not resend this webhook")
+			for _, field := range []string{`payment_id="` + id + `"`, `order_id="ord_456"`, "amount_kas=150.5", "amount_usd=15.05",
+				`transaction_id="abc123def456"`, `merchant_id="kpm_abc123"`} {
+				assert.Contains(t, msg, field)
+			}
 		})
 	}
 }
@@ -527,21 +467,17 @@ func TestVerifyConfirmation(t *testing.T) {
 func TestVerifyAPIUnreachable(t *testing.T) {
 	api := newFakeAPI(t)
 	api.Close() // connection refused
-	var logs logBuffer
-	p := newProvider(t, api, kasperopay.WithLogger(logs.logger()))
+	p := newProvider(t, api)
 	_, err := verify(p, nil, []byte(seedBody))
 	require.ErrorIs(t, err, payhook.ErrUnavailable)
-	assert.Contains(t, err.Error(), "pay_xyz789", "the middleware's own log line names the payment too")
-	lines := logs.lines(t)
-	require.Len(t, lines, 1)
-	assert.Equal(t, "pay_xyz789", lines[0]["payment_id"])
+	assert.Contains(t, err.Error(), `payment_id="pay_xyz789"`, "the middleware's log line names the payment")
 }
 
 // TestVerifyHostilePaymentID checks that no payment id leaves the status
 // path or adds a query.
 func TestVerifyHostilePaymentID(t *testing.T) {
 	api := newFakeAPI(t)
-	p := newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	p := newProvider(t, api)
 	for _, id := range []string{"../admin?x=1", "../../etc/passwd", "a/b", "pay#frag", "%2e%2e", "pay 1?status=completed", "pay\x00", "..\\admin", "é"} {
 		t.Run(id, func(t *testing.T) {
 			_, err := verify(p, nil, body(t, map[string]any{"payment_id": id}))
@@ -559,17 +495,13 @@ func TestVerifyHostilePaymentID(t *testing.T) {
 }
 
 func TestVerifyStatusPath(t *testing.T) {
-	var got string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got = r.URL.Path
-		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
-	}))
-	defer srv.Close()
-	p, err := kasperopay.New(kasperopay.WithBaseURL(srv.URL+"/"), kasperopay.WithStatusPath("api/pay/status"))
+	api := newFakeAPI(t)
+	cl, err := kasperopay.NewClient(kasperopay.WithBaseURL(api.URL()+"/"), kasperopay.WithStatusPath("api/pay/status"))
 	require.NoError(t, err)
+	p := newProvider(t, nil, kasperopay.WithConfirmation(cl))
 	_, err = verify(p, nil, []byte(seedBody))
-	require.NoError(t, err)
-	assert.Equal(t, "/api/pay/status/pay_xyz789", got)
+	require.ErrorIs(t, err, payhook.ErrUnavailable, "the fake serves /pay/status/ only: an HTML 404")
+	assert.Equal(t, "/api/pay/status/pay_xyz789", api.last().Path)
 }
 
 func TestVerifySignature(t *testing.T) {
@@ -620,20 +552,19 @@ func TestVerifySignature(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.True(t, e.Signed)
-			assert.NotNil(t, e.Confirmed, "confirmation stays on")
+			assert.NotNil(t, e.Confirmation, "confirmation stays on")
 			assert.Equal(t, before+1, api.calls())
 		})
 	}
 }
 
 func TestVerifySignatureOnly(t *testing.T) {
-	p := newProvider(t, nil, kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation(),
-		kasperopay.WithBaseURL("http://127.0.0.1:1"), kasperopay.WithReplayWindow(time.Hour))
+	p := newProvider(t, nil, kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation(), kasperopay.WithReplayWindow(time.Hour))
 	b := body(t, map[string]any{"timestamp": seedTime.Add(-30 * time.Minute).Format(time.RFC3339)})
 	e, err := verify(p, http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, b)}}, b)
 	require.NoError(t, err, "no status API call, and a 30-minute-old body within a one-hour window")
 	assert.True(t, e.Signed)
-	assert.Nil(t, e.Confirmed)
+	assert.Nil(t, e.Confirmation)
 	_, err = verify(p, nil, b)
 	assert.ErrorIs(t, err, payhook.ErrInvalidSignature)
 }
@@ -668,7 +599,7 @@ func TestEventJSON(t *testing.T) {
 	assert.True(t, e.AmountKAS.Equal(back.AmountKAS))
 	assert.Equal(t, e.Timestamp, back.Timestamp)
 	assert.JSONEq(t, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":"150.5","amount_usd":"15.05","txid":"abc123def456",`+
-		`"store_name":"Your Store","confirmed_at":"2026-01-30T15:29:58Z","expires_at":"2026-01-30T15:44:00Z"}`, mustJSON(t, e.Confirmed))
+		`"store_name":"Your Store","confirmed_at":"2026-01-30T15:29:58Z","expires_at":"2026-01-30T15:44:00Z"}`, mustJSON(t, e.Confirmation))
 }
 
 func mustJSON(t *testing.T, v any) string {
@@ -685,7 +616,7 @@ func TestHandleEndToEnd(t *testing.T) {
 	api.payment("pay_pending", "pending", "150.5", `null`)
 	var handled atomic.Int32
 	var got kasperopay.Event
-	p := newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler)))
+	p := newProvider(t, api)
 	srv := httptest.NewServer(payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error {
 		handled.Add(1)
 		fromCtx, ok := kasperopay.EventFrom(ctx)
@@ -710,9 +641,12 @@ func TestHandleEndToEnd(t *testing.T) {
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, "already processed\n", out)
 	assert.EqualValues(t, 1, handled.Load())
-	assert.Equal(t, calls+1, api.calls(), "an unsigned duplicate is confirmed before its id is claimed")
+	assert.Equal(t, calls, api.calls(), "an unsigned duplicate is confirmed before its id is claimed, by the answer remembered")
 
 	code, out = post(body(t, map[string]any{"payment_id": "pay_pending"}))
+	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
+	assert.Equal(t, "Service Unavailable\n", out, "nothing of the reason reaches the client")
+	code, out = post(body(t, map[string]any{"payment_id": "pay_forged"}))
 	assert.Equal(t, http.StatusUnauthorized, code)
 	assert.Equal(t, "Unauthorized\n", out, "nothing of the reason reaches the client")
 	code, _ = post(body(t, map[string]any{"payment_id": nil}))
@@ -775,18 +709,23 @@ func TestHandleConcurrentDuplicates(t *testing.T) {
 func TestHandleUnavailable(t *testing.T) {
 	api := newFakeAPI(t)
 	api.answer("pay_xyz789", http.StatusBadGateway, `bad gateway`)
-	var logs logBuffer
+	var logs bytes.Buffer
 	var handled atomic.Int32
-	p := newProvider(t, api, kasperopay.WithLogger(logs.logger()))
-	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	p := newProvider(t, api)
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil },
+		payhook.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/kasperopay", strings.NewReader(seedBody)))
 	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 	assert.Zero(t, handled.Load())
-	lines := logs.lines(t)
-	require.Len(t, lines, 1)
-	assert.Equal(t, "pay_xyz789", lines[0]["payment_id"])
+	// The provider logs nothing itself: the middleware's logger has the
+	// payment, at error level, from the error.
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(logs.Bytes(), &line), logs.String())
+	assert.Equal(t, "ERROR", line["level"])
+	assert.Contains(t, line["error"], "PAYMENT NOT CONFIRMED")
+	assert.Contains(t, line["error"], `payment_id="pay_xyz789"`)
 
 	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
 	w = httptest.NewRecorder()
@@ -800,11 +739,7 @@ func TestHandleUnavailable(t *testing.T) {
 func TestNewHidesBaseURLPassword(t *testing.T) {
 	for _, u := range []string{"htps://proxy:hunter2@proxy.example", "proxy:hunter2@proxy.example", "https://proxy:hunter2@proxy.example/?a=b"} {
 		t.Run(u, func(t *testing.T) {
-			_, err := kasperopay.New(kasperopay.WithBaseURL(u))
-			require.ErrorIs(t, err, payhook.ErrConfig)
-			assert.Contains(t, err.Error(), "base URL")
-			assert.NotContains(t, err.Error(), "hunter2")
-			_, err = kasperopay.NewClient(kasperopay.WithBaseURL(u))
+			_, err := kasperopay.NewClient(kasperopay.WithBaseURL(u))
 			require.ErrorIs(t, err, payhook.ErrConfig)
 			assert.NotContains(t, err.Error(), "hunter2")
 		})
@@ -818,20 +753,10 @@ func TestNewHidesBaseURLPassword(t *testing.T) {
 // be processed, not turned away with 409.
 func TestForgeryCannotHoldAPaymentID(t *testing.T) {
 	api := newFakeAPI(t)
-	arrived, release := make(chan struct{}, 2), make(chan struct{})
-	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release) }) }) // before the API server closes
-	api.mu.Lock()
-	api.answers["pay_xyz789"] = func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		<-release
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,"txid":"abc123def456"}`)
-	}
-	api.mu.Unlock()
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	p, gate := gated(t, api)
 	var handled atomic.Int32
-	h := payhook.Handle(newProvider(t, api, kasperopay.WithLogger(slog.New(slog.DiscardHandler))),
-		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
 	deliver := func(b []byte, code chan<- int) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b)))
@@ -840,14 +765,14 @@ func TestForgeryCannotHoldAPaymentID(t *testing.T) {
 
 	forged, genuine := make(chan int, 1), make(chan int, 1)
 	go deliver(body(t, map[string]any{"amount_kas": "1500.5"}), forged)
-	<-arrived // the forgery is being confirmed
+	<-gate.Arrived() // the forgery is being confirmed
 	go deliver([]byte(seedBody), genuine)
 	select {
-	case <-arrived: // the genuine delivery is being confirmed too
+	case <-gate.Arrived(): // the genuine delivery is being confirmed too
 	case code := <-genuine:
 		t.Fatalf("the genuine delivery was answered %d while the forgery was being confirmed", code)
 	}
-	once.Do(func() { close(release) })
+	gate.Open()
 	assert.Equal(t, http.StatusUnauthorized, <-forged)
 	assert.Equal(t, http.StatusOK, <-genuine)
 	assert.EqualValues(t, 1, handled.Load())
@@ -863,13 +788,7 @@ func TestSignedDuplicateCostsNoStatusCall(t *testing.T) {
 	var handled atomic.Int32
 	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
 		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
-	deliver := func() *httptest.ResponseRecorder {
-		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody))
-		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, []byte(seedBody)))
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		return w
-	}
+	deliver := func() *httptest.ResponseRecorder { return serveSeed(h, secret) }
 	require.Equal(t, http.StatusOK, deliver().Code)
 	calls := api.calls()
 	w := deliver()
@@ -877,4 +796,233 @@ func TestSignedDuplicateCostsNoStatusCall(t *testing.T) {
 	assert.Equal(t, "already processed\n", w.Body.String())
 	assert.Equal(t, calls, api.calls(), "no status call for a signed duplicate")
 	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestForgedEventTypeReleasesKey (issue 8, finding 1): without a webhook
+// secret anyone can post a "payment.expired" for a real, completed payment.
+// It is refused and marks nothing, so that the genuine payment.completed,
+// sent once, is then processed.
+func TestForgedEventTypeReleasesKey(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api),
+		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	deliver := func(b []byte) *httptest.ResponseRecorder {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(b)))
+		return w
+	}
+	w := deliver(body(t, map[string]any{"event": "payment.expired"}))
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	assert.Zero(t, handled.Load())
+	w = deliver([]byte(seedBody))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ok\n", w.Body.String(), "processed, not \"already processed\"")
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestSignedDisagreementReleasesKey (issue 8, finding 1): with a webhook
+// secret, Confirm runs after the claim; a delivery the status API does not
+// confirm (yet) releases the payment id, and the delivery that agrees is
+// then processed.
+func TestSignedDisagreementReleasesKey(t *testing.T) {
+	const secret = "whsec_release"
+	api := newFakeAPI(t)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
+		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	deliver := func() *httptest.ResponseRecorder { return serveSeed(h, secret) }
+	assert.Equal(t, http.StatusUnauthorized, deliver().Code, "the API does not know the payment (yet)")
+	api.payment("pay_xyz789", "confirming", "150.5", `"abc123def456"`)
+	assert.Equal(t, http.StatusServiceUnavailable, deliver().Code, "not settled yet: never 401")
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	w := deliver()
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ok\n", w.Body.String())
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestVerifyPendingReturnsEvent (issue 8, finding 1, and the ErrPending
+// contract): without a secret Verify confirms; a payment the API has not
+// settled is payhook.ErrPending, never ErrInvalidSignature, and comes with
+// the decoded event, as an unreachable API does with ErrUnavailable.
+func TestVerifyPendingReturnsEvent(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "pending", "150.5", `null`)
+	p := newProvider(t, api)
+	e, err := p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrPending)
+	assert.NotErrorIs(t, err, payhook.ErrInvalidSignature)
+	assert.Equal(t, "pay_xyz789", e.PaymentID)
+
+	api.answer("pay_xyz789", http.StatusBadGateway, "bad gateway")
+	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrUnavailable)
+	assert.Equal(t, "pay_xyz789", e.PaymentID)
+
+	api.payment("pay_xyz789", "expired", "150.5", `null`)
+	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	require.ErrorIs(t, err, payhook.ErrInvalidSignature)
+	assert.Zero(t, e, "a refused delivery comes with no event")
+}
+
+// TestReplayOlderThanMaxAge (issue 8, finding 2): no KasperoPay webhook
+// signs a time, so once the idempotency store has forgotten a payment id a
+// captured webhook would be processed again. Under confirmation, a payment
+// the status API says was confirmed longer ago than the maximum age (one
+// hour by default) is refused, and the error says why.
+func TestReplayOlderThanMaxAge(t *testing.T) {
+	api := newFakeAPI(t)
+	answer := func(confirmedAt string) {
+		api.answer("pay_xyz789", http.StatusOK, `{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,`+
+			`"txid":"abc123def456"`+confirmedAt+`}`)
+	}
+	for _, tt := range []struct {
+		name        string
+		confirmedAt string // the answer's confirmed_at field, "" for none
+		opts        []kasperopay.Option
+		want        error // nil: accepted
+		why         string
+	}{
+		{"confirmed two hours ago", `,"confirmed_at":"2026-01-30T13:30:00Z"`, nil, payhook.ErrInvalidSignature, "longer than the maximum age of 1h0m0s"},
+		{"confirmed 61 minutes ago", `,"confirmed_at":"2026-01-30T14:29:00Z"`, nil, payhook.ErrInvalidSignature, "maximum age"},
+		{"confirmed 59 minutes ago", `,"confirmed_at":"2026-01-30T14:31:00Z"`, nil, nil, ""},
+		{"two hours, with a max age of three", `,"confirmed_at":"2026-01-30T13:30:00Z"`, []kasperopay.Option{kasperopay.WithMaxAge(3 * time.Hour)}, nil, ""},
+		{"no confirmed_at", ``, nil, payhook.ErrInvalidSignature, "no confirmed_at"},
+		{"confirmed_at null", `,"confirmed_at":null`, nil, payhook.ErrInvalidSignature, "no confirmed_at"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			answer(tt.confirmedAt)
+			p := newProvider(t, api, tt.opts...)
+			_, err := verify(p, nil, []byte(seedBody))
+			if tt.want == nil {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, tt.want)
+			assert.Contains(t, err.Error(), tt.why)
+		})
+	}
+
+	t.Run("signed too", func(t *testing.T) {
+		answer(`,"confirmed_at":"2026-01-30T13:30:00Z"`)
+		p := newProvider(t, api, kasperopay.WithWebhookSecret("whsec"))
+		h := http.Header{kasperopay.SignatureHeader: {kasperopay.Sign("whsec", []byte(seedBody))}}
+		_, err := verify(p, h, []byte(seedBody))
+		require.ErrorIs(t, err, payhook.ErrInvalidSignature)
+		assert.Contains(t, err.Error(), "maximum age")
+	})
+}
+
+// TestDuplicateKeysRefused (issue 8, finding 3): a body with a duplicate
+// key, or a key that matches a field only by case, is 400 before the status
+// API is asked, so that no application reading the body can see another
+// payment or amount than the one confirmed.
+func TestDuplicateKeysRefused(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	p := newProvider(t, api)
+	for _, tt := range []struct{ name, body string }{
+		{"second payment_id", strings.Replace(seedBody, `"payment_id": "pay_xyz789",`, `"payment_id": "pay_xyz789", "payment_id": "pay_other",`, 1)},
+		{"second order_id", strings.Replace(seedBody, `"order_id": "ord_456",`, `"order_id": "ord_456", "ORDER_ID": "ord_999",`, 1)},
+		{"order_id only by case", strings.Replace(seedBody, `"order_id"`, `"Order_ID"`, 1)},
+		{"duplicate in an item", strings.Replace(seedBody, `"quantity": 1,`, `"quantity": 1, "quantity": 100,`, 1)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NotEqual(t, seedBody, tt.body)
+			_, err := verify(p, nil, []byte(tt.body))
+			assert.ErrorIs(t, err, payhook.ErrMalformed)
+		})
+	}
+	assert.Equal(t, 0, api.calls(), "refused before the status API is asked")
+}
+
+// TestConfirmationSprayCostsOneCall (issue 8, finding 4): without a secret
+// every delivery is confirmed through the status API, forgeries included.
+// The answer for a settled payment is remembered, so 300 forgeries naming
+// one payment cost one call, and the genuine delivery none.
+func TestConfirmationSprayCostsOneCall(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	var handled atomic.Int32
+	h := payhook.Handle(newProvider(t, api), func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
+	forged := body(t, map[string]any{"amount_kas": "1500.5"})
+	for range 300 {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(forged)))
+		require.Equal(t, http.StatusUnauthorized, w.Code)
+	}
+	assert.Equal(t, 1, api.calls())
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody)))
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, 1, api.calls())
+	assert.EqualValues(t, 1, handled.Load())
+}
+
+// TestConfirmationsInFlightCapped (issue 8, finding 4): at most
+// WithConcurrentConfirmations calls of the status API run at once; a
+// confirmation beyond waits, and gives up with 503 rather than open another
+// connection.
+func TestConfirmationsInFlightCapped(t *testing.T) {
+	api := newFakeAPI(t)
+	for _, id := range []string{"pay_1", "pay_2", "pay_3"} {
+		api.answer(id, http.StatusOK, `{"payment_id":"`+id+`","status":"completed","amount_kas":150.5,"confirmed_at":"2026-01-30T15:29:58Z"}`)
+	}
+	p, gate := gated(t, api, kasperopay.WithConcurrentConfirmations(2))
+	errs := make(chan error, 2)
+	for _, id := range []string{"pay_1", "pay_2"} {
+		go func() { _, err := verify(p, nil, body(t, map[string]any{"payment_id": id})); errs <- err }()
+	}
+	<-gate.Arrived()
+	<-gate.Arrived()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the third delivery's client has gone while it waits for a slot
+	_, err := p.Verify(ctx, nil, body(t, map[string]any{"payment_id": "pay_3"}))
+	assert.ErrorIs(t, err, payhook.ErrUnavailable)
+	assert.Zero(t, api.calls(), "no third call while two are in flight (held before the API)")
+	gate.Open()
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	assert.Equal(t, 2, api.calls())
+}
+
+// TestMaxAgeMeasuredOnArrival (issue 8, finding 2, with the inbox): a
+// payment kept by an inbox while the status API said "pending" is confirmed
+// later by its worker; its age is measured when its webhook arrived
+// (payhook.ReceivedAt), so a worker running two hours later does not take
+// it for a replay.
+func TestMaxAgeMeasuredOnArrival(t *testing.T) {
+	api := newFakeAPI(t)
+	arrival := time.Now().UTC().Truncate(time.Second)
+	var mu sync.Mutex
+	now := arrival
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	p := newProvider(t, api, kasperopay.WithClock(clock))
+	ib := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+	done := make(chan kasperopay.Event, 1)
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { done <- e; return nil }, payhook.WithInbox(ib))
+
+	api.payment("pay_xyz789", "pending", "150.5", `null`)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(seedBody)))
+	require.Equal(t, http.StatusOK, w.Code, "kept by the inbox")
+
+	mu.Lock()
+	now = now.Add(2 * time.Hour) // the worker runs two hours later
+	mu.Unlock()
+	api.answer("pay_xyz789", http.StatusOK, fmt.Sprintf(`{"payment_id":"pay_xyz789","status":"completed","amount_kas":150.5,`+
+		`"txid":"abc123def456","confirmed_at":%q}`, arrival.Format(time.RFC3339)))
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- ib.Run(ctx) }()
+	defer func() { cancel(); assert.NoError(t, <-stopped) }()
+	select {
+	case e := <-done:
+		assert.Equal(t, "pay_xyz789", e.PaymentID)
+		require.NotNil(t, e.Confirmation)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the kept payment was not processed: taken for a replay?")
+	}
 }

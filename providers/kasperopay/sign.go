@@ -27,20 +27,28 @@ func Sign(secret string, body []byte) string {
 type signer struct{ pool sync.Pool } // of *macState
 
 type macState struct {
-	mac hash.Hash
-	got [sha256.Size]byte
-	sum [sha256.Size]byte
+	macs []hash.Hash // one per secret
+	got  [sha256.Size]byte
+	sum  [sha256.Size]byte
 }
 
-func newSigner(secret string) *signer {
-	key := []byte(secret)
+// newSigner returns a signer accepting the HMAC keyed with any of secrets.
+func newSigner(secrets []string) *signer {
 	s := &signer{}
-	s.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
+	s.pool.New = func() any {
+		st := &macState{}
+		for _, k := range secrets {
+			st.macs = append(st.macs, hmac.New(sha256.New, []byte(k)))
+		}
+		return st
+	}
 	return s
 }
 
 // check reports whether sig, hex in either case and optionally prefixed
-// "sha256=", is the HMAC of body. The comparison is constant-time.
+// "sha256=", is the HMAC of body with one of the secrets. Every secret is
+// tried, each comparison constant-time, so that timing does not tell which
+// matched.
 func (s *signer) check(sig string, body []byte) bool {
 	sig = strings.TrimSpace(sig)
 	if len(sig) > 7 && strings.EqualFold(sig[:7], "sha256=") {
@@ -51,9 +59,13 @@ func (s *signer) check(sig string, body []byte) bool {
 	if !decodeHex(st.got[:], sig) {
 		return false
 	}
-	st.mac.Reset()
-	st.mac.Write(body)
-	return hmac.Equal(st.got[:], st.mac.Sum(st.sum[:0]))
+	ok := false
+	for _, mac := range st.macs {
+		mac.Reset()
+		mac.Write(body)
+		ok = hmac.Equal(st.got[:], mac.Sum(st.sum[:0])) || ok
+	}
+	return ok
 }
 
 // decodeHex decodes exactly len(dst) bytes of hex, either case, from s.

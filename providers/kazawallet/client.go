@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,61 +13,31 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/apiclient"
+	"github.com/payhook/payhook/internal/secret"
 )
-
-// DefaultBaseURL is the base of Kazawallet's API.
-const DefaultBaseURL = "https://outdoor.kasroad.com/wallet"
-
-// Option configures [NewClient].
-type Option func(*config)
-
-type config struct {
-	baseURL    string
-	httpClient *http.Client
-}
-
-// WithBaseURL sets the API's base URL, such as a test server's. Default:
-// DefaultBaseURL. A URL that is not http(s) makes NewClient fail with
-// payhook.ErrConfig.
-func WithBaseURL(u string) Option {
-	return func(c *config) { c.baseURL = u }
-}
-
-// WithHTTPClient sets the HTTP client, and with it the timeout. Default:
-// an http.Client with a 15-second timeout. nil is ignored.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) {
-		if hc != nil {
-			c.httpClient = hc
-		}
-	}
-}
 
 // Client calls Kazawallet's merchant API with an API key. Make one with
 // [NewClient]; it is safe for concurrent use, and logs and prints with its
 // key redacted.
 type Client struct {
 	api  *apiclient.Client
-	key  []byte // to cut out of the API's answers before they go into errors
-	base string // the base URL without a password, for printing
+	key  secret.Value // to cut out of the API's answers before they go into errors
+	base string       // the base URL without a password, for printing
 }
 
 // NewClient returns a Client authenticating with apiKey, the key shown in
 // Kazawallet's merchant settings. An empty key, or a base URL that is not
 // http(s), is an error wrapping payhook.ErrConfig.
-func NewClient(apiKey string, opts ...Option) (*Client, error) {
-	c := config{baseURL: DefaultBaseURL}
-	for _, o := range opts {
-		o(&c)
-	}
+func NewClient(apiKey string, opts ...ClientOption) (*Client, error) {
+	c := newClientConfig(opts)
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
 	}
 	if err := apiclient.CheckBase(c.baseURL); err != nil {
 		return nil, fmt.Errorf("kazawallet: %w: %w", payhook.ErrConfig, err)
 	}
-	api := apiclient.New(c.baseURL, c.httpClient, http.Header{"X-Api-Key": {apiKey}})
-	return &Client{api: api, key: []byte(apiKey), base: api.Redacted()}, nil
+	api := apiclient.New(c.baseURL, c.http, map[string]string{"X-Api-Key": apiKey}, c.timeout)
+	return &Client{api: api, key: secret.New(apiKey), base: api.Redacted()}, nil
 }
 
 // PaymentLinkRequest is what [Client.CreatePaymentLink] asks for.
@@ -151,7 +122,7 @@ func (c *Client) CreatePaymentLink(ctx context.Context, r PaymentLinkRequest) (P
 	}
 	// An API may echo the key it was given in an error message: cut it
 	// out before any of the answer can reach an error.
-	return decodeLink(res.Status, bytes.ReplaceAll(res.Body, c.key, []byte("REDACTED")))
+	return decodeLink(res.Status, bytes.ReplaceAll(res.Body, []byte(c.key.Reveal()), []byte(secret.Redacted)))
 }
 
 // linkRequest is the body of createPaymentLink: every value a string.
@@ -272,14 +243,17 @@ func excerpt(body []byte) string {
 }
 
 // LogValue implements slog.LogValuer, so a Client logs without its key.
-func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("base_url", c.base), slog.String("api_key", "REDACTED"))
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("base_url", c.base), slog.String("api_key", secret.Redacted))
 }
 
 // String returns a description without the key.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return "kazawallet.Client{base_url: " + c.base + ", api_key: REDACTED}"
 }
 
 // GoString is String, so that %#v prints no key either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format writes String whatever the verb, so that no verb prints the key.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }

@@ -1,4 +1,4 @@
-package kazawallet
+package kazawallet_test
 
 import (
 	"bytes"
@@ -6,13 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,58 +16,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/payhooktest"
+	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
-const clientKey = "kw_live_api_key_0123456789"
+// clientKey is the key the fake API accepts.
+const clientKey = kazawallettest.APIKey
 
-// fakeKazawallet plays Kazawallet's API under /wallet: createPaymentLink
-// answers status and body, and records the request.
-type fakeKazawallet struct {
-	*httptest.Server
-	mu     sync.Mutex
-	status int
-	body   string
-	hang   chan struct{} // when not nil, the answer waits for it or the client
-	got    *http.Request
-	gotRaw []byte
-	calls  int
-}
-
-func newFakeKazawallet(t *testing.T, status int, body string) *fakeKazawallet {
-	t.Helper()
-	f := &fakeKazawallet{status: status, body: body}
-	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		raw, _ := io.ReadAll(r.Body)
-		f.mu.Lock()
-		f.got, f.gotRaw, f.calls = r.Clone(context.Background()), raw, f.calls+1
-		status, body, hang := f.status, f.body, f.hang
-		f.mu.Unlock()
-		if r.URL.Path != "/wallet/createPaymentLink" {
-			http.NotFound(w, r)
-			return
-		}
-		if hang != nil {
-			select {
-			case <-hang:
-			case <-r.Context().Done():
-			}
-			return
-		}
-		w.WriteHeader(status)
-		io.WriteString(w, body)
-	}))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeKazawallet) client(t *testing.T, opts ...Option) *Client {
-	t.Helper()
-	c, err := NewClient(clientKey, append([]Option{WithBaseURL(f.URL + "/wallet")}, opts...)...)
-	require.NoError(t, err)
-	return c
-}
-
-var linkRequestSeed = PaymentLinkRequest{
+var linkRequestSeed = kazawallet.PaymentLinkRequest{
 	Amount:      payhook.MustAmount("10.00"),
 	Currency:    "USD",
 	Email:       "payer@example.com",
@@ -83,19 +36,19 @@ func TestNewClient(t *testing.T) {
 	tests := []struct {
 		name string
 		key  string
-		opts []Option
+		opts []kazawallet.ClientOption
 		ok   bool
 	}{
 		{"defaults", clientKey, nil, true},
-		{"other base", clientKey, []Option{WithBaseURL("http://127.0.0.1:8080/wallet"), WithHTTPClient(nil)}, true},
+		{"other base", clientKey, []kazawallet.ClientOption{kazawallet.WithBaseURL("http://127.0.0.1:8080/wallet"), kazawallet.WithHTTPClient(nil)}, true},
 		{"empty key", "", nil, false},
 		{"blank key", "  ", nil, false},
-		{"base without scheme", clientKey, []Option{WithBaseURL("outdoor.kasroad.com/wallet")}, false},
-		{"empty base", clientKey, []Option{WithBaseURL("")}, false},
+		{"base without scheme", clientKey, []kazawallet.ClientOption{kazawallet.WithBaseURL("outdoor.kasroad.com/wallet")}, false},
+		{"empty base", clientKey, []kazawallet.ClientOption{kazawallet.WithBaseURL("")}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := NewClient(tt.key, tt.opts...)
+			c, err := kazawallet.NewClient(tt.key, tt.opts...)
 			if tt.ok {
 				require.NoError(t, err)
 				assert.NotNil(t, c)
@@ -105,34 +58,35 @@ func TestNewClient(t *testing.T) {
 			assert.Nil(t, c)
 		})
 	}
-	c, err := NewClient(clientKey)
+	c, err := kazawallet.NewClient(clientKey)
 	require.NoError(t, err)
-	assert.Equal(t, DefaultBaseURL, c.api.Base())
+	assert.Contains(t, c.String(), kazawallet.DefaultBaseURL)
 }
 
 func TestCreatePaymentLinkRequest(t *testing.T) {
-	f := newFakeKazawallet(t, http.StatusOK, `{"url":"https://kazawallet.com/pay/abc"}`)
-	c := f.client(t)
+	api := kazawallettest.NewAPI(t)
+	api.SetDefault(payhooktest.Respond(http.StatusOK, `{"url":"https://kazawallet.com/pay/abc"}`))
+	c := api.Client()
 	tests := []struct {
 		name string
-		req  PaymentLinkRequest
+		req  kazawallet.PaymentLinkRequest
 		want string
 	}{
 		{"every field", linkRequestSeed, `{"amount":"10.00","currency":"USD","email":"payer@example.com","ref":"your-unique-ref",` +
 			`"redirectUrl":"https://shop.example/return?kazawallet=success"}`},
-		{"amount text kept", PaymentLinkRequest{Amount: payhook.MustAmount("10.5"), Currency: "SYP"}, `{"amount":"10.5","currency":"SYP"}`},
-		{"amount from a JSON number", PaymentLinkRequest{Amount: amountFromJSON(t, `12.340`), Currency: "USD", Ref: "42"},
+		{"amount text kept", kazawallet.PaymentLinkRequest{Amount: payhook.MustAmount("10.5"), Currency: "SYP"}, `{"amount":"10.5","currency":"SYP"}`},
+		{"amount from a JSON number", kazawallet.PaymentLinkRequest{Amount: amountFromJSON(t, `12.340`), Currency: "USD", Ref: "42"},
 			`{"amount":"12.340","currency":"USD","ref":"42"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := c.CreatePaymentLink(context.Background(), tt.req)
 			require.NoError(t, err)
-			f.mu.Lock()
-			got, raw := f.got, f.gotRaw
-			f.mu.Unlock()
+			calls := api.Calls()
+			got := calls[len(calls)-1]
+			raw := got.Body
 			assert.Equal(t, http.MethodPost, got.Method)
-			assert.Equal(t, "/wallet/createPaymentLink", got.URL.Path)
+			assert.Equal(t, "/wallet/createPaymentLink", got.Path)
 			assert.Equal(t, clientKey, got.Header.Get("x-api-key"))
 			assert.Equal(t, "application/json", got.Header.Get("Content-Type"))
 			assert.JSONEq(t, tt.want, string(raw))
@@ -153,9 +107,10 @@ func amountFromJSON(t *testing.T, s string) payhook.Amount {
 }
 
 func TestCreatePaymentLinkRefusesBadRequests(t *testing.T) {
-	f := newFakeKazawallet(t, http.StatusOK, `{"url":"https://kazawallet.com/pay/abc"}`)
-	c := f.client(t)
-	for name, req := range map[string]PaymentLinkRequest{
+	api := kazawallettest.NewAPI(t)
+	api.SetDefault(payhooktest.Respond(http.StatusOK, `{"url":"https://kazawallet.com/pay/abc"}`))
+	c := api.Client()
+	for name, req := range map[string]kazawallet.PaymentLinkRequest{
 		"no amount":       {Currency: "USD"},
 		"zero amount":     {Amount: payhook.MustAmount("0.00"), Currency: "USD"},
 		"negative amount": {Amount: payhook.MustAmount("-1"), Currency: "USD"},
@@ -166,7 +121,7 @@ func TestCreatePaymentLinkRefusesBadRequests(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
-	assert.Zero(t, f.calls, "nothing was sent")
+	assert.Empty(t, api.Calls(), "nothing was sent")
 }
 
 func TestCreatePaymentLinkAnswers(t *testing.T) {
@@ -175,50 +130,51 @@ func TestCreatePaymentLinkAnswers(t *testing.T) {
 		name    string
 		status  int
 		body    string
-		want    PaymentLink
-		wantErr *APIError
+		want    kazawallet.PaymentLink
+		wantErr *kazawallet.APIError
 		unavail bool // the error wraps payhook.ErrUnavailable
 	}{
-		{"url and order_id", 200, `{"url":"` + link + `","order_id":"ord_123"}`, PaymentLink{link, "ord_123"}, nil, false},
-		{"paymentLink and numeric id", 200, `{"paymentLink":"` + link + `","id":123}`, PaymentLink{link, "123"}, nil, false},
-		{"url only", 200, `{"url":"` + link + `"}`, PaymentLink{link, ""}, nil, false},
-		{"under data", 200, `{"success":true,"data":{"url":"` + link + `","order_id":"ord_9"}}`, PaymentLink{link, "ord_9"}, nil, false},
-		{"paymentLink under data", 200, `{"data":{"paymentLink":"` + link + `","id":"77"}}`, PaymentLink{link, "77"}, nil, false},
-		{"data is the link", 200, `{"success":true,"data":"` + link + `"}`, PaymentLink{link, ""}, nil, false},
-		{"url preferred to paymentLink", 200, `{"paymentLink":"https://other.example/x","url":"` + link + `"}`, PaymentLink{link, ""}, nil, false},
-		{"201", 201, `{"url":"` + link + `","id":"1"}`, PaymentLink{link, "1"}, nil, false},
-		{"error null", 200, `{"url":"` + link + `","error":null,"message":"created"}`, PaymentLink{link, ""}, nil, false},
-		{"user not found", 404, `{"error":{"message":"User not found","details":{"key":"USER_NOT_FOUND"}}}`, PaymentLink{},
-			&APIError{404, "User not found", "USER_NOT_FOUND"}, false},
-		{"blocked", 403, `{"error":{"message":"User is blocked","details":{"key":"USER_IS_BLOCK_DU_TO_CHANGING_THE_IP"}}}`, PaymentLink{},
-			&APIError{403, "User is blocked", "USER_IS_BLOCK_DU_TO_CHANGING_THE_IP"}, false},
-		{"success false on 200", 200, `{"success":false,"error":"Invalid amount"}`, PaymentLink{}, &APIError{200, "Invalid amount", ""}, false},
-		{"success false on 400", 400, `{"success":false,"error":"Invalid amount"}`, PaymentLink{}, &APIError{400, "Invalid amount", ""}, false},
-		{"message only", 401, `{"message":"Unauthorized"}`, PaymentLink{}, &APIError{401, "Unauthorized", ""}, false},
-		{"error on 200 with a link", 200, `{"url":"` + link + `","error":{"message":"quota"}}`, PaymentLink{}, &APIError{200, "quota", ""}, false},
-		{"empty 400", 400, ``, PaymentLink{}, &APIError{400, "Bad Request", ""}, false},
-		{"plain-text 500", 500, "Internal Server Error\n", PaymentLink{}, &APIError{500, "Internal Server Error", ""}, true},
-		{"HTML 502", 502, "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n</html>", PaymentLink{},
-			&APIError{502, "<html> <head><title>502 Bad Gateway</title></head> <body>nginx</body> </html>", ""}, true},
-		{"429", 429, `{"error":{"message":"Too many requests"}}`, PaymentLink{}, &APIError{429, "Too many requests", ""}, true},
-		{"2xx without a link", 200, `{"success":true}`, PaymentLink{}, &APIError{Status: 200}, false},
-		{"empty link", 200, `{"url":"","paymentLink":null}`, PaymentLink{}, &APIError{Status: 200}, false},
-		{"link not http", 200, `{"url":"javascript:alert(1)"}`, PaymentLink{}, &APIError{Status: 200}, false},
-		{"link an object", 200, `{"url":{"href":"` + link + `"}}`, PaymentLink{}, &APIError{Status: 200}, false},
-		{"200 not JSON", 200, `OK`, PaymentLink{}, &APIError{200, "OK", ""}, false},
-		{"200 empty", 200, ``, PaymentLink{}, &APIError{200, "OK", ""}, false},
+		{"url and order_id", 200, `{"url":"` + link + `","order_id":"ord_123"}`, kazawallet.PaymentLink{link, "ord_123"}, nil, false},
+		{"paymentLink and numeric id", 200, `{"paymentLink":"` + link + `","id":123}`, kazawallet.PaymentLink{link, "123"}, nil, false},
+		{"url only", 200, `{"url":"` + link + `"}`, kazawallet.PaymentLink{link, ""}, nil, false},
+		{"under data", 200, `{"success":true,"data":{"url":"` + link + `","order_id":"ord_9"}}`, kazawallet.PaymentLink{link, "ord_9"}, nil, false},
+		{"paymentLink under data", 200, `{"data":{"paymentLink":"` + link + `","id":"77"}}`, kazawallet.PaymentLink{link, "77"}, nil, false},
+		{"data is the link", 200, `{"success":true,"data":"` + link + `"}`, kazawallet.PaymentLink{link, ""}, nil, false},
+		{"url preferred to paymentLink", 200, `{"paymentLink":"https://other.example/x","url":"` + link + `"}`, kazawallet.PaymentLink{link, ""}, nil, false},
+		{"201", 201, `{"url":"` + link + `","id":"1"}`, kazawallet.PaymentLink{link, "1"}, nil, false},
+		{"error null", 200, `{"url":"` + link + `","error":null,"message":"created"}`, kazawallet.PaymentLink{link, ""}, nil, false},
+		{"user not found", 404, `{"error":{"message":"User not found","details":{"key":"USER_NOT_FOUND"}}}`, kazawallet.PaymentLink{},
+			&kazawallet.APIError{404, "User not found", "USER_NOT_FOUND"}, false},
+		{"blocked", 403, `{"error":{"message":"User is blocked","details":{"key":"USER_IS_BLOCK_DU_TO_CHANGING_THE_IP"}}}`, kazawallet.PaymentLink{},
+			&kazawallet.APIError{403, "User is blocked", "USER_IS_BLOCK_DU_TO_CHANGING_THE_IP"}, false},
+		{"success false on 200", 200, `{"success":false,"error":"Invalid amount"}`, kazawallet.PaymentLink{}, &kazawallet.APIError{200, "Invalid amount", ""}, false},
+		{"success false on 400", 400, `{"success":false,"error":"Invalid amount"}`, kazawallet.PaymentLink{}, &kazawallet.APIError{400, "Invalid amount", ""}, false},
+		{"message only", 401, `{"message":"Unauthorized"}`, kazawallet.PaymentLink{}, &kazawallet.APIError{401, "Unauthorized", ""}, false},
+		{"error on 200 with a link", 200, `{"url":"` + link + `","error":{"message":"quota"}}`, kazawallet.PaymentLink{}, &kazawallet.APIError{200, "quota", ""}, false},
+		{"empty 400", 400, ``, kazawallet.PaymentLink{}, &kazawallet.APIError{400, "Bad Request", ""}, false},
+		{"plain-text 500", 500, "Internal Server Error\n", kazawallet.PaymentLink{}, &kazawallet.APIError{500, "Internal Server Error", ""}, true},
+		{"HTML 502", 502, "<html>\n<head><title>502 Bad Gateway</title></head>\n<body>nginx</body>\n</html>", kazawallet.PaymentLink{},
+			&kazawallet.APIError{502, "<html> <head><title>502 Bad Gateway</title></head> <body>nginx</body> </html>", ""}, true},
+		{"429", 429, `{"error":{"message":"Too many requests"}}`, kazawallet.PaymentLink{}, &kazawallet.APIError{429, "Too many requests", ""}, true},
+		{"2xx without a link", 200, `{"success":true}`, kazawallet.PaymentLink{}, &kazawallet.APIError{Status: 200}, false},
+		{"empty link", 200, `{"url":"","paymentLink":null}`, kazawallet.PaymentLink{}, &kazawallet.APIError{Status: 200}, false},
+		{"link not http", 200, `{"url":"javascript:alert(1)"}`, kazawallet.PaymentLink{}, &kazawallet.APIError{Status: 200}, false},
+		{"link an object", 200, `{"url":{"href":"` + link + `"}}`, kazawallet.PaymentLink{}, &kazawallet.APIError{Status: 200}, false},
+		{"200 not JSON", 200, `OK`, kazawallet.PaymentLink{}, &kazawallet.APIError{200, "OK", ""}, false},
+		{"200 empty", 200, ``, kazawallet.PaymentLink{}, &kazawallet.APIError{200, "OK", ""}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeKazawallet(t, tt.status, tt.body)
-			got, err := f.client(t).CreatePaymentLink(context.Background(), linkRequestSeed)
+			api := kazawallettest.NewAPI(t)
+			api.SetDefault(payhooktest.Respond(tt.status, tt.body))
+			got, err := api.Client().CreatePaymentLink(context.Background(), linkRequestSeed)
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 				assert.Equal(t, tt.want, got)
 				return
 			}
 			assert.Zero(t, got)
-			var apiErr *APIError
+			var apiErr *kazawallet.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.Equal(t, tt.wantErr.Status, apiErr.Status)
 			if tt.wantErr.Message != "" {
@@ -235,24 +191,21 @@ func TestCreatePaymentLinkAnswers(t *testing.T) {
 
 func TestAPIErrorText(t *testing.T) {
 	assert.Equal(t, "kazawallet: API answered 404: User not found (USER_NOT_FOUND)",
-		(&APIError{404, "User not found", "USER_NOT_FOUND"}).Error())
-	assert.Equal(t, "kazawallet: API answered 400: Invalid amount", (&APIError{400, "Invalid amount", ""}).Error())
+		(&kazawallet.APIError{404, "User not found", "USER_NOT_FOUND"}).Error())
+	assert.Equal(t, "kazawallet: API answered 400: Invalid amount", (&kazawallet.APIError{400, "Invalid amount", ""}).Error())
 }
 
 func TestCreatePaymentLinkTimeouts(t *testing.T) {
-	f := newFakeKazawallet(t, 200, `{"url":"https://kazawallet.com/pay/abc"}`)
-	hang := make(chan struct{})
-	defer close(hang)
-	f.mu.Lock()
-	f.hang = hang
-	f.mu.Unlock()
+	api := kazawallettest.NewAPI(t)
+	api.SetDefault(payhooktest.Slow(time.Hour, payhooktest.Answer{}))
 
 	tests := []struct {
 		name string
-		opts []Option
+		opts []kazawallet.ClientOption
 		ctx  func() (context.Context, context.CancelFunc)
 	}{
-		{"http.Client timeout", []Option{WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond})}, nil},
+		{"http.Client timeout", []kazawallet.ClientOption{kazawallet.WithHTTPClient(&http.Client{Timeout: 20 * time.Millisecond})}, nil},
+		{"client timeout", []kazawallet.ClientOption{kazawallet.WithTimeout(20 * time.Millisecond)}, nil},
 		{"caller's deadline", nil, func() (context.Context, context.CancelFunc) {
 			return context.WithTimeout(context.Background(), 20*time.Millisecond)
 		}},
@@ -269,25 +222,26 @@ func TestCreatePaymentLinkTimeouts(t *testing.T) {
 				ctx, cancel = tt.ctx()
 			}
 			defer cancel()
-			_, err := f.client(t, tt.opts...).CreatePaymentLink(ctx, linkRequestSeed)
+			_, err := api.Client(tt.opts...).CreatePaymentLink(ctx, linkRequestSeed)
 			assert.ErrorIs(t, err, payhook.ErrUnavailable)
-			var apiErr *APIError
-			assert.False(t, errors.As(err, &apiErr), "no answer, so no APIError")
+			var apiErr *kazawallet.APIError
+			assert.False(t, errors.As(err, &apiErr), "no answer, so no kazawallet.APIError")
 			assert.NotContains(t, err.Error(), clientKey)
 		})
 	}
 }
 
 func TestCreatePaymentLinkUnreachable(t *testing.T) {
-	f := newFakeKazawallet(t, 200, `{}`)
-	f.Close()
-	_, err := f.client(t).CreatePaymentLink(context.Background(), linkRequestSeed)
+	api := kazawallettest.NewAPI(t)
+	cl := api.Client()
+	api.Close()
+	_, err := cl.CreatePaymentLink(context.Background(), linkRequestSeed)
 	assert.ErrorIs(t, err, payhook.ErrUnavailable)
 	assert.NotContains(t, err.Error(), clientKey)
 }
 
 func TestClientKeyNeverPrinted(t *testing.T) {
-	c, err := NewClient(clientKey)
+	c, err := kazawallet.NewClient(clientKey)
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("c", "client", c)
@@ -295,34 +249,6 @@ func TestClientKeyNeverPrinted(t *testing.T) {
 		assert.NotContains(t, out, clientKey)
 		assert.Contains(t, out, "REDACTED")
 	}
-}
-
-// FuzzDecodeLink checks that no answer panics the decoder, and that a link
-// it returns is an absolute http(s) URL.
-func FuzzDecodeLink(f *testing.F) {
-	for _, s := range []string{
-		`{"url":"https://k.example/p","order_id":"1"}`, `{"data":{"paymentLink":"https://k.example/p","id":2}}`,
-		`{"error":{"message":"m","details":{"key":"K"}}}`, `{"success":false,"error":"e"}`, `<html>`, ``, `{"data":"x"}`,
-	} {
-		f.Add(200, []byte(s))
-		f.Add(400, []byte(s))
-	}
-	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		l, err := decodeLink(status, body)
-		if err != nil {
-			if err.Error() == "" {
-				t.Fatal("empty error text")
-			}
-			return
-		}
-		u, perr := url.Parse(l.URL)
-		if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || status < 200 || status > 299 {
-			t.Fatalf("accepted link %q from %d", l.URL, status)
-		}
-		if strings.ContainsAny(l.OrderID, "{[") && !json.Valid(body) {
-			t.Fatalf("order id %q from a body that is not JSON", l.OrderID)
-		}
-	})
 }
 
 // TestCreatePaymentLinkErrorsHideKey: an API that echoes the key it was
@@ -342,9 +268,10 @@ func TestCreatePaymentLinkErrorsHideKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeKazawallet(t, tt.status, tt.body)
-			_, err := f.client(t).CreatePaymentLink(context.Background(), linkRequestSeed)
-			var apiErr *APIError
+			api := kazawallettest.NewAPI(t)
+			api.SetDefault(payhooktest.Respond(tt.status, tt.body))
+			_, err := api.Client().CreatePaymentLink(context.Background(), linkRequestSeed)
+			var apiErr *kazawallet.APIError
 			require.ErrorAs(t, err, &apiErr)
 			assert.NotContains(t, err.Error(), clientKey[:12])
 			assert.NotContains(t, apiErr.Message+apiErr.Key, clientKey[:12])
@@ -357,7 +284,7 @@ func TestCreatePaymentLinkErrorsHideKey(t *testing.T) {
 func TestNewClientHidesBaseURLPassword(t *testing.T) {
 	for _, u := range []string{"htps://proxy:hunter2@proxy.example/wallet", "proxy:hunter2@proxy.example", "https://proxy:hunter2@[::1/wallet"} {
 		t.Run(u, func(t *testing.T) {
-			_, err := NewClient(clientKey, WithBaseURL(u))
+			_, err := kazawallet.NewClient(clientKey, kazawallet.WithBaseURL(u))
 			require.ErrorIs(t, err, payhook.ErrConfig)
 			assert.Contains(t, err.Error(), "base URL")
 			assert.NotContains(t, err.Error(), "hunter2")
@@ -368,7 +295,7 @@ func TestNewClientHidesBaseURLPassword(t *testing.T) {
 // TestClientBaseURLPasswordNeverPrinted: a proxy's password in the base URL
 // is redacted wherever the client is printed or logged.
 func TestClientBaseURLPasswordNeverPrinted(t *testing.T) {
-	c, err := NewClient(clientKey, WithBaseURL("https://proxy:hunter2@proxy.example/wallet"))
+	c, err := kazawallet.NewClient(clientKey, kazawallet.WithBaseURL("https://proxy:hunter2@proxy.example/wallet"))
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("c", "client", c)

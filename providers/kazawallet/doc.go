@@ -15,6 +15,9 @@
 //
 // One POST per payment link when it is paid ("fulfilled") or expires
 // ("timed_out"), with order_id, secret, amount, ref, status and currency.
+// The status is the Event's Type ([Fulfilled], [TimedOut]); another is kept
+// as it arrives, since the status is not signed (refusing one protects
+// nothing) and a refused webhook is never sent again.
 // Kazawallet sends it ONLY ONCE and never retries: a delivery your handler
 // fails is not sent again, so make the handler record the event durably
 // before doing slow work.
@@ -40,6 +43,12 @@
 // exactly as received (the JSON string's contents, the JSON number's literal,
 // or the form value), then its two-decimal form ("10.00") and its shortest
 // form ("10.5"), and reports the one that matched in Event.SignedAmount.
+//
+// # Rotating the credentials
+//
+// Give the new key pair with [WithSecrets] beside the old, deploy, change
+// them in Kazawallet's merchant settings, then drop the old pair. Every
+// pair is tried on every delivery.
 //
 // # Creating payment links
 //

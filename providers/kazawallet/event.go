@@ -2,17 +2,23 @@ package kazawallet
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/jsonx"
 )
 
-// Status is the state of a payment link that a webhook reports.
-type Status string
+// EventType is what a webhook reports of its payment link: the body's
+// "status".
+type EventType string
 
-// The statuses Kazawallet documents. Others are kept as they arrive.
+// The event types (link statuses) Kazawallet documents. Others are kept as
+// they arrive: the status is not signed, so refusing one would protect
+// nothing, and Kazawallet never sends a webhook twice.
 const (
-	StatusFulfilled Status = "fulfilled" // the link was paid
-	StatusTimedOut  Status = "timed_out" // the link expired unpaid
+	Fulfilled EventType = "fulfilled" // the link was paid
+	TimedOut  EventType = "timed_out" // the link expired unpaid
 )
 
 // Event is a verified Kazawallet webhook. The signature field ("secret") is
@@ -26,9 +32,9 @@ type Event struct {
 	// Ref is the merchant's reference given when the link was created.
 	// Not covered by the signature.
 	Ref string `json:"ref"`
-	// Status is "fulfilled" or "timed_out" (others are kept as they are).
-	// Not covered by the signature.
-	Status Status `json:"status"`
+	// Type is the link's status, Fulfilled or TimedOut (others are kept as
+	// they are). Not covered by the signature.
+	Type EventType `json:"status"`
 	// Currency is the currency code. Not covered by the signature.
 	Currency string `json:"currency"`
 	// SignedAmount is the amount text the signature matched: the text as
@@ -36,9 +42,48 @@ type Event struct {
 	SignedAmount string `json:"signed_amount"`
 }
 
-// Paid reports whether the event says the link was paid.
-func (e Event) Paid() bool { return e.Status == StatusFulfilled }
+// Paid reports whether the event is a successful payment: the link was
+// fulfilled. The status is not signed: check the amount against your order.
+func (e Event) Paid() bool { return e.Type == Fulfilled }
 
 // EventFrom returns the Kazawallet event that payhook's middleware put in
 // ctx, and whether there was one.
 func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Event](ctx) }
+
+// wire is a webhook body as Kazawallet sends it.
+type wire struct {
+	OrderID  jsonx.String   `json:"order_id"`
+	ID       jsonx.String   `json:"id"`
+	Secret   string         `json:"secret"`
+	Amount   payhook.Amount `json:"amount"`
+	Ref      jsonx.String   `json:"ref"`
+	Status   string         `json:"status"`
+	Currency string         `json:"currency"`
+}
+
+func (w *wire) decode(body []byte) error {
+	if jsonx.IsJSON(body) {
+		if err := jsonx.Unmarshal(body, w); err != nil {
+			return fmt.Errorf("kazawallet: %w: %w", payhook.ErrMalformed, err)
+		}
+		return nil
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return fmt.Errorf("kazawallet: %w: body is neither JSON nor a form: %w", payhook.ErrMalformed, err)
+	}
+	for _, f := range []string{"order_id", "id", "secret", "amount", "ref", "status", "currency"} {
+		if len(form[f]) > 1 {
+			return fmt.Errorf("kazawallet: %w: field %s repeated", payhook.ErrMalformed, f)
+		}
+	}
+	w.OrderID, w.ID = jsonx.String(form.Get("order_id")), jsonx.String(form.Get("id"))
+	w.Secret, w.Ref = form.Get("secret"), jsonx.String(form.Get("ref"))
+	w.Status, w.Currency = form.Get("status"), form.Get("currency")
+	if a := form.Get("amount"); a != "" {
+		if w.Amount, err = payhook.ParseAmount(a); err != nil {
+			return fmt.Errorf("kazawallet: %w", err)
+		}
+	}
+	return nil
+}

@@ -2,16 +2,15 @@ package kazawallet
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/decimal"
-	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
@@ -22,23 +21,29 @@ const Name = "kazawallet"
 // account. It implements payhook.Provider[Event]. Make one with [New]; it is
 // safe for concurrent use, and logs and prints with its secrets redacted.
 type Provider struct {
-	signer *signer
+	signers []*signer // one per key pair: New's, then WithSecrets'
 }
 
 var _ payhook.Provider[Event] = (*Provider)(nil)
 
 // New returns a Provider for the merchant account with apiKey and apiSecret,
-// the credentials shown in Kazawallet's merchant settings. Both are
-// required: an empty one is an error wrapping payhook.ErrConfig, never
-// "verification off".
-func New(apiKey, apiSecret string) (*Provider, error) {
-	switch {
-	case strings.TrimSpace(apiKey) == "":
-		return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
-	case strings.TrimSpace(apiSecret) == "":
-		return nil, fmt.Errorf("kazawallet: %w: empty API secret", payhook.ErrConfig)
+// the credentials shown in Kazawallet's merchant settings, and the key
+// pairs given with [WithSecrets]. Every key and secret is required: an
+// empty one is an error wrapping payhook.ErrConfig, never "verification
+// off".
+func New(apiKey, apiSecret string, opts ...Option) (*Provider, error) {
+	c := newConfig(opts)
+	p := &Provider{}
+	for _, kp := range append([]KeyPair{{apiKey, apiSecret}}, c.pairs...) {
+		switch {
+		case strings.TrimSpace(kp.APIKey) == "":
+			return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
+		case strings.TrimSpace(kp.APISecret) == "":
+			return nil, fmt.Errorf("kazawallet: %w: empty API secret", payhook.ErrConfig)
+		}
+		p.signers = append(p.signers, newSigner(kp.APIKey, kp.APISecret))
 	}
-	return &Provider{signer: newSigner(apiKey, apiSecret)}, nil
+	return p, nil
 }
 
 // Name returns "kazawallet".
@@ -48,8 +53,9 @@ func (p *Provider) Name() string { return Name }
 func (p *Provider) Key(e Event) string { return e.OrderID }
 
 // Verify decodes a webhook body, JSON or form-encoded, and checks its secret
-// against the amount and order id. See the package documentation for what
-// the secret covers and which amount texts are tried.
+// against the amount and order id with every key pair. See the package
+// documentation for what the secret covers and which amount texts are
+// tried.
 func (p *Provider) Verify(_ context.Context, _ http.Header, body []byte) (Event, error) {
 	var w wire
 	if err := w.decode(body); err != nil {
@@ -65,80 +71,48 @@ func (p *Provider) Verify(_ context.Context, _ http.Header, body []byte) (Event,
 	case w.Amount.IsZero():
 		return Event{}, fmt.Errorf("kazawallet: %w: no amount", payhook.ErrMalformed)
 	case w.Secret == "":
-		return Event{}, fmt.Errorf("kazawallet: %w: no secret", payhook.ErrInvalidSignature)
+		return Event{}, fmt.Errorf("kazawallet: %w: no %s", payhook.ErrInvalidSignature, SignatureField)
 	}
 	raw := w.Amount.String()
-	signed, ok := p.signer.match(w.Secret, id, raw)
-	if !ok {
-		fixed, _ := decimal.Fixed(raw, 2)
-		short := w.Amount.Canonical()
-		if fixed == raw {
-			fixed = ""
+	fixed, _ := decimal.Fixed(raw, 2)
+	short := w.Amount.Canonical()
+	if fixed == raw {
+		fixed = ""
+	}
+	if short == raw || short == fixed {
+		short = ""
+	}
+	signed := ""
+	for _, s := range p.signers { // every pair, whichever matches
+		if a, ok := s.match(w.Secret, id, raw, fixed, short); ok && signed == "" {
+			signed = a
 		}
-		if short == raw || short == fixed {
-			short = ""
-		}
-		if signed, ok = p.signer.match(w.Secret, id, fixed, short); !ok {
-			return Event{}, fmt.Errorf("kazawallet: %w: secret does not match amount and order_id", payhook.ErrInvalidSignature)
-		}
+	}
+	if signed == "" {
+		return Event{}, fmt.Errorf("kazawallet: %w: %s does not match amount and order_id", payhook.ErrInvalidSignature, SignatureField)
 	}
 	return Event{
 		OrderID:      id,
 		Amount:       w.Amount,
 		Ref:          string(w.Ref),
-		Status:       Status(w.Status),
+		Type:         EventType(w.Status),
 		Currency:     w.Currency,
 		SignedAmount: signed,
 	}, nil
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without secrets.
-func (p *Provider) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("provider", Name), slog.String("api_key", "REDACTED"), slog.String("api_secret", "REDACTED"))
+func (p Provider) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("provider", Name), slog.String("api_key", secret.Redacted), slog.String("api_secret", secret.Redacted))
 }
 
 // String returns a description without secrets.
-func (p *Provider) String() string {
+func (p Provider) String() string {
 	return "kazawallet.Provider{api_key: REDACTED, api_secret: REDACTED}"
 }
 
 // GoString is String, so that %#v prints no secrets either.
-func (p *Provider) GoString() string { return p.String() }
+func (p Provider) GoString() string { return p.String() }
 
-// wire is a webhook body as Kazawallet sends it.
-type wire struct {
-	OrderID  jsonx.String   `json:"order_id"`
-	ID       jsonx.String   `json:"id"`
-	Secret   string         `json:"secret"`
-	Amount   payhook.Amount `json:"amount"`
-	Ref      jsonx.String   `json:"ref"`
-	Status   string         `json:"status"`
-	Currency string         `json:"currency"`
-}
-
-func (w *wire) decode(body []byte) error {
-	if jsonx.IsJSON(body) {
-		if err := json.Unmarshal(body, w); err != nil {
-			return fmt.Errorf("kazawallet: %w: %w", payhook.ErrMalformed, err)
-		}
-		return nil
-	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return fmt.Errorf("kazawallet: %w: body is neither JSON nor a form: %w", payhook.ErrMalformed, err)
-	}
-	for _, f := range []string{"order_id", "id", "secret", "amount", "ref", "status", "currency"} {
-		if len(form[f]) > 1 {
-			return fmt.Errorf("kazawallet: %w: field %s repeated", payhook.ErrMalformed, f)
-		}
-	}
-	w.OrderID, w.ID = jsonx.String(form.Get("order_id")), jsonx.String(form.Get("id"))
-	w.Secret, w.Ref = form.Get("secret"), jsonx.String(form.Get("ref"))
-	w.Status, w.Currency = form.Get("status"), form.Get("currency")
-	if a := form.Get("amount"); a != "" {
-		if w.Amount, err = payhook.ParseAmount(a); err != nil {
-			return fmt.Errorf("kazawallet: %w", err)
-		}
-	}
-	return nil
-}
+// Format writes String whatever the verb, so that no verb prints a secret.
+func (p Provider) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }

@@ -173,32 +173,32 @@ func TestVerify(t *testing.T) {
 		wantID     string
 		wantAmount string
 		wantSigned string
-		wantStatus kazawallet.Status
+		wantType   kazawallet.EventType
 	}{
 		{
 			name:   "json, amount as a string",
 			body:   jsonBody(t, map[string]any{"order_id": "ord_123", "amount": "10.00", "secret": sig("10.00", "ord_123"), "status": "fulfilled", "ref": "user-7", "currency": "USD"}),
-			wantID: "ord_123", wantAmount: "10.00", wantSigned: "10.00", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "ord_123", wantAmount: "10.00", wantSigned: "10.00", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "json, amount as a number keeps its literal",
 			body:   []byte(`{"order_id":"ord_123","amount":10.50,"secret":"` + sig("10.50", "ord_123") + `","status":"fulfilled"}`),
-			wantID: "ord_123", wantAmount: "10.50", wantSigned: "10.50", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "ord_123", wantAmount: "10.50", wantSigned: "10.50", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "signed two-decimal, sent short",
 			body:   []byte(`{"order_id":"ord_123","amount":10,"secret":"` + sig("10.00", "ord_123") + `","status":"fulfilled"}`),
-			wantID: "ord_123", wantAmount: "10", wantSigned: "10.00", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "ord_123", wantAmount: "10", wantSigned: "10.00", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "signed short, sent two-decimal",
 			body:   jsonBody(t, map[string]any{"order_id": "ord_123", "amount": "10.50", "secret": sig("10.5", "ord_123"), "status": "fulfilled"}),
-			wantID: "ord_123", wantAmount: "10.50", wantSigned: "10.5", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "ord_123", wantAmount: "10.50", wantSigned: "10.5", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "id instead of order_id",
 			body:   jsonBody(t, map[string]any{"id": "ord_9", "amount": "5", "secret": sig("5", "ord_9"), "status": "timed_out"}),
-			wantID: "ord_9", wantAmount: "5", wantSigned: "5", wantStatus: kazawallet.StatusTimedOut,
+			wantID: "ord_9", wantAmount: "5", wantSigned: "5", wantType: kazawallet.TimedOut,
 		},
 		{
 			name:   "order_id wins over id",
@@ -208,22 +208,22 @@ func TestVerify(t *testing.T) {
 		{
 			name:   "numeric order_id",
 			body:   []byte(`{"order_id":12345,"amount":"99.99","secret":"` + sig("99.99", "12345") + `","status":"fulfilled"}`),
-			wantID: "12345", wantAmount: "99.99", wantSigned: "99.99", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "12345", wantAmount: "99.99", wantSigned: "99.99", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "unknown status kept",
 			body:   jsonBody(t, map[string]any{"order_id": "o", "amount": "1", "secret": sig("1", "o"), "status": "cancelled"}),
-			wantID: "o", wantAmount: "1", wantSigned: "1", wantStatus: "cancelled",
+			wantID: "o", wantAmount: "1", wantSigned: "1", wantType: "cancelled",
 		},
 		{
 			name:   "form-encoded",
 			body:   form("order_id", "ord_123", "amount", "10.5", "secret", sig("10.5", "ord_123"), "status", "fulfilled", "currency", "USD"),
-			wantID: "ord_123", wantAmount: "10.5", wantSigned: "10.5", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "ord_123", wantAmount: "10.5", wantSigned: "10.5", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "form-encoded with + left unescaped",
 			body:   []byte("order_id=ord_123&amount=10&status=fulfilled&secret=" + strings.ReplaceAll(sig("10", "ord_123"), "=", "%3D")),
-			wantID: "ord_123", wantAmount: "10", wantSigned: "10", wantStatus: kazawallet.StatusFulfilled,
+			wantID: "ord_123", wantAmount: "10", wantSigned: "10", wantType: kazawallet.Fulfilled,
 		},
 		{
 			name:   "leading whitespace before json",
@@ -261,8 +261,8 @@ func TestVerify(t *testing.T) {
 			assert.Equal(t, tt.wantID, p.Key(e))
 			assert.Equal(t, tt.wantAmount, e.Amount.String())
 			assert.Equal(t, tt.wantSigned, e.SignedAmount)
-			assert.Equal(t, tt.wantStatus, e.Status)
-			assert.Equal(t, tt.wantStatus == kazawallet.StatusFulfilled, e.Paid())
+			assert.Equal(t, tt.wantType, e.Type)
+			assert.Equal(t, tt.wantType == kazawallet.Fulfilled, e.Paid())
 		})
 	}
 }
@@ -321,4 +321,30 @@ func FuzzVerify(f *testing.F) {
 		require.NoError(t, err)
 		require.True(t, signed.Equal(e.Amount))
 	})
+}
+
+// TestDuplicateKeysRefused (issue 8, finding 3): a body that verifies as
+// one order and amount must not carry a second order_id or amount that an
+// application re-reading the body sees instead. Duplicate keys, keys equal
+// under case folding, and keys that match a field only by case are 400.
+func TestDuplicateKeysRefused(t *testing.T) {
+	p, err := kazawallet.New(apiKey, apiSecret)
+	require.NoError(t, err)
+	sig := kazawallet.Sign(apiKey, apiSecret, "10.00", "ord_1")
+	for _, tt := range []struct{ name, body string }{
+		{"second amount", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","status":"fulfilled","amount":"1000.00"}`},
+		{"second order_id", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","status":"fulfilled","order_id":"ord_2"}`},
+		{"amount in capitals", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","AMOUNT":"1000.00"}`},
+		{"status with a long s", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","status":"timed_out","ſtatus":"fulfilled"}`},
+		{"order id only by case", `{"Order_Id":"ord_1","amount":"10.00","secret":"` + sig + `"}`},
+		{"escaped duplicate", `{"order_id":"ord_1","amount":"10.00","secret":"` + sig + `","\u0061mount":"1000.00"}`},
+		{"duplicate in a form", `order_id=ord_1&amount=10.00&secret=` + url.QueryEscape(sig) + `&amount=1000.00`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := p.Verify(context.Background(), nil, []byte(tt.body))
+			assert.ErrorIs(t, err, payhook.ErrMalformed)
+		})
+	}
+	_, err = p.Verify(context.Background(), nil, []byte(`{"order_id":"ord_1","amount":"10.00","secret":"`+sig+`","status":"fulfilled","extra":{"amount":"1"}}`))
+	assert.NoError(t, err, "a key repeated in another object is no duplicate")
 }

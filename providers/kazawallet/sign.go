@@ -7,7 +7,13 @@ import (
 	"encoding/base64"
 	"hash"
 	"sync"
+
+	"github.com/payhook/payhook/internal/secret"
 )
+
+// SignatureField is the body field that authenticates a Kazawallet
+// webhook: the signature of its amount and order id ([Sign]).
+const SignatureField = "secret"
 
 // Sign returns the secret that Kazawallet puts in a webhook for amount and
 // orderID, as its PHP example computes it:
@@ -26,7 +32,7 @@ func Sign(apiKey, apiSecret, amount, orderID string) string {
 // across calls, so that a check allocates nothing. It is safe for
 // concurrent use.
 type signer struct {
-	apiKey string
+	apiKey secret.Value
 	pool   sync.Pool // of *macState
 }
 
@@ -40,7 +46,7 @@ type macState struct {
 }
 
 func newSigner(apiKey, apiSecret string) *signer {
-	s := &signer{apiKey: apiKey}
+	s := &signer{apiKey: secret.New(apiKey)}
 	key := []byte(apiSecret)
 	s.pool.New = func() any { return &macState{mac: hmac.New(sha512.New, key)} }
 	return s
@@ -55,12 +61,17 @@ func (s *signer) sum(st *macState, amount, orderID string) []byte {
 	st.msg = append(st.msg, ":::"...)
 	st.msg = append(st.msg, orderID...)
 	st.msg = append(st.msg, ":::"...)
-	st.msg = append(st.msg, s.apiKey...)
+	st.msg = append(st.msg, s.apiKey.Reveal()...)
 	st.digest = sha256.Sum256(st.msg)
 	st.mac.Reset()
 	st.mac.Write(st.digest[:])
 	return st.mac.Sum(st.sum[:0])
 }
+
+// strict decodes only canonical base64, as PHP's base64_encode writes it:
+// the lenient decoder accepts several texts for one signature (the unused
+// bits of the last character set), which makes a signature malleable.
+var strict = base64.StdEncoding.Strict()
 
 // decode decodes a received base64 secret into st.got. A form body whose
 // sender left "+" unescaped arrives with spaces, which base64 never holds.
@@ -74,7 +85,7 @@ func (st *macState) decode(secret string) ([]byte, bool) {
 	if base64.StdEncoding.DecodedLen(len(st.in)) > len(st.got) {
 		return nil, false
 	}
-	n, err := base64.StdEncoding.Decode(st.got[:], st.in)
+	n, err := strict.Decode(st.got[:], st.in)
 	if err != nil || n != sha512.Size {
 		return nil, false
 	}

@@ -41,11 +41,11 @@ func BenchmarkFloor(b *testing.B) {
 	bodies := benchBodies(1024)
 	secret := []byte(benchSecret)
 	header := http.Header{}
-	header.Set(SecretHeader, benchSecret)
+	header.Set(SignatureHeader, benchSecret)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if subtle.ConstantTimeCompare([]byte(header.Get(SecretHeader)), secret) != 1 {
+		if subtle.ConstantTimeCompare([]byte(header.Get(SignatureHeader)), secret) != 1 {
 			b.Fatal("secret mismatch")
 		}
 		var w wireEvent
@@ -64,7 +64,7 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	bodies := benchBodies(1024)
 	header := http.Header{}
-	SetSecretHeader(header, benchSecret)
+	header.Set(SignatureHeader, Sign(benchSecret))
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
@@ -91,7 +91,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		return nil
 	}, payhook.WithRetention(time.Nanosecond)) // each body's key is claimable again on the next lap
 	header := http.Header{"Content-Type": {"application/json"}}
-	SetSecretHeader(header, benchSecret)
+	header.Set(SignatureHeader, Sign(benchSecret))
 	var ds []benchtest.Delivery
 	for _, body := range bodies {
 		ds = append(ds, benchtest.Delivery{Body: body, Header: header})

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/internal/apiclient"
 	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // API paths, below the base URL.
@@ -125,9 +128,9 @@ func (e *APIError) Unwrap() error {
 // one with [NewClient]; it is safe for concurrent use, and logs and prints
 // with its keys redacted.
 type Client struct {
-	api   *apiclient.Client
-	base  string            // the base URL, without a password, for printing
-	scrub *strings.Replacer // removes the keys from API messages
+	api  *apiclient.Client
+	base string         // the base URL, without a password, for printing
+	keys []secret.Value // cut out of API messages
 }
 
 // NewClient returns a Client with the merchant's public key (sent as
@@ -135,12 +138,9 @@ type Client struct {
 // from the API keys page of KKiaPay's dashboard, without surrounding white
 // space (a key read from a file often ends in a newline). It calls LiveBaseURL
 // unless told otherwise by [WithSandbox] or [WithBaseURL]. An empty key or
-// an option of [New] is an error wrapping payhook.ErrConfig.
-func NewClient(publicKey, privateKey, secretKey string, opts ...Option) (*Client, error) {
-	c := newConfig(opts)
-	if err := c.only("NewClient"); err != nil {
-		return nil, err
-	}
+// a base URL that is not http(s) is an error wrapping payhook.ErrConfig.
+func NewClient(publicKey, privateKey, secretKey string, opts ...ClientOption) (*Client, error) {
+	c := newClientConfig(opts)
 	publicKey, privateKey, secretKey = strings.TrimSpace(publicKey), strings.TrimSpace(privateKey), strings.TrimSpace(secretKey)
 	for _, k := range []struct{ name, v string }{{"public", publicKey}, {"private", privateKey}, {"secret", secretKey}} {
 		if k.v == "" {
@@ -149,20 +149,19 @@ func NewClient(publicKey, privateKey, secretKey string, opts ...Option) (*Client
 	}
 	base := LiveBaseURL
 	switch {
-	case c.baseURL != "":
+	case c.baseSet:
 		base = c.baseURL
 	case c.sandbox:
 		base = SandboxBaseURL
 	}
-	h := http.Header{}
-	h.Set("X-Api-Key", publicKey)
-	h.Set("X-Private-Key", privateKey)
-	h.Set("X-Secret-Key", secretKey)
-	api := apiclient.New(base, c.http, h)
+	if err := apiclient.CheckBase(base); err != nil {
+		return nil, fmt.Errorf("kkiapay: %w: %w", payhook.ErrConfig, err)
+	}
+	api := apiclient.New(base, c.http, map[string]string{"X-Api-Key": publicKey, "X-Private-Key": privateKey, "X-Secret-Key": secretKey}, c.timeout)
 	return &Client{
-		api:   api,
-		base:  api.Redacted(),
-		scrub: strings.NewReplacer(publicKey, "REDACTED", privateKey, "REDACTED", secretKey, "REDACTED"),
+		api:  api,
+		base: api.Redacted(),
+		keys: []secret.Value{secret.New(publicKey), secret.New(privateKey), secret.New(secretKey)},
 	}, nil
 }
 
@@ -219,7 +218,7 @@ func (c *Client) call(ctx context.Context, path, id string) (Transaction, error)
 func (c *Client) refusal(res apiclient.Response) error {
 	// Keys are cut out before describe cuts the message short, which could
 	// leave the start of one.
-	msg, said, isJSON := describe([]byte(c.scrub.Replace(string(res.Body))))
+	msg, said, isJSON := describe([]byte(c.scrub(string(res.Body))))
 	routeMiss := !isJSON && msg != "" || strings.HasPrefix(said, "cannot ")
 	switch {
 	case routeMiss:
@@ -229,6 +228,16 @@ func (c *Client) refusal(res apiclient.Response) error {
 		return fmt.Errorf("%w: API answered %d", ErrNotFound, res.Status)
 	}
 	return &APIError{StatusCode: res.Status, Message: msg}
+}
+
+// scrub cuts the keys out of s, the longest first, so that a key holding
+// another is cut whole.
+func (c *Client) scrub(s string) string {
+	keys := slices.SortedFunc(slices.Values(c.keys), func(a, b secret.Value) int { return len(b.Reveal()) - len(a.Reveal()) })
+	for _, k := range keys {
+		s = strings.ReplaceAll(s, k.Reveal(), secret.Redacted)
+	}
+	return s
 }
 
 // describe reads an error answer. msg is its message: the first of
@@ -273,14 +282,76 @@ func excerpt(s string) string {
 }
 
 // LogValue implements slog.LogValuer, so a Client logs without its keys.
-func (c *Client) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("api", c.base), slog.String("keys", "REDACTED"))
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api", c.base), slog.String("keys", secret.Redacted))
 }
 
 // String returns a description without the keys.
-func (c *Client) String() string {
+func (c Client) String() string {
 	return "kkiapay.Client{api: " + c.base + ", keys: REDACTED}"
 }
 
 // GoString is String, so that %#v prints no keys either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
+
+// Format writes String whatever the verb, so that no verb prints a key.
+func (c Client) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// wireTransaction is the status API's answer. Only amount is strict: it is
+// what confirmation compares.
+type wireTransaction struct {
+	TransactionID    jsonx.Text     `json:"transactionId"`
+	Status           jsonx.Text     `json:"status"`
+	Type             jsonx.Text     `json:"type"`
+	Source           jsonx.Text     `json:"source"`
+	SourceCommonName jsonx.Text     `json:"source_common_name"`
+	Amount           payhook.Amount `json:"amount"`
+	Fees             jsonx.Decimal  `json:"fees"`
+	Income           jsonx.Decimal  `json:"income"`
+	FeeSupportedBy   jsonx.Text     `json:"feeSupportedBy"`
+	Reason           jsonx.Text     `json:"reason"`
+	FailureCode      jsonx.Text     `json:"failureCode"`
+	FailureMessage   jsonx.Text     `json:"failureMessage"`
+	PartnerID        jsonx.Text     `json:"partnerId"`
+	State            jsonx.Object   `json:"state"`
+	PerformedAt      jsonx.Time     `json:"performed_at"` // ISO 8601
+	PerformedOn      jsonx.Time     `json:"performedAt"`  // dd/mm/yyyy
+	Client           *wireCustomer  `json:"client"`
+	Demandeur        *wireCustomer  `json:"demandeur"` // "client" in French, seen in one integration
+}
+
+type wireCustomer struct {
+	Fullname jsonx.Text `json:"fullname"`
+	Phone    jsonx.Text `json:"phone"`
+	Email    jsonx.Text `json:"email"`
+}
+
+func (w *wireTransaction) transaction(raw []byte) Transaction {
+	c := w.Client
+	if c == nil {
+		c = w.Demandeur
+	}
+	if c == nil {
+		c = &wireCustomer{}
+	}
+	return Transaction{
+		TransactionID:    string(w.TransactionID),
+		Status:           Status(w.Status),
+		Type:             string(w.Type),
+		Source:           Method(w.Source),
+		SourceCommonName: string(w.SourceCommonName),
+		Amount:           w.Amount,
+		Fees:             amount(w.Fees),
+		Income:           amount(w.Income),
+		FeeSupportedBy:   string(w.FeeSupportedBy),
+		Reason:           string(w.Reason),
+		FailureCode:      string(w.FailureCode),
+		FailureMessage:   string(w.FailureMessage),
+		PartnerID:        string(w.PartnerID),
+		State:            json.RawMessage(w.State),
+		PerformedAt:      time.Time(w.PerformedAt),
+		PerformedOn:      time.Time(w.PerformedOn),
+		Client:           Customer{Fullname: string(c.Fullname), Phone: string(c.Phone), Email: string(c.Email)},
+		Raw:              raw,
+	}
+}

@@ -45,8 +45,8 @@ func TestClientStatus(t *testing.T) {
 	require.Len(t, calls, 1)
 	assert.Equal(t, http.MethodPost, calls[0].Method)
 	assert.Equal(t, "/api/v1/transactions/status", calls[0].Path)
-	assert.Equal(t, "application/json", calls[0].ContentType)
-	assert.Equal(t, "6516521598463777", calls[0].TransactionID)
+	assert.Equal(t, "application/json", calls[0].Header.Get("Content-Type"))
+	assert.Equal(t, "6516521598463777", calls[0].ID)
 	assertKeysSent(t, calls[0])
 }
 
@@ -166,7 +166,7 @@ func TestClientErrors(t *testing.T) {
 func TestClientWrongKeys(t *testing.T) {
 	api := newFakeAPI(t)
 	api.answer("tx_1", http.StatusOK, statusAnswer)
-	cl, err := kkiapay.NewClient(publicKey, privateKey, "wrong", kkiapay.WithBaseURL(api.URL))
+	cl, err := kkiapay.NewClient(publicKey, privateKey, "wrong", kkiapay.WithBaseURL(api.URL()))
 	require.NoError(t, err)
 	_, err = cl.Status(context.Background(), "tx_1")
 	var ae *kkiapay.APIError
@@ -179,7 +179,7 @@ func TestClientWrongKeys(t *testing.T) {
 func TestClientTrimsKeys(t *testing.T) {
 	api := newFakeAPI(t)
 	api.answer("tx_1", http.StatusOK, statusAnswer)
-	cl, err := kkiapay.NewClient(publicKey+"\n", " "+privateKey, secretKey+"\r\n", kkiapay.WithBaseURL(api.URL))
+	cl, err := kkiapay.NewClient(publicKey+"\n", " "+privateKey, secretKey+"\r\n", kkiapay.WithBaseURL(api.URL()))
 	require.NoError(t, err)
 	_, err = cl.Status(context.Background(), "tx_1")
 	require.NoError(t, err, "keys read from files with their newline still work")
@@ -213,8 +213,8 @@ func TestClientUnavailable(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			release := api.setHold()
-			defer release()
+			api.hold("tx_1")
+			defer api.transaction(t, "tx_1", nil)
 			ctx, cancel := context.Background(), context.CancelFunc(func() {})
 			if tt.ctx != nil {
 				ctx, cancel = tt.ctx()
@@ -241,8 +241,8 @@ func TestClientUnavailable(t *testing.T) {
 func TestClientRevert(t *testing.T) {
 	api := newFakeAPI(t)
 	cl := api.client(t)
-	api.transaction(t, "/api/v1/transactions/revert tx_1", map[string]any{"status": "REVERTED", "transactionId": "tx_1"})
-	api.answer("/api/v1/transactions/revert tx_shapeless", http.StatusOK, `{"ok":true}`)
+	api.transaction(t, "tx_1", map[string]any{"status": "REVERTED"})
+	api.answer("tx_shapeless", http.StatusOK, `{"ok":true}`)
 
 	tx, err := cl.Revert(context.Background(), "tx_1")
 	require.NoError(t, err)
@@ -251,7 +251,7 @@ func TestClientRevert(t *testing.T) {
 	require.Len(t, calls, 1)
 	assert.Equal(t, "/api/v1/transactions/revert", calls[0].Path)
 	assert.Equal(t, http.MethodPost, calls[0].Method)
-	assert.Equal(t, "tx_1", calls[0].TransactionID)
+	assert.Equal(t, "tx_1", calls[0].ID)
 	assertKeysSent(t, calls[0])
 
 	tx, err = cl.Revert(context.Background(), "tx_shapeless")
@@ -288,13 +288,13 @@ func (rt *recordingTransport) RoundTrip(r *http.Request) (*http.Response, error)
 func TestClientBaseURLs(t *testing.T) {
 	tests := []struct {
 		name string
-		opts []kkiapay.Option
+		opts []kkiapay.ClientOption
 		want string
 	}{
 		{"live by default", nil, "https://api.kkiapay.me/api/v1/transactions/status"},
-		{"sandbox", []kkiapay.Option{kkiapay.WithSandbox()}, "https://api-sandbox.kkiapay.me/api/v1/transactions/status"},
-		{"base URL", []kkiapay.Option{kkiapay.WithBaseURL("http://127.0.0.1:9/kk/")}, "http://127.0.0.1:9/kk/api/v1/transactions/status"},
-		{"base URL wins over sandbox", []kkiapay.Option{kkiapay.WithBaseURL("https://proxy.example"), kkiapay.WithSandbox()}, "https://proxy.example/api/v1/transactions/status"},
+		{"sandbox", []kkiapay.ClientOption{kkiapay.WithSandbox()}, "https://api-sandbox.kkiapay.me/api/v1/transactions/status"},
+		{"base URL", []kkiapay.ClientOption{kkiapay.WithBaseURL("http://127.0.0.1:9/kk/")}, "http://127.0.0.1:9/kk/api/v1/transactions/status"},
+		{"base URL wins over sandbox", []kkiapay.ClientOption{kkiapay.WithBaseURL("https://proxy.example"), kkiapay.WithSandbox()}, "https://proxy.example/api/v1/transactions/status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -312,17 +312,16 @@ func TestNewClientRefusesBadConfig(t *testing.T) {
 	tests := []struct {
 		name          string
 		pub, priv, sk string
-		opts          []kkiapay.Option
+		opts          []kkiapay.ClientOption
 		want          string
 	}{
 		{"no public key", "", privateKey, secretKey, nil, "empty public key"},
 		{"no private key", publicKey, " ", secretKey, nil, "empty private key"},
 		{"no secret key", publicKey, privateKey, "", nil, "empty secret key"},
-		{"empty base URL", publicKey, privateKey, secretKey, []kkiapay.Option{kkiapay.WithBaseURL("")}, "absolute http(s) URL"},
-		{"relative base URL", publicKey, privateKey, secretKey, []kkiapay.Option{kkiapay.WithBaseURL("/api")}, "absolute http(s) URL"},
-		{"other scheme", publicKey, privateKey, secretKey, []kkiapay.Option{kkiapay.WithBaseURL("ftp://api.kkiapay.me")}, "absolute http(s) URL"},
-		{"unparsable base URL", publicKey, privateKey, secretKey, []kkiapay.Option{kkiapay.WithBaseURL("http://[::1")}, "absolute http(s) URL"},
-		{"provider option", publicKey, privateKey, secretKey, []kkiapay.Option{kkiapay.WithSecrets("s")}, "WithSecrets is not an option of NewClient"},
+		{"empty base URL", publicKey, privateKey, secretKey, []kkiapay.ClientOption{kkiapay.WithBaseURL("")}, "absolute http(s) URL"},
+		{"relative base URL", publicKey, privateKey, secretKey, []kkiapay.ClientOption{kkiapay.WithBaseURL("/api")}, "absolute http(s) URL"},
+		{"other scheme", publicKey, privateKey, secretKey, []kkiapay.ClientOption{kkiapay.WithBaseURL("ftp://api.kkiapay.me")}, "absolute http(s) URL"},
+		{"unparsable base URL", publicKey, privateKey, secretKey, []kkiapay.ClientOption{kkiapay.WithBaseURL("http://[::1")}, "absolute http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
@@ -100,7 +101,7 @@ func TestConfirmation(t *testing.T) {
 		{name: "agree on success", webhook: map[string]any{"amount": 25350}, api: map[string]any{}, want: 200, wantAmnt: "25350"},
 		{name: "agree on an amount written otherwise", webhook: map[string]any{"amount": "25350.00"}, api: map[string]any{}, want: 200, wantAmnt: "25350.00"},
 		{name: "agree on failure, the amount taken from the API", webhook: failed, api: map[string]any{"status": "FAILED"}, want: 200, wantAmnt: "25350"},
-		{name: "unknown event: status not compared", webhook: map[string]any{"event": "transaction.disputed", "amount": 25350}, api: map[string]any{"status": "REVERTED"}, want: 200, wantAmnt: "25350"},
+		{name: "unknown event refused before the API is asked", webhook: map[string]any{"event": "transaction.disputed", "amount": 25350}, api: map[string]any{"status": "REVERTED"}, want: 400},
 
 		{name: "webhook success, API failed", webhook: map[string]any{"amount": 25350}, api: map[string]any{"status": "FAILED"}, want: 401},
 		{name: "webhook success, API reverted", webhook: map[string]any{"amount": 25350}, api: map[string]any{"status": "REVERTED"}, want: 401},
@@ -110,7 +111,7 @@ func TestConfirmation(t *testing.T) {
 		{name: "API answers for another transaction", webhook: map[string]any{"amount": 25350}, api: map[string]any{"transactionId": "other"}, want: 401},
 		{name: "not found, 404", webhook: map[string]any{"amount": 25350}, want: 401},
 		{name: "not found, 200 TRANSACTION_NOT_FOUND", webhook: map[string]any{"amount": 25350}, apiCode: 200, apiBody: `{"status":"TRANSACTION_NOT_FOUND"}`, want: 401},
-		{name: "unknown event, not found", webhook: map[string]any{"event": "transaction.disputed"}, want: 401},
+		{name: "unknown event, not found", webhook: map[string]any{"event": "transaction.disputed"}, want: 400},
 
 		{name: "PENDING is not a success", webhook: map[string]any{"amount": 25350}, api: map[string]any{"status": "PENDING"}, want: 503},
 		{name: "PENDING is not a failure either", webhook: failed, api: map[string]any{"status": "PENDING"}, want: 503},
@@ -163,7 +164,7 @@ func TestConfirmationHeaderFirst(t *testing.T) {
 
 func TestConfirmationAPIDown(t *testing.T) {
 	api := newFakeAPI(t)
-	p := mustNew(t, kkiapay.WithConfirmation(api.client(t, kkiapay.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}))))
+	p := mustNew(t, kkiapay.WithConfirmation(api.client(t, kkiapay.WithTimeout(100*time.Millisecond))))
 	rcv := newReceiver(t, p)
 	body := webhook(t, "tx_down", map[string]any{"amount": 25350})
 
@@ -171,10 +172,9 @@ func TestConfirmationAPIDown(t *testing.T) {
 	code, _ := post(t, rcv.url, hashSecret, body)
 	assert.Equal(t, http.StatusServiceUnavailable, code, "an API error")
 
-	release := api.setHold()
+	api.hold("tx_down")
 	code, _ = post(t, rcv.url, hashSecret, body)
 	assert.Equal(t, http.StatusServiceUnavailable, code, "an API that does not answer in time")
-	release()
 	assert.Empty(t, rcv.processed())
 
 	// The API is back: KKiaPay's next retry is processed, once.
@@ -295,4 +295,107 @@ func TestKKiaPayGivesUpAfterFiveRetries(t *testing.T) {
 	codes := deliverLikeKKiaPay(t, rcv.url, webhook(t, "tx_lost", nil), func() {}, func(int) {})
 	assert.Len(t, codes, 6, "one attempt and five retries")
 	assert.Empty(t, rcv.processed())
+}
+
+// TestForgedEventTypeReleasesKey (issue 8, finding 1): a delivery whose
+// event disagrees with the status API, or names an event KKiaPay does not
+// document, is refused without holding or marking the transaction's key, so
+// that the genuine delivery is then processed; a transaction the API has
+// not settled is 503 (payhook.ErrPending), never 401.
+func TestForgedEventTypeReleasesKey(t *testing.T) {
+	api := newFakeAPI(t)
+	rcv := newReceiver(t, mustNew(t, kkiapay.WithConfirmation(api.client(t))))
+	success := map[string]any{"amount": 25350}
+
+	api.transaction(t, "tx_forged", nil) // SUCCESS
+	code, _ := post(t, rcv.url, hashSecret, webhook(t, "tx_forged", map[string]any{"event": "transaction.pending", "amount": 25350}))
+	assert.Equal(t, http.StatusBadRequest, code, "an undocumented event is malformed")
+	code, _ = post(t, rcv.url, hashSecret, webhook(t, "tx_forged", map[string]any{"event": "transaction.failed", "amount": 25350}))
+	assert.Equal(t, http.StatusUnauthorized, code, "a failure the API does not confirm")
+	assert.Empty(t, rcv.processed())
+	code, body := post(t, rcv.url, hashSecret, webhook(t, "tx_forged", success))
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Equal(t, "ok\n", body, "processed, not \"already processed\"")
+	events := rcv.processed()
+	require.Len(t, events, 1)
+	assert.Equal(t, kkiapay.TransactionSuccess, events[0].Type)
+
+	api.transaction(t, "tx_pending", map[string]any{"status": "PENDING"})
+	code, _ = post(t, rcv.url, hashSecret, webhook(t, "tx_pending", success))
+	assert.Equal(t, http.StatusServiceUnavailable, code, "not settled yet: never 401")
+	api.transaction(t, "tx_pending", nil)
+	code, body = post(t, rcv.url, hashSecret, webhook(t, "tx_pending", success))
+	assert.Equal(t, http.StatusOK, code, "KKiaPay's retry, once the API has settled: %s", body)
+	assert.Len(t, rcv.processed(), 2)
+}
+
+// TestConfirmPendingIsErrPending (issue 8, finding 1): Confirm reports a
+// PENDING transaction with payhook.ErrPending, not ErrInvalidSignature.
+func TestConfirmPendingIsErrPending(t *testing.T) {
+	api := newFakeAPI(t)
+	api.transaction(t, "tx_1", map[string]any{"status": "PENDING"})
+	p := mustNew(t, kkiapay.WithConfirmation(api.client(t)))
+	e, err := p.Verify(context.Background(), signed(hashSecret), []byte(webhook(t, "tx_1", map[string]any{"amount": 25350})))
+	require.NoError(t, err)
+	err = p.Confirm(context.Background(), &e)
+	require.ErrorIs(t, err, payhook.ErrPending)
+	assert.NotErrorIs(t, err, payhook.ErrInvalidSignature)
+}
+
+// TestConfirmationSprayCostsOneCall (issue 8, finding 4): the status API's
+// answer for a settled transaction is remembered per transaction id, so a
+// spray of deliveries naming one transaction costs one call; it is asked
+// again once WithAnswerTTL is over.
+func TestConfirmationSprayCostsOneCall(t *testing.T) {
+	api := newFakeAPI(t)
+	api.transaction(t, "tx_1", nil) // SUCCESS, 25350
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var mu sync.Mutex
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	rcv := newReceiver(t, mustNew(t, kkiapay.WithConfirmation(api.client(t)), kkiapay.WithClock(now)))
+	for range 100 {
+		code, _ := post(t, rcv.url, hashSecret, webhook(t, "tx_1", map[string]any{"amount": 1}))
+		require.Equal(t, http.StatusUnauthorized, code)
+	}
+	assert.Len(t, api.calls(), 1)
+	mu.Lock()
+	clock = clock.Add(kkiapay.DefaultAnswerTTL)
+	mu.Unlock()
+	code, _ := post(t, rcv.url, hashSecret, webhook(t, "tx_1", map[string]any{"amount": 25350}))
+	assert.Equal(t, http.StatusOK, code)
+	assert.Len(t, api.calls(), 2, "asked again once the answer is too old")
+}
+
+// TestConfirmationsInFlightCapped (issue 8, finding 4): at most
+// WithConcurrentConfirmations calls of the status API run at once.
+func TestConfirmationsInFlightCapped(t *testing.T) {
+	api := newFakeAPI(t)
+	for _, id := range []string{"tx_1", "tx_2", "tx_3"} {
+		api.transaction(t, id, nil)
+	}
+	gate := payhooktest.NewGate(nil)
+	t.Cleanup(gate.Open)
+	cl := api.client(t, kkiapay.WithHTTPClient(&http.Client{Transport: gate}))
+	p := mustNew(t, kkiapay.WithConfirmation(cl), kkiapay.WithConcurrentConfirmations(2))
+	confirm := func(ctx context.Context, id string) error {
+		e, err := p.Verify(ctx, signed(hashSecret), []byte(webhook(t, id, map[string]any{"amount": 25350})))
+		if err != nil {
+			return err
+		}
+		return p.Confirm(ctx, &e)
+	}
+	errs := make(chan error, 2)
+	for _, id := range []string{"tx_1", "tx_2"} {
+		go func() { errs <- confirm(context.Background(), id) }()
+	}
+	<-gate.Arrived()
+	<-gate.Arrived()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the third delivery's client has gone while it waits for a slot
+	assert.ErrorIs(t, confirm(ctx, "tx_3"), payhook.ErrUnavailable)
+	assert.Empty(t, api.calls(), "no third call while two are in flight")
+	gate.Open()
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	assert.Len(t, api.calls(), 2)
 }

@@ -6,7 +6,7 @@
 //		log.Fatal(err) // an empty secret is refused
 //	}
 //	http.Handle("POST /webhooks/kkiapay", payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
-//		if !e.Succeeded() {
+//		if !e.Paid() {
 //			return orders.MarkFailed(ctx, e.TransactionID, e.FailureCode)
 //		}
 //		return orders.MarkPaid(ctx, e.TransactionID, e.Amount)
@@ -16,11 +16,13 @@
 //
 // A JSON POST per transaction, to the URL, for the events and with the
 // "hash secret" set under Webhook on the dashboard's API keys page:
-// transaction.success or transaction.failed (other event names are kept as
-// they are, never rejected), with transactionId, isPaymentSucces (one "s"),
+// transaction.success or transaction.failed, with transactionId, isPaymentSucces (one "s"),
 // account, label, method, amount, fees, partnerId, performedAt, stateData
 // (an object or a JSON-encoded string, depending on the widget's version),
 // and for failures failureCode and failureMessage. [Event] holds them all.
+// An event name KKiaPay does not document is refused as malformed (400)
+// before any idempotency key is claimed: a forged "transaction.pending"
+// must not consume the key of a real payment.
 //
 // KKiaPay retries a delivery that is not answered 2xx (3xx included) up to
 // five times, at 500 ms incremental intervals. payhook makes that safe: the
@@ -46,7 +48,7 @@
 // it:
 //
 //   - status: transaction.success needs SUCCESS, transaction.failed needs
-//     FAILED (other event names are not compared);
+//     FAILED;
 //   - amount: numerically equal (1000 equals "1000.00"). A webhook without
 //     an amount takes the API's.
 //
@@ -59,9 +61,9 @@
 //   - disagreement, or a transaction the API does not know:
 //     payhook.ErrInvalidSignature, 401. KKiaPay retries, and is refused
 //     again;
-//   - the API says PENDING for a success or failure webhook:
-//     payhook.ErrUnavailable, 503, never a success. The webhook is ahead of
-//     the API; KKiaPay's retries come back when the API has caught up;
+//   - the API says PENDING: payhook.ErrPending, 503, never a success nor a
+//     401. The webhook is ahead of the API; KKiaPay's retries come back
+//     when the API has caught up;
 //   - the API cannot be reached, times out, or answers 5xx, 429 or another
 //     error (such as 401 for wrong keys): payhook.ErrUnavailable, 503. The
 //     event is not marked done, so KKiaPay's retry is processed once the API

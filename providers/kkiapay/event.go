@@ -4,15 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/jsonx"
 )
 
 // EventType is the webhook's "event" field.
 type EventType string
 
-// The events KKiaPay documents. Others are kept as they arrive.
+// The events KKiaPay documents, the only ones Verify accepts.
 const (
 	TransactionSuccess EventType = "transaction.success"
 	TransactionFailed  EventType = "transaction.failed"
@@ -38,12 +40,12 @@ type Event struct {
 	// TransactionID is KKiaPay's transaction id, a JSON string or number:
 	// the event's idempotency key.
 	TransactionID string `json:"transactionId"`
-	// Type is "transaction.success" or "transaction.failed"; other names
-	// are kept as they are.
+	// Type is "transaction.success" or "transaction.failed": Verify
+	// refuses any other name.
 	Type EventType `json:"event"`
 	// PaymentSucceeded is the webhook's "isPaymentSucces" (one "s", as
 	// KKiaPay spells it): nil when absent or not a boolean ("true" and
-	// "false" strings are read as booleans). Prefer [Event.Succeeded].
+	// "false" strings are read as booleans). Prefer [Event.Paid].
 	PaymentSucceeded *bool `json:"isPaymentSucces,omitempty"`
 	// Account is the paying account (a phone number for mobile money), ""
 	// when KKiaPay sends null.
@@ -82,11 +84,11 @@ type Event struct {
 	Confirmation *Transaction `json:"confirmation,omitempty"`
 }
 
-// Succeeded reports whether the event says the payment succeeded: its type
-// is transaction.success and isPaymentSucces, when present, does not say
+// Paid reports whether the event is a successful payment: its type is
+// transaction.success and isPaymentSucces, when present, does not say
 // otherwise. A transaction.success with isPaymentSucces false is not a
-// success.
-func (e Event) Succeeded() bool {
+// payment. With confirmation ([WithConfirmation]) the status API agreed.
+func (e Event) Paid() bool {
 	return e.Type == TransactionSuccess && (e.PaymentSucceeded == nil || *e.PaymentSucceeded)
 }
 
@@ -106,4 +108,96 @@ func decodeState(field string, data json.RawMessage, v any) error {
 		return fmt.Errorf("kkiapay: decoding %s: %w", field, err)
 	}
 	return nil
+}
+
+// wireEvent is a webhook body as KKiaPay sends it. The fields an event
+// cannot do without are strict: a transactionId that is neither a string
+// nor a number, an event that is not a string or an amount that is not a
+// decimal make the body malformed. The others are lenient (jsonx.Text, flag,
+// jsonx.Decimal, jsonx.Time, jsonx.Object): a value of an unexpected type is read as zero,
+// since rejecting the delivery over a label would lose a real payment.
+type wireEvent struct {
+	TransactionID  jsonx.String   `json:"transactionId"`
+	Event          string         `json:"event"`
+	Amount         payhook.Amount `json:"amount"`
+	IsPaymentSucc  flag           `json:"isPaymentSucces"`
+	Account        jsonx.Text     `json:"account"`
+	Label          jsonx.Text     `json:"label"`
+	Method         jsonx.Text     `json:"method"`
+	Fees           jsonx.Decimal  `json:"fees"`
+	PartnerID      jsonx.Text     `json:"partnerId"`
+	PerformedAt    jsonx.Time     `json:"performedAt"`
+	StateData      jsonx.Object   `json:"stateData"`
+	FailureCode    jsonx.Text     `json:"failureCode"`
+	FailureMessage jsonx.Text     `json:"failureMessage"`
+}
+
+// decode decodes a webhook body.
+func decode(body []byte) (Event, error) {
+	var w wireEvent
+	if err := jsonx.Unmarshal(body, &w); err != nil {
+		return Event{}, fmt.Errorf("kkiapay: %w: %w", payhook.ErrMalformed, err)
+	}
+	if strings.TrimSpace(string(w.TransactionID)) == "" {
+		return Event{}, fmt.Errorf("kkiapay: %w: no transactionId", payhook.ErrMalformed)
+	}
+	switch t := EventType(w.Event); t {
+	case TransactionSuccess, TransactionFailed:
+	default:
+		// An event KKiaPay does not document could be anything, including
+		// a "transaction.pending" a forger sends to consume the key of a
+		// real payment: it is refused before any key is claimed.
+		return Event{}, fmt.Errorf("kkiapay: %w: event %.40q is not one KKiaPay documents (transaction.success, transaction.failed)", payhook.ErrMalformed, t)
+	}
+	return Event{
+		TransactionID:    string(w.TransactionID),
+		Type:             EventType(w.Event),
+		PaymentSucceeded: w.IsPaymentSucc.ptr(),
+		Account:          string(w.Account),
+		Label:            string(w.Label),
+		Method:           Method(w.Method),
+		Amount:           w.Amount,
+		Fees:             amount(w.Fees),
+		PartnerID:        string(w.PartnerID),
+		PerformedAt:      time.Time(w.PerformedAt),
+		StateData:        json.RawMessage(w.StateData),
+		FailureCode:      string(w.FailureCode),
+		FailureMessage:   string(w.FailureMessage),
+	}, nil
+}
+
+// flag reads a boolean, or a string or number that plainly means one; it is
+// unknown otherwise. It never fails.
+type flag uint8
+
+const (
+	flagUnknown flag = iota
+	flagFalse
+	flagTrue
+)
+
+func (f *flag) UnmarshalJSON(data []byte) error {
+	switch strings.ToLower(strings.Trim(string(data), `"`)) {
+	case "true", "1":
+		*f = flagTrue
+	case "false", "0":
+		*f = flagFalse
+	default:
+		*f = flagUnknown
+	}
+	return nil
+}
+
+func (f flag) ptr() *bool {
+	if f == flagUnknown {
+		return nil
+	}
+	b := f == flagTrue
+	return &b
+}
+
+// amount is d as an Amount: the zero Amount when d is "".
+func amount(d jsonx.Decimal) payhook.Amount {
+	a, _ := payhook.ParseAmount(string(d)) // every non-empty Decimal parses
+	return a
 }

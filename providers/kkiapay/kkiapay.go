@@ -1,25 +1,25 @@
 package kkiapay
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/apicache"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // Name is the provider's name in payhook: it labels logs and prefixes
 // idempotency keys.
 const Name = "kkiapay"
-
-// SecretHeader is the header in which KKiaPay sends the hash secret, in
-// net/http's canonical form (the name is case-insensitive).
-const SecretHeader = "X-Kkiapay-Secret"
 
 // Provider verifies and decodes KKiaPay webhooks for one merchant account.
 // It implements payhook.Provider[Event]. Make one with [New]; it is safe for
@@ -27,6 +27,7 @@ const SecretHeader = "X-Kkiapay-Secret"
 type Provider struct {
 	secrets *secrets
 	confirm *Client // nil: no confirmation
+	answers *apicache.Cache[Transaction]
 }
 
 var (
@@ -34,30 +35,27 @@ var (
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
 )
 
-// secrets holds the SHA-256 digests of the accepted hash secrets, behind a
-// pointer so that printing a Provider value shows none of them.
-type secrets struct{ digests [][sha256.Size]byte }
-
 // New returns a Provider that accepts webhooks whose x-kkiapay-secret header
 // is hashSecret, the "hash secret" set with the webhook on KKiaPay's
 // dashboard, or one of the secrets given with [WithSecrets]. Leading and
 // trailing white space is dropped from each secret, since an HTTP header
-// value cannot carry it. An empty secret, a nil client for
-// [WithConfirmation] or an option of [NewClient] is an error wrapping
-// payhook.ErrConfig: verification is never off.
+// value cannot carry it. An empty secret or a nil client for
+// [WithConfirmation] is an error wrapping payhook.ErrConfig: verification
+// is never off.
 func New(hashSecret string, opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
-	if err := c.only("New"); err != nil {
-		return nil, err
-	}
-	if strings.TrimSpace(hashSecret) == "" {
-		return nil, fmt.Errorf("kkiapay: %w: empty hash secret", payhook.ErrConfig)
+	if c.nilClient {
+		return nil, fmt.Errorf("kkiapay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
 	}
 	s := &secrets{}
 	for _, v := range append([]string{hashSecret}, c.secrets...) {
+		if strings.TrimSpace(v) == "" {
+			return nil, fmt.Errorf("kkiapay: %w: empty hash secret", payhook.ErrConfig)
+		}
 		s.digests = append(s.digests, sha256.Sum256([]byte(strings.TrimSpace(v))))
 	}
-	return &Provider{secrets: s, confirm: c.confirm}, nil
+	return &Provider{secrets: s, confirm: c.confirm,
+		answers: apicache.New[Transaction](c.answerTTL, c.inFlight, slotWait, maxAnswers, c.now)}, nil
 }
 
 // Name returns "kkiapay".
@@ -77,9 +75,9 @@ func (p *Provider) Verify(_ context.Context, header http.Header, body []byte) (E
 		return Event{}, err
 	}
 	if !p.secrets.match(got) {
-		return Event{}, fmt.Errorf("kkiapay: %w: %s does not match the hash secret", payhook.ErrInvalidSignature, SecretHeader)
+		return Event{}, fmt.Errorf("kkiapay: %w: %s does not match the hash secret", payhook.ErrInvalidSignature, SignatureHeader)
 	}
-	return decodeEvent(body)
+	return decode(body)
 }
 
 // Confirm implements payhook.Confirmer: with [WithConfirmation], it asks
@@ -91,55 +89,33 @@ func (p *Provider) Confirm(ctx context.Context, e *Event) error {
 	if p.confirm == nil {
 		return nil
 	}
-	return p.confirm.confirm(ctx, e)
+	return p.confirmWith(ctx, e)
 }
 
-// secretValue returns the header's value. Several copies of it are accepted
-// only when they are identical (a proxy repeating it); differing copies are
-// refused, since KKiaPay sends one. A header map not built by net/http may
-// hold the name in any case.
-func secretValue(h http.Header) (string, error) {
-	vs := h[SecretHeader]
-	if vs == nil {
-		for k, v := range h {
-			if strings.EqualFold(k, SecretHeader) {
-				vs = append(vs, v...)
-			}
-		}
-	}
-	if len(vs) == 0 || vs[0] == "" {
-		return "", fmt.Errorf("kkiapay: %w: no %s header", payhook.ErrInvalidSignature, SecretHeader)
-	}
-	for _, v := range vs[1:] {
-		if v != vs[0] {
-			return "", fmt.Errorf("kkiapay: %w: %s header repeated with different values", payhook.ErrInvalidSignature, SecretHeader)
-		}
-	}
-	return vs[0], nil
+// The answer cache's bounds: how long a confirmation waits for a call slot,
+// and how many answers it remembers.
+const (
+	slotWait   = 10 * time.Second
+	maxAnswers = 10_000
+)
+
+// settled reports whether a transaction's status is final, so that the
+// status API's answer can be remembered ([WithAnswerTTL]).
+func settled(tx Transaction) bool {
+	return tx.Status == StatusSuccess || tx.Status == StatusFailed || tx.Status == StatusReverted
 }
 
-// match compares got with every secret, in constant time and without
-// stopping at a match, so that timing reveals neither whether nor which
-// secret matched. Comparing SHA-256 digests, all of one length, keeps the
-// secrets' lengths from showing too.
-func (s *secrets) match(got string) bool {
-	sum := sha256.Sum256([]byte(got))
-	ok := 0
-	for i := range s.digests {
-		ok |= subtle.ConstantTimeCompare(sum[:], s.digests[i][:])
+// confirmWith checks e against the status API (or its answer remembered
+// for the transaction), and fills e.Confirmation (and e.Amount, when the
+// webhook had none).
+func (p *Provider) confirmWith(ctx context.Context, e *Event) error {
+	tx, err := p.answers.Get(ctx, e.TransactionID, func(ctx context.Context) (Transaction, error) {
+		return p.confirm.Status(ctx, e.TransactionID)
+	}, settled)
+	if err != nil && (errors.Is(err, apicache.ErrBusy) || ctx.Err() != nil) {
+		return fmt.Errorf("kkiapay: %w: confirming transaction %.64q: %w", payhook.ErrUnavailable, e.TransactionID, err)
 	}
-	return ok == 1
-}
-
-// SetSecretHeader sets the x-kkiapay-secret header to hashSecret, as KKiaPay
-// does on each webhook. It is meant for tests and tools that play
-// KKiaPay's part.
-func SetSecretHeader(h http.Header, hashSecret string) { h.Set(SecretHeader, hashSecret) }
-
-// confirm checks e against the status API, and fills e.Confirmation (and
-// e.Amount, when the webhook had none).
-func (c *Client) confirm(ctx context.Context, e *Event) error {
-	tx, err := c.Status(ctx, e.TransactionID)
+	tx.Raw, tx.State = bytes.Clone(tx.Raw), bytes.Clone(tx.State) // the cache's copy stays its own
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return fmt.Errorf("kkiapay: %w: transaction %.64q unknown to the status API", payhook.ErrInvalidSignature, e.TransactionID)
@@ -151,14 +127,12 @@ func (c *Client) confirm(ctx context.Context, e *Event) error {
 	if tx.TransactionID != "" && tx.TransactionID != e.TransactionID {
 		return fmt.Errorf("kkiapay: %w: status API answered for transaction %.64q, not %.64q", payhook.ErrInvalidSignature, tx.TransactionID, e.TransactionID)
 	}
-	if want := statusOf(e.Type); want != "" {
-		switch tx.Status {
-		case want:
-		case StatusPending:
-			return fmt.Errorf("kkiapay: %w: webhook says %s but transaction %.64q is still PENDING", payhook.ErrUnavailable, e.Type, e.TransactionID)
-		default:
-			return fmt.Errorf("kkiapay: %w: webhook says %s but the status API says %.20q", payhook.ErrInvalidSignature, e.Type, tx.Status)
-		}
+	switch want := statusOf(e.Type); tx.Status {
+	case want:
+	case StatusPending:
+		return fmt.Errorf("kkiapay: %w: webhook says %s but transaction %.64q is still PENDING", payhook.ErrPending, e.Type, e.TransactionID)
+	default:
+		return fmt.Errorf("kkiapay: %w: webhook says %s but the status API says %.20q", payhook.ErrInvalidSignature, e.Type, tx.Status)
 	}
 	if e.Amount.IsZero() {
 		e.Amount = tx.Amount
@@ -169,8 +143,8 @@ func (c *Client) confirm(ctx context.Context, e *Event) error {
 	return nil
 }
 
-// statusOf is the transaction status an event type claims, "" when the type
-// claims none.
+// statusOf is the transaction status an event type claims. Verify refuses
+// every other type.
 func statusOf(t EventType) Status {
 	switch t {
 	case TransactionSuccess:
@@ -182,8 +156,8 @@ func statusOf(t EventType) Status {
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without secrets.
-func (p *Provider) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("provider", Name), slog.String("hash_secret", "REDACTED"),
+func (p Provider) LogValue() slog.Value {
+	attrs := []slog.Attr{slog.String("provider", Name), slog.String("hash_secret", secret.Redacted),
 		slog.Int("secrets", len(p.secrets.digests)), slog.Bool("confirmation", p.confirm != nil)}
 	if p.confirm != nil {
 		attrs = append(attrs, slog.String("api", p.confirm.base))
@@ -192,7 +166,7 @@ func (p *Provider) LogValue() slog.Value {
 }
 
 // String returns a description without secrets.
-func (p *Provider) String() string {
+func (p Provider) String() string {
 	s := fmt.Sprintf("kkiapay.Provider{hash_secret: REDACTED, secrets: %d", len(p.secrets.digests))
 	if p.confirm != nil {
 		s += ", confirmation: " + p.confirm.String()
@@ -201,4 +175,7 @@ func (p *Provider) String() string {
 }
 
 // GoString is String, so that %#v prints no secrets either.
-func (p *Provider) GoString() string { return p.String() }
+func (p Provider) GoString() string { return p.String() }
+
+// Format writes String whatever the verb, so that no verb prints a secret.
+func (p Provider) Format(f fmt.State, _ rune) { io.WriteString(f, p.String()) }

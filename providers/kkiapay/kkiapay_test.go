@@ -32,7 +32,7 @@ const (
 
 func signed(secret string) http.Header {
 	h := http.Header{}
-	kkiapay.SetSecretHeader(h, secret)
+	h.Set(kkiapay.SignatureHeader, kkiapay.Sign(secret))
 	return h
 }
 
@@ -89,7 +89,7 @@ func TestVerify(t *testing.T) {
 			check: func(t *testing.T, e kkiapay.Event) {
 				assert.Equal(t, "3iH6wjHJ3", e.TransactionID)
 				assert.Equal(t, kkiapay.TransactionSuccess, e.Type)
-				assert.True(t, e.Succeeded())
+				assert.True(t, e.Paid())
 				require.NotNil(t, e.PaymentSucceeded)
 				assert.True(t, *e.PaymentSucceeded)
 				assert.Equal(t, "22996000000", e.Account)
@@ -110,7 +110,7 @@ func TestVerify(t *testing.T) {
 			check: func(t *testing.T, e kkiapay.Event) {
 				assert.Equal(t, "erjEU5P9o", e.TransactionID)
 				assert.Equal(t, kkiapay.TransactionFailed, e.Type)
-				assert.False(t, e.Succeeded())
+				assert.False(t, e.Paid())
 				assert.Equal(t, "processing_error", e.FailureCode)
 				assert.Equal(t, "processing_error", e.FailureMessage)
 				assert.True(t, e.Amount.IsZero())
@@ -123,7 +123,7 @@ func TestVerify(t *testing.T) {
 			body: with(t, map[string]any{"event": "transaction.failed", "isPaymentSucces": false, "fees": 0,
 				"failureCode": "insufficient_fund", "failureMessage": "Solde insuffisant"}),
 			check: func(t *testing.T, e kkiapay.Event) {
-				assert.False(t, e.Succeeded())
+				assert.False(t, e.Paid())
 				assert.Equal(t, "1000", e.Amount.String())
 				assert.Equal(t, "0", e.Fees.String())
 				assert.False(t, e.Fees.IsZero(), "0 is an amount")
@@ -186,29 +186,16 @@ func TestVerify(t *testing.T) {
 			check: func(t *testing.T, e kkiapay.Event) { assert.Equal(t, `42`, string(e.StateData)) },
 		},
 		{
-			name: "unknown event kept",
-			body: with(t, map[string]any{"event": "transaction.refunded"}),
-			check: func(t *testing.T, e kkiapay.Event) {
-				assert.Equal(t, kkiapay.EventType("transaction.refunded"), e.Type)
-				assert.False(t, e.Succeeded())
-			},
-		},
-		{
-			name:  "no event at all",
-			body:  with(t, map[string]any{"event": nil}),
-			check: func(t *testing.T, e kkiapay.Event) { assert.Empty(t, e.Type); assert.False(t, e.Succeeded()) },
-		},
-		{
 			name:  "success with isPaymentSucces false is not a success",
 			body:  with(t, map[string]any{"isPaymentSucces": false}),
-			check: func(t *testing.T, e kkiapay.Event) { assert.False(t, e.Succeeded()) },
+			check: func(t *testing.T, e kkiapay.Event) { assert.False(t, e.Paid()) },
 		},
 		{
 			name: "success without isPaymentSucces",
 			body: with(t, map[string]any{"isPaymentSucces": nil}),
 			check: func(t *testing.T, e kkiapay.Event) {
 				assert.Nil(t, e.PaymentSucceeded)
-				assert.True(t, e.Succeeded())
+				assert.True(t, e.Paid())
 			},
 		},
 		{
@@ -222,7 +209,7 @@ func TestVerify(t *testing.T) {
 		{
 			name:  "isPaymentSucces of no known form is unknown",
 			body:  with(t, map[string]any{"isPaymentSucces": map[string]int{"x": 1}}),
-			check: func(t *testing.T, e kkiapay.Event) { assert.Nil(t, e.PaymentSucceeded); assert.True(t, e.Succeeded()) },
+			check: func(t *testing.T, e kkiapay.Event) { assert.Nil(t, e.PaymentSucceeded); assert.True(t, e.Paid()) },
 		},
 		{
 			name: "big amount stays exact",
@@ -267,7 +254,7 @@ func TestVerify(t *testing.T) {
 				assert.Empty(t, e.Account)
 				assert.Equal(t, "77", e.PartnerID)
 				assert.Equal(t, kkiapay.Method("true"), e.Method)
-				assert.True(t, e.Succeeded())
+				assert.True(t, e.Paid())
 			},
 		},
 		{
@@ -307,6 +294,11 @@ func TestVerify(t *testing.T) {
 		{name: "amount an object", body: with(t, map[string]any{"amount": map[string]int{"value": 1000}}), wantErr: payhook.ErrMalformed},
 		{name: "amount with a comma", body: with(t, map[string]any{"amount": "1000,50"}), wantErr: payhook.ErrMalformed},
 		{name: "event not a string", body: with(t, map[string]any{"event": 1}), wantErr: payhook.ErrMalformed},
+		// Issue 8, finding 1: only the events KKiaPay documents.
+		{name: "forged event type: undocumented event", body: with(t, map[string]any{"event": "transaction.pending"}), wantErr: payhook.ErrMalformed},
+		{name: "forged event type: another undocumented event", body: with(t, map[string]any{"event": "transaction.refunded"}), wantErr: payhook.ErrMalformed},
+		{name: "forged event type: event in capitals", body: with(t, map[string]any{"event": "TRANSACTION.SUCCESS"}), wantErr: payhook.ErrMalformed},
+		{name: "forged event type: no event", body: with(t, map[string]any{"event": nil}), wantErr: payhook.ErrMalformed},
 		{name: "broken JSON", body: []byte(`{"transactionId":"x",`), wantErr: payhook.ErrMalformed},
 		{name: "JSON array", body: []byte(`[` + successBody + `]`), wantErr: payhook.ErrMalformed},
 		{name: "JSON null", body: []byte(`null`), wantErr: payhook.ErrMalformed},
@@ -372,7 +364,7 @@ func TestVerifyHeader(t *testing.T) {
 		{name: "canonical", header: signed(hashSecret)},
 		{name: "lower case, in a map not built by net/http", header: http.Header{"x-kkiapay-secret": {hashSecret}}},
 		{name: "upper case, in a map not built by net/http", header: http.Header{"X-KKIAPAY-SECRET": {hashSecret}}},
-		{name: "repeated with the same value", header: http.Header{kkiapay.SecretHeader: {hashSecret, hashSecret}}},
+		{name: "repeated with the same value", header: http.Header{kkiapay.SignatureHeader: {hashSecret, hashSecret}}},
 
 		{name: "missing", header: http.Header{}, wantErr: payhook.ErrInvalidSignature},
 		{name: "nil header", header: nil, wantErr: payhook.ErrInvalidSignature},
@@ -381,8 +373,8 @@ func TestVerifyHeader(t *testing.T) {
 		{name: "prefix of the secret", header: signed(hashSecret[:len(hashSecret)-1]), wantErr: payhook.ErrInvalidSignature},
 		{name: "secret with more after it", header: signed(hashSecret + "x"), wantErr: payhook.ErrInvalidSignature},
 		{name: "other header holds it", header: http.Header{"X-Kkiapay-Signature": {hashSecret}}, wantErr: payhook.ErrInvalidSignature},
-		{name: "repeated, the wrong value first", header: http.Header{kkiapay.SecretHeader: {"nope", hashSecret}}, wantErr: payhook.ErrInvalidSignature},
-		{name: "repeated, the right value first", header: http.Header{kkiapay.SecretHeader: {hashSecret, "nope"}}, wantErr: payhook.ErrInvalidSignature},
+		{name: "repeated, the wrong value first", header: http.Header{kkiapay.SignatureHeader: {"nope", hashSecret}}, wantErr: payhook.ErrInvalidSignature},
+		{name: "repeated, the right value first", header: http.Header{kkiapay.SignatureHeader: {hashSecret, "nope"}}, wantErr: payhook.ErrInvalidSignature},
 		{name: "repeated under two spellings", header: http.Header{"x-kkiapay-secret": {hashSecret}, "X-KKIAPAY-SECRET": {"nope"}}, wantErr: payhook.ErrInvalidSignature},
 		{name: "the header is checked before the body", header: signed("nope"), body: []byte(`not json`), wantErr: payhook.ErrInvalidSignature},
 	}
@@ -433,8 +425,6 @@ func TestSecretsTrimmed(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	cl, err := kkiapay.NewClient("pk", "sk_private", "sk_secret")
-	require.NoError(t, err)
 	tests := []struct {
 		name   string
 		secret string
@@ -445,8 +435,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"blank secret", " \t", nil, "empty hash secret"},
 		{"empty rotated secret", hashSecret, []kkiapay.Option{kkiapay.WithSecrets("new", "")}, "empty hash secret"},
 		{"nil confirmation client", hashSecret, []kkiapay.Option{kkiapay.WithConfirmation(nil)}, "nil *Client"},
-		{"client option", hashSecret, []kkiapay.Option{kkiapay.WithConfirmation(cl), kkiapay.WithSandbox()}, "WithSandbox is not an option of New"},
-		{"client options", hashSecret, []kkiapay.Option{kkiapay.WithBaseURL("http://x"), kkiapay.WithHTTPClient(nil)}, "WithBaseURL, WithHTTPClient is not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -555,7 +543,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add([]byte(`{"transactionId":{"a":1}}`), hashSecret)
 	f.Add([]byte(successBody), "wrong")
 	f.Fuzz(func(t *testing.T, body []byte, secret string) {
-		e, err := p.Verify(context.Background(), http.Header{kkiapay.SecretHeader: {secret}}, body)
+		e, err := p.Verify(context.Background(), http.Header{kkiapay.SignatureHeader: {secret}}, body)
 		if err != nil {
 			if !strings.Contains(err.Error(), "kkiapay") {
 				t.Errorf("error %q does not name the provider", err)
@@ -575,4 +563,23 @@ func FuzzVerify(f *testing.F) {
 		_, err = json.Marshal(e)
 		require.NoError(t, err)
 	})
+}
+
+// TestDuplicateKeysRefused (issue 8, finding 3): a body with a duplicate
+// key, or a key that matches a field only by case, is 400, so that no
+// application reading the body can see another amount or event than the
+// one confirmed.
+func TestDuplicateKeysRefused(t *testing.T) {
+	p := mustNew(t)
+	for _, tt := range []struct{ name, body string }{
+		{"second amount", `{"transactionId":"tx_1","event":"transaction.success","amount":1000,"amount":100000}`},
+		{"second event", `{"transactionId":"tx_1","event":"transaction.failed","event":"transaction.success"}`},
+		{"transactionId in capitals", `{"transactionId":"tx_1","TRANSACTIONID":"tx_2","event":"transaction.success"}`},
+		{"event only by case", `{"transactionId":"tx_1","Event":"transaction.success"}`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := p.Verify(context.Background(), signed(hashSecret), []byte(tt.body))
+			assert.ErrorIs(t, err, payhook.ErrMalformed)
+		})
+	}
 }

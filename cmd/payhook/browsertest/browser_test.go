@@ -103,7 +103,7 @@ func TestBrowser(t *testing.T) {
 		))
 		e := serve.event(t, func(e event) bool { return e.Provider == "kasperopay" && e.Event["order_id"] == "ord_browser" })
 		assert.Equal(t, true, e.Event["signed"])
-		confirmed, _ := e.Event["confirmed"].(map[string]any)
+		confirmed, _ := e.Event["confirmation"].(map[string]any)
 		require.NotNil(t, confirmed, "serve confirmed the payment with the sandbox's status API")
 		assert.Equal(t, "completed", confirmed["status"])
 		assert.Equal(t, e.Event["transaction_id"], confirmed["txid"])

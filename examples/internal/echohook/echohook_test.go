@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/examples/internal/apptest"
@@ -21,8 +20,7 @@ import (
 // database is down, and succeeds the second.
 func TestMiddleware(t *testing.T) {
 	env := apptest.NewEnv(t)
-	s, err := shop.NewSetup(env.Config, env.Orders)
-	require.NoError(t, err)
+	kw, hooks, opts := env.KazawalletSetup(t)
 
 	calls := 0
 	down := true
@@ -35,13 +33,13 @@ func TestMiddleware(t *testing.T) {
 		if down {
 			return echo.NewHTTPError(http.StatusServiceUnavailable, "database down")
 		}
-		if err := s.Hooks.Kazawallet(c.Request().Context(), ev); err != nil {
+		if err := hooks.Kazawallet(c.Request().Context(), ev); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
 	}
 	e := echo.New()
-	e.POST("/webhooks/kazawallet", handler, echohook.Middleware(payhook.Middleware(s.Providers.Kazawallet, s.Options...)))
+	e.POST("/webhooks/kazawallet", handler, echohook.Middleware(payhook.Middleware(kw, opts...)))
 	send := func() int {
 		return apptest.Serve(e, apptest.Kazawallet.Request("/webhooks/kazawallet", apptest.KazawalletPaid)).Code
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/payhook/payhook/examples/internal/echohook"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 // An echo handler behind payhook.Middleware reads the verified event from
@@ -26,9 +27,9 @@ func ExampleMiddleware() {
 		return c.NoContent(http.StatusNoContent) // a 2xx marks the event done
 	}, echohook.Middleware(payhook.Middleware(kw)))
 
-	sender := payhooktest.Kazawallet{APIKey: "key", APISecret: "secret"}
+	sender := kazawallettest.Sender{APIKey: "key", APISecret: "secret"}
 	paid := kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "order-42",
-		Status: kazawallet.StatusFulfilled, Currency: "USD"}
+		Type: kazawallet.Fulfilled, Currency: "USD"}
 	for range 2 {
 		res := payhooktest.Deliver(payhooktest.Handler(e), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 		fmt.Println(res.Last().Status)

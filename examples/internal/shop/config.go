@@ -9,7 +9,6 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/providers/kasperopay"
-	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
@@ -75,10 +74,12 @@ func FromEnv(getenv func(string) string) Config {
 		KasperoPayWebhookSecret: getenv("KASPEROPAY_WEBHOOK_SECRET"),
 	}
 	c.MaxBodyBytes, _ = strconv.ParseInt(getenv("MAX_BODY_BYTES"), 10, 64)
-	return c.withDefaults()
+	return c.WithDefaults()
 }
 
-func (c Config) withDefaults() Config {
+// WithDefaults returns c with its defaults filled in, the in-memory store
+// included: call it once, so that the three providers share one store.
+func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = ":8080"
 	}
@@ -88,71 +89,51 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Store == nil {
+		c.Store = idempotency.NewMemory()
+	}
 	return c
 }
 
-// Providers are the three providers' verifiers.
-type Providers struct {
-	Kazawallet *kazawallet.Provider
-	KKiaPay    *kkiapay.Provider
-	KasperoPay *kasperopay.Provider
-}
-
-// Setup is what a server needs to mount the webhooks: the providers, the
-// shop's typed handlers, and payhook's options (one idempotency store and
-// logger for every provider).
-type Setup struct {
-	Config    Config // with defaults filled in
-	Providers Providers
-	Hooks     Webhooks
-	Options   []payhook.Option
-}
-
-// NewSetup builds the providers from c; a missing secret is an error
-// wrapping payhook.ErrConfig, never a provider that accepts everything.
-func NewSetup(c Config, orders OrderStore) (*Setup, error) {
-	c = c.withDefaults()
-	kw, err := kazawallet.New(c.KazawalletAPIKey, c.KazawalletAPISecret)
+// KKiaPayOptions returns the options of kkiapay.New that c asks for:
+// confirmation through the status API when the API keys are set.
+func (c Config) KKiaPayOptions() ([]kkiapay.Option, error) {
+	if c.KKiaPayPublicKey == "" && c.KKiaPayPrivateKey == "" && c.KKiaPaySecretKey == "" {
+		return nil, nil
+	}
+	clientOpts := []kkiapay.ClientOption{kkiapay.WithHTTPClient(c.HTTPClient)}
+	if c.KKiaPayAPIURL != "" {
+		clientOpts = append(clientOpts, kkiapay.WithBaseURL(c.KKiaPayAPIURL))
+	}
+	cl, err := kkiapay.NewClient(c.KKiaPayPublicKey, c.KKiaPayPrivateKey, c.KKiaPaySecretKey, clientOpts...)
 	if err != nil {
 		return nil, err
 	}
-	var kkOpts []kkiapay.Option
-	if c.KKiaPayPublicKey != "" || c.KKiaPayPrivateKey != "" || c.KKiaPaySecretKey != "" {
-		clientOpts := []kkiapay.Option{kkiapay.WithHTTPClient(c.HTTPClient)}
-		if c.KKiaPayAPIURL != "" {
-			clientOpts = append(clientOpts, kkiapay.WithBaseURL(c.KKiaPayAPIURL))
-		}
-		cl, err := kkiapay.NewClient(c.KKiaPayPublicKey, c.KKiaPayPrivateKey, c.KKiaPaySecretKey, clientOpts...)
-		if err != nil {
-			return nil, err
-		}
-		kkOpts = append(kkOpts, kkiapay.WithConfirmation(cl))
-	}
-	kk, err := kkiapay.New(c.KKiaPayWebhookSecret, kkOpts...)
-	if err != nil {
-		return nil, err
-	}
-	kpOpts := []kasperopay.Option{kasperopay.WithHTTPClient(c.HTTPClient), kasperopay.WithLogger(c.Logger)}
+	return []kkiapay.Option{kkiapay.WithConfirmation(cl)}, nil
+}
+
+// KasperoPayOptions returns the options of kasperopay.New that c asks for:
+// the status API at KasperoPayAPIURL, and the webhook secret when set.
+func (c Config) KasperoPayOptions() ([]kasperopay.Option, error) {
+	clientOpts := []kasperopay.ClientOption{kasperopay.WithHTTPClient(c.HTTPClient)}
 	if c.KasperoPayAPIURL != "" {
-		kpOpts = append(kpOpts, kasperopay.WithBaseURL(c.KasperoPayAPIURL))
+		clientOpts = append(clientOpts, kasperopay.WithBaseURL(c.KasperoPayAPIURL))
 	}
-	if c.KasperoPayWebhookSecret != "" {
-		kpOpts = append(kpOpts, kasperopay.WithWebhookSecret(c.KasperoPayWebhookSecret))
-	}
-	kp, err := kasperopay.New(kpOpts...)
+	cl, err := kasperopay.NewClient(clientOpts...)
 	if err != nil {
 		return nil, err
 	}
-	store := c.Store
-	if store == nil {
-		store = idempotency.NewMemory()
+	opts := []kasperopay.Option{kasperopay.WithConfirmation(cl)}
+	if c.KasperoPayWebhookSecret != "" {
+		opts = append(opts, kasperopay.WithWebhookSecret(c.KasperoPayWebhookSecret))
 	}
-	return &Setup{
-		Config:    c,
-		Providers: Providers{Kazawallet: kw, KKiaPay: kk, KasperoPay: kp},
-		Hooks:     Webhooks{Orders: orders, Log: c.Logger},
-		Options:   []payhook.Option{payhook.WithStore(store), payhook.WithLogger(c.Logger)},
-	}, nil
+	return opts, nil
+}
+
+// PayhookOptions returns the options of payhook.Handle and Middleware for
+// every provider: one idempotency store and c's logger.
+func (c Config) PayhookOptions() []payhook.Option {
+	return []payhook.Option{payhook.WithStore(c.Store), payhook.WithLogger(c.Logger)}
 }
 
 // ListenAndServe serves h on addr with the timeouts a server facing the

@@ -33,7 +33,7 @@ func (h Webhooks) Kazawallet(ctx context.Context, e kazawallet.Event) error {
 	if e.Paid() {
 		return h.apply(ctx, h.Orders.MarkPaid(ctx, e.Ref, p), p)
 	}
-	p.Reason = string(e.Status) // "timed_out", or a status kept as sent
+	p.Reason = string(e.Type) // "timed_out", or a status kept as sent
 	return h.apply(ctx, h.Orders.MarkFailed(ctx, e.Ref, p), p)
 }
 
@@ -54,7 +54,7 @@ func (h Webhooks) KKiaPay(ctx context.Context, e kkiapay.Event) error {
 		data.OrderID = partnerID
 	}
 	p := Payment{Provider: kkiapay.Name, ID: e.TransactionID, Amount: e.Amount, Currency: "XOF"}
-	if e.Succeeded() {
+	if e.Paid() {
 		return h.apply(ctx, h.Orders.MarkPaid(ctx, data.OrderID, p), p)
 	}
 	p.Reason = e.FailureCode
@@ -66,7 +66,7 @@ func (h Webhooks) KKiaPay(ctx context.Context, e kkiapay.Event) error {
 // one the shop recorded the payment id for when the payment began.
 func (h Webhooks) KasperoPay(ctx context.Context, e kasperopay.Event) error {
 	p := Payment{Provider: kasperopay.Name, ID: e.PaymentID, Amount: e.AmountKAS, Currency: "KAS"}
-	if !e.Completed() {
+	if !e.Paid() {
 		return nil // an event the shop does not act on
 	}
 	o, err := h.Orders.ByPaymentID(ctx, e.PaymentID)

@@ -35,7 +35,7 @@ func TestWebhooks(t *testing.T) {
 	kz := func(ref, amount string) func(shop.Webhooks) error {
 		return func(h shop.Webhooks) error {
 			return h.Kazawallet(context.Background(), kazawallet.Event{OrderID: "kzl", Ref: ref,
-				Amount: payhook.MustAmount(amount), Currency: "USD", Status: kazawallet.StatusFulfilled})
+				Amount: payhook.MustAmount(amount), Currency: "USD", Type: kazawallet.Fulfilled})
 		}
 	}
 	tests := []struct {
@@ -64,7 +64,7 @@ func TestWebhooks(t *testing.T) {
 			}},
 		{name: "kasperopay order_id is not trusted: the payment id must be the order's", order: "o-2", status: shop.Pending, logged: true,
 			send: func(h shop.Webhooks) error {
-				return h.KasperoPay(context.Background(), kasperopay.Event{Type: kasperopay.EventPaymentCompleted,
+				return h.KasperoPay(context.Background(), kasperopay.Event{Type: kasperopay.PaymentCompleted,
 					PaymentID: "pay_other", OrderID: "o-2", AmountKAS: payhook.MustAmount("25.5")})
 			}},
 	}

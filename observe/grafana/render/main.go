@@ -58,7 +58,9 @@ import (
 	"github.com/payhook/payhook/observe/prometheus"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
+	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 func main() {
@@ -255,8 +257,8 @@ func freePort() (int, error) {
 // the database down in [0.55, 0.70); a slow handler in [0.80, 0.90).
 func sendLoad(ctx context.Context, base string, d time.Duration) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 10 * time.Second}
-	kwSender := payhooktest.Kazawallet{APIKey: "api-key", APISecret: "api-secret"}
-	kkSender := payhooktest.KKiaPay{Secret: "hash-secret"}
+	kwSender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
+	kkSender := kkiapaytest.Sender{Secret: "hash-secret"}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 64)
 	send := func(r func() *http.Request, retries int) {
@@ -282,7 +284,7 @@ func sendLoad(ctx context.Context, base string, d time.Duration) {
 		}()
 	}
 	kwEvent := func(id string) kazawallet.Event {
-		return kazawallet.Event{OrderID: id, Amount: payhook.MustAmount(fmt.Sprintf("%d.00", 5+rand.IntN(200))), Status: kazawallet.StatusFulfilled, Currency: "USD"}
+		return kazawallet.Event{OrderID: id, Amount: payhook.MustAmount(fmt.Sprintf("%d.00", 5+rand.IntN(200))), Type: kazawallet.Fulfilled, Currency: "USD"}
 	}
 	kkEvent := func(id string) kkiapay.Event {
 		return kkiapay.Event{TransactionID: id, Type: kkiapay.TransactionSuccess, Amount: payhook.MustAmount(strconv.Itoa(100 * (1 + rand.IntN(50))))}

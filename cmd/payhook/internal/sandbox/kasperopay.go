@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 )
 
 // kasperopaySandbox plays KasperoPay: a payment's checkout, one delivery
@@ -154,10 +154,10 @@ func (k *kasperopaySandbox) settle(p *payment, v url.Values, now time.Time) (boo
 const customerAddress = "kaspa:qz0sandbox0payhook0customer0address0for0local0testing0only"
 
 func (k *kasperopaySandbox) webhook(p *payment, target string) (*http.Request, policy, string) {
-	e := kasperopay.Event{Type: kasperopay.EventPaymentCompleted, Timestamp: p.confirmedAt, MerchantID: "kpm_sandbox",
+	e := kasperopay.Event{Type: kasperopay.PaymentCompleted, Timestamp: p.confirmedAt, MerchantID: "kpm_sandbox",
 		PaymentID: p.id, OrderID: p.orderID, AmountKAS: p.amount, AmountUSD: p.amountUSD, TransactionID: p.txid,
 		CustomerAddress: customerAddress, Item: p.item}
-	b := payhooktest.KasperoPay{Secret: k.cfg.WebhookSecret}
+	b := kasperopaytest.Sender{Secret: k.cfg.WebhookSecret}
 	r := b.Request(target, e)
 	return r, b.Policy(), show(r, b.Body(e), kasperopay.SignatureHeader)
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
+	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 // kazawalletSandbox plays Kazawallet: createPaymentLink, the link's
@@ -146,9 +146,9 @@ func (k *kazawalletSandbox) checkout(p *payment) form {
 func (k *kazawalletSandbox) settle(p *payment, v url.Values, _ time.Time) (bool, error) {
 	switch v.Get("action") {
 	case "pay":
-		p.status = string(kazawallet.StatusFulfilled)
+		p.status = string(kazawallet.Fulfilled)
 	case "timeout":
-		p.status = string(kazawallet.StatusTimedOut)
+		p.status = string(kazawallet.TimedOut)
 	default:
 		return false, errBadAction
 	}
@@ -159,8 +159,8 @@ func (k *kazawalletSandbox) settle(p *payment, v url.Values, _ time.Time) (bool,
 // webhook is the link's notification, signed over the amount as the
 // merchant sent it.
 func (k *kazawalletSandbox) webhook(p *payment, target string) (*http.Request, policy, string) {
-	b := payhooktest.Kazawallet{APIKey: k.cfg.APIKey, APISecret: k.cfg.APISecret}
-	e := kazawallet.Event{OrderID: p.id, Amount: p.amount, Ref: p.ref, Status: kazawallet.Status(p.status), Currency: p.currency}
+	b := kazawallettest.Sender{APIKey: k.cfg.APIKey, APISecret: k.cfg.APISecret}
+	e := kazawallet.Event{OrderID: p.id, Amount: p.amount, Ref: p.ref, Type: kazawallet.EventType(p.status), Currency: p.currency}
 	sig := kazawallet.Sign(k.cfg.APIKey, k.cfg.APISecret, p.amount.String(), p.id) // 88 characters of base64
 	r := b.Request(target, e)
 	return r, b.Policy(), show(r, bytes.ReplaceAll(b.Body(e), []byte(sig), []byte("REDACTED")))

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
+	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 // kkiapaySandbox plays KKiaPay: a transaction's checkout, its webhook with
@@ -238,9 +238,9 @@ func (k *kkiapaySandbox) webhook(p *payment, target string) (*http.Request, poli
 	if p.status == string(kkiapay.StatusFailed) {
 		e.Type, e.FailureCode, e.FailureMessage = kkiapay.TransactionFailed, p.failureCode, p.failureCode
 	}
-	b := payhooktest.KKiaPay{Secret: k.cfg.HashSecret}
+	b := kkiapaytest.Sender{Secret: k.cfg.HashSecret}
 	r := b.Request(target, e)
-	return r, b.Policy(), show(r, b.Body(e), kkiapay.SecretHeader)
+	return r, b.Policy(), show(r, b.Body(e), kkiapay.SignatureHeader)
 }
 
 func (k *kkiapaySandbox) details(p *payment) []detail {

@@ -44,7 +44,7 @@ func TestKazawalletLinkPaidThroughTheClient(t *testing.T) {
 	events := processed[kazawallet.Event](f)
 	require.Len(t, events, 1, "the merchant's verifier accepted the signature")
 	e := events[0]
-	assert.Equal(t, kazawallet.StatusFulfilled, e.Status)
+	assert.Equal(t, kazawallet.Fulfilled, e.Type)
 	assert.Equal(t, "10.00", e.Amount.String(), "the amount as the merchant sent it")
 	assert.Equal(t, "10.00", e.SignedAmount, "signed over the raw text, as the PHP signs it")
 	assert.Equal(t, "order-42", e.Ref)
@@ -72,7 +72,7 @@ func TestKazawalletLinkTimesOut(t *testing.T) {
 	f.press(checkout, "timeout")
 	events := processed[kazawallet.Event](f)
 	require.Len(t, events, 1)
-	assert.Equal(t, kazawallet.StatusTimedOut, events[0].Status)
+	assert.Equal(t, kazawallet.TimedOut, events[0].Type)
 	assert.False(t, events[0].Paid())
 	assert.Equal(t, "7", events[0].Amount.String())
 }
@@ -191,7 +191,7 @@ func TestKKiaPayStatusAPIAgreesWithWebhooks(t *testing.T) {
 	events := processed[kkiapay.Event](f)
 	require.Len(t, events, 1, "confirmed by the status API")
 	e := events[0]
-	assert.True(t, e.Succeeded())
+	assert.True(t, e.Paid())
 	assert.Equal(t, "2500", e.Amount.String())
 	assert.Equal(t, "cust-12", e.PartnerID)
 	assert.Equal(t, "Order 12", e.Label)
@@ -289,9 +289,9 @@ func TestKasperoPayCompletedAndConfirmed(t *testing.T) {
 	assert.Equal(t, "ord_9", e.OrderID)
 	assert.Equal(t, "T-Shirt", e.Item)
 	assert.Equal(t, start.Add(2*time.Minute), e.Timestamp)
-	require.NotNil(t, e.Confirmed)
-	assert.Equal(t, start.Add(2*time.Minute), e.Confirmed.ConfirmedAt)
-	assert.Equal(t, e.TransactionID, e.Confirmed.TxID)
+	require.NotNil(t, e.Confirmation)
+	assert.Equal(t, start.Add(2*time.Minute), e.Confirmation.ConfirmedAt)
+	assert.Equal(t, e.TransactionID, e.Confirmation.TxID)
 	assert.Len(t, e.TransactionID, 64)
 
 	pay, err = cl.Status(ctx, id)

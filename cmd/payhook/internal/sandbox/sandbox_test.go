@@ -92,7 +92,9 @@ func (f *fixture) mountMerchant() {
 	require.NoError(t, err)
 	kk, err := kkiapay.New(kkHash, kkiapay.WithConfirmation(kkc))
 	require.NoError(t, err)
-	kpOpts := []kasperopay.Option{kasperopay.WithBaseURL(f.srv.URL), kasperopay.WithClock(f.clock.Now)}
+	kpc, err := kasperopay.NewClient(kasperopay.WithBaseURL(f.srv.URL))
+	require.NoError(t, err)
+	kpOpts := []kasperopay.Option{kasperopay.WithConfirmation(kpc), kasperopay.WithClock(f.clock.Now)}
 	if s := f.cfg.KasperoPay.WebhookSecret; s != "" {
 		kpOpts = append(kpOpts, kasperopay.WithWebhookSecret(s))
 	}

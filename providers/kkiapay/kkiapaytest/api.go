@@ -1,4 +1,4 @@
-package payhooktest
+package kkiapaytest
 
 import (
 	"encoding/json"
@@ -7,22 +7,23 @@ import (
 	"time"
 
 	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
-// The API keys the KKiaPay fake accepts: give them to kkiapay.NewClient,
-// or use [KKiaPayAPI.Client].
+// The API keys the fake accepts: give them to kkiapay.NewClient, or use
+// [API.Client].
 const (
-	KKiaPayPublicKey  = "pk_payhooktest"
-	KKiaPayPrivateKey = "tpk_payhooktest"
-	KKiaPaySecretKey  = "tsk_payhooktest"
+	PublicKey  = "pk_kkiapaytest"
+	PrivateKey = "tpk_kkiapaytest"
+	SecretKey  = "tsk_kkiapaytest"
 )
 
-// KKiaPayAPI is a fake of KKiaPay's transaction API, an httptest server:
+// API is a fake of KKiaPay's transaction API, an httptest server:
 //
 //   - POST /api/v1/transactions/status with {"transactionId": id} answers
-//     id's [Answer]; by default [NotFound] (404 {"message":"Transaction
-//     not found"}). [KKiaPayAPI.Confirm] makes it confirm a webhook's
+//     id's payhooktest.Answer; by default payhooktest.NotFound (404
+//     {"message":"Transaction not found"}). [API.Confirm] makes it confirm a webhook's
 //     event; [Transaction] answers any transaction (PENDING, another
 //     amount) in the API's wire format: PerformedAt as performed_at (ISO
 //     8601), PerformedOn as performedAt (dd/mm/yyyy), amounts as JSON
@@ -32,68 +33,54 @@ const (
 //   - POST /api/v1/transactions/revert answers the same way, except that a
 //     transaction is answered REVERTED and is REVERTED from then on.
 //   - Without the x-api-key, x-private-key and x-secret-key headers of
-//     KKiaPayPublicKey, KKiaPayPrivateKey and KKiaPaySecretKey: 401
+//     PublicKey, PrivateKey and SecretKey: 401
 //     {"status":401,"message":"Unauthorized: bad api keys"}. Another path
 //     or method: 404 with an HTML "Cannot POST ..." page, as KKiaPay's
 //     server answers.
 //
-// It records every call ([KKiaPayAPI.Calls]). It is safe for concurrent
-// use.
-type KKiaPayAPI struct{ f fake }
+// It records every call ([payhooktest.API.Calls]). It is safe for
+// concurrent use.
+type API struct{ *payhooktest.API }
 
-// NewKKiaPayAPI starts a fake of KKiaPay's API. When tb is not nil the
-// fake is closed when the test ends, and setup errors fail the test;
-// otherwise call Close.
-func NewKKiaPayAPI(tb testing.TB) *KKiaPayAPI {
-	a := &KKiaPayAPI{}
-	a.f.start(tb, a.read, a.write)
+// NewAPI starts a fake of KKiaPay's API. When tb is not nil the fake is
+// closed when the test ends, and setup errors fail the test; otherwise call
+// Close. Its URL is the base URL, for kkiapay.WithBaseURL (KKIAPAY_API_URL
+// for payhook serve).
+func NewAPI(tb testing.TB) *API {
+	a := &API{}
+	a.API = payhooktest.NewAPI(tb, a.route, a.write)
 	return a
 }
-
-// URL returns the API's base URL, for kkiapay.WithBaseURL (KKIAPAY_API_URL
-// for payhook serve).
-func (a *KKiaPayAPI) URL() string { return a.f.srv.URL }
 
 // Client returns a kkiapay.Client calling this fake with the keys it
 // accepts, for kkiapay.WithConfirmation. opts are NewClient's, after
 // WithBaseURL(a.URL()).
-func (a *KKiaPayAPI) Client(opts ...kkiapay.Option) *kkiapay.Client {
-	cl, err := kkiapay.NewClient(KKiaPayPublicKey, KKiaPayPrivateKey, KKiaPaySecretKey,
-		append([]kkiapay.Option{kkiapay.WithBaseURL(a.URL())}, opts...)...)
+func (a *API) Client(opts ...kkiapay.ClientOption) *kkiapay.Client {
+	cl, err := kkiapay.NewClient(PublicKey, PrivateKey, SecretKey, append([]kkiapay.ClientOption{kkiapay.WithBaseURL(a.URL())}, opts...)...)
 	if err != nil {
-		a.f.fail(err)
+		a.Fail(err)
 	}
 	return cl
 }
 
-// Set sets the answer for transaction id.
-func (a *KKiaPayAPI) Set(id string, ans Answer) { a.f.set(id, ans) }
-
-// SetDefault sets the answer for transactions without one. Default:
-// [NotFound].
-func (a *KKiaPayAPI) SetDefault(ans Answer) { a.f.setDefault(ans) }
-
 // Confirm makes the API confirm e: it answers e's transaction with
 // [ConfirmedTransaction](e).
-func (a *KKiaPayAPI) Confirm(e kkiapay.Event) {
-	a.Set(e.TransactionID, Transaction(ConfirmedTransaction(e)))
-}
+func (a *API) Confirm(e kkiapay.Event) { a.Set(e.TransactionID, Transaction(ConfirmedTransaction(e))) }
 
-// Calls returns the calls received so far, in order.
-func (a *KKiaPayAPI) Calls() []Call { return a.f.recorded() }
-
-// Close shuts the fake down; slow answers in progress end unanswered.
-func (a *KKiaPayAPI) Close() { a.f.close() }
+// Transaction is KKiaPay's status API answering 200 with tx, in the API's
+// wire format (see [API]). Its TransactionID should be the id it answers
+// for.
+func Transaction(tx kkiapay.Transaction) payhooktest.Answer { return payhooktest.Payload(tx) }
 
 // ConfirmedTransaction returns the transaction that the status API answers
 // for e when e is genuine: SUCCESS for transaction.success (FAILED for
-// transaction.failed; for other events SUCCESS if e.Succeeded()), with e's
+// transaction.failed), with e's
 // amount, fees, method, partner id, state, time (and its date as
 // PerformedOn) and failure, e.Account as the client's phone, type "DEBIT"
 // and fees borne by the "merchant". Change a field to make it disagree.
 func ConfirmedTransaction(e kkiapay.Event) kkiapay.Transaction {
 	status := kkiapay.StatusFailed
-	if e.Type == kkiapay.TransactionSuccess || e.Type != kkiapay.TransactionFailed && e.Succeeded() {
+	if e.Type == kkiapay.TransactionSuccess {
 		status = kkiapay.StatusSuccess
 	}
 	return kkiapay.Transaction{
@@ -125,42 +112,43 @@ func date(t time.Time) time.Time {
 }
 
 const (
-	kkiapayStatusPath = "/api/v1/transactions/status"
-	kkiapayRevertPath = "/api/v1/transactions/revert"
+	statusPath = "/api/v1/transactions/status"
+	revertPath = "/api/v1/transactions/revert"
 )
 
-func (a *KKiaPayAPI) read(r *http.Request, body []byte) route {
+func (a *API) route(r *http.Request, body []byte) payhooktest.Route {
 	var in struct {
 		TransactionID jsonx.String `json:"transactionId"`
 	}
 	_ = json.Unmarshal(body, &in)
-	rt := route{id: string(in.TransactionID)}
+	rt := payhooktest.Route{ID: string(in.TransactionID)}
 	switch {
-	case r.Method != http.MethodPost || r.URL.Path != kkiapayStatusPath && r.URL.Path != kkiapayRevertPath:
-		nf := notFoundPage(r)
-		nf.id = rt.id
+	case r.Method != http.MethodPost || r.URL.Path != statusPath && r.URL.Path != revertPath:
+		nf := payhooktest.NotFoundPage(r)
+		nf.ID = rt.ID
 		return nf
-	case r.Header.Get("X-Api-Key") != KKiaPayPublicKey || r.Header.Get("X-Private-Key") != KKiaPayPrivateKey ||
-		r.Header.Get("X-Secret-Key") != KKiaPaySecretKey:
-		rt.status, rt.body = http.StatusUnauthorized, `{"status":401,"message":"Unauthorized: bad api keys"}`
+	case r.Header.Get("X-Api-Key") != PublicKey || r.Header.Get("X-Private-Key") != PrivateKey ||
+		r.Header.Get("X-Secret-Key") != SecretKey:
+		rt.Status, rt.Body = http.StatusUnauthorized, `{"status":401,"message":"Unauthorized: bad api keys"}`
 		return rt
 	}
-	rt.ok = true
+	rt.OK = true
 	return rt
 }
 
-func (a *KKiaPayAPI) write(w http.ResponseWriter, r *http.Request, id string, _ []byte, ans Answer) {
+func (a *API) write(w http.ResponseWriter, r *http.Request, id string, _ []byte, ans payhooktest.Answer) {
+	tx, isTx := ans.Payload().(kkiapay.Transaction)
 	switch {
-	case writeOther(w, ans, "kkiapay"):
-	case ans.tx != nil:
-		tx := *ans.tx
-		if r.URL.Path == kkiapayRevertPath {
+	case isTx:
+		if r.URL.Path == revertPath {
 			tx.Status = kkiapay.StatusReverted
 			a.Set(id, Transaction(tx))
 		}
-		writeBody(w, http.StatusOK, string(transactionJSON(tx)))
+		payhooktest.WriteBody(w, http.StatusOK, string(transactionJSON(tx)))
+	case ans.Payload() != nil:
+		payhooktest.WrongPayload(w, kkiapay.Name, ans)
 	default: // NotFound, or no answer set
-		writeBody(w, http.StatusNotFound, `{"message":"Transaction not found"}`)
+		payhooktest.WriteBody(w, http.StatusNotFound, `{"message":"Transaction not found"}`)
 	}
 }
 
@@ -177,11 +165,11 @@ func transactionJSON(tx kkiapay.Transaction) []byte {
 	if len(state) == 0 {
 		state = json.RawMessage("null")
 	}
-	fees := number(tx.Fees)
+	fees := payhooktest.Number(tx.Fees)
 	if fees == "" {
 		fees = "0"
 	}
-	return mustJSON(struct {
+	return payhooktest.MustJSON(struct {
 		PerformedAt      string           `json:"performed_at,omitempty"`
 		Type             string           `json:"type"`
 		Status           string           `json:"status"`
@@ -199,7 +187,7 @@ func transactionJSON(tx kkiapay.Transaction) []byte {
 		TransactionID    string           `json:"transactionId"`
 		PerformedOn      string           `json:"performedAt,omitempty"`
 		Client           kkiapay.Customer `json:"client"`
-	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, number(tx.Amount), fees,
-		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, number(tx.Income), tx.TransactionID,
+	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, payhooktest.Number(tx.Amount), fees,
+		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, payhooktest.Number(tx.Income), tx.TransactionID,
 		performedOn, tx.Client})
 }

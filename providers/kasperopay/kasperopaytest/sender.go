@@ -1,26 +1,28 @@
-package payhooktest
+package kasperopaytest
 
 import (
 	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 )
 
-// KasperoPay builds KasperoPay webhooks: the JSON body KasperoPay posts,
+// Sender builds KasperoPay webhooks: the JSON body KasperoPay posts,
 // signed in the X-KasperoPay-Signature header ([kasperopay.Sign]) when the
 // merchant has a webhook secret, unsigned otherwise, as KasperoPay sends
 // them by default. KasperoPay sends a webhook once, whatever the answer
-// ([KasperoPay.Policy]).
+// ([Sender.Policy]).
 //
-// A KasperoPay is a value; it is safe for concurrent use.
-type KasperoPay struct {
+// A Sender is a value; it is safe for concurrent use.
+type Sender struct {
 	// Secret is the webhook secret, as given to kasperopay.WithWebhookSecret.
 	// Default: "", an unsigned webhook.
 	Secret string
 	// Now gives the timestamp of events that have none: give it the
-	// provider's clock (a [Clock]'s Now) so that a signed webhook lies in
+	// provider's clock (a payhooktest.Clock's Now) so that a signed webhook lies in
 	// the provider's replay window. Default: time.Now.
 	Now func() time.Time
 }
@@ -31,7 +33,7 @@ type KasperoPay struct {
 // strings, as KasperoPay's documentation shows them), transaction_id and
 // customer_address (null when empty or zero), items and item (left out when
 // empty) and metadata ({} when nil).
-func (k KasperoPay) Body(e kasperopay.Event) []byte {
+func (k Sender) Body(e kasperopay.Event) []byte {
 	ts := e.Timestamp
 	if ts.IsZero() {
 		now := k.Now
@@ -44,7 +46,7 @@ func (k KasperoPay) Body(e kasperopay.Event) []byte {
 	if len(meta) == 0 {
 		meta = json.RawMessage("{}")
 	}
-	return mustJSON(struct {
+	return payhooktest.MustJSON(struct {
 		Event           string            `json:"event"`
 		Timestamp       string            `json:"timestamp"`
 		MerchantID      *string           `json:"merchant_id"`
@@ -57,7 +59,7 @@ func (k KasperoPay) Body(e kasperopay.Event) []byte {
 		Items           []kasperopay.Item `json:"items,omitempty"`
 		Item            string            `json:"item,omitempty"`
 		Metadata        json.RawMessage   `json:"metadata"`
-	}{e.Type, ts.UTC().Format("2006-01-02T15:04:05.000Z07:00"), orNull(e.MerchantID), e.PaymentID, orNull(e.OrderID),
+	}{string(e.Type), ts.UTC().Format("2006-01-02T15:04:05.000Z07:00"), orNull(e.MerchantID), e.PaymentID, orNull(e.OrderID),
 		text(e.AmountKAS), text(e.AmountUSD), orNull(e.TransactionID), orNull(e.CustomerAddress), e.Items, e.Item, meta})
 }
 
@@ -65,9 +67,9 @@ func (k KasperoPay) Body(e kasperopay.Event) []byte {
 // in process ("/webhooks/kasperopay") or an absolute URL, signed when
 // Secret is set. It can be sent again (GetBody is set). It panics if target
 // is not a URL.
-func (k KasperoPay) Request(target string, e kasperopay.Event) *http.Request {
+func (k Sender) Request(target string, e kasperopay.Event) *http.Request {
 	body := k.Body(e)
-	r := newRequest(target, body, "application/json")
+	r := payhooktest.NewRequest(target, body, "application/json")
 	if k.Secret != "" {
 		r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(k.Secret, body))
 	}
@@ -78,12 +80,22 @@ func (k KasperoPay) Request(target string, e kasperopay.Event) *http.Request {
 // secret. A Provider without a webhook secret ignores the header: a forged
 // unsigned webhook is one the status API does not confirm (a payment the
 // fake API does not know, or another amount).
-func (k KasperoPay) Forged(target string, e kasperopay.Event) *http.Request {
+func (k Sender) Forged(target string, e kasperopay.Event) *http.Request {
 	body := k.Body(e)
-	r := newRequest(target, body, "application/json")
-	r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(forged(k.Secret), body))
+	r := payhooktest.NewRequest(target, body, "application/json")
+	r.Header.Set(kasperopay.SignatureHeader, kasperopay.Sign(payhooktest.ForgedKey(k.Secret), body))
 	return r
 }
 
 // Policy returns how KasperoPay delivers: once, whatever the answer.
-func (KasperoPay) Policy() Policy { return Policy{} }
+func (Sender) Policy() payhooktest.Policy { return payhooktest.Policy{} }
+
+// text returns a's text, or nil for the zero Amount, for fields sent as a
+// JSON string or null.
+func text(a payhook.Amount) *string {
+	if a.IsZero() {
+		return nil
+	}
+	s := a.String()
+	return &s
+}

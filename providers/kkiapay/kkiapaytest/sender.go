@@ -1,20 +1,21 @@
-package payhooktest
+package kkiapaytest
 
 import (
 	"encoding/json"
 	"net/http"
 	"time"
 
+	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
-// KKiaPay builds KKiaPay webhooks for the merchant whose webhook "hash
+// Sender builds KKiaPay webhooks for the merchant whose webhook "hash
 // secret" is Secret: the JSON body KKiaPay posts, with the secret in the
-// x-kkiapay-secret header ([kkiapay.SetSecretHeader]). KKiaPay retries a
-// delivery until it is answered 2xx ([KKiaPay.Policy]).
+// x-kkiapay-secret header ([kkiapay.Sign]). KKiaPay retries a delivery
+// until it is answered 2xx ([Sender.Policy]).
 //
-// A KKiaPay is a value; it is safe for concurrent use.
-type KKiaPay struct {
+// A Sender is a value; it is safe for concurrent use.
+type Sender struct {
 	// Secret is the hash secret, as given to kkiapay.New.
 	Secret string
 }
@@ -25,12 +26,12 @@ type KKiaPay struct {
 // numbers; fees 0 when zero; amount left out when zero), partnerId,
 // performedAt (ISO 8601 with milliseconds, left out when zero), stateData
 // ({} when nil), event, and failureCode and failureMessage when set.
-func (k KKiaPay) Body(e kkiapay.Event) []byte {
+func (k Sender) Body(e kkiapay.Event) []byte {
 	ok := e.Type == kkiapay.TransactionSuccess
 	if e.PaymentSucceeded != nil {
 		ok = *e.PaymentSucceeded
 	}
-	fees := number(e.Fees)
+	fees := payhooktest.Number(e.Fees)
 	if fees == "" {
 		fees = "0"
 	}
@@ -42,7 +43,7 @@ func (k KKiaPay) Body(e kkiapay.Event) []byte {
 	if !e.PerformedAt.IsZero() {
 		at = e.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
 	}
-	return mustJSON(struct {
+	return payhooktest.MustJSON(struct {
 		TransactionID  string          `json:"transactionId"`
 		Succeeded      bool            `json:"isPaymentSucces"`
 		Account        *string         `json:"account"`
@@ -56,7 +57,7 @@ func (k KKiaPay) Body(e kkiapay.Event) []byte {
 		Event          string          `json:"event"`
 		FailureCode    string          `json:"failureCode,omitempty"`
 		FailureMessage string          `json:"failureMessage,omitempty"`
-	}{e.TransactionID, ok, orNull(e.Account), e.Label, string(e.Method), number(e.Amount), fees, e.PartnerID,
+	}{e.TransactionID, ok, orNull(e.Account), e.Label, string(e.Method), payhooktest.Number(e.Amount), fees, e.PartnerID,
 		at, state, string(e.Type), e.FailureCode, e.FailureMessage})
 }
 
@@ -64,34 +65,44 @@ func (k KKiaPay) Body(e kkiapay.Event) []byte {
 // in process ("/webhooks/kkiapay") or an absolute URL, with the
 // x-kkiapay-secret header. It can be sent again (GetBody is set). It
 // panics if target is not a URL.
-func (k KKiaPay) Request(target string, e kkiapay.Event) *http.Request {
+func (k Sender) Request(target string, e kkiapay.Event) *http.Request {
 	return k.request(target, e, k.Secret)
 }
 
 // Forged is Request with another secret in the header: what someone who
 // does not know the hash secret would send.
-func (k KKiaPay) Forged(target string, e kkiapay.Event) *http.Request {
-	return k.request(target, e, forged(k.Secret))
+func (k Sender) Forged(target string, e kkiapay.Event) *http.Request {
+	return k.request(target, e, payhooktest.ForgedKey(k.Secret))
 }
 
-func (k KKiaPay) request(target string, e kkiapay.Event, secret string) *http.Request {
-	r := newRequest(target, k.Body(e), "application/json")
-	kkiapay.SetSecretHeader(r.Header, secret)
+func (k Sender) request(target string, e kkiapay.Event, secret string) *http.Request {
+	r := payhooktest.NewRequest(target, k.Body(e), "application/json")
+	r.Header.Set(kkiapay.SignatureHeader, kkiapay.Sign(secret))
 	return r
 }
 
 // KKiaPay's delivery schedule.
 const (
-	// KKiaPayRetries is how many times KKiaPay sends a delivery again after
-	// an answer that is not 2xx (3xx included).
-	KKiaPayRetries = 5
-	// KKiaPayInterval is the wait before KKiaPay's first retry; each retry
-	// waits one interval more than the one before (500 ms, 1 s, 1.5 s, ...).
-	KKiaPayInterval = 500 * time.Millisecond
+	// Retries is how many times KKiaPay sends a delivery again after an
+	// answer that is not 2xx (3xx included).
+	Retries = 5
+	// Interval is the wait before KKiaPay's first retry; each retry waits
+	// one interval more than the one before (500 ms, 1 s, 1.5 s, ...).
+	Interval = 500 * time.Millisecond
 )
 
 // Policy returns how KKiaPay delivers: again after any answer that is not
-// 2xx, up to KKiaPayRetries times, at KKiaPayInterval incremental
-// intervals. Its Sleep is nil: the waits are reported, not waited; set
-// Sleep to [Sleep] or a [Clock]'s Sleep to wait them.
-func (KKiaPay) Policy() Policy { return Policy{Retries: KKiaPayRetries, Interval: KKiaPayInterval} }
+// 2xx, up to Retries times, at Interval incremental intervals. Its Sleep
+// is nil: the waits are reported, not waited; set Sleep to
+// payhooktest.Sleep or a payhooktest.Clock's Sleep to wait them.
+func (Sender) Policy() payhooktest.Policy {
+	return payhooktest.Policy{Retries: Retries, Interval: Interval}
+}
+
+// orNull returns nil for "", for fields KKiaPay sends as null.
+func orNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
