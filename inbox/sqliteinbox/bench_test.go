@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
@@ -88,42 +87,11 @@ func BenchmarkAck(b *testing.B) {
 }
 
 func BenchmarkRun(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { benchmarkRun(b, inbox.NewMemory()) })
+	b.Run("memory", func(b *testing.B) {
+		benchtest.RunInbox(b, inbox.New(inbox.NewMemory(), inbox.WithWorkers(inbox.DefaultWorkers)))
+	})
 	b.Run("sqliteinbox", func(b *testing.B) {
-		benchmarkRun(b, newBackend(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db"))))
+		backend := newBackend(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db")))
+		benchtest.RunInbox(b, inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers)))
 	})
-}
-
-// benchmarkRun puts b.N entries in backend, then measures how fast Run
-// takes them to done.
-func benchmarkRun(b *testing.B, backend inbox.Backend) {
-	ctx := context.Background()
-	ib := inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers))
-	for i := range b.N {
-		if _, err := ib.Put(ctx, inbox.Entry{ID: "test:" + strconv.Itoa(i), Provider: "test", Key: strconv.Itoa(i), Event: []byte(`{}`)}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var n atomic.Int64
-	all := make(chan struct{})
-	ib.Handle("test", func(context.Context, inbox.Attempt) error {
-		if n.Add(1) == int64(b.N) {
-			close(all)
-		}
-		return nil
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ib.Run(runCtx) }()
-	<-all
-	elapsed := time.Since(start)
-	stop()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "entries/s")
 }

@@ -3,7 +3,6 @@
 package sqliteinbox_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
+	"github.com/payhook/payhook/internal/testserver"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -127,55 +127,10 @@ func child(mode, path string) error {
 	return ib.Run(ctx)
 }
 
-// proc is a running child.
-type proc struct {
-	cmd   *exec.Cmd
-	addr  string
-	lines chan string // its output, line by line, after "listening"
-}
-
-func startChild(t *testing.T, mode, path string) *proc {
+// startChild runs the application in mode on path.
+func startChild(t *testing.T, mode, path string) *testserver.Child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, childDBEnv+"="+path)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = childAttr()
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	p := &proc{cmd: cmd, lines: make(chan string, 1000)}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening ") {
-		t.Fatalf("the %s child did not start: %q", mode, sc.Text())
-	}
-	p.addr = strings.TrimPrefix(sc.Text(), "listening ")
-	go func() {
-		defer close(p.lines)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		io.Copy(io.Discard, out)
-	}()
-	return p
-}
-
-// next returns the child's next line.
-func (p *proc) next(t *testing.T, wait time.Duration) string {
-	t.Helper()
-	select {
-	case l, ok := <-p.lines:
-		if !ok {
-			t.Fatal("the child ended")
-		}
-		return l
-	case <-time.After(wait):
-		t.Fatalf("the child printed nothing for %s", wait)
-	}
-	return ""
+	return testserver.StartChild(t, childEnv+"="+mode, childDBEnv+"="+path)
 }
 
 // TestKilledMidAttempt: a process serving deliveries and running the
@@ -200,7 +155,7 @@ func TestKilledMidAttempt(t *testing.T) {
 	for range 6 {
 		wg.Go(func() {
 			for id := range ids {
-				res, err := http.Post("http://"+first.addr+"/", "application/json", strings.NewReader(webhook(id)))
+				res, err := http.Post("http://"+first.Addr+"/", "application/json", strings.NewReader(webhook(id)))
 				if err != nil {
 					continue // killed before it answered: not acknowledged
 				}
@@ -219,17 +174,17 @@ func TestKilledMidAttempt(t *testing.T) {
 	for i := range orders / 2 {
 		ids <- fmt.Sprintf("ord_%02d", i)
 	}
-	started := first.next(t, time.Minute)
+	started := first.Next(t, time.Minute)
 	require.True(t, strings.HasPrefix(started, "started "), started)
 	for i := orders / 2; i < orders; i++ {
 		ids <- fmt.Sprintf("ord_%02d", i)
 		if i == orders*3/4 {
-			require.NoError(t, first.cmd.Process.Signal(syscall.SIGKILL))
+			require.NoError(t, first.Cmd.Process.Signal(syscall.SIGKILL))
 		}
 	}
 	close(ids)
 	wg.Wait()
-	err := first.cmd.Wait()
+	err := first.Cmd.Wait()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal(), "killed, not exited")
@@ -265,13 +220,13 @@ func TestKilledMidAttempt(t *testing.T) {
 	second := startChild(t, "work", path)
 	done := map[string]int{}
 	for len(done) < len(entries) {
-		line := second.next(t, time.Minute)
+		line := second.Next(t, time.Minute)
 		id, ok := strings.CutPrefix(line, "done ")
 		require.True(t, ok, line)
 		done[id]++
 	}
-	require.NoError(t, second.cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, second.cmd.Wait(), "the second process stops gracefully")
+	require.NoError(t, second.Cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, second.Cmd.Wait(), "the second process stops gracefully")
 	for _, e := range entries {
 		assert.Equal(t, 1, done[e.Key], "runs of %s", e.ID)
 		info, err := b.Get(ctx, e.ID)
@@ -282,7 +237,7 @@ func TestKilledMidAttempt(t *testing.T) {
 			assert.Contains(t, info.LastError(), "abandoned", e.ID)
 		}
 	}
-	for line := range second.lines {
+	for line := range second.Rest() {
 		t.Errorf("after every entry was done: %s", line)
 	}
 }

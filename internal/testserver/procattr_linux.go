@@ -1,4 +1,4 @@
-package sqliteinbox_test
+package testserver
 
 import "syscall"
 

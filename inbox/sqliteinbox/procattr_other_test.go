@@ -1,8 +1,0 @@
-//go:build unix && !linux
-
-package sqliteinbox_test
-
-import "syscall"
-
-// childAttr: only Linux can kill a test's child process with the test.
-func childAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{} }
