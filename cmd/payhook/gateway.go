@@ -106,42 +106,47 @@ func durationVar(getenv func(string) string, name string, def, least time.Durati
 	return d, nil
 }
 
-// deliver is what processing an event means: printing its record, or with
-// a forwarder, posting the record to the application and printing it once
-// the application has taken it (answered 2xx). The webhook-id is
-// provider:key, the same for every retry of the event. An error makes the
-// inbox retry the event.
-func (lw *lineWriter) deliver(ctx context.Context, r record) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	if lw.forward != nil {
-		if err := lw.forward.Send(ctx, r.Provider+":"+r.Key, b); err != nil {
+// forwardEvent is the handler of every provider when serve forwards:
+// processing an event means posting its record (the line printEvent
+// prints) to the application, and printing it once the application has
+// taken it (answered 2xx). The webhook-id is provider:key, the same for
+// every retry of the event. An error makes the inbox retry the event.
+func forwardEvent[E any](name string, out *lineWriter, fwd *forward.Forwarder, logger *slog.Logger) func(context.Context, E) error {
+	return func(ctx context.Context, e E) error {
+		key, _ := payhook.KeyFrom(ctx)
+		body, err := json.Marshal(record[E]{Provider: name, Key: key, Event: e})
+		if err != nil {
 			return err
 		}
-	}
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	if _, err := lw.w.Write(append(b, '\n')); err != nil && lw.forward != nil {
-		// The application has the event: sending it again for a line
-		// that could not be printed would be worse than the missing line.
-		lw.logger.Error("payhook: event forwarded, but its line could not be printed", "provider", r.Provider, "key", r.Key, "error", err)
+		if err := fwd.Send(ctx, name+":"+key, body); err != nil {
+			return err
+		}
+		if err := out.write(json.RawMessage(body)); err != nil {
+			// The application has the event: sending it again for a
+			// line that could not be printed would be worse than the
+			// missing line.
+			logger.Error("payhook: event forwarded, but its line could not be printed", "provider", name, "key", key, "error", err)
+		}
 		return nil
-	} else if err != nil {
-		return err
 	}
-	return nil
 }
 
-// options makes out forward each event, and returns the handlers' option
-// that keeps events in the inbox. A nil gateway prints only.
-func (g *gateway) options(out *lineWriter) []payhook.Option {
+// options returns the handlers' option that keeps events in the inbox;
+// none for a nil gateway.
+func (g *gateway) options() []payhook.Option {
 	if g == nil {
 		return nil
 	}
-	out.forward = g.fwd
 	return []payhook.Option{payhook.WithInbox(g.ib)}
+}
+
+// forwarder returns where events are sent; nil for a nil gateway (serve
+// prints only).
+func (g *gateway) forwarder() *forward.Forwarder {
+	if g == nil {
+		return nil
+	}
+	return g.fwd
 }
 
 // inbox returns the gateway's inbox; nil for a nil gateway.

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -50,11 +49,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	env := mountEnv{
 		getenv: getenv,
-		out:    &lineWriter{w: stdout, logger: logger},
+		out:    newLineWriter(stdout),
 		opts:   opts,
 		logger: logger,
 	}
-	env.opts = append(env.opts, gw.options(env.out)...)
+	env.forward, env.opts = gw.forwarder(), append(env.opts, gw.options()...)
 	env.opts = append(env.opts, metrics.options()...)
 	mux := http.NewServeMux()
 	var mounted, replayable []string
@@ -140,41 +139,35 @@ type mount struct {
 
 // mountEnv is what serve gives every mount.
 type mountEnv struct {
-	getenv func(string) string
-	out    *lineWriter      // where processed events are printed
-	opts   []payhook.Option // the store and the logger
-	logger *slog.Logger     // stderr
+	getenv  func(string) string
+	out     *lineWriter        // where processed events are printed
+	forward *forward.Forwarder // with PAYHOOK_FORWARD_URL: where they are sent first
+	opts    []payhook.Option   // the store and the logger
+	logger  *slog.Logger       // stderr
 }
 
-// handle is every provider's handler: payhook.Handle with printEvent.
+// handle is every provider's handler: payhook.Handle with printEvent, or
+// with forwardEvent when serve forwards (gateway.go).
 func handle[E any](env mountEnv, p payhook.Provider[E]) http.Handler {
-	return payhook.Handle(p, printEvent[E](p.Name(), env.out), env.opts...)
+	fn := printEvent[E](p.Name(), env.out)
+	if env.forward != nil {
+		fn = forwardEvent[E](p.Name(), env.out, env.forward, env.logger)
+	}
+	return payhook.Handle(p, fn, env.opts...)
 }
 
 // record is the line printed for each processed event.
-type record struct {
+type record[E any] struct {
 	Provider string `json:"provider"`
 	Key      string `json:"key"`
-	Event    any    `json:"event"`
-}
-
-// lineWriter writes one JSON line per processed event, whole, even when
-// deliveries are processed concurrently.
-// With a forwarder, each line is written once the application has taken
-// the event (gateway.go).
-type lineWriter struct {
-	mu      sync.Mutex
-	w       io.Writer
-	forward *forward.Forwarder // nil: print only
-	logger  *slog.Logger
+	Event    E      `json:"event"`
 }
 
 // printEvent is the handler of every provider: processing an event means
-// printing it (and forwarding it first, with PAYHOOK_FORWARD_URL). If the
-// line cannot be written the event is not acknowledged.
+// printing it. If the line cannot be written the event is not acknowledged.
 func printEvent[E any](name string, out *lineWriter) func(context.Context, E) error {
 	return func(ctx context.Context, e E) error {
 		key, _ := payhook.KeyFrom(ctx)
-		return out.deliver(ctx, record{Provider: name, Key: key, Event: e})
+		return out.write(record[E]{Provider: name, Key: key, Event: e})
 	}
 }

@@ -73,19 +73,21 @@ func (p *Provider) Verify(_ context.Context, _ http.Header, body []byte) (Event,
 	case w.Secret == "":
 		return Event{}, fmt.Errorf("kazawallet: %w: no %s", payhook.ErrInvalidSignature, SignatureField)
 	}
+	// The text as received first: it is what Kazawallet signs in every
+	// webhook seen, so the other forms are computed only when it fails.
 	raw := w.Amount.String()
-	fixed, _ := decimal.Fixed(raw, 2)
-	short := w.Amount.Canonical()
-	if fixed == raw {
-		fixed = ""
-	}
-	if short == raw || short == fixed {
-		short = ""
-	}
-	signed := ""
-	for _, s := range p.signers { // every pair, whichever matches
-		if a, ok := s.match(w.Secret, id, raw, fixed, short); ok && signed == "" {
-			signed = a
+	signed := p.match(w.Secret, id, raw, "", "")
+	if signed == "" {
+		fixed, _ := decimal.Fixed(raw, 2)
+		short := w.Amount.Canonical()
+		if fixed == raw {
+			fixed = ""
+		}
+		if short == raw || short == fixed {
+			short = ""
+		}
+		if fixed != "" || short != "" {
+			signed = p.match(w.Secret, id, fixed, short, "")
 		}
 	}
 	if signed == "" {
@@ -99,6 +101,19 @@ func (p *Provider) Verify(_ context.Context, _ http.Header, body []byte) (Event,
 		Currency:     w.Currency,
 		SignedAmount: signed,
 	}, nil
+}
+
+// match returns the first of the amounts that secret signs with id under
+// any of the key pairs, or "". Every pair is tried, whichever matches, so
+// that the time taken does not tell which pair did.
+func (p *Provider) match(secret, id, a1, a2, a3 string) string {
+	signed := ""
+	for _, s := range p.signers {
+		if a, ok := s.match(secret, id, a1, a2, a3); ok && signed == "" {
+			signed = a
+		}
+	}
+	return signed
 }
 
 // LogValue implements slog.LogValuer, so a Provider logs without secrets.
