@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -39,8 +40,16 @@ func sourceImporter(t *testing.T) types.Importer {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command")
 	}
-	return importer.ForCompiler(token.NewFileSet(), "source", nil)
+	return sharedImporter()
 }
+
+// sharedImporter is one source importer for every test of the package: it
+// keeps what it has type-checked (the standard library included), which
+// takes most of a test's time. The tests that use it do not run in
+// parallel.
+var sharedImporter = sync.OnceValue(func() types.Importer {
+	return importer.ForCompiler(token.NewFileSet(), "source", nil)
+})
 
 // TestMisplacedOptionsDoNotCompile (issue 9): each provider's New takes
 // its Option and NewClient its ClientOption; one given to the other

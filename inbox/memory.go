@@ -19,6 +19,7 @@ type Memory struct {
 
 	mu      sync.Mutex
 	entries map[string]*memEntry
+	active  map[string]*memEntry // the pending and running ones, which take scans
 	seq     uint64
 	changed chan struct{} // closed and replaced when an entry may have become due
 }
@@ -44,7 +45,7 @@ func WithClock(now func() time.Time) MemoryOption {
 
 // NewMemory returns an empty in-memory backend.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{now: time.Now, entries: make(map[string]*memEntry), changed: make(chan struct{})}
+	m := &Memory{now: time.Now, entries: make(map[string]*memEntry), active: make(map[string]*memEntry), changed: make(chan struct{})}
 	for _, o := range opts {
 		o(m)
 	}
@@ -70,7 +71,8 @@ func (m *Memory) Put(ctx context.Context, e Entry) (bool, error) {
 	now := m.now()
 	e.Event = append([]byte(nil), e.Event...)
 	m.seq++
-	m.entries[e.ID] = &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts}
+	me := &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts}
+	m.entries[e.ID], m.active[e.ID] = me, me
 	m.wake()
 	return true, nil
 }
@@ -86,7 +88,7 @@ func (m *Memory) take(lease time.Duration) (Attempt, bool, time.Duration, <-chan
 		best *memEntry
 		next time.Time
 	)
-	for _, e := range m.entries {
+	for _, e := range m.active {
 		var due time.Time
 		switch e.info.State {
 		case Pending:
@@ -135,10 +137,12 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 		e.info.State, e.info.NextAt = Pending, now
 	case err == nil:
 		e.info.State = Done
+		delete(m.active, a.ID)
 	default:
 		e.info.Errors = append(e.info.Errors, AttemptError{Attempt: a.N, At: now, Error: err.Error()})
 		if IsPermanent(err) || a.N >= e.info.MaxAttempts {
 			e.info.State = Dead
+			delete(m.active, a.ID)
 		} else {
 			e.info.State, e.info.NextAt = Pending, now.Add(cfg.Backoff(a.N))
 		}
@@ -269,6 +273,7 @@ func (m *Memory) Replay(ctx context.Context, id string) error {
 	now := m.now()
 	e.info.State, e.info.NextAt, e.info.UpdatedAt = Pending, now, now
 	e.info.MaxAttempts = e.info.Attempts + max(e.budget, 1)
+	m.active[id] = e
 	m.wake()
 	return nil
 }
@@ -285,5 +290,6 @@ func (m *Memory) Discard(ctx context.Context, id string) error {
 		return ErrState
 	}
 	delete(m.entries, id)
+	delete(m.active, id)
 	return nil
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,8 +18,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// buildPayhook builds this command into a temporary directory and returns
-// the binary's path.
+// built is the payhook binary, built once for every test of the package.
+var built struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// buildPayhook builds this command, once for the package, into the
+// tests' working directory (removed by TestMain), and returns the binary's
+// path.
 func buildPayhook(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
@@ -28,12 +37,21 @@ func buildPayhook(t *testing.T) string {
 		}
 		t.Skip("go is not on PATH: the test builds payhook")
 	}
-	bin := filepath.Join(t.TempDir(), "payhook")
-	build := exec.Command(gobin, "build", "-o", bin, ".")
-	build.Dir = pkgDir
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
+	built.once.Do(func() {
+		wd, err := os.Getwd()
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.bin = filepath.Join(wd, "bin", "payhook")
+		build := exec.Command(gobin, "build", "-o", built.bin, ".")
+		build.Dir = pkgDir
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	require.NoError(t, built.err)
+	return built.bin
 }
 
 // process is a running payhook serve.

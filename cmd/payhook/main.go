@@ -4,6 +4,7 @@
 //
 //	payhook serve    receive webhooks; print each processed event as a JSON line
 //	payhook send     post a signed test webhook, as a provider would (payhook send -h)
+//	payhook inbox    list, replay and discard the events serve forwards (payhook inbox -h)
 //	payhook sandbox  play the three providers locally: APIs, checkout pages, webhooks (payhook sandbox -h)
 //
 // serve is configured from the environment:
@@ -15,6 +16,14 @@
 //	                          memory          this process's memory, forgotten on restart
 //	                          redis://...     Redis (or rediss://), shared by replicas
 //	                          postgres://...  PostgreSQL (or postgresql://), shared by replicas
+//	PAYHOOK_METRICS         on (default): GET /metrics serves Prometheus metrics; off: no /metrics
+//	PAYHOOK_FORWARD_URL     forward each processed event to the application at this http(s) URL,
+//	                        through the inbox of PAYHOOK_STORE's backend (see below)
+//	PAYHOOK_FORWARD_SECRET  the Standard Webhooks secret the forwards are signed with: whsec_ and the
+//	                        base64 of at least 24 bytes; required with PAYHOOK_FORWARD_URL
+//	PAYHOOK_FORWARD_TIMEOUT how long the application may take to answer one forward (default 30s)
+//	PAYHOOK_INBOX_ATTEMPTS  forwards of one event before it is dead (default 25)
+//	PAYHOOK_INBOX_BACKOFF   the wait before the first retry (default 1s), doubling with jitter, at most 1h
 //	PAYHOOK_RATE_LIMIT      requests per client IP address (an IPv6 /64): N/s, N/m or N/h, N at once
 //	                        at most; off for none (default 20/s). Over it: 429 with Retry-After
 //	KAZAWALLET_API_KEY      with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet; while
@@ -42,7 +51,35 @@
 // default SQLite store, whose file the start-up log line names (WAL with
 // synchronous=FULL: see go doc github.com/payhook/payhook/idempotency/sqlitestore). Rejections and duplicates are logged with
 // their reason on stderr. GET /healthz answers 200. SIGINT or SIGTERM shuts
-// the server down gracefully.
+// the server down gracefully (and the inbox: running forwards may finish
+// within 20 s; the others run at the next start).
+//
+// With PAYHOOK_FORWARD_URL, serve is a gateway: each verified, new
+// delivery is written to the inbox of the store's backend (memory:
+// in-process; SQLite: the same file; PostgreSQL: River, in the same
+// database; Redis: asynq, on the same server) and acknowledged once it is
+// committed. Each event is then posted to the application: a POST of the
+// JSON line above, signed with the Standard Webhooks scheme (webhook-id
+// provider:key, the same for every retry; webhook-timestamp;
+// webhook-signature, HMAC-SHA256 with PAYHOOK_FORWARD_SECRET; see go doc
+// github.com/payhook/payhook/forward). A 2xx answer completes the event,
+// and serve prints its line; any other answer, a timeout or a refused
+// connection is retried, after PAYHOOK_INBOX_BACKOFF and twice that each
+// time, until PAYHOOK_INBOX_ATTEMPTS, and the event is then dead until
+// replayed. A forward whose serve was killed is retried after twice
+// PAYHOOK_FORWARD_TIMEOUT and 2 s (River and asynq add up to a minute or
+// two of their own). The application deduplicates on webhook-id. Without
+// PAYHOOK_FORWARD_URL, serve prints each event synchronously and keeps no
+// inbox.
+//
+// payhook inbox operates that inbox, reading the same PAYHOOK_STORE (not
+// the memory one, which lives in the serve process):
+//
+//	payhook inbox list [--dead] [--limit N]   one JSON line per entry: id, provider, key, state,
+//	                                          attempts, max_attempts, last_error, received_at, ...
+//	payhook inbox replay ID...                dead (or done) entries pending again, with their attempts again
+//	payhook inbox replay --dead               every dead entry
+//	payhook inbox discard ID...               delete entries that are not running
 //
 // sandbox plays the three providers on one local address, for trying an
 // integration without them (docs/sandbox.md): their APIs as they answer
@@ -100,6 +137,7 @@ const usage = `usage: payhook <command>
 commands:
   serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
   send     post a signed test webhook to serve, as the provider would ("payhook send -h")
+  inbox    list, replay and discard the entries serve forwards through ("payhook inbox -h")
   sandbox  play the providers on 127.0.0.1:8090: APIs, checkout pages, webhooks ("payhook sandbox -h")
 
 Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
@@ -117,6 +155,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = serve(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "send":
 		err = send(ctx, args[1:], getenv, stdout, stderr)
+	case "inbox":
+		err = inboxCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "sandbox":
 		err = runSandbox(ctx, args[1:], getenv, stdout, stderr, nil)
 	case "help", "-h", "-help", "--help":

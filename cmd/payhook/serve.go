@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/forward"
 )
 
 // serve runs the webhook receiver until ctx is done. If ready is not nil,
@@ -24,13 +25,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serve takes no arguments, it reads the environment (got %q)", args)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	store, closeStore, err := openStore(ctx, getenv("PAYHOOK_STORE"), logger)
+	conn, err := openConn(ctx, getenv("PAYHOOK_STORE"), logger)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	defer conn.close()
+	gw, err := openGateway(ctx, getenv, conn, logger) // nil without PAYHOOK_FORWARD_URL
+	if err != nil {
+		return err
+	}
+	metrics, err := newMetrics(getenv) // nil with PAYHOOK_METRICS=off
+	if err != nil {
+		return err
+	}
 
-	opts := []payhook.Option{payhook.WithStore(store), payhook.WithLogger(logger), payhook.WithClock(clock)}
+	opts := []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger), payhook.WithClock(clock)}
 	limit, err := rateLimit(getenv("PAYHOOK_RATE_LIMIT"))
 	if err != nil {
 		return err
@@ -44,6 +53,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		opts:   opts,
 		logger: logger,
 	}
+	env.forward, env.opts = gw.forwarder(), append(env.opts, gw.options()...)
+	env.opts = append(env.opts, metrics.options()...)
 	mux := http.NewServeMux()
 	var mounted, replayable []string
 	for _, m := range mounts {
@@ -68,6 +79,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
+	metrics.mount(mux, mounted, gw)
 
 	addr := getenv("PAYHOOK_ADDR")
 	if addr == "" {
@@ -78,9 +90,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
 			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
 	}
-	return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
-		logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
-			"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
+	return gw.run(ctx, func(ctx context.Context) error {
+		return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
+			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
+				"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
+		})
 	})
 }
 
@@ -125,15 +139,21 @@ type mount struct {
 
 // mountEnv is what serve gives every mount.
 type mountEnv struct {
-	getenv func(string) string
-	out    *lineWriter      // where processed events are printed
-	opts   []payhook.Option // the store and the logger
-	logger *slog.Logger     // stderr
+	getenv  func(string) string
+	out     *lineWriter        // where processed events are printed
+	forward *forward.Forwarder // with PAYHOOK_FORWARD_URL: where they are sent first
+	opts    []payhook.Option   // the store and the logger
+	logger  *slog.Logger       // stderr
 }
 
-// handle is every provider's handler: payhook.Handle with printEvent.
+// handle is every provider's handler: payhook.Handle with printEvent, or
+// with forwardEvent when serve forwards (gateway.go).
 func handle[E any](env mountEnv, p payhook.Provider[E]) http.Handler {
-	return payhook.Handle(p, printEvent[E](p.Name(), env.out), env.opts...)
+	fn := printEvent[E](p.Name(), env.out)
+	if env.forward != nil {
+		fn = forwardEvent[E](p.Name(), env.out, env.forward, env.logger)
+	}
+	return payhook.Handle(p, fn, env.opts...)
 }
 
 // record is the line printed for each processed event.

@@ -44,6 +44,16 @@ const defaultSQLite = "payhook.db"
 // func closes the store. Errors never show a password. The hourly cleanup
 // logs its failures to logger.
 func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempotency.Store, func(), error) {
+	c, err := openConn(ctx, spec, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c.store, c.close, nil
+}
+
+// openConn is openStore, with the connection the store runs on, for the
+// inbox to share (backend.go).
+func openConn(ctx context.Context, spec string, logger *slog.Logger) (*storeConn, error) {
 	scheme, _, _ := strings.Cut(spec, "://")
 	path, sqlite := strings.CutPrefix(spec, "sqlite:")
 	switch {
@@ -52,13 +62,13 @@ func openStore(ctx context.Context, spec string, logger *slog.Logger) (idempoten
 	case sqlite:
 		return openSQLite(ctx, spec, path, logger)
 	case storeForgets(spec):
-		return idempotency.NewMemory(), func() {}, nil
+		return &storeConn{spec: spec, store: idempotency.NewMemory(), close: func() {}}, nil
 	case scheme == "redis" || scheme == "rediss":
 		return openRedis(ctx, spec)
 	case scheme == "postgres" || scheme == "postgresql":
 		return openPostgres(ctx, spec, logger)
 	}
-	return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want sqlite:PATH, memory, redis://... or postgres://...; unset: sqlite:%s)", storeName(spec), defaultSQLite)
+	return nil, fmt.Errorf("PAYHOOK_STORE=%s: unknown store (want sqlite:PATH, memory, redis://... or postgres://...; unset: sqlite:%s)", storeName(spec), defaultSQLite)
 }
 
 // storeForgets reports whether the store that PAYHOOK_STORE names forgets
@@ -81,40 +91,48 @@ func storeError(spec string, err error) error {
 	return fmt.Errorf("PAYHOOK_STORE=%s: %s", storeName(spec), strings.ReplaceAll(msg, spec, storeName(spec)))
 }
 
-func openRedis(ctx context.Context, spec string) (idempotency.Store, func(), error) {
+func openRedis(ctx context.Context, spec string) (*storeConn, error) {
 	opts, err := redis.ParseURL(spec)
 	if err != nil {
-		return nil, nil, storeError(spec, err)
+		return nil, storeError(spec, err)
 	}
 	client := redis.NewClient(opts)
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
-		return nil, nil, storeError(spec, err)
+		return nil, storeError(spec, err)
 	}
-	return redisstore.New(client), func() { client.Close() }, nil
+	return &storeConn{spec: spec, store: redisstore.New(client), close: func() { client.Close() }, redis: client}, nil
 }
 
-func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (idempotency.Store, func(), error) {
+func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (*storeConn, error) {
 	pool, err := pgxpool.New(ctx, spec)
 	if err != nil {
-		return nil, nil, storeError(spec, err)
+		return nil, storeError(spec, err)
 	}
 	store, err := pgstore.New(pool)
-	return serveTable(ctx, spec, store, err, pool.Close, logger)
+	c, err := serveTable(ctx, spec, store, err, pool.Close, logger)
+	if c != nil {
+		c.pool = pool
+	}
+	return c, err
 }
 
-func openSQLite(ctx context.Context, spec, path string, logger *slog.Logger) (idempotency.Store, func(), error) {
+func openSQLite(ctx context.Context, spec, path string, logger *slog.Logger) (*storeConn, error) {
 	if path == "" {
-		return nil, nil, fmt.Errorf("PAYHOOK_STORE=%s: no file named, as in sqlite:payhook.db", storeName(spec))
+		return nil, fmt.Errorf("PAYHOOK_STORE=%s: no file named, as in sqlite:payhook.db", storeName(spec))
 	}
 	db, err := sqlitestore.OpenDB(path)
 	if err != nil {
-		return nil, nil, storeError(spec, err)
+		return nil, storeError(spec, err)
 	}
 	store, err := sqlitestore.New(db)
-	return serveTable(ctx, spec, store, err, func() { db.Close() }, logger)
+	c, err := serveTable(ctx, spec, store, err, func() { db.Close() }, logger)
+	if c != nil {
+		c.db = db
+	}
+	return c, err
 }
 
 // tableStore is a store kept in a table of a database: PostgreSQL's or
@@ -127,9 +145,9 @@ type tableStore interface {
 
 // serveTable creates store's table, unless err (New's) is set, and then
 // deletes its expired rows every cleanupEvery. On an error it closes the
-// database with closeDB; the func it returns stops the cleanup and closes
-// the database.
-func serveTable(ctx context.Context, spec string, store tableStore, err error, closeDB func(), logger *slog.Logger) (idempotency.Store, func(), error) {
+// database with closeDB; the connection's close stops the cleanup and
+// closes the database.
+func serveTable(ctx context.Context, spec string, store tableStore, err error, closeDB func(), logger *slog.Logger) (*storeConn, error) {
 	if err == nil {
 		migrateCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err = store.Migrate(migrateCtx)
@@ -137,13 +155,13 @@ func serveTable(ctx context.Context, spec string, store tableStore, err error, c
 	}
 	if err != nil {
 		closeDB()
-		return nil, nil, storeError(spec, err)
+		return nil, storeError(spec, err)
 	}
 	stop := cleanEvery(store, logger)
-	return store, func() {
+	return &storeConn{spec: spec, store: store, close: func() {
 		stop()
 		closeDB()
-	}, nil
+	}}, nil
 }
 
 // cleanEvery deletes store's expired rows every cleanupEvery, logging its

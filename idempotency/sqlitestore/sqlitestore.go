@@ -69,6 +69,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
@@ -145,6 +146,9 @@ type Store struct {
 	index   string // quoted
 
 	claimSQL, stateSQL, completeSQL, releaseSQL, cleanupSQL string
+
+	fileMu sync.Mutex
+	path   string // the database file, read by CompleteTx once
 }
 
 var _ idempotency.Store = (*Store)(nil)
@@ -204,7 +208,7 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlitestore: table name %q: want an identifier of at most 63 letters, digits and underscores", c.table)
 	}
 	t := `"` + c.table + `"`
-	return &Store{
+	s := &Store{
 		db:      db,
 		now:     c.now,
 		timeout: c.timeout,
@@ -220,7 +224,12 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 		completeSQL: `UPDATE ` + t + ` SET token = NULL, expires_at = ?3 WHERE key = ?1 AND token = ?2 AND expires_at > ?4`,
 		releaseSQL:  `DELETE FROM ` + t + ` WHERE key = ?1 AND token = ?2 AND expires_at > ?3`,
 		cleanupSQL:  `DELETE FROM ` + t + ` WHERE key IN (SELECT key FROM ` + t + ` WHERE expires_at <= ?1 LIMIT ?2)`,
-	}, nil
+	}
+	// For CompleteTx; Migrate tries again if the database is busy now.
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	s.readFile(ctx)
+	return s, nil
 }
 
 // Migrate creates the store's table and its index on expires_at if they do
@@ -238,6 +247,9 @@ func (s *Store) Migrate(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("sqlitestore: migrate: %w", err)
 		}
+	}
+	if err := s.readFile(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package asynqinbox_test
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/internal/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
@@ -71,30 +69,6 @@ func BenchmarkAck(b *testing.B) {
 }
 
 func BenchmarkRun(b *testing.B) {
-	ctx := context.Background()
 	ib, _ := newInbox(b, newClient(b))
-	var n atomic.Int64
-	all := make(chan struct{})
-	ib.Handle("test", func(context.Context, inbox.Attempt) error {
-		if n.Add(1) == int64(b.N) {
-			close(all)
-		}
-		return nil
-	})
-	for i := range b.N {
-		if _, err := ib.Put(ctx, entry(fmt.Sprint(i))); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ResetTimer()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ib.Run(runCtx) }()
-	<-all
-	b.StopTimer()
-	stop()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+	benchtest.RunInbox(b, ib)
 }

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
@@ -80,34 +79,6 @@ func BenchmarkAck(b *testing.B) {
 }
 
 func BenchmarkRun(b *testing.B) {
-	ctx := context.Background()
 	backend, _ := migrated(b)
-	ib := inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers))
-	for i := range b.N {
-		if _, err := ib.Put(ctx, inbox.Entry{ID: "test:" + strconv.Itoa(i), Provider: "test", Key: strconv.Itoa(i), Event: []byte(`{}`)}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var n atomic.Int64
-	all := make(chan struct{})
-	ib.Handle("test", func(context.Context, inbox.Attempt) error {
-		if n.Add(1) == int64(b.N) {
-			close(all)
-		}
-		return nil
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- ib.Run(runCtx) }()
-	<-all
-	elapsed := time.Since(start)
-	stop()
-	if err := <-done; err != nil {
-		b.Fatal(err)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "entries/s")
+	benchtest.RunInbox(b, inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers)))
 }

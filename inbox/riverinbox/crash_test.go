@@ -3,7 +3,6 @@
 package riverinbox_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"sync"
@@ -28,6 +26,7 @@ import (
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
+	"github.com/payhook/payhook/internal/testserver"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -114,55 +113,10 @@ func child(mode, schema string) error {
 	return ib.Run(ctx)
 }
 
-// proc is a running child.
-type proc struct {
-	cmd   *exec.Cmd
-	addr  string
-	lines chan string // its output, line by line, after "listening"
-}
-
-func startChild(t *testing.T, mode, schema string) *proc {
+// startChild runs the application in mode on schema.
+func startChild(t *testing.T, mode, schema string) *testserver.Child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, childSchemaEnv+"="+schema)
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = childAttr()
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	p := &proc{cmd: cmd, lines: make(chan string, 1000)}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	sc := bufio.NewScanner(out)
-	if !sc.Scan() || !strings.HasPrefix(sc.Text(), "listening ") {
-		t.Fatalf("the %s child did not start: %q", mode, sc.Text())
-	}
-	p.addr = strings.TrimPrefix(sc.Text(), "listening ")
-	go func() {
-		defer close(p.lines)
-		for sc.Scan() {
-			p.lines <- sc.Text()
-		}
-		io.Copy(io.Discard, out)
-	}()
-	return p
-}
-
-// next returns the child's next line.
-func (p *proc) next(t *testing.T, wait time.Duration) string {
-	t.Helper()
-	select {
-	case l, ok := <-p.lines:
-		if !ok {
-			t.Fatal("the child ended")
-		}
-		return l
-	case <-time.After(wait):
-		t.Fatalf("the child printed nothing for %s", wait)
-	}
-	return ""
+	return testserver.StartChild(t, childEnv+"="+mode, childSchemaEnv+"="+schema)
 }
 
 // TestKilledMidAttempt: a process serving deliveries and running the
@@ -189,7 +143,7 @@ func TestKilledMidAttempt(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for id := range ids {
-				res, err := http.Post("http://"+first.addr+"/", "application/json", strings.NewReader(webhook(id)))
+				res, err := http.Post("http://"+first.Addr+"/", "application/json", strings.NewReader(webhook(id)))
 				if err != nil {
 					continue // killed before it answered: not acknowledged
 				}
@@ -208,7 +162,7 @@ func TestKilledMidAttempt(t *testing.T) {
 	for i := range orders / 2 {
 		ids <- fmt.Sprintf("ord_%s_%02d", suffix, i)
 	}
-	started := first.next(t, time.Minute)
+	started := first.Next(t, time.Minute)
 	require.True(t, strings.HasPrefix(started, "started "), started)
 	killed := make(chan struct{})
 	go func() {
@@ -216,14 +170,14 @@ func TestKilledMidAttempt(t *testing.T) {
 		for i := orders / 2; i < orders; i++ {
 			ids <- fmt.Sprintf("ord_%s_%02d", suffix, i)
 			if i == orders*3/4 {
-				assert.NoError(t, first.cmd.Process.Signal(syscall.SIGKILL))
+				assert.NoError(t, first.Cmd.Process.Signal(syscall.SIGKILL))
 			}
 		}
 	}()
 	<-killed
 	close(ids)
 	wg.Wait()
-	first.cmd.Wait()
+	first.Cmd.Wait()
 	t.Logf("%d of %d deliveries acknowledged before and around the kill", len(acked), orders)
 	require.GreaterOrEqual(t, len(acked), orders/2)
 
@@ -250,13 +204,13 @@ func TestKilledMidAttempt(t *testing.T) {
 	second := startChild(t, "work", schema)
 	done := map[string]int{}
 	for len(done) < len(entries) {
-		line := second.next(t, 2*time.Minute)
+		line := second.Next(t, 2*time.Minute)
 		id, ok := strings.CutPrefix(line, "done ")
 		require.True(t, ok, line)
 		done[id]++
 	}
-	require.NoError(t, second.cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, second.cmd.Wait(), "the second process stops gracefully")
+	require.NoError(t, second.Cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, second.Cmd.Wait(), "the second process stops gracefully")
 	for _, e := range entries {
 		assert.Equal(t, 1, done[e.Key], "runs of %s", e.ID)
 		info, err := b.Get(ctx, e.ID)
@@ -267,7 +221,7 @@ func TestKilledMidAttempt(t *testing.T) {
 			assert.Contains(t, info.LastError(), "Stuck job rescued", e.ID)
 		}
 	}
-	for line := range second.lines {
+	for line := range second.Rest() {
 		t.Errorf("after every entry was done: %s", line)
 	}
 }

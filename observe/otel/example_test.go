@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"slices"
 
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/observe/otel"
@@ -29,15 +31,15 @@ func Example() {
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 
-	tel, err := otel.New(otel.WithMeterProvider(mp), otel.WithTracerProvider(tp))
-	if err != nil {
-		panic(err)
-	}
 	kw, err := kazawallet.New("api-key", "api-secret")
 	if err != nil {
 		panic(err)
 	}
-	h := payhook.Handle(kw, onKazawallet, payhook.WithObserver(tel.Observer()))
+	h, tel, err := instrument(kw, mp, tp)
+	if err != nil {
+		panic(err)
+	}
+	defer tel.Close()
 
 	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
 	e := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Type: kazawallet.Fulfilled, Currency: "USD"}
@@ -87,6 +89,23 @@ func Example() {
 	// payhook_webhooks_total{outcome=in_flight} 0
 	// payhook_webhooks_total{outcome=processed} 1
 	// payhook_webhooks_total{outcome=rejected} 1
+}
+
+// instrument is the wiring of an application: kw's webhooks, observed by
+// OpenTelemetry through mp and tp. Wrap the handler in
+// otelhttp.NewHandler(h, "kazawallet webhook") (go.opentelemetry.io/contrib)
+// to make each delivery's span a child of the request's.
+func instrument(kw *kazawallet.Provider, mp metric.MeterProvider, tp trace.TracerProvider) (http.Handler, *otel.Telemetry, error) {
+	tel, err := otel.New(
+		otel.WithMeterProvider(mp),  // default: the global otel.GetMeterProvider()
+		otel.WithTracerProvider(tp), // default: the global otel.GetTracerProvider()
+		// otel.WithInbox(ib): the inbox's entries by state, if you run one
+	)
+	if err != nil {
+		return nil, nil, err
+	}
+	// tel.Close() stops observing the inbox, when the program ends.
+	return payhook.Handle(kw, onKazawallet, payhook.WithObserver(tel.Observer())), tel, nil
 }
 
 // onKazawallet stands for the application's handler. Before it credits an

@@ -25,13 +25,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	metrics := prometheus.New()
-	registry := prom.NewRegistry()
-	registry.MustRegister(metrics)
-
 	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, payhook.WithObserver(metrics.Observer())))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	mount(mux, kw)
 
 	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
 	link := func(id string) kazawallet.Event {
@@ -85,6 +80,22 @@ func ExampleWithInbox() {
 	// payhook_inbox_entries{provider="kazawallet",state="pending"} 1
 	// payhook_inbox_entries{provider="kazawallet",state="running"} 0
 	// payhook_inbox_up 1
+}
+
+// mount is the wiring of an application: kw's webhooks on mux, observed,
+// and the metrics on GET /metrics. One Metrics serves every provider: give
+// the same metrics.Observer() to every Handle and Middleware.
+func mount(mux *http.ServeMux, kw *kazawallet.Provider) {
+	metrics := prometheus.New(
+		prometheus.WithProviders("kazawallet"), // its series at zero from the start
+		// prometheus.WithInbox(ib): the inbox's entries by state, if you run one
+	)
+	registry := prom.NewRegistry() // or prom.DefaultRegisterer
+	registry.MustRegister(metrics)
+
+	mux.Handle("POST /webhooks/kazawallet",
+		payhook.Handle(kw, onKazawallet, payhook.WithObserver(metrics.Observer())))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 }
 
 // printLines prints the lines of text that start with one of prefixes.

@@ -1,4 +1,4 @@
-package riverinbox_test
+package testserver
 
 import "syscall"
 

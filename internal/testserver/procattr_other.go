@@ -1,6 +1,6 @@
 //go:build unix && !linux
 
-package riverinbox_test
+package testserver
 
 import "syscall"
 

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/forward"
+	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/inbox/asynqinbox"
+	"github.com/payhook/payhook/inbox/riverinbox"
+	"github.com/payhook/payhook/inbox/sqliteinbox"
+)
+
+// The gateway's defaults.
+const (
+	defaultForwardTimeout = forward.DefaultTimeout
+	defaultAttempts       = inbox.DefaultMaxAttempts
+	defaultBackoff        = inbox.DefaultBackoff
+	maxBackoff            = inbox.DefaultMaxBackoff
+)
+
+// gateway is serve forwarding each processed event to the application
+// (PAYHOOK_FORWARD_URL), through the inbox of the store's backend.
+type gateway struct {
+	fwd *forward.Forwarder
+	ib  *inbox.Inbox
+}
+
+// gatewayVars are the variables that only mean something with
+// PAYHOOK_FORWARD_URL.
+var gatewayVars = []string{"PAYHOOK_FORWARD_SECRET", "PAYHOOK_FORWARD_TIMEOUT", "PAYHOOK_INBOX_ATTEMPTS", "PAYHOOK_INBOX_BACKOFF"}
+
+// openGateway reads the forward's and the inbox's variables, and opens the
+// inbox on conn's backend. Without PAYHOOK_FORWARD_URL it returns nil, and
+// an error if one of gatewayVars is set: serve prints each event itself.
+//
+// Each attempt is bounded by PAYHOOK_FORWARD_TIMEOUT (the forwarder's) and
+// one second more (the inbox's, so that the forwarder's clearer error comes
+// first); an attempt whose process was killed is retried after twice that,
+// the inbox's lease.
+func openGateway(ctx context.Context, getenv func(string) string, conn *storeConn, logger *slog.Logger) (*gateway, error) {
+	target := getenv("PAYHOOK_FORWARD_URL")
+	if target == "" {
+		for _, v := range gatewayVars {
+			if getenv(v) != "" {
+				return nil, fmt.Errorf("%s set without PAYHOOK_FORWARD_URL", v)
+			}
+		}
+		return nil, nil
+	}
+	secret := getenv("PAYHOOK_FORWARD_SECRET")
+	if secret == "" {
+		return nil, errors.New("PAYHOOK_FORWARD_URL needs PAYHOOK_FORWARD_SECRET, the secret the application verifies " +
+			"the forwarded requests with: whsec_ and the base64 of at least 24 random bytes (echo whsec_$(openssl rand -base64 32))")
+	}
+	timeout, err := durationVar(getenv, "PAYHOOK_FORWARD_TIMEOUT", defaultForwardTimeout, time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	attempts := defaultAttempts
+	if v := getenv("PAYHOOK_INBOX_ATTEMPTS"); v != "" {
+		if attempts, err = strconv.Atoi(v); err != nil || attempts < 1 {
+			return nil, fmt.Errorf("PAYHOOK_INBOX_ATTEMPTS=%q: want a whole number, 1 or more", v)
+		}
+	}
+	backoff, err := durationVar(getenv, "PAYHOOK_INBOX_BACKOFF", defaultBackoff, 0)
+	if err != nil {
+		return nil, err
+	}
+	fwd, err := forward.New(target, secret, forward.WithTimeout(timeout))
+	switch {
+	case errors.Is(err, forward.ErrSecret):
+		return nil, fmt.Errorf("PAYHOOK_FORWARD_SECRET: %w", err) // the error never quotes the secret
+	case err != nil:
+		return nil, fmt.Errorf("PAYHOOK_FORWARD_URL: %w", err)
+	}
+	backend, err := conn.inboxBackend(ctx, logger, false)
+	if err != nil {
+		return nil, err
+	}
+	attempt := timeout + time.Second
+	ib := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, maxBackoff)),
+		inbox.WithTimeout(attempt), inbox.WithLease(2*attempt))
+	logger.Info("payhook: forwarding processed events through the inbox", "forward", fwd,
+		"inbox", inboxName(backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
+	return &gateway{fwd: fwd, ib: ib}, nil
+}
+
+// durationVar reads a Go duration ("30s", "500ms") of at least least from
+// the variable name; def when it is unset.
+func durationVar(getenv func(string) string, name string, def, least time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < least || (least > 0 && d == 0) {
+		return 0, fmt.Errorf("%s=%q: want a duration such as 30s or 500ms, at least %s", name, v, max(least, time.Millisecond))
+	}
+	return d, nil
+}
+
+// forwardEvent is the handler of every provider when serve forwards:
+// processing an event means posting its record (the line printEvent
+// prints) to the application, and printing it once the application has
+// taken it (answered 2xx). The webhook-id is provider:key, the same for
+// every retry of the event. An error makes the inbox retry the event.
+func forwardEvent[E any](name string, out *lineWriter, fwd *forward.Forwarder, logger *slog.Logger) func(context.Context, E) error {
+	return func(ctx context.Context, e E) error {
+		key, _ := payhook.KeyFrom(ctx)
+		body, err := json.Marshal(record[E]{Provider: name, Key: key, Event: e})
+		if err != nil {
+			return err
+		}
+		if err := fwd.Send(ctx, name+":"+key, body); err != nil {
+			return err
+		}
+		if err := out.write(json.RawMessage(body)); err != nil {
+			// The application has the event: sending it again for a
+			// line that could not be printed would be worse than the
+			// missing line.
+			logger.Error("payhook: event forwarded, but its line could not be printed", "provider", name, "key", key, "error", err)
+		}
+		return nil
+	}
+}
+
+// options returns the handlers' option that keeps events in the inbox;
+// none for a nil gateway.
+func (g *gateway) options() []payhook.Option {
+	if g == nil {
+		return nil
+	}
+	return []payhook.Option{payhook.WithInbox(g.ib)}
+}
+
+// forwarder returns where events are sent; nil for a nil gateway (serve
+// prints only).
+func (g *gateway) forwarder() *forward.Forwarder {
+	if g == nil {
+		return nil
+	}
+	return g.fwd
+}
+
+// inbox returns the gateway's inbox; nil for a nil gateway.
+func (g *gateway) inbox() *inbox.Inbox {
+	if g == nil {
+		return nil
+	}
+	return g.ib
+}
+
+// run runs serve and, beside it, the inbox: the inbox starts with serve,
+// and once serve has returned (ctx is done, or it failed), stops
+// gracefully, letting the attempts running finish (inbox's shutdown
+// timeout); the rest run at the next start. A nil gateway runs serve
+// alone.
+func (g *gateway) run(ctx context.Context, serve func(context.Context) error) error {
+	if g == nil {
+		return serve(ctx)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- g.ib.Run(runCtx) }()
+	err := serve(ctx)
+	stop()
+	if rerr := <-done; rerr != nil {
+		err = errors.Join(err, fmt.Errorf("inbox: %w", rerr))
+	}
+	return err
+}
+
+// inboxName names the inbox's backend for the log.
+func inboxName(b inbox.Backend) string {
+	switch b.(type) {
+	case *inbox.Memory:
+		return "memory"
+	case *sqliteinbox.Backend:
+		return "sqlite (sqliteinbox, same file as the store)"
+	case *riverinbox.Backend:
+		return "postgres (riverinbox, schema payhook, same database as the store)"
+	case *asynqinbox.Backend:
+		return "redis (asynqinbox, queue payhook, same server as the store)"
+	}
+	return fmt.Sprintf("%T", b)
+}

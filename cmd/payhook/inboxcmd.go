@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook/inbox"
+)
+
+const inboxUsage = `usage: payhook inbox <command>
+
+Operates the inbox that payhook serve forwards through (PAYHOOK_FORWARD_URL),
+in the store that PAYHOOK_STORE names (the same variable as serve's):
+
+  list [--dead] [--limit N]   one JSON line per entry, oldest first: id, provider, key, state,
+                              attempts, max_attempts, last_error, received_at, updated_at, next_at
+  replay ID...                make dead (or done) entries pending again, with their attempts again
+  replay --dead               replay every dead entry
+  discard ID...               delete entries that are not running
+`
+
+// inboxCmd runs payhook inbox.
+func inboxCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, inboxUsage)
+		if len(args) == 0 {
+			return errors.New("inbox: no command")
+		}
+		return nil
+	}
+	fs := flag.NewFlagSet("payhook inbox "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, inboxUsage) }
+	dead := fs.Bool("dead", false, "dead entries only (list), every dead entry (replay)")
+	limit := fs.Int("limit", 1000, "the most entries list prints")
+	cmd := args[0]
+	switch cmd {
+	case "list", "replay", "discard":
+	default:
+		fmt.Fprint(stderr, inboxUsage)
+		return fmt.Errorf("inbox: unknown command %q", cmd)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	ids := fs.Args()
+	switch {
+	case cmd == "list" && len(ids) > 0:
+		return fmt.Errorf("inbox list takes no IDs (got %q)", ids)
+	case cmd == "replay" && *dead == (len(ids) > 0):
+		return errors.New("inbox replay takes entry IDs, or --dead for every dead entry")
+	case cmd == "discard" && (len(ids) == 0 || *dead):
+		return errors.New("inbox discard takes entry IDs")
+	case *limit < 1:
+		return errors.New("inbox list --limit: want 1 or more")
+	}
+
+	ib, closeInbox, err := openInboxCmd(ctx, getenv("PAYHOOK_STORE"), stderr)
+	if err != nil {
+		return err
+	}
+	defer closeInbox()
+	switch cmd {
+	case "list":
+		f := inbox.Filter{Limit: *limit}
+		if *dead {
+			f.State = inbox.Dead
+		}
+		return listEntries(ctx, ib, f, stdout)
+	case "replay":
+		if *dead {
+			replayed, err := ib.ReplayDead(ctx)
+			for _, id := range replayed {
+				fmt.Fprintln(stdout, "replayed", id)
+			}
+			if err != nil {
+				return fmt.Errorf("inbox replay --dead: %w", err)
+			}
+			if len(replayed) == 0 {
+				fmt.Fprintln(stderr, "payhook: no dead entry")
+			}
+			return nil
+		}
+		return eachEntry(ids, "replay", "replayed", stdout, stderr, func(id string) error { return ib.Replay(ctx, id) })
+	default:
+		return eachEntry(ids, "discard", "discarded", stdout, stderr, func(id string) error { return ib.Discard(ctx, id) })
+	}
+}
+
+// openInboxCmd opens the inbox of the store spec names, without creating a
+// SQLite file that is not there.
+func openInboxCmd(ctx context.Context, spec string, stderr io.Writer) (*inbox.Inbox, func(), error) {
+	if spec == "memory" {
+		return nil, nil, errMemoryInbox
+	}
+	if path, ok := sqlitePath(spec); ok && path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w (payhook serve creates it; run payhook inbox where serve runs, or set PAYHOOK_STORE)", storeName(spec), errors.Unwrap(err))
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	conn, err := openConn(ctx, spec, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	backend, err := conn.inboxBackend(ctx, logger, true)
+	if err != nil {
+		conn.close()
+		return nil, nil, err
+	}
+	return inbox.New(backend), conn.close, nil
+}
+
+// sqlitePath returns the SQLite file spec names, and whether it names one.
+func sqlitePath(spec string) (string, bool) {
+	if spec == "" {
+		return defaultSQLite, true
+	}
+	return strings.CutPrefix(spec, "sqlite:")
+}
+
+// entryLine is one entry as payhook inbox list prints it.
+type entryLine struct {
+	ID          string     `json:"id"`
+	Provider    string     `json:"provider"`
+	Key         string     `json:"key"`
+	State       string     `json:"state"`
+	Attempts    int        `json:"attempts"`
+	MaxAttempts int        `json:"max_attempts"`
+	LastError   string     `json:"last_error"`
+	ReceivedAt  time.Time  `json:"received_at"`
+	UpdatedAt   time.Time  `json:"updated_at,omitzero"`
+	NextAt      *time.Time `json:"next_at,omitempty"`
+}
+
+func listEntries(ctx context.Context, ib *inbox.Inbox, f inbox.Filter, stdout io.Writer) error {
+	entries, err := ib.List(ctx, f)
+	if err != nil {
+		return fmt.Errorf("inbox list: %w", err)
+	}
+	enc := json.NewEncoder(stdout)
+	for _, e := range entries {
+		line := entryLine{ID: e.ID, Provider: e.Provider, Key: e.Key, State: e.State.String(), Attempts: e.Attempts,
+			MaxAttempts: e.MaxAttempts, LastError: e.LastError(), ReceivedAt: e.ReceivedAt, UpdatedAt: e.UpdatedAt}
+		if e.State == inbox.Pending && !e.NextAt.IsZero() {
+			line.NextAt = &e.NextAt
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachEntry runs op on every ID, saying what it did to each, and fails if
+// it failed for any.
+func eachEntry(ids []string, op, done string, stdout, stderr io.Writer, f func(id string) error) error {
+	failed := 0
+	for _, id := range ids {
+		err := f(id)
+		switch {
+		case err == nil:
+			fmt.Fprintln(stdout, done, id)
+			continue
+		case errors.Is(err, inbox.ErrNotFound):
+			fmt.Fprintf(stderr, "payhook: %s: no such entry\n", id)
+		case errors.Is(err, inbox.ErrState):
+			why := "it is running"
+			if op == "replay" {
+				why = "it is pending or running: only dead and done entries are replayed"
+			}
+			fmt.Fprintf(stderr, "payhook: %s: not %s: %s\n", id, done, why)
+		default:
+			fmt.Fprintf(stderr, "payhook: %s: %v\n", id, err)
+		}
+		failed++
+	}
+	if failed > 0 {
+		return fmt.Errorf("inbox %s: %d of %d entries not %s", op, failed, len(ids), done)
+	}
+	return nil
+}

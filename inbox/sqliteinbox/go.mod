@@ -1,0 +1,29 @@
+module github.com/payhook/payhook/inbox/sqliteinbox
+
+go 1.26.0
+
+replace (
+	github.com/payhook/payhook => ../..
+	github.com/payhook/payhook/idempotency/sqlitestore => ../../idempotency/sqlitestore
+)
+
+require (
+	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook/idempotency/sqlitestore v0.0.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+	github.com/mattn/go-isatty v0.0.24 // indirect
+	github.com/ncruces/go-strftime v1.1.0 // indirect
+	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/time v0.14.0 // indirect
+	modernc.org/libc v1.80.1 // indirect
+	modernc.org/mathutil v1.7.1 // indirect
+	modernc.org/memory v1.12.1 // indirect
+	modernc.org/sqlite v1.62.0 // indirect
+)
