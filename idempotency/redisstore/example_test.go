@@ -40,4 +40,3 @@ func ExampleNew() {
 // the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
 // the README's quick start (examples/quickstart) shows it whole.
 func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }
-
