@@ -33,14 +33,24 @@ func ExampleInbox_ReplayDead() {
 	}, payhook.WithInbox(ib), payhook.WithObserver(payhook.Observer{
 		Attempt: func(_ context.Context, a payhook.Attempt) { results <- a.Result },
 	}))
-	running, stop := context.WithCancel(ctx)
-	defer stop()
-	go ib.Run(running) // in every replica, until it is told to stop
+	// run works the inbox until an attempt has ended, then stops it
+	// gracefully, as every replica does when told to stop.
+	run := func() payhook.AttemptResult {
+		running, stop := context.WithCancel(ctx)
+		stopped := make(chan error, 1)
+		go func() { stopped <- ib.Run(running) }()
+		r := <-results
+		stop()
+		if err := <-stopped; err != nil {
+			panic(err)
+		}
+		return r
+	}
 
 	sender := kazawallettest.Sender{APIKey: "test_api_key", APISecret: "test_api_secret"}
 	e := kazawallet.Event{OrderID: "ord_123", Amount: payhook.MustAmount("10.00"), Currency: "USD", Type: kazawallet.Fulfilled}
 	h.ServeHTTP(httptest.NewRecorder(), sender.Request("/webhooks/kazawallet", e))
-	fmt.Println(<-results)
+	fmt.Println(run())
 
 	dead, err := ib.List(ctx, inbox.Filter{State: inbox.Dead}) // oldest first, with each attempt's error
 	if err != nil {
@@ -52,7 +62,7 @@ func ExampleInbox_ReplayDead() {
 	fixed.Store(true)
 	replayed, err := ib.ReplayDead(ctx) // after fixing the application
 	fmt.Println(replayed, err)
-	fmt.Println(<-results)
+	fmt.Println(run())
 
 	info, err := ib.Get(ctx, "kazawallet:ord_123")
 	fmt.Println(info.State, info.Attempts, err)
