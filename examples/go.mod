@@ -2,13 +2,11 @@ module github.com/payhook/payhook/examples
 
 go 1.24.0
 
-replace github.com/payhook/payhook => ../
-
 require (
 	github.com/gin-gonic/gin v1.11.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.15.1
-	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 

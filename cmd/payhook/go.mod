@@ -4,13 +4,13 @@ go 1.26.0
 
 require (
 	github.com/jackc/pgx/v5 v5.11.0
-	github.com/payhook/payhook v0.0.0
-	github.com/payhook/payhook/idempotency/pgstore v0.0.0
-	github.com/payhook/payhook/idempotency/redisstore v0.0.0
-	github.com/payhook/payhook/inbox/asynqinbox v0.0.0
-	github.com/payhook/payhook/inbox/riverinbox v0.0.0
-	github.com/payhook/payhook/inbox/sqliteinbox v0.0.0
-	github.com/payhook/payhook/observe/prometheus v0.0.0
+	github.com/payhook/payhook v0.1.0
+	github.com/payhook/payhook/idempotency/pgstore v0.1.0
+	github.com/payhook/payhook/idempotency/redisstore v0.1.0
+	github.com/payhook/payhook/inbox/asynqinbox v0.1.0
+	github.com/payhook/payhook/inbox/riverinbox v0.1.0
+	github.com/payhook/payhook/inbox/sqliteinbox v0.1.0
+	github.com/payhook/payhook/observe/prometheus v0.1.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/standard-webhooks/standard-webhooks/libraries v0.0.1
@@ -54,24 +54,10 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
-	github.com/payhook/payhook/idempotency/sqlitestore v0.0.0
+	github.com/payhook/payhook/idempotency/sqlitestore v0.1.0
 	go.uber.org/atomic v1.12.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
-)
-
-replace (
-	github.com/payhook/payhook => ../..
-	github.com/payhook/payhook/idempotency/pgstore => ../../idempotency/pgstore
-	github.com/payhook/payhook/idempotency/redisstore => ../../idempotency/redisstore
-)
-
-replace (
-	github.com/payhook/payhook/idempotency/sqlitestore => ../../idempotency/sqlitestore
-	github.com/payhook/payhook/inbox/asynqinbox => ../../inbox/asynqinbox
-	github.com/payhook/payhook/inbox/riverinbox => ../../inbox/riverinbox
-	github.com/payhook/payhook/inbox/sqliteinbox => ../../inbox/sqliteinbox
-	github.com/payhook/payhook/observe/prometheus => ../../observe/prometheus
 )

@@ -3,7 +3,7 @@ module github.com/payhook/payhook/idempotency/redisstore
 go 1.24.0
 
 require (
-	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 )
@@ -15,5 +15,3 @@ require (
 	golang.org/x/sys v0.41.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 )
-
-replace github.com/payhook/payhook => ../..

@@ -2,10 +2,8 @@ module github.com/payhook/payhook/idempotency/sqlitestore
 
 go 1.26.0
 
-replace github.com/payhook/payhook => ../..
-
 require (
-	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook v0.1.0
 	github.com/stretchr/testify v1.12.1
 	modernc.org/sqlite v1.62.0
 )

@@ -2,15 +2,10 @@ module github.com/payhook/payhook/inbox/asynqinbox
 
 go 1.24.0
 
-replace (
-	github.com/payhook/payhook => ../..
-	github.com/payhook/payhook/idempotency/redisstore => ../../idempotency/redisstore
-)
-
 require (
 	github.com/hibiken/asynq v0.26.0
-	github.com/payhook/payhook v0.0.0
-	github.com/payhook/payhook/idempotency/redisstore v0.0.0
+	github.com/payhook/payhook v0.1.0
+	github.com/payhook/payhook/idempotency/redisstore v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 )

@@ -2,15 +2,10 @@ module github.com/payhook/payhook/inbox/riverinbox
 
 go 1.26.0
 
-replace (
-	github.com/payhook/payhook => ../..
-	github.com/payhook/payhook/idempotency/pgstore => ../../idempotency/pgstore
-)
-
 require (
 	github.com/jackc/pgx/v5 v5.11.0
-	github.com/payhook/payhook v0.0.0
-	github.com/payhook/payhook/idempotency/pgstore v0.0.0
+	github.com/payhook/payhook v0.1.0
+	github.com/payhook/payhook/idempotency/pgstore v0.1.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver/riverpgxv5 v0.51.2
 	github.com/riverqueue/river/rivertype v0.51.2

@@ -2,14 +2,9 @@ module github.com/payhook/payhook/inbox/sqliteinbox
 
 go 1.26.0
 
-replace (
-	github.com/payhook/payhook => ../..
-	github.com/payhook/payhook/idempotency/sqlitestore => ../../idempotency/sqlitestore
-)
-
 require (
-	github.com/payhook/payhook v0.0.0
-	github.com/payhook/payhook/idempotency/sqlitestore v0.0.0
+	github.com/payhook/payhook v0.1.0
+	github.com/payhook/payhook/idempotency/sqlitestore v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 

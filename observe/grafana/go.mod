@@ -3,8 +3,8 @@ module github.com/payhook/payhook/observe/grafana
 go 1.24.0
 
 require (
-	github.com/payhook/payhook v0.0.0
-	github.com/payhook/payhook/observe/prometheus v0.0.0
+	github.com/payhook/payhook v0.1.0
+	github.com/payhook/payhook/observe/prometheus v0.1.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/image v0.33.0
@@ -23,9 +23,4 @@ require (
 	golang.org/x/text v0.31.0 // indirect
 	golang.org/x/time v0.14.0 // indirect
 	google.golang.org/protobuf v1.36.8 // indirect
-)
-
-replace (
-	github.com/payhook/payhook => ../..
-	github.com/payhook/payhook/observe/prometheus => ../prometheus
 )

@@ -3,7 +3,7 @@ module github.com/payhook/payhook/observe/otel
 go 1.24.0
 
 require (
-	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook v0.1.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/stretchr/testify v1.12.1
 	go.opentelemetry.io/otel v1.40.0
@@ -32,5 +32,3 @@ require (
 	golang.org/x/time v0.14.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
-
-replace github.com/payhook/payhook => ../..

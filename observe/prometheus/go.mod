@@ -3,7 +3,7 @@ module github.com/payhook/payhook/observe/prometheus
 go 1.24.0
 
 require (
-	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook v0.1.0
 	github.com/prometheus/client_golang v1.23.2
 	github.com/prometheus/client_model v0.6.2
 	github.com/stretchr/testify v1.12.1
@@ -23,5 +23,3 @@ require (
 	golang.org/x/time v0.14.0 // indirect
 	google.golang.org/protobuf v1.36.8 // indirect
 )
-
-replace github.com/payhook/payhook => ../..

@@ -95,3 +95,51 @@ func FuzzDecodeLink(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeFlat: the fast path of the JSON decoder never reads a body
+// differently from the general one (encoding/json through jsonx.Unmarshal,
+// which refuses duplicate and case-folded keys). Whenever it takes a body,
+// the general path takes it too, with the same fields.
+func FuzzDecodeFlat(f *testing.F) {
+	for _, s := range []string{
+		`{"order_id":"ord_1","secret":"c2lnbg==","amount":"10.00","ref":"r","status":"fulfilled","currency":"USD"}`,
+		`{"id":42,"amount":10.5,"secret":"x"}`,
+		`{"order_id":"a","Order_id":"b"}`,
+		`{"order_id":"a","order_id":"b"}`,
+		`{"ORDER_ID":"a"}`,
+		`{"order_id":null,"amount":null,"secret":null}`,
+		`{"secret":5}`,
+		`{"amount":"1e3","other":true,"x":[1]}`,
+		`{"order_id":"\u006frd","secret":"a\/b"}`,
+		` { "order_id" : "o" , "amount" : -0.5e-3 } `,
+		`{"amount":01}`,
+		`{}`,
+		`{"a":"b"}x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast, general wire
+		if !fast.decodeFlat(body) {
+			return
+		}
+		if err := jsonx.Unmarshal(body, &general); err != nil {
+			t.Fatalf("the fast path took %q, which the general path refuses: %v", body, err)
+		}
+		if fast != general {
+			t.Fatalf("%q read as %+v by the fast path, %+v by the general one", body, fast, general)
+		}
+	})
+}
+
+// The fast path is the one Kazawallet's real bodies take.
+func TestDecodeFlatTakesKazawalletsBody(t *testing.T) {
+	var w wire
+	body := `{"order_id":"ord_123","secret":"+Xjzsd0+6N06AHXYBkMniJotjxzCAMq4GnUsYWFLwfUiDfQn3Ts/kuBOs/+xRxUwn/aL8p3+xF/XOABLWaW3WA==","amount":"10","ref":"r","status":"fulfilled","currency":"USD"}`
+	if !w.decodeFlat([]byte(body)) {
+		t.Fatal("the fast path refused Kazawallet's body")
+	}
+	if w.OrderID != "ord_123" || w.Amount.String() != "10" || w.Status != "fulfilled" || w.Currency != "USD" || w.Ref != "r" {
+		t.Fatalf("read %+v", w)
+	}
+}

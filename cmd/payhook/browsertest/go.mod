@@ -2,11 +2,9 @@ module github.com/payhook/payhook/cmd/payhook/browsertest
 
 go 1.24.0
 
-replace github.com/payhook/payhook => ../../..
-
 require (
 	github.com/chromedp/chromedp v0.14.2
-	github.com/payhook/payhook v0.0.0
+	github.com/payhook/payhook v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 
