@@ -3,7 +3,6 @@ package idempotency
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 )
@@ -31,6 +30,11 @@ type Memory struct {
 
 	mu      sync.Mutex
 	records map[string]record
+	// done holds the done records by the end of their retention, soonest
+	// first (a binary heap), so that making room takes the next ones off
+	// the top instead of sorting every record. An entry whose record has
+	// changed since (expired, claimed again) is stale and skipped.
+	done []doneRecord
 }
 
 type record struct {
@@ -101,7 +105,9 @@ var errEmptyToken = errors.New("idempotency: claim: empty token")
 // Complete implements [Store].
 func (m *Memory) Complete(ctx context.Context, key, token string, retention time.Duration) error {
 	return m.finish(ctx, key, token, func(now time.Time) {
-		m.records[key] = record{expires: now.Add(retention)}
+		r := record{expires: now.Add(retention)}
+		m.records[key] = r
+		m.pushDone(doneRecord{key, r.expires})
 	})
 }
 
@@ -135,27 +141,73 @@ func (m *Memory) Len() int {
 }
 
 // makeRoom frees at least one slot, and up to a sixteenth of the bound, so
-// that the sweep's cost is shared by many claims. It reports whether any
-// slot was freed. m.mu is held.
+// that the cost is shared by many claims: the done records soonest at the
+// end of their retention go first, expired ones among them. Only when that
+// frees nothing (every record in flight, or leases that ended) does it
+// sweep every record for expired ones. It reports whether any slot was
+// freed. m.mu is held.
 func (m *Memory) makeRoom(now time.Time) bool {
 	before := len(m.records)
 	want := max(1, m.max/16)
-	var done []doneRecord
-	for k, r := range m.records {
-		switch {
-		case !now.Before(r.expires):
-			delete(m.records, k)
-		case r.token == "":
-			done = append(done, doneRecord{k, r.expires})
-		}
-	}
-	if freed := before - len(m.records); freed < want && len(done) > 0 {
-		slices.SortFunc(done, func(a, b doneRecord) int { return a.expires.Compare(b.expires) })
-		for _, d := range done[:min(len(done), want-freed)] {
+	for len(m.done) > 0 && before-len(m.records) < want {
+		d := m.popDone()
+		if r, ok := m.records[d.key]; ok && r.token == "" && r.expires.Equal(d.expires) {
 			delete(m.records, d.key)
 		}
 	}
+	if len(m.records) == before {
+		for k, r := range m.records {
+			if !now.Before(r.expires) {
+				delete(m.records, k)
+			}
+		}
+	}
 	return len(m.records) < before
+}
+
+// pushDone and popDone keep m.done a heap ordered by expires. A heap that
+// has grown to twice the bound is mostly stale entries (keys done again
+// and again): it is rebuilt from the records.
+func (m *Memory) pushDone(d doneRecord) {
+	if len(m.done) >= 2*m.max+64 {
+		m.done = m.done[:0]
+		for k, r := range m.records {
+			if r.token == "" && k != d.key {
+				m.pushDone(doneRecord{k, r.expires})
+			}
+		}
+	}
+	m.done = append(m.done, d)
+	for i := len(m.done) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !m.done[i].expires.Before(m.done[parent].expires) {
+			break
+		}
+		m.done[i], m.done[parent] = m.done[parent], m.done[i]
+		i = parent
+	}
+}
+
+func (m *Memory) popDone() doneRecord {
+	top := m.done[0]
+	last := len(m.done) - 1
+	m.done[0] = m.done[last]
+	m.done[last] = doneRecord{}
+	m.done = m.done[:last]
+	for i := 0; ; {
+		least, l, r := i, 2*i+1, 2*i+2
+		if l < last && m.done[l].expires.Before(m.done[least].expires) {
+			least = l
+		}
+		if r < last && m.done[r].expires.Before(m.done[least].expires) {
+			least = r
+		}
+		if least == i {
+			return top
+		}
+		m.done[i], m.done[least] = m.done[least], m.done[i]
+		i = least
+	}
 }
 
 type doneRecord struct {

@@ -3,6 +3,7 @@ package idempotency_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,4 +217,28 @@ func TestMemoryClaimDoesNotAllocate(t *testing.T) {
 		i++
 	})
 	assert.Less(t, allocs, 0.1, "tokens come from blocks, not one allocation per claim")
+}
+
+// The heap of done records stays bounded when keys are done again and
+// again without the store ever filling up.
+func TestMemoryDoneHeapStaysBounded(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := idempotency.NewMemory(idempotency.WithMaxKeys(8), idempotency.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	for i := range 10_000 {
+		key := "k" + strconv.Itoa(i%4)
+		tok := idempotency.NewToken()
+		st, err := s.Claim(ctx, key, tok, time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Acquired, st)
+		require.NoError(t, s.Complete(ctx, key, tok, time.Nanosecond))
+		now = now.Add(time.Second)
+	}
+	assert.LessOrEqual(t, s.Len(), 8)
+	assert.LessOrEqual(t, testing.AllocsPerRun(100, func() {
+		tok := idempotency.NewToken()
+		s.Claim(ctx, "k0", tok, time.Minute)
+		s.Complete(ctx, "k0", tok, time.Nanosecond)
+		now = now.Add(time.Second)
+	}), 1.0)
 }
