@@ -75,6 +75,10 @@ func statusOf(err error) int {
 	return http.StatusInternalServerError
 }
 
+// pendingRetryAfter is the Retry-After of ErrPending, in seconds: the time a
+// payment commonly takes to settle.
+const pendingRetryAfter = "30"
+
 // retryError carries the Retry-After a rejection answers with.
 type retryError struct {
 	err   error
@@ -89,9 +93,12 @@ func (e *retryError) Unwrap() error { return e.err }
 func writeError(w http.ResponseWriter, err error) int {
 	code := statusOf(err)
 	var re *retryError
-	if errors.As(err, &re) {
+	switch {
+	case errors.As(err, &re):
 		secs := int64((re.after + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
+	case errors.Is(err, ErrPending):
+		w.Header().Set("Retry-After", pendingRetryAfter)
 	}
 	if code == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)

@@ -383,3 +383,17 @@ func TestInboxCompleterCompletesTheClaimOnce(t *testing.T) {
 	assert.Equal(t, 1, b.calls)
 	assert.NotContains(t, logs.String(), "not recorded as done", "the middleware did not complete the claim a second time")
 }
+
+// Without an inbox, a payment the API has not settled is 503 with a
+// Retry-After, so that a provider that retries (KKiaPay) comes back.
+func TestPendingIs503WithRetryAfter(t *testing.T) {
+	p := &shopProvider{authenticated: true}
+	p.set("pay_1", "pending", nil)
+	c := newCalls(0)
+	c.fromInbox = false
+	w := serve(payhook.Handle(p, c.handle), shopPost("pay_1", "10"))
+	assert.Equal(t, http.StatusServiceUnavailable, w.Code)
+	assert.Equal(t, "30", w.Header().Get("Retry-After"))
+	p.set("pay_1", "10", nil)
+	assert.Equal(t, http.StatusOK, serve(payhook.Handle(p, c.handle), shopPost("pay_1", "10")).Code)
+}
