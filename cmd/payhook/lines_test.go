@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,4 +108,75 @@ func TestLineWriterManyWriters(t *testing.T) {
 		seen[v["id"]] = true
 	}
 	assert.Len(t, seen, 200)
+}
+
+// countingWriter records the lines of each Write.
+type countingWriter struct {
+	mu     sync.Mutex
+	writes []int
+}
+
+func (w *countingWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.writes = append(w.writes, bytes.Count(b, []byte("\n")))
+	return len(b), nil
+}
+
+// With another request in flight, a line waits for that request's line, and
+// both go out in one write.
+func TestLineWriterWaitsForRequestsInFlight(t *testing.T) {
+	w := &countingWriter{}
+	lw := newLineWriter(w)
+	lw.active.Store(2)
+	first := make(chan error, 1)
+	go func() { first <- lw.write(map[string]int{"n": 1}) }()
+	// The first line is gathering (writing is set) until the second comes.
+	require.Eventually(t, func() bool {
+		lw.mu.Lock()
+		defer lw.mu.Unlock()
+		return lw.writing
+	}, 10*time.Second, time.Microsecond)
+	require.NoError(t, lw.write(map[string]int{"n": 2}))
+	require.NoError(t, <-first)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	assert.Equal(t, []int{2}, w.writes, "one write for both lines")
+}
+
+// A request in flight that prints nothing delays a line by commitDelay at
+// most.
+func TestLineWriterWaitIsBounded(t *testing.T) {
+	w := &countingWriter{}
+	lw := newLineWriter(w)
+	lw.active.Store(5)
+	done := make(chan error, 1)
+	go func() { done <- lw.write(map[string]int{"n": 1}) }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("a line waited for requests that never printed")
+	}
+	assert.Equal(t, []int{1}, w.writes)
+}
+
+// Alone, a line is written at once: with a delay of an hour, a wait would
+// hang the test.
+func TestLineWriterAloneDoesNotWait(t *testing.T) {
+	w := &countingWriter{}
+	lw := newLineWriter(w)
+	lw.delay = time.Hour
+	done := make(chan struct{})
+	h := lw.track(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		assert.NoError(t, lw.write(map[string]int{"n": 1}))
+		close(done)
+	}))
+	go h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/", nil))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a line with no request beside it waited")
+	}
+	assert.Equal(t, []int{1}, w.writes)
 }

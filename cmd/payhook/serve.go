@@ -66,6 +66,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			continue
 		}
 		path := "/webhooks/" + m.name
+		if gw == nil { // events are printed in the request: let the printer batch them
+			h = env.out.track(h)
+		}
 		mux.Handle("POST "+path, h)
 		mounted = append(mounted, path)
 		if !m.detectsReplays {
