@@ -85,7 +85,7 @@ func ExampleAPI() {
 	fmt.Println(len(api.Calls()), "calls of the status API")
 	// Output:
 	// paid 1000 confirmed SUCCESS
-	// attempt 1: 503 Service Unavailable: Service Unavailable
+	// attempt 1: 503 Service Unavailable (Retry-After: 30): Service Unavailable
 	// attempt 2 (after 500ms): 200 OK: ok
 	// 2 calls of the status API
 }
