@@ -144,7 +144,7 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, id string, _ []byte,
 			tx.Status = kkiapay.StatusReverted
 			a.Set(id, Transaction(tx))
 		}
-		payhooktest.WriteBody(w, http.StatusOK, string(transactionJSON(tx)))
+		payhooktest.WriteBody(w, http.StatusOK, string(TransactionJSON(tx)))
 	case ans.Payload() != nil:
 		payhooktest.WrongPayload(w, kkiapay.Name, ans)
 	default: // NotFound, or no answer set
@@ -152,8 +152,10 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, id string, _ []byte,
 	}
 }
 
-// transactionJSON encodes tx as the status API sends it.
-func transactionJSON(tx kkiapay.Transaction) []byte {
+// TransactionJSON encodes tx as KKiaPay's status API sends it, for a fake
+// of that API of one's own (the sandbox of payhook serve uses it). Mind the
+// names: performed_at is an ISO 8601 instant, performedAt a dd/mm/yyyy date.
+func TransactionJSON(tx kkiapay.Transaction) []byte {
 	var performedAt, performedOn string
 	if !tx.PerformedAt.IsZero() {
 		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -131,42 +130,23 @@ func (k *kkiapaySandbox) api(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// kkiapayTransaction is p as the status API sends it. Mind the names:
-// performed_at is an ISO 8601 instant, performedAt a dd/mm/yyyy date;
-// source is the webhook's method, state its stateData.
+// kkiapayTransaction is p as the status API sends it: source is the
+// webhook's method, state its stateData.
 func kkiapayTransaction(p *payment) []byte {
-	source, income := "", "0"
-	if p.method == string(kkiapay.MobileMoney) {
-		source = "mtn-benin"
+	tx := kkiapay.Transaction{
+		TransactionID: p.id, Status: kkiapay.Status(p.status), Type: "DEBIT", Source: kkiapay.Method(p.method),
+		Amount: p.amount, Fees: payhook.MustAmount("0"), Income: payhook.MustAmount("0"), FeeSupportedBy: "merchant",
+		Reason: p.reason, FailureCode: p.failureCode, FailureMessage: p.failureCode, PartnerID: p.partnerID,
+		PerformedAt: p.performedAt, PerformedOn: p.performedAt.UTC(),
+		Client: kkiapay.Customer{Fullname: "Anonymous customer", Phone: p.account},
 	}
-	if p.status == string(kkiapay.StatusSuccess) || p.status == string(kkiapay.StatusReverted) {
-		income = p.amount.String() // the amount, less fees of 0
+	if tx.Source == kkiapay.MobileMoney {
+		tx.SourceCommonName = "mtn-benin"
 	}
-	b, _ := json.Marshal(struct {
-		PerformedAt      string           `json:"performed_at"`
-		Type             string           `json:"type"`
-		Status           string           `json:"status"`
-		Source           string           `json:"source"`
-		SourceCommonName string           `json:"source_common_name"`
-		Amount           json.Number      `json:"amount"`
-		Fees             json.Number      `json:"fees"`
-		Reason           string           `json:"reason"`
-		FailureCode      string           `json:"failureCode"`
-		FailureMessage   string           `json:"failureMessage"`
-		State            json.RawMessage  `json:"state"`
-		PartnerID        string           `json:"partnerId"`
-		FeeSupportedBy   string           `json:"feeSupportedBy"`
-		Income           json.Number      `json:"income"`
-		TransactionID    string           `json:"transactionId"`
-		PerformedOn      string           `json:"performedAt"`
-		Client           kkiapay.Customer `json:"client"`
-	}{
-		p.performedAt.UTC().Format("2006-01-02T15:04:05.000Z"), "DEBIT", p.status, p.method, source,
-		json.Number(p.amount.String()), "0", p.reason, p.failureCode, p.failureCode, json.RawMessage("null"),
-		p.partnerID, "merchant", json.Number(income), p.id, p.performedAt.UTC().Format("02/01/2006"),
-		kkiapay.Customer{Fullname: "Anonymous customer", Phone: p.account},
-	})
-	return b
+	if tx.Status == kkiapay.StatusSuccess || tx.Status == kkiapay.StatusReverted {
+		tx.Income = p.amount // the amount, less fees of 0
+	}
+	return kkiapaytest.TransactionJSON(tx)
 }
 
 // kkiapayFailures are the failure codes KKiaPay sends.
