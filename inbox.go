@@ -99,7 +99,7 @@ func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, 
 		attrs = append(attrs, slog.Any("confirm_later", why))
 	}
 	if added {
-		e.log(ctx, slog.LevelInfo, "payhook: delivery kept in the inbox", attrs...)
+		e.log(ctx, slog.LevelDebug, "payhook: delivery kept in the inbox", attrs...) // the normal path, as a processed delivery is not logged
 	} else {
 		e.log(ctx, slog.LevelInfo, "payhook: delivery already in the inbox", attrs...)
 	}

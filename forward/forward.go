@@ -167,11 +167,21 @@ type Forwarder struct {
 	now     func() time.Time
 }
 
+// transport is http.DefaultTransport's settings, but keeping up to 64 idle
+// connections to the application instead of 2: an inbox's workers send at
+// once, and with 2 kept, all but two of them dialed a new connection for
+// each event.
+func transport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
 // Option configures [New].
 type Option func(*Forwarder)
 
 // WithHTTPClient sets the client that sends the requests. Default: an
-// http.Client that follows no redirect (a redirect is not a delivery: it is
+// http.Client that keeps up to 64 idle connections and follows no redirect (a redirect is not a delivery: it is
 // answered as a failure and retried). nil is ignored.
 func WithHTTPClient(c *http.Client) Option {
 	return func(f *Forwarder) {
@@ -214,7 +224,7 @@ func New(target, secret string, opts ...Option) (*Forwarder, error) {
 	}
 	f := &Forwarder{
 		url: target, shown: u.Redacted(), key: k, timeout: DefaultTimeout, now: time.Now,
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		client: &http.Client{Transport: transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	for _, o := range opts {
 		if o != nil {

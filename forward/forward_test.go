@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,4 +189,38 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 	assert.Error(t, err)
 	_, err = forward.New("ftp://app.example/hooks", forward.NewSecret())
 	assert.Error(t, err)
+}
+
+// Eight senders at once, as an inbox's workers send, keep their eight
+// connections for the next events instead of dialing again (net/http's
+// default keeps two idle connections a host).
+func TestSendReusesConnections(t *testing.T) {
+	var dials atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond) // so that the eight overlap
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	f, err := forward.New(srv.URL, forward.NewSecret())
+	require.NoError(t, err)
+	round := func() {
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() { assert.NoError(t, f.Send(context.Background(), "e"+strconv.Itoa(i), []byte(`{}`))) })
+		}
+		wg.Wait()
+	}
+	round()
+	first := dials.Load()
+	require.LessOrEqual(t, first, int32(8))
+	for range 3 {
+		round()
+	}
+	assert.Equal(t, first, dials.Load(), "no connection dialed after the first round")
 }

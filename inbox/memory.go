@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"slices"
 	"sync"
@@ -19,7 +20,7 @@ type Memory struct {
 
 	mu      sync.Mutex
 	entries map[string]*memEntry
-	active  map[string]*memEntry // the pending and running ones, which take scans
+	queue   memQueue // the pending and running ones, by when they are due
 	seq     uint64
 	changed chan struct{} // closed and replaced when an entry may have become due
 }
@@ -29,6 +30,50 @@ type memEntry struct {
 	seq    uint64
 	lease  time.Time // while running: when another worker may take it
 	budget int       // the MaxAttempts it was put with, granted again by Replay
+	due    time.Time // in the queue: NextAt while pending, lease while running
+	index  int       // in the queue; -1 when not in it
+}
+
+// memQueue is a heap of entries by due time, then by arrival: take finds
+// the next entry in O(1) and reschedules it in O(log n), however many wait.
+type memQueue []*memEntry
+
+func (q memQueue) Len() int { return len(q) }
+func (q memQueue) Less(i, j int) bool {
+	return cmp.Or(q[i].due.Compare(q[j].due), cmp.Compare(q[i].seq, q[j].seq)) < 0
+}
+func (q memQueue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *memQueue) Push(x any) {
+	e := x.(*memEntry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+func (q *memQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q, e.index = old[:len(old)-1], -1
+	return e
+}
+
+// schedule puts e in the queue, due at due, or moves it there. m.mu is held.
+func (m *Memory) schedule(e *memEntry, due time.Time) {
+	e.due = due
+	if e.index < 0 {
+		heap.Push(&m.queue, e)
+	} else {
+		heap.Fix(&m.queue, e.index)
+	}
+}
+
+// unschedule takes e out of the queue, if it is in it. m.mu is held.
+func (m *Memory) unschedule(e *memEntry) {
+	if e.index >= 0 {
+		heap.Remove(&m.queue, e.index)
+	}
 }
 
 // MemoryOption configures [NewMemory].
@@ -45,7 +90,7 @@ func WithClock(now func() time.Time) MemoryOption {
 
 // NewMemory returns an empty in-memory backend.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{now: time.Now, entries: make(map[string]*memEntry), active: make(map[string]*memEntry), changed: make(chan struct{})}
+	m := &Memory{now: time.Now, entries: make(map[string]*memEntry), changed: make(chan struct{})}
 	for _, o := range opts {
 		o(m)
 	}
@@ -71,52 +116,34 @@ func (m *Memory) Put(ctx context.Context, e Entry) (bool, error) {
 	now := m.now()
 	e.Event = append([]byte(nil), e.Event...)
 	m.seq++
-	me := &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts}
-	m.entries[e.ID], m.active[e.ID] = me, me
+	me := &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts, index: -1}
+	m.entries[e.ID] = me
+	m.schedule(me, now)
 	m.wake()
 	return true, nil
 }
 
-// take marks the first due entry running and returns it with its attempt
-// number; or, when none is due, how long until one may be (0: nothing is
-// scheduled) and the channel that says something changed.
+// take marks the entry due the longest (the first put, among entries due
+// at once) running and returns it with its attempt number; or, when none is
+// due, how long until one may be (0: nothing is scheduled) and the channel
+// that says something changed. A running entry is due when its lease ends:
+// its worker went away without an answer.
 func (m *Memory) take(lease time.Duration) (Attempt, bool, time.Duration, <-chan struct{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	var (
-		best *memEntry
-		next time.Time
-	)
-	for _, e := range m.active {
-		var due time.Time
-		switch e.info.State {
-		case Pending:
-			due = e.info.NextAt
-		case Running: // its worker went away without an answer
-			due = e.lease
-		default:
-			continue
-		}
-		if !due.After(now) {
-			if best == nil || e.seq < best.seq {
-				best = e
-			}
-		} else if next.IsZero() || due.Before(next) {
-			next = due
-		}
+	if len(m.queue) == 0 {
+		return Attempt{}, false, 0, m.changed
 	}
-	if best == nil {
-		var wait time.Duration
-		if !next.IsZero() {
-			wait = next.Sub(now)
-		}
-		return Attempt{}, false, wait, m.changed
+	best := m.queue[0]
+	if best.due.After(now) {
+		return Attempt{}, false, best.due.Sub(now), m.changed
 	}
 	best.info.State = Running
 	best.info.Attempts++
 	best.info.UpdatedAt = now
 	best.lease = now.Add(lease)
+	m.schedule(best, best.lease)
 	return Attempt{Entry: best.info.Entry, N: best.info.Attempts}, true, 0, nil
 }
 
@@ -135,16 +162,18 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 	case canceled:
 		e.info.Attempts--
 		e.info.State, e.info.NextAt = Pending, now
+		m.schedule(e, now)
 	case err == nil:
 		e.info.State = Done
-		delete(m.active, a.ID)
+		m.unschedule(e)
 	default:
 		e.info.Errors = append(e.info.Errors, AttemptError{Attempt: a.N, At: now, Error: err.Error()})
 		if IsPermanent(err) || a.N >= e.info.MaxAttempts {
 			e.info.State = Dead
-			delete(m.active, a.ID)
+			m.unschedule(e)
 		} else {
 			e.info.State, e.info.NextAt = Pending, now.Add(cfg.Backoff(a.N))
+			m.schedule(e, e.info.NextAt)
 		}
 	}
 	m.wake()
@@ -273,7 +302,7 @@ func (m *Memory) Replay(ctx context.Context, id string) error {
 	now := m.now()
 	e.info.State, e.info.NextAt, e.info.UpdatedAt = Pending, now, now
 	e.info.MaxAttempts = e.info.Attempts + max(e.budget, 1)
-	m.active[id] = e
+	m.schedule(e, now)
 	m.wake()
 	return nil
 }
@@ -290,6 +319,6 @@ func (m *Memory) Discard(ctx context.Context, id string) error {
 		return ErrState
 	}
 	delete(m.entries, id)
-	delete(m.active, id)
+	m.unschedule(e)
 	return nil
 }
