@@ -16,8 +16,9 @@ const DefaultMaxKeys = 100_000
 // everything when the process ends, and replicas do not see each other's
 // keys; use a shared store (redisstore, pgstore) for more than one.
 //
-// Expired records are removed lazily, so Memory starts no goroutine and needs
-// no Close. Its size is bounded: when a new key would exceed the bound, it
+// Expired records are removed lazily (a completion drops the done records
+// whose retention has ended), so Memory starts no goroutine and needs no
+// Close. Its size is bounded: when a new key would exceed the bound, it
 // drops expired records and then, if that frees too little, the done records
 // closest to the end of their retention, never a record in flight. If every
 // record is in flight, Claim returns [ErrFull].
@@ -105,6 +106,7 @@ var errEmptyToken = errors.New("idempotency: claim: empty token")
 // Complete implements [Store].
 func (m *Memory) Complete(ctx context.Context, key, token string, retention time.Duration) error {
 	return m.finish(ctx, key, token, func(now time.Time) {
+		m.dropExpired(now)
 		r := record{expires: now.Add(retention)}
 		m.records[key] = r
 		m.pushDone(doneRecord{key, r.expires})
@@ -163,6 +165,19 @@ func (m *Memory) makeRoom(now time.Time) bool {
 		}
 	}
 	return len(m.records) < before
+}
+
+// dropExpired removes the done records whose retention ended by now, from
+// the top of the heap: as many as were pushed, over time, so that the heap
+// holds about one entry a record however short the retention (a key done
+// again leaves its earlier entry behind). m.mu is held.
+func (m *Memory) dropExpired(now time.Time) {
+	for len(m.done) > 0 && !now.Before(m.done[0].expires) {
+		d := m.popDone()
+		if r, ok := m.records[d.key]; ok && r.token == "" && r.expires.Equal(d.expires) {
+			delete(m.records, d.key)
+		}
+	}
 }
 
 // pushDone and popDone keep m.done a heap ordered by expires. A heap that

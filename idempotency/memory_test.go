@@ -242,3 +242,27 @@ func TestMemoryDoneHeapStaysBounded(t *testing.T) {
 		now = now.Add(time.Second)
 	}), 1.0)
 }
+
+// A completion drops the done records whose retention has ended, so that a
+// short retention keeps the store small long before it fills up.
+func TestMemoryCompleteDropsExpiredRecords(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := idempotency.NewMemory(idempotency.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	done := func(key string, retention time.Duration) {
+		tok := idempotency.NewToken()
+		st, err := s.Claim(ctx, key, tok, time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Acquired, st)
+		require.NoError(t, s.Complete(ctx, key, tok, retention))
+	}
+	done("a", time.Minute)
+	done("b", time.Hour)
+	require.Equal(t, 2, s.Len())
+	now = now.Add(2 * time.Minute)
+	done("c", time.Hour)
+	assert.Equal(t, 2, s.Len(), "a's retention ended: dropped; b and c held")
+	st, err := s.Claim(ctx, "b", idempotency.NewToken(), time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, idempotency.Done, st, "b is still done")
+}
