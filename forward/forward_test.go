@@ -212,7 +212,11 @@ func TestSendReusesConnections(t *testing.T) {
 	round := func() {
 		var wg sync.WaitGroup
 		for i := range 8 {
-			wg.Go(func() { assert.NoError(t, f.Send(context.Background(), "e"+strconv.Itoa(i), []byte(`{}`))) })
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				assert.NoError(t, f.Send(context.Background(), "e"+strconv.Itoa(i), []byte(`{}`)))
+			}()
 		}
 		wg.Wait()
 	}
