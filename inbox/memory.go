@@ -11,18 +11,22 @@ import (
 
 // Memory is a [Backend] held in one process's memory: for tests, and for a
 // single process that may lose its entries when it ends. Nothing survives a
-// restart: use a durable backend for payments.
+// restart: use a durable backend for payments. A done entry is forgotten
+// after [WithDoneRetention], so that a long-running process does not grow
+// without end; a dead one is kept until it is replayed or discarded.
 //
 // A Memory is safe for concurrent use, and several Run loops may share it.
 // Make one with [NewMemory]; the zero value is not usable.
 type Memory struct {
-	now func() time.Time
+	now           func() time.Time
+	doneRetention time.Duration
 
 	mu      sync.Mutex
 	entries map[string]*memEntry
 	queue   memQueue // the pending and running ones, by when they are due
 	seq     uint64
 	changed chan struct{} // closed and replaced when an entry may have become due
+	done    []doneMark    // the entries done, in the order they were done
 }
 
 type memEntry struct {
@@ -76,6 +80,42 @@ func (m *Memory) unschedule(e *memEntry) {
 	}
 }
 
+// doneMark records that entry id was done at at; it is stale if the entry
+// has changed since (replayed, discarded).
+type doneMark struct {
+	id string
+	at time.Time
+}
+
+// DefaultDoneRetention is how long a [Memory] keeps a done entry unless
+// [WithDoneRetention] says otherwise: as long as the durable backends, and
+// as payhook remembers a processed event (payhook.DefaultRetention).
+const DefaultDoneRetention = 7 * 24 * time.Hour
+
+// WithDoneRetention sets how long a done entry is kept (listed, counted,
+// and a second Put of its id refused) before it is forgotten. Default:
+// DefaultDoneRetention. Values below 1 are ignored.
+func WithDoneRetention(d time.Duration) MemoryOption {
+	return func(m *Memory) {
+		if d > 0 {
+			m.doneRetention = d
+		}
+	}
+}
+
+// forgetDone removes the done entries whose retention has ended by now.
+// Entries are done in time order, so they are at the front. m.mu is held.
+func (m *Memory) forgetDone(now time.Time) {
+	for len(m.done) > 0 && !now.Before(m.done[0].at.Add(m.doneRetention)) {
+		d := m.done[0]
+		m.done[0] = doneMark{}
+		m.done = m.done[1:]
+		if e, ok := m.entries[d.id]; ok && e.info.State == Done && e.info.UpdatedAt.Equal(d.at) {
+			delete(m.entries, d.id)
+		}
+	}
+}
+
 // MemoryOption configures [NewMemory].
 type MemoryOption func(*Memory)
 
@@ -90,7 +130,7 @@ func WithClock(now func() time.Time) MemoryOption {
 
 // NewMemory returns an empty in-memory backend.
 func NewMemory(opts ...MemoryOption) *Memory {
-	m := &Memory{now: time.Now, entries: make(map[string]*memEntry), changed: make(chan struct{})}
+	m := &Memory{now: time.Now, doneRetention: DefaultDoneRetention, entries: make(map[string]*memEntry), changed: make(chan struct{})}
 	for _, o := range opts {
 		o(m)
 	}
@@ -110,10 +150,11 @@ func (m *Memory) Put(ctx context.Context, e Entry) (bool, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	now := m.now()
+	m.forgetDone(now)
 	if _, ok := m.entries[e.ID]; ok {
 		return false, nil
 	}
-	now := m.now()
 	e.Event = append([]byte(nil), e.Event...)
 	m.seq++
 	me := &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts, index: -1}
@@ -166,6 +207,7 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 	case err == nil:
 		e.info.State = Done
 		m.unschedule(e)
+		m.done = append(m.done, doneMark{a.ID, now})
 	default:
 		e.info.Errors = append(e.info.Errors, AttemptError{Attempt: a.N, At: now, Error: err.Error()})
 		if IsPermanent(err) || a.N >= e.info.MaxAttempts {

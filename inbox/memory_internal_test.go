@@ -71,3 +71,44 @@ func BenchmarkMemoryBacklog(b *testing.B) {
 		put()
 	}
 }
+
+// A done entry is forgotten once its retention has passed, at the next
+// Put; one replayed and done again meanwhile is not, nor is a dead one.
+func TestMemoryForgetsDoneEntries(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewMemory(WithClock(func() time.Time { return now }), WithDoneRetention(time.Hour))
+	run := func(id string, err error) {
+		t.Helper()
+		if _, err := m.Put(ctx, Entry{ID: id, MaxAttempts: 1}); err != nil {
+			t.Fatal(err)
+		}
+		a, ok, _, _ := m.take(time.Minute)
+		if !ok || a.ID != id {
+			t.Fatalf("took %q, want %q", a.ID, id)
+		}
+		m.finish(a, err, false, RunConfig{})
+	}
+	run("done", nil)
+	run("replayed", nil)
+	run("dead", errors.New("down"))
+	now = now.Add(30 * time.Minute)
+	if err := m.Replay(ctx, "replayed"); err != nil {
+		t.Fatal(err)
+	}
+	a, ok, _, _ := m.take(time.Minute)
+	if !ok || a.ID != "replayed" {
+		t.Fatalf("took %q, want the replayed entry", a.ID)
+	}
+	m.finish(a, nil, false, RunConfig{}) // done again: kept for an hour from now
+	now = now.Add(31 * time.Minute)
+	run("later", nil)
+	for id, want := range map[string]error{"done": ErrNotFound, "replayed": nil, "dead": nil, "later": nil} {
+		if _, err := m.Get(ctx, id); !errors.Is(err, want) {
+			t.Errorf("Get(%q) = %v, want %v", id, err, want)
+		}
+	}
+	if added, err := m.Put(ctx, Entry{ID: "done", MaxAttempts: 1}); err != nil || !added {
+		t.Errorf("Put of a forgotten id: added %v, %v; want a new entry", added, err)
+	}
+}
