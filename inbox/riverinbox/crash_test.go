@@ -14,7 +14,7 @@ import (
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
-	"github.com/payhook/payhook/internal/inboxcrash"
+	"github.com/payhook/payhook/inbox/internal/inboxcrash"
 )
 
 // TestMain plays the application of TestKilledMidAttempt when the test

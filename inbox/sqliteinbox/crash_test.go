@@ -16,7 +16,7 @@ import (
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
-	"github.com/payhook/payhook/internal/inboxcrash"
+	"github.com/payhook/payhook/inbox/internal/inboxcrash"
 )
 
 const apiKey, apiSecret = inboxcrash.APIKey, inboxcrash.APISecret

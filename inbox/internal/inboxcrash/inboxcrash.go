@@ -10,7 +10,8 @@
 // every entry to done, each once.
 //
 // The test binary plays the application: its TestMain calls [Main] first,
-// and the test calls [Run].
+// and the test calls [Run]. It lives below inbox, not in the root's
+// internal/: it imports payhook itself, which packages there never do.
 package inboxcrash
 
 import (
