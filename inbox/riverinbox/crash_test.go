@@ -13,8 +13,8 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/inbox/riverinbox"
 	"github.com/payhook/payhook/inbox/internal/inboxcrash"
+	"github.com/payhook/payhook/inbox/riverinbox"
 )
 
 // TestMain plays the application of TestKilledMidAttempt when the test

@@ -15,8 +15,8 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/inbox/sqliteinbox"
 	"github.com/payhook/payhook/inbox/internal/inboxcrash"
+	"github.com/payhook/payhook/inbox/sqliteinbox"
 )
 
 const apiKey, apiSecret = inboxcrash.APIKey, inboxcrash.APISecret
