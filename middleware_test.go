@@ -630,6 +630,44 @@ func TestProviderErrorsMapToStatus(t *testing.T) {
 	}
 }
 
+// TestEachSentinelHasOneClass (issue 18): the one table of sentinels gives
+// each its status, its reason for the observer and its Retry-After.
+func TestEachSentinelHasOneClass(t *testing.T) {
+	tests := []struct {
+		err        error
+		status     int
+		reason     payhook.Reason
+		retryAfter string
+	}{
+		{payhook.ErrInvalidSignature, 401, payhook.ReasonInvalidSignature, ""},
+		{payhook.ErrMalformed, 400, payhook.ReasonMalformed, ""},
+		{payhook.ErrTooLarge, 413, payhook.ReasonTooLarge, ""},
+		{payhook.ErrMethodNotAllowed, 405, payhook.ReasonMethodNotAllowed, ""},
+		{payhook.ErrRateLimited, 429, payhook.ReasonRateLimited, ""},
+		{payhook.ErrInFlight, 409, payhook.ReasonInFlight, ""},
+		{payhook.ErrPending, 503, payhook.ReasonPending, "30"},
+		{errors.Join(payhook.ErrUnavailable, payhook.ErrPending), 503, payhook.ReasonPending, "30"},
+		{payhook.ErrUnavailable, 503, payhook.ReasonUnavailable, ""},
+		{idempotency.ErrFull, 503, payhook.ReasonUnavailable, ""},
+		{errors.New("fake: bug"), 500, payhook.ReasonHandler, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.err.Error(), func(t *testing.T) {
+			var o observed
+			h := payhook.Middleware[string](fakeProvider{err: fmt.Errorf("fake: %w", tt.err), key: "k"},
+				payhook.WithObserver(o.observer()))(http.NotFoundHandler())
+			w := serve(h, post("{}"))
+			assert.Equal(t, tt.status, w.Code)
+			assert.Equal(t, tt.retryAfter, w.Header().Get("Retry-After"))
+			outcome := payhook.Rejected
+			if tt.reason == payhook.ReasonInFlight {
+				outcome = payhook.InFlight
+			}
+			assert.Equal(t, []string{string(outcome) + "/" + string(tt.reason)}, o.outcomes())
+		})
+	}
+}
+
 func TestKeysArePrefixedByProvider(t *testing.T) {
 	// One store for two providers: the same id in each is two events.
 	store := idempotency.NewMemory()
