@@ -15,6 +15,7 @@ import (
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // WithInbox makes [Handle] keep every verified, new event in ib before it
@@ -47,13 +48,9 @@ import (
 //
 // WithInbox is an option of Handle only: Middleware's next handler is an
 // http.Handler bound to its request, which cannot be run again later, so
-// Middleware panics when given it.
+// Middleware panics when given it. A nil inbox is refused ([ErrConfig]).
 func WithInbox(ib *inbox.Inbox) Option {
-	return func(c *config) {
-		if ib != nil {
-			c.inbox = ib
-		}
-	}
+	return func(c *config) { optcheck.NotNil(&c.refused, "WithInbox", ib, &c.inbox) }
 }
 
 // deferredID is the inbox ID of a delivery kept before anything

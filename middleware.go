@@ -40,11 +40,12 @@ import (
 // func(http.Handler) http.Handler, so chi's Use, alice and net/http take it
 // as it is.
 //
-// Middleware panics if p is nil. It is safe for concurrent use.
+// Middleware panics if p is nil, and with an error wrapping [ErrConfig] if
+// an option is given a value it cannot use. It is safe for concurrent use.
 func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Handler {
 	e := newEngine(p, opts)
 	if e.inbox != nil {
-		panic("payhook: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox")
+		panic(fmt.Errorf("%w: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox", ErrConfig))
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
@@ -71,6 +72,9 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 		panic("payhook: nil Provider")
 	}
 	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
+	if err := e.refused.Err("", ErrConfig); err != nil {
+		panic(err)
+	}
 	e.confirm, _ = p.(Confirmer[E])
 	if !e.ownStore { // a store of the middleware's own holds one provider's keys
 		e.prefix = e.name + ":"

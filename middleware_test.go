@@ -724,6 +724,50 @@ func TestNilArgumentsPanic(t *testing.T) {
 	assert.PanicsWithValue(t, "payhook: nil handler func", func() { payhook.Handle[kazawallet.Event](provider(t), nil) })
 }
 
+// TestOptionsRefuseUnusableValues (issue 18): an option given a value it
+// cannot use makes Middleware and Handle panic with ErrConfig, rather than
+// run with the default in its place.
+func TestOptionsRefuseUnusableValues(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  payhook.Option
+	}{
+		{"WithStore(nil)", payhook.WithStore(nil)},
+		{"WithMaxBodyBytes(0)", payhook.WithMaxBodyBytes(0)},
+		{"WithMaxBodyBytes(-1)", payhook.WithMaxBodyBytes(-1)},
+		{"WithLease(0s)", payhook.WithLease(0)},
+		{"WithRetention(-1s)", payhook.WithRetention(-time.Second)},
+		{"WithLogger(nil)", payhook.WithLogger(nil)},
+		{"WithClock(nil)", payhook.WithClock(nil)},
+		{"WithInbox(nil)", payhook.WithInbox(nil)},
+		{"WithRateLimit(Burst -1", payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: -1})},
+		{"WithRateLimit(Burst 0, MaxClients -1)", payhook.WithRateLimit(payhook.RateLimit{Rate: 1, MaxClients: -1})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, build := range []func(){
+				func() { payhook.Middleware(provider(t), tt.opt) },
+				func() {
+					payhook.Handle(provider(t), func(context.Context, kazawallet.Event) error { return nil }, tt.opt)
+				},
+			} {
+				v := func() (v any) {
+					defer func() { v = recover() }()
+					build()
+					return nil
+				}()
+				err, ok := v.(error)
+				require.True(t, ok, "panics with an error, not %v", v)
+				assert.ErrorIs(t, err, payhook.ErrConfig)
+				assert.Contains(t, err.Error(), tt.name)
+			}
+		})
+	}
+	assert.NotPanics(t, func() {
+		payhook.Middleware(provider(t), payhook.WithMaxBodyBytes(1), payhook.WithLease(1), payhook.WithRetention(1),
+			payhook.WithRateLimit(payhook.RateLimit{Rate: 1}), payhook.WithObserver(payhook.Observer{}))
+	}, "the smallest usable values, and zero for a field whose zero is its default")
+}
+
 func TestOverRealHTTP(t *testing.T) {
 	rec := &recorder{}
 	srv := httptest.NewServer(payhook.Middleware(provider(t))(rec))
