@@ -46,3 +46,14 @@ func TestIdempotencytestStandalone(t *testing.T) {
 		}
 	}
 }
+
+// TestExpecttestStandalone: an expectations store's author runs expecttest
+// with nothing but the standard library and package expect.
+func TestExpecttestStandalone(t *testing.T) {
+	allowed := []string{"github.com/payhook/payhook/expect", "github.com/payhook/payhook/expect/expecttest", "github.com/payhook/payhook/internal/decimal"}
+	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./expect/expecttest") {
+		if !slices.Contains(allowed, dep) {
+			t.Errorf("expecttest imports %s", dep)
+		}
+	}
+}
