@@ -147,3 +147,14 @@ func f(a, b bool, xs []int) {
 		t.Errorf("cyclomatic = %d, want 8", got)
 	}
 }
+
+// TestExpecttestStandalone: an expectations store's author runs expecttest
+// with nothing but the standard library and package expect.
+func TestExpecttestStandalone(t *testing.T) {
+	allowed := []string{"github.com/payhook/payhook/expect", "github.com/payhook/payhook/expect/expecttest", "github.com/payhook/payhook/internal/decimal"}
+	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./expect/expecttest") {
+		if !slices.Contains(allowed, dep) {
+			t.Errorf("expecttest imports %s", dep)
+		}
+	}
+}

@@ -21,6 +21,10 @@ type Observer struct {
 	// Attempt is called once for each attempt of an inbox entry
 	// ([WithInbox]), after it has ended. ctx is the attempt's.
 	Attempt func(ctx context.Context, a Attempt)
+	// Reconcile is called once for each poll of an expected payment and
+	// once for each expectation that becomes overdue ([Reconciler]). ctx
+	// is the reconciler's.
+	Reconcile func(ctx context.Context, r Reconcile)
 }
 
 // Outcome is what became of a delivery. Its values are stable, so that
@@ -146,6 +150,15 @@ func Observers(os ...Observer) Observer {
 				d(ctx, v)
 			}
 		}
+		if rc := o.Reconcile; rc != nil {
+			prev := all.Reconcile
+			all.Reconcile = func(ctx context.Context, v Reconcile) {
+				if prev != nil {
+					prev(ctx, v)
+				}
+				rc(ctx, v)
+			}
+		}
 		if a := o.Attempt; a != nil {
 			prev := all.Attempt
 			all.Attempt = func(ctx context.Context, v Attempt) {
@@ -162,7 +175,7 @@ func Observers(os ...Observer) Observer {
 // orNil returns nil for an Observer with no funcs, so that the middleware
 // tests one pointer.
 func (o Observer) orNil() *Observer {
-	if o.Delivery == nil && o.Attempt == nil {
+	if o.Delivery == nil && o.Attempt == nil && o.Reconcile == nil {
 		return nil
 	}
 	return &o
