@@ -154,8 +154,8 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	})
 }
 
-// process answers one delivery: read, verify, claim, confirm, call, and
-// finish on the way out. t, nil without an observer, receives the time
+// process answers one delivery: admit, read, verify, claim, confirm, call,
+// and finish on the way out. t, nil without an observer, receives the time
 // each step took.
 func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings) result {
 	if err := e.admit(r); err != nil {
