@@ -251,9 +251,9 @@ func (e *engine[E]) keyOf(event E) (string, error) {
 }
 
 // MaxKeyBytes bounds an event's idempotency key ([Provider.Key]). The
-// providers' ids are well under it (KKiaPay's transaction ids are 9
-// characters, KasperoPay's payment ids under 40); a longer key is answered
-// 400, since it would be stored, logged and forwarded with every entry.
+// providers' order, transaction and payment ids are a few dozen bytes; a
+// longer key is answered 400, since it would be stored, logged and
+// forwarded with every delivery of the event.
 const MaxKeyBytes = 200
 
 // checkKey refuses a key that is empty, longer than MaxKeyBytes, not UTF-8
