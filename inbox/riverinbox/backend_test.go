@@ -3,6 +3,7 @@ package riverinbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -180,4 +181,56 @@ func TestShutdownDoesNotCount(t *testing.T) {
 	assert.Equal(t, inbox.Pending, info.State)
 	assert.Zero(t, info.Attempts)
 	assert.Empty(t, info.Errors)
+}
+
+// TestDoneBeforeNext is issue 17's regression test (§6): an attempt's
+// success is committed before its worker takes the next entry, so that a
+// process killed at any moment runs again only the attempts it was
+// running. River's own completer records completions in batches, after
+// the worker has moved on: there, the entries before were still running
+// when the next one started.
+func TestDoneBeforeNext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, _ := migrated(t)
+	ib := inbox.New(b, inbox.WithWorkers(1))
+	const n = 6
+	var (
+		mu       sync.Mutex
+		finished []string
+		seen     = map[string]map[string]inbox.State{} // by attempt: the states of those finished before
+		all      = make(chan struct{})
+	)
+	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
+		mu.Lock()
+		defer mu.Unlock()
+		states := map[string]inbox.State{}
+		for _, id := range finished {
+			info, err := b.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			states[id] = info.State
+		}
+		seen[a.ID] = states
+		finished = append(finished, a.ID)
+		if len(finished) == n {
+			close(all)
+		}
+		return nil
+	})
+	for i := range n {
+		_, err := ib.Put(ctx, inbox.Entry{ID: fmt.Sprintf("test:%d", i), Provider: "test", Key: fmt.Sprint(i), Event: []byte(`{}`)})
+		require.NoError(t, err)
+	}
+	stop := running(t, ib)
+	<-all
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, states := range seen {
+		for before, state := range states {
+			assert.Equal(t, inbox.Done, state, "%s, finished before %s started", before, id)
+		}
+	}
 }
