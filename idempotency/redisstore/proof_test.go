@@ -34,6 +34,8 @@ func TestLostClaimReply(t *testing.T) {
 		opts.Addr, opts.MaxRetries = addr, -1
 		client := redis.NewClient(opts)
 		t.Cleanup(func() { client.Close() })
-		return redisstore.New(client)
+		store, err := redisstore.New(client)
+		require.NoError(t, err)
+		return store
 	})
 }

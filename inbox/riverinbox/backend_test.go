@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
 )
@@ -35,6 +36,11 @@ func TestNewNames(t *testing.T) {
 		{"capital in queue", riverinbox.WithQueue("Payments"), "queue name"},
 		{"double underscore in queue", riverinbox.WithQueue("a__b"), "queue name"},
 		{"65-byte queue", riverinbox.WithQueue(strings.Repeat("q", 65)), "queue name"},
+		{"zero retention", riverinbox.WithDoneRetention(0), "WithDoneRetention(0)"},
+		{"retention forever", riverinbox.WithDoneRetention(-1), ""},
+		{"poll below 1ms", riverinbox.WithPollInterval(time.Microsecond), "WithPollInterval"},
+		{"cooldown 0", riverinbox.WithFetchCooldown(0), "WithFetchCooldown"},
+		{"nil logger", riverinbox.WithLogger(nil), "WithLogger"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +51,7 @@ func TestNewNames(t *testing.T) {
 			b, err := riverinbox.New(pool, tt.opt)
 			if tt.err != "" {
 				assert.ErrorContains(t, err, "riverinbox: "+tt.err)
+				assert.ErrorIs(t, err, payhook.ErrConfig)
 				assert.Nil(t, b)
 				return
 			}
@@ -112,7 +119,8 @@ func TestRetention(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b, _ := migrated(t, riverinbox.WithDoneRetention(time.Millisecond))
-	ib := inbox.New(b, inbox.WithMaxAttempts(1))
+	ib, err := inbox.New(b, inbox.WithMaxAttempts(1))
+	require.NoError(t, err)
 	called := make(chan string, 3)
 	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
 		defer func() { called <- a.ID }()
@@ -164,14 +172,15 @@ func TestShutdownDoesNotCount(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b, _ := migrated(t)
-	ib := inbox.New(b, inbox.WithMaxAttempts(1), inbox.WithShutdownTimeout(0))
+	ib, err := inbox.New(b, inbox.WithMaxAttempts(1), inbox.WithShutdownTimeout(0))
+	require.NoError(t, err)
 	started := make(chan struct{})
 	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
 		close(started)
 		<-ctx.Done()
 		return errors.New("gave up") // not ctx.Err()
 	})
-	_, err := ib.Put(ctx, inbox.Entry{ID: "test:last", Provider: "test", Key: "last", Event: []byte(`{}`)})
+	_, err = ib.Put(ctx, inbox.Entry{ID: "test:last", Provider: "test", Key: "last", Event: []byte(`{}`)})
 	require.NoError(t, err)
 	stop := running(t, ib)
 	<-started
@@ -193,7 +202,8 @@ func TestDoneBeforeNext(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b, _ := migrated(t)
-	ib := inbox.New(b, inbox.WithWorkers(1))
+	ib, err := inbox.New(b, inbox.WithWorkers(1))
+	require.NoError(t, err)
 	const n = 6
 	var (
 		mu       sync.Mutex

@@ -112,10 +112,25 @@ func (w *worker) Work(ctx context.Context, j *river.Job[args]) error {
 			err = fmt.Errorf("%w (%w)", err, context.Canceled)
 		}
 		return err
+	case inbox.IsDrop(err):
+		return w.drop(ctx, j, err)
 	case inbox.IsPermanent(err):
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// drop deletes j, whose attempt returned an [inbox.Drop] error. River's
+// completer then finds no job to record and does nothing. If the delete
+// fails, the job is cancelled instead: dead, and kept.
+func (w *worker) drop(ctx context.Context, j *river.Job[args], err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	if _, derr := w.b.pool.Exec(ctx, w.b.dropSQL, j.ID); derr != nil {
+		w.b.logger.WarnContext(ctx, "riverinbox: deleting a dropped job failed; it is cancelled instead", "job", j.ID, "error", derr)
+		return river.JobCancel(err)
+	}
+	return nil
 }
 
 // complete marks j completed in the database before Work returns, so that

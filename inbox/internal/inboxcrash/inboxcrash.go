@@ -120,8 +120,11 @@ func child(mode, db string, open func(ctx context.Context, db string) (App, erro
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}
-	ib := inbox.New(app.Backend, inbox.WithWorkers(4), inbox.WithLease(app.Lease),
+	ib, err := inbox.New(app.Backend, inbox.WithWorkers(4), inbox.WithLease(app.Lease),
 		inbox.WithTimeout(app.Timeout), inbox.WithBackoff(0, 0))
+	if err != nil {
+		return err
+	}
 	kw, err := kazawallet.New(APIKey, APISecret)
 	if err != nil {
 		return err
