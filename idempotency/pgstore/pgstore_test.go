@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/pgstore"
@@ -310,8 +311,28 @@ func TestServerSilent(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnNilPool(t *testing.T) {
-	assert.PanicsWithValue(t, "pgstore: nil pool", func() { pgstore.New(nil) })
+// TestNewRefusesUnusableValues: a nil pool, and options given values they
+// cannot use, make New fail with payhook.ErrConfig.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), "postgres://127.0.0.1:1/nothing")
+	require.NoError(t, err)
+	defer pool.Close()
+	for name, opts := range map[string][]pgstore.Option{
+		"WithTimeout(0)":     {pgstore.WithTimeout(0)},
+		"WithTable(a.b.c)":   {pgstore.WithTable("a.b.c")},
+		"WithTimeout(-1s)":   {pgstore.WithTimeout(-time.Second)},
+		"nil pool, no opts:": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := pool
+			if opts == nil {
+				p = nil
+			}
+			s, err := pgstore.New(p, opts...)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, s)
+		})
+	}
 }
 
 func BenchmarkClaimComplete(b *testing.B) {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
@@ -116,6 +117,7 @@ func TestWithTable(t *testing.T) {
 			store, err := sqlitestore.New(db, sqlitestore.WithTable(tt.table))
 			if !tt.ok {
 				assert.ErrorContains(t, err, "sqlitestore: table name")
+				assert.ErrorIs(t, err, payhook.ErrConfig)
 				assert.Nil(t, store)
 				return
 			}
@@ -125,8 +127,23 @@ func TestWithTable(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnNilDB(t *testing.T) {
-	assert.PanicsWithValue(t, "sqlitestore: nil db", func() { sqlitestore.New(nil) })
+// TestNewRefusesUnusableValues: a nil db, and options given values they
+// cannot use, make New fail with payhook.ErrConfig.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
+	for name, opt := range map[string]sqlitestore.Option{
+		"WithTimeout(0)": sqlitestore.WithTimeout(0),
+		"WithClock(nil)": sqlitestore.WithClock(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := sqlitestore.New(db, opt)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, s)
+		})
+	}
+	s, err := sqlitestore.New(nil)
+	assert.ErrorIs(t, err, payhook.ErrConfig)
+	assert.Nil(t, s)
 }
 
 // TestMigrate: twice is harmless, and the table is what the documentation
