@@ -9,7 +9,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 )
 
 // The benchmarks below measure what the core adds around a provider whose

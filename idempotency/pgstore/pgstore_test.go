@@ -15,10 +15,10 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/pgstore"
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // newPool returns a pool of the test server, closed when the test ends.
@@ -265,7 +265,7 @@ func TestServerDown(t *testing.T) {
 	t.Cleanup(pool.Close)
 	store, err := pgstore.New(pool)
 	require.NoError(t, err)
-	storetest.StoreDown(t, store, "pgstore")
+	exactlyoncetest.StoreDown(t, store, "pgstore")
 	_, err = store.Cleanup(context.Background())
 	assert.ErrorContains(t, err, "pgstore: cleanup: ")
 	assert.ErrorContains(t, store.Migrate(context.Background()), "pgstore: migrate: ")
@@ -336,5 +336,5 @@ func TestNewRefusesUnusableValues(t *testing.T) {
 }
 
 func BenchmarkClaimComplete(b *testing.B) {
-	storetest.BenchmarkClaimComplete(b, migrated(b, newPool(b), pgstore.WithTable(tableName())))
+	exactlyoncetest.BenchmarkClaimComplete(b, migrated(b, newPool(b), pgstore.WithTable(tableName())))
 }

@@ -16,10 +16,10 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // newClient returns a client of the test server, closed when the test ends.
@@ -114,7 +114,7 @@ func TestPrefixesAreIndependent(t *testing.T) {
 func TestServerDown(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", testserver.FreePort(t)), DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	storetest.StoreDown(t, must(t, client), "redisstore")
+	exactlyoncetest.StoreDown(t, must(t, client), "redisstore")
 }
 
 func TestNewRefusesNilClient(t *testing.T) {
@@ -170,9 +170,9 @@ func TestOutage(t *testing.T) {
 	// delivery during the outage fails in milliseconds rather than seconds.
 	client := redis.NewClient(&redis.Options{Addr: srv.addr, DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	storetest.Outage(t, must(t, client), srv.stop, srv.start)
+	exactlyoncetest.Outage(t, must(t, client), srv.stop, srv.start)
 }
 
 func BenchmarkClaimComplete(b *testing.B) {
-	storetest.BenchmarkClaimComplete(b, must(b, newClient(b)))
+	exactlyoncetest.BenchmarkClaimComplete(b, must(b, newClient(b)))
 }

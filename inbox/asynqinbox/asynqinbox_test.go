@@ -22,7 +22,7 @@ import (
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/asynqinbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // redisURL is the test server's URL, which scripts/test sets.

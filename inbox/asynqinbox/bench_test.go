@@ -11,7 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 

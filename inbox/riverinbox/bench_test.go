@@ -10,7 +10,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 

@@ -19,11 +19,21 @@ import (
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
+	"github.com/payhook/payhook/providers/kazawallet"
 )
 
 // testPoll is how often the tests' backends look for other processes'
 // entries.
 const testPoll = 20 * time.Millisecond
+
+// The Kazawallet credentials of the tests' application.
+const apiKey, apiSecret = "test_api_key", "test_api_secret"
+
+// webhook is a signed Kazawallet delivery of order id.
+func webhook(id string) string {
+	return `{"order_id":"` + id + `","amount":"10.00","status":"fulfilled","currency":"USD","ref":"r","secret":"` +
+		kazawallet.Sign(apiKey, apiSecret, "10.00", id) + `"}`
+}
 
 // openDB opens path as payhook does, closed when the test ends.
 func openDB(t testing.TB, path string) *sql.DB {
