@@ -85,8 +85,11 @@ func openGateway(ctx context.Context, getenv func(string) string, conn *storeCon
 		return nil, err
 	}
 	attempt := timeout + time.Second
-	ib := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, maxBackoff)),
+	ib, err := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, maxBackoff)),
 		inbox.WithTimeout(attempt), inbox.WithLease(2*attempt))
+	if err != nil {
+		return nil, err
+	}
 	logger.Info("payhook: forwarding processed events through the inbox", "forward", fwd,
 		"inbox", inboxName(backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
 	return &gateway{fwd: fwd, ib: ib}, nil

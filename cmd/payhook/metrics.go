@@ -58,9 +58,9 @@ func (m *metrics) options() []payhook.Option {
 
 // mount makes the metrics of the mounted routes (/webhooks/NAME) and of
 // gw's inbox, and serves them on GET /metrics.
-func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) {
+func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) error {
 	if m == nil {
-		return
+		return nil
 	}
 	var names []string
 	for _, path := range mounted {
@@ -70,10 +70,14 @@ func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) {
 	if ib := gw.inbox(); ib != nil {
 		opts = append(opts, payhookprom.WithInbox(ib))
 	}
-	pm := payhookprom.New(opts...)
+	pm, err := payhookprom.New(opts...)
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(pm, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	obs := pm.Observer()
 	m.obs.Store(&obs)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	return nil
 }

@@ -82,7 +82,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
-	metrics.mount(mux, mounted, gw)
+	if err := metrics.mount(mux, mounted, gw); err != nil {
+		return err
+	}
 
 	addr := getenv("PAYHOOK_ADDR")
 	if addr == "" {

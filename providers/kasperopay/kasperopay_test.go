@@ -1032,7 +1032,8 @@ func TestMaxAgeMeasuredOnArrival(t *testing.T) {
 	now := arrival
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	p := newProvider(t, api, kasperopay.WithClock(clock))
-	ib := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+	require.NoError(t, err)
 	done := make(chan kasperopay.Event, 1)
 	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { done <- e; return nil }, payhook.WithInbox(ib))
 
