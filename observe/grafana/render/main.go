@@ -53,10 +53,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/observe/grafana"
 	"github.com/payhook/payhook/observe/prometheus"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
@@ -155,7 +155,7 @@ func work(ctx context.Context) error {
 	if slow.Load() {
 		d += time.Duration(40+rand.IntN(120)) * time.Millisecond
 	}
-	return payhooktest.Sleep(ctx, d)
+	return deliver.Sleep(ctx, d)
 }
 
 // receiver starts payhook on a free port of 127.0.0.1.
