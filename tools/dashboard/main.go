@@ -1,4 +1,4 @@
-// Command render draws the picture of payhook's Grafana dashboard
+// Command dashboard draws the picture of payhook's Grafana dashboard
 // (docs/img/observability-dashboard.png) from a real run, where no Grafana
 // is at hand:
 //
@@ -19,9 +19,10 @@
 //  5. it draws each panel's series, in Grafana's dark theme and layout, to
 //     a PNG.
 //
-// Usage, from observe/grafana:
+// Usage, from tools/dashboard (a module of its own, so that the published
+// observe/grafana module does not require golang.org/x/image):
 //
-//	go run ./render -out ../../docs/img/observability-dashboard.png
+//	go run . -out ../../docs/img/observability-dashboard.png
 //
 // -save data.json keeps the query results, and -load data.json draws them
 // again without a run.
