@@ -37,8 +37,14 @@ func (d *delivery[E]) Value(k any) any {
 }
 
 // EventFrom returns the verified event that [Middleware] put in ctx, and
-// whether there was one of type E. Providers offer the same as
-// kazawallet.EventFrom and so on.
+// whether there was one of type E.
+//
+// Each provider offers the same with E fixed, kazawallet.EventFrom(ctx) and
+// so on: a handler of one provider reads it that way, as a phrase with no
+// type parameter to get wrong (EventFrom[*kazawallet.Event] finds nothing).
+// This generic form is for code written for any provider: a provider
+// package's own accessor, a handler or a test generic over E. [Handle]'s
+// func is given the event and needs neither.
 func EventFrom[E any](ctx context.Context) (E, bool) {
 	d, ok := ctx.Value(eventKey{}).(*delivery[E])
 	if !ok {
