@@ -103,7 +103,7 @@ func TestProvidersHaveOneShape(t *testing.T) {
 	for _, name := range providerNames {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("providers", name)
-			for _, f := range []string{"doc.go", name + ".go", "event.go", "sign.go", "options.go", "client.go",
+			for _, f := range []string{"doc.go", name + ".go", "event.go", "sign.go", "send.go", "options.go", "client.go",
 				name + "test/doc.go", name + "test/sender.go", name + "test/api.go"} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("no %s", f)
@@ -150,6 +150,13 @@ func TestProvidersHaveOneShape(t *testing.T) {
 			for _, fn := range []string{"Sign", "EventFrom", "WithSecrets"} {
 				if _, ok := lookup(fn).(*types.Func); !ok {
 					t.Errorf("%s is not a func", fn)
+				}
+			}
+			if sender := named("Sender"); sender != nil {
+				for _, m := range []string{"Body", "NewRequest", "Policy"} {
+					if f, _, _ := types.LookupFieldOrMethod(sender, false, pkg, m); f == nil {
+						t.Errorf("no Sender.%s", m)
+					}
 				}
 			}
 			if scope.Lookup("SignatureHeader") == nil && scope.Lookup("SignatureField") == nil {

@@ -21,10 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/idempotency/redisstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/asynqinbox"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -217,7 +217,7 @@ func killedReceiver(t *testing.T, attempts int) {
 	orders := map[string]kazawallet.Event{}
 	for range 5 {
 		e := order()
-		res := payhooktest.Deliver(http.DefaultTransport, sender.Request(url, e), sender.Policy())
+		res := deliver.Send(http.DefaultTransport, sender.Request(url, e), sender.Policy())
 		require.True(t, res.Acknowledged(), "%v", res)
 		require.Equal(t, "accepted\n", res.Last().Body)
 		orders[e.OrderID] = e
