@@ -96,7 +96,7 @@ func TestGatewayKillLoop(t *testing.T) {
 							return
 						default:
 						}
-						if a != "" && deliver(t, a, order) {
+						if a != "" && deliverOrder(t, a, order) {
 							smu.Lock()
 							acked = append(acked, order)
 							smu.Unlock()

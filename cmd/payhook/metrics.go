@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -24,17 +23,12 @@ type metrics struct {
 	obs atomic.Pointer[payhook.Observer]
 }
 
-// newMetrics reads PAYHOOK_METRICS: unset or "on" serves /metrics, "off"
-// does not (nil).
-func newMetrics(getenv func(string) string) (*metrics, error) {
-	switch v := getenv("PAYHOOK_METRICS"); v {
-	case "", "on":
-		return &metrics{}, nil
-	case "off":
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("PAYHOOK_METRICS=%q: want on or off", v)
+// newMetrics returns serve's metrics; nil with PAYHOOK_METRICS=off.
+func newMetrics(cfg *config) *metrics {
+	if !cfg.metrics {
+		return nil
 	}
+	return &metrics{}
 }
 
 // options returns the handlers' observer option; none for nil metrics.
