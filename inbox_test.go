@@ -344,8 +344,8 @@ func (f *failingInbox) Put(ctx context.Context, e inbox.Entry) (bool, error) {
 }
 
 func TestMiddlewareRefusesAnInbox(t *testing.T) {
-	assert.PanicsWithValue(t,
-		"payhook: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox",
+	assert.PanicsWithError(t,
+		"payhook: invalid configuration: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox",
 		func() { payhook.Middleware[shopEvent](&shopProvider{}, payhook.WithInbox(newInbox())) })
 }
 

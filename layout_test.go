@@ -1,7 +1,12 @@
 package payhook_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -47,6 +52,102 @@ func TestIdempotencytestStandalone(t *testing.T) {
 	}
 }
 
+// Bounds of a function of the root package (issue 18): the path of one
+// delivery reads in one screen, each step a function whose name says it.
+const (
+	maxFuncLines      = 60
+	maxFuncCyclomatic = 15
+)
+
+// TestCoreFunctionsAreShort: no function of the root package's non-test
+// files is longer than maxFuncLines lines or more complex than
+// maxFuncCyclomatic, counted as gocyclo does (1, plus one for each if,
+// for, range, case, && and ||, func literals included).
+func TestCoreFunctionsAreShort(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			checked++
+			where := fset.Position(fn.Pos())
+			if lines := fset.Position(fn.End()).Line - where.Line + 1; lines > maxFuncLines {
+				t.Errorf("%s: %s is %d lines long, over %d", where, declName(fn), lines, maxFuncLines)
+			}
+			if c := cyclomatic(fn); c > maxFuncCyclomatic {
+				t.Errorf("%s: %s has cyclomatic complexity %d, over %d", where, declName(fn), c, maxFuncCyclomatic)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no function checked")
+	}
+}
+
+// declName is fn's name, with its receiver's type for a method.
+func declName(fn *ast.FuncDecl) string {
+	if fn.Recv == nil || len(fn.Recv.List) == 0 {
+		return fn.Name.Name
+	}
+	return types.ExprString(fn.Recv.List[0].Type) + "." + fn.Name.Name
+}
+
+// cyclomatic is fn's cyclomatic complexity, as gocyclo counts it.
+func cyclomatic(fn *ast.FuncDecl) int {
+	c := 1
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt:
+			c++
+		case *ast.CaseClause:
+			if n.List != nil {
+				c++
+			}
+		case *ast.CommClause:
+			if n.Comm != nil {
+				c++
+			}
+		case *ast.BinaryExpr:
+			if n.Op == token.LAND || n.Op == token.LOR {
+				c++
+			}
+		}
+		return true
+	})
+	return c
+}
+
+// TestCyclomatic checks the count on a function of known complexity.
+func TestCyclomatic(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "x.go", `package x
+func f(a, b bool, xs []int) {
+	if a && b || a {}
+	for range xs {}
+	switch { case a: case b: default: }
+	_ = func() { for {} }
+}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cyclomatic(f.Decls[0].(*ast.FuncDecl)); got != 8 {
+		t.Errorf("cyclomatic = %d, want 8", got)
+	}
+}
+
 // TestExpecttestStandalone: an expectations store's author runs expecttest
 // with nothing but the standard library and package expect.
 func TestExpecttestStandalone(t *testing.T) {
@@ -57,3 +158,4 @@ func TestExpecttestStandalone(t *testing.T) {
 		}
 	}
 }
+

@@ -2,10 +2,7 @@ package payhook
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/payhook/payhook/idempotency"
 )
 
 // Observer is told what the middleware and the inbox did, for metrics and
@@ -57,7 +54,8 @@ const (
 // fit for a metric label.
 type Reason string
 
-// The reasons, one for each sentinel error, and two for the handler.
+// The reasons: one for each sentinel error (see classes in errors.go),
+// and the middleware's own.
 const (
 	ReasonNone              Reason = ""
 	ReasonMethodNotAllowed  Reason = "method_not_allowed"
@@ -73,32 +71,9 @@ const (
 	ReasonStoreUnavailable  Reason = "store_unavailable"
 	ReasonInboxUnavailable  Reason = "inbox_unavailable"
 	ReasonConfirmationLater Reason = "confirmation_later"
+	ReasonUnexpected        Reason = "unexpected"
+	ReasonMismatch          Reason = "mismatch"
 )
-
-// reasonOf names err's sentinel.
-func reasonOf(err error) Reason {
-	switch {
-	case err == nil:
-		return ReasonNone
-	case errors.Is(err, ErrInvalidSignature):
-		return ReasonInvalidSignature
-	case errors.Is(err, ErrMalformed):
-		return ReasonMalformed
-	case errors.Is(err, ErrTooLarge):
-		return ReasonTooLarge
-	case errors.Is(err, ErrMethodNotAllowed):
-		return ReasonMethodNotAllowed
-	case errors.Is(err, ErrRateLimited):
-		return ReasonRateLimited
-	case errors.Is(err, ErrInFlight):
-		return ReasonInFlight
-	case errors.Is(err, ErrPending):
-		return ReasonPending
-	case errors.Is(err, ErrUnavailable), errors.Is(err, idempotency.ErrFull):
-		return ReasonUnavailable
-	}
-	return ReasonHandler
-}
 
 // Delivery describes one request the middleware answered.
 type Delivery struct {

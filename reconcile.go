@@ -369,7 +369,7 @@ func (r *Reconciler) pollOne(ctx context.Context, reg *pollReg, x expect.Expecta
 		r.logger.LogAttrs(ctx, slog.LevelWarn, "payhook: poll of an expected payment failed", r.attrs(x, slog.Any("error", err))...)
 	}
 	r.reschedule(ctx, x, now)
-	r.observe(ctx, Reconcile{Provider: x.Provider, ID: x.ID, Ref: x.Ref, Result: result, Reason: reasonOf(err), Duration: time.Since(start)})
+	r.observe(ctx, Reconcile{Provider: x.Provider, ID: x.ID, Ref: x.Ref, Result: result, Reason: classOf(err).reason, Duration: time.Since(start)})
 	return result == ReconcileFound, result == ReconcilePending
 }
 

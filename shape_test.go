@@ -69,7 +69,7 @@ var _, _ = kazawallet.New("k", "s", kazawallet.WithSecrets(kazawallet.KeyPair{AP
 var _, _ = kazawallet.NewClient("k", kazawallet.WithBaseURL("https://x"), kazawallet.WithTimeout(1))
 var _, _ = kkiapay.New("s", kkiapay.WithSecrets("s2"), kkiapay.WithClock(nil))
 var _, _ = kkiapay.NewClient("a", "b", "c", kkiapay.WithSandbox(), kkiapay.WithTimeout(1))
-var _, _ = kasperopay.New(kasperopay.WithWebhookSecret("s"), kasperopay.WithSecrets("s2"), kasperopay.WithMaxAge(1))
+var _, _ = kasperopay.New(kasperopay.WithSecrets("s", "s2"), kasperopay.WithMaxAge(1))
 var _, _ = kasperopay.NewClient(kasperopay.WithBaseURL("https://x"), kasperopay.WithStatusPath("/p/"))
 `); err != nil {
 		t.Fatalf("the options in their places do not compile: %v", err)
@@ -84,7 +84,8 @@ var _, _ = kasperopay.NewClient(kasperopay.WithBaseURL("https://x"), kasperopay.
 		`var _, _ = kasperopay.New(kasperopay.WithBaseURL("https://x"))`,
 		`var _, _ = kasperopay.New(kasperopay.WithTimeout(1))`,
 		`var _, _ = kasperopay.NewClient(kasperopay.WithReplayWindow(1))`,
-		`var _, _ = kasperopay.NewClient(kasperopay.WithWebhookSecret("s"))`,
+		`var _, _ = kasperopay.NewClient(kasperopay.WithSecrets("s"))`,
+		`var _, _ = kasperopay.NewClient(kasperopay.WithoutConfirmation())`,
 	} {
 		if err := typeCheck(t, imp, header+misplaced); err == nil {
 			t.Errorf("compiles: %s", misplaced)

@@ -40,31 +40,22 @@ var (
 
 // New returns a Provider. Without options it confirms every webhook through
 // KasperoPay's status API at DefaultBaseURL, since KasperoPay signs nothing
-// by default. Options add a webhook secret ([WithWebhookSecret], and
-// [WithSecrets] while rotating it), confirm through another Client
-// ([WithConfirmation]) or turn confirmation off ([WithoutConfirmation],
-// only with a secret). A configuration that would verify nothing, an empty
-// secret or a nil Client is an error wrapping payhook.ErrConfig.
+// by default. Options require a signature ([WithSecrets]), confirm through
+// another Client ([WithConfirmation]) or turn confirmation off
+// ([WithoutConfirmation], only with secrets). A configuration that would
+// verify nothing, or an option given a value it cannot use (an empty
+// secret, a nil Client), is an error wrapping payhook.ErrConfig.
 func New(opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
-	switch {
-	case c.blank:
-		return nil, fmt.Errorf("kasperopay: %w: empty webhook secret", payhook.ErrConfig)
-	case len(c.more) > 0 && !c.hasSecret:
-		return nil, fmt.Errorf("kasperopay: %w: WithSecrets without WithWebhookSecret", payhook.ErrConfig)
-	case c.nilClient:
-		return nil, fmt.Errorf("kasperopay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
-	case !c.confirm && !c.hasSecret:
-		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
 	}
-	for _, s := range c.more {
-		if strings.TrimSpace(s) == "" {
-			return nil, fmt.Errorf("kasperopay: %w: empty webhook secret in WithSecrets", payhook.ErrConfig)
-		}
+	if !c.confirm && len(c.secrets) == 0 {
+		return nil, fmt.Errorf("kasperopay: %w: WithoutConfirmation without WithSecrets would accept any unsigned body", payhook.ErrConfig)
 	}
 	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now}
-	if c.hasSecret {
-		p.signer = newSigner(append([]string{c.secret}, c.more...))
+	if len(c.secrets) > 0 {
+		p.signer = newSigner(c.secrets)
 	}
 	if c.confirm {
 		p.client = c.client

@@ -148,23 +148,33 @@ type null struct{}
 var jsonNull = null{}
 
 func TestNew(t *testing.T) {
+	cl, err := kasperopay.NewClient()
+	require.NoError(t, err)
 	tests := []struct {
 		name string
 		opts []kasperopay.Option
 		ok   bool
 	}{
 		{"defaults", nil, true},
-		{"secret", []kasperopay.Option{kasperopay.WithWebhookSecret(secret)}, true},
-		{"secret without confirmation", []kasperopay.Option{kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation()}, true},
-		{"confirmation off first", []kasperopay.Option{kasperopay.WithoutConfirmation(), kasperopay.WithWebhookSecret(secret)}, true},
-		{"empty secret", []kasperopay.Option{kasperopay.WithWebhookSecret("")}, false},
-		{"blank secret", []kasperopay.Option{kasperopay.WithWebhookSecret(" \t")}, false},
-		{"empty secret then a good one", []kasperopay.Option{kasperopay.WithWebhookSecret(""), kasperopay.WithWebhookSecret(secret)}, false},
+		{"secret", []kasperopay.Option{kasperopay.WithSecrets(secret)}, true},
+		{"secret without confirmation", []kasperopay.Option{kasperopay.WithSecrets(secret), kasperopay.WithoutConfirmation()}, true},
+		{"confirmation off first", []kasperopay.Option{kasperopay.WithoutConfirmation(), kasperopay.WithSecrets(secret)}, true},
+		{"empty secret", []kasperopay.Option{kasperopay.WithSecrets("")}, false},
+		{"blank secret", []kasperopay.Option{kasperopay.WithSecrets(" \t")}, false},
+		{"empty secret then a good one", []kasperopay.Option{kasperopay.WithSecrets(""), kasperopay.WithSecrets(secret)}, false},
 		{"confirmation off without secret", []kasperopay.Option{kasperopay.WithoutConfirmation()}, false},
-		{"rotated secrets", []kasperopay.Option{kasperopay.WithWebhookSecret(secret), kasperopay.WithSecrets("whsec_new")}, true},
-		{"rotated secrets without the first", []kasperopay.Option{kasperopay.WithSecrets("whsec_new")}, false},
-		{"empty rotated secret", []kasperopay.Option{kasperopay.WithWebhookSecret(secret), kasperopay.WithSecrets("")}, false},
+		{"rotated secrets", []kasperopay.Option{kasperopay.WithSecrets(secret, "whsec_new")}, true},
+		{"secrets given twice add up", []kasperopay.Option{kasperopay.WithSecrets(secret), kasperopay.WithSecrets("whsec_new")}, true},
+		{"no secret", []kasperopay.Option{kasperopay.WithSecrets()}, false},
+		{"empty rotated secret", []kasperopay.Option{kasperopay.WithSecrets(secret, "")}, false},
 		{"nil client", []kasperopay.Option{kasperopay.WithConfirmation(nil)}, false},
+		{"confirmation on again, last wins", []kasperopay.Option{kasperopay.WithoutConfirmation(), kasperopay.WithConfirmation(cl)}, true},
+		{"confirmation off last, without secret", []kasperopay.Option{kasperopay.WithConfirmation(cl), kasperopay.WithoutConfirmation()}, false},
+		{"no replay window", []kasperopay.Option{kasperopay.WithSecrets(secret), kasperopay.WithReplayWindow(0)}, false},
+		{"negative max age", []kasperopay.Option{kasperopay.WithMaxAge(-time.Hour)}, false},
+		{"no confirmation at once", []kasperopay.Option{kasperopay.WithConcurrentConfirmations(0)}, false},
+		{"no answer TTL", []kasperopay.Option{kasperopay.WithAnswerTTL(0)}, false},
+		{"nil clock", []kasperopay.Option{kasperopay.WithClock(nil)}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -541,7 +551,7 @@ func TestVerifySignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newProvider(t, api, kasperopay.WithWebhookSecret(secret))
+			p := newProvider(t, api, kasperopay.WithSecrets(secret))
 			before := api.calls()
 			e, err := verify(p, tt.header, tt.body)
 			if tt.want != nil {
@@ -559,7 +569,7 @@ func TestVerifySignature(t *testing.T) {
 }
 
 func TestVerifySignatureOnly(t *testing.T) {
-	p := newProvider(t, nil, kasperopay.WithWebhookSecret(secret), kasperopay.WithoutConfirmation(), kasperopay.WithReplayWindow(time.Hour))
+	p := newProvider(t, nil, kasperopay.WithSecrets(secret), kasperopay.WithoutConfirmation(), kasperopay.WithReplayWindow(time.Hour))
 	b := body(t, map[string]any{"timestamp": seedTime.Add(-30 * time.Minute).Format(time.RFC3339)})
 	e, err := verify(p, http.Header{kasperopay.SignatureHeader: {kasperopay.Sign(secret, b)}}, b)
 	require.NoError(t, err, "no status API call, and a 30-minute-old body within a one-hour window")
@@ -576,7 +586,7 @@ func TestSign(t *testing.T) {
 
 func TestSecretNeverPrinted(t *testing.T) {
 	const s = "whsec_very_secret_value"
-	p, err := kasperopay.New(kasperopay.WithWebhookSecret(s))
+	p, err := kasperopay.New(kasperopay.WithSecrets(s))
 	require.NoError(t, err)
 	var logs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("p", "provider", p)
@@ -783,7 +793,7 @@ func TestSignedDuplicateCostsNoStatusCall(t *testing.T) {
 	api := newFakeAPI(t)
 	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
 	var handled atomic.Int32
-	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithSecrets(secret)),
 		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
 	deliver := func() *httptest.ResponseRecorder { return serveSeed(h, secret) }
 	require.Equal(t, http.StatusOK, deliver().Code)
@@ -827,7 +837,7 @@ func TestSignedDisagreementReleasesKey(t *testing.T) {
 	const secret = "whsec_release"
 	api := newFakeAPI(t)
 	var handled atomic.Int32
-	h := payhook.Handle(newProvider(t, api, kasperopay.WithWebhookSecret(secret)),
+	h := payhook.Handle(newProvider(t, api, kasperopay.WithSecrets(secret)),
 		func(ctx context.Context, e kasperopay.Event) error { handled.Add(1); return nil })
 	deliver := func() *httptest.ResponseRecorder { return serveSeed(h, secret) }
 	assert.Equal(t, http.StatusUnauthorized, deliver().Code, "the API does not know the payment (yet)")
@@ -906,7 +916,7 @@ func TestReplayOlderThanMaxAge(t *testing.T) {
 
 	t.Run("signed too", func(t *testing.T) {
 		answer(`,"confirmed_at":"2026-01-30T13:30:00Z"`)
-		p := newProvider(t, api, kasperopay.WithWebhookSecret("whsec"))
+		p := newProvider(t, api, kasperopay.WithSecrets("whsec"))
 		h := http.Header{kasperopay.SignatureHeader: {kasperopay.Sign("whsec", []byte(seedBody))}}
 		_, err := verify(p, h, []byte(seedBody))
 		require.ErrorIs(t, err, payhook.ErrInvalidSignature)

@@ -52,7 +52,7 @@ func TestPoll(t *testing.T) {
 		assert.ErrorIs(t, err, want, id)
 	}
 
-	signedOnly, err := kasperopay.New(kasperopay.WithWebhookSecret("s"), kasperopay.WithoutConfirmation())
+	signedOnly, err := kasperopay.New(kasperopay.WithSecrets("s"), kasperopay.WithoutConfirmation())
 	require.NoError(t, err)
 	_, err = signedOnly.Poll(ctx, "pay_done")
 	assert.ErrorIs(t, err, payhook.ErrConfig)

@@ -141,6 +141,9 @@ type Client struct {
 // a base URL that is not http(s) is an error wrapping payhook.ErrConfig.
 func NewClient(publicKey, privateKey, secretKey string, opts ...ClientOption) (*Client, error) {
 	c := newClientConfig(opts)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
+	}
 	publicKey, privateKey, secretKey = strings.TrimSpace(publicKey), strings.TrimSpace(privateKey), strings.TrimSpace(secretKey)
 	for _, k := range []struct{ name, v string }{{"public", publicKey}, {"private", privateKey}, {"secret", secretKey}} {
 		if k.v == "" {

@@ -39,13 +39,13 @@ var (
 // is hashSecret, the "hash secret" set with the webhook on KKiaPay's
 // dashboard, or one of the secrets given with [WithSecrets]. Leading and
 // trailing white space is dropped from each secret, since an HTTP header
-// value cannot carry it. An empty secret or a nil client for
-// [WithConfirmation] is an error wrapping payhook.ErrConfig: verification
-// is never off.
+// value cannot carry it. An empty secret, or an option given a value it
+// cannot use (a nil client for [WithConfirmation]), is an error wrapping
+// payhook.ErrConfig: verification is never off.
 func New(hashSecret string, opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
-	if c.nilClient {
-		return nil, fmt.Errorf("kkiapay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	s := &secrets{}
 	for _, v := range append([]string{hashSecret}, c.secrets...) {

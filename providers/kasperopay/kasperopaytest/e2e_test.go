@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 				Malformed: []*http.Request{sender.Request("/webhooks/kasperopay", kasperopay.Event{Type: "payment.expired", PaymentID: "pay_1"})},
 			}
 			if secret != "" {
-				opts = append(opts, kasperopay.WithWebhookSecret(secret))
+				opts = append(opts, kasperopay.WithSecrets(secret))
 				body, err := payhooktest.ReadBody(c.Genuine)
 				require.NoError(t, err)
 				c.Secrets = []string{secret, kasperopay.Sign(secret, body)}
@@ -62,7 +62,7 @@ func TestHandle(t *testing.T) {
 	clock := payhooktest.NewClock(kpEvent.Timestamp)
 	api := kasperopaytest.NewAPI(t)
 	api.Confirm(kpEvent)
-	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()), kasperopay.WithWebhookSecret("whsec"), kasperopay.WithClock(clock.Now))
+	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()), kasperopay.WithSecrets("whsec"), kasperopay.WithClock(clock.Now))
 	require.NoError(t, err)
 	sender := kasperopaytest.Sender{Secret: "whsec", Now: clock.Now}
 	want := kpEvent

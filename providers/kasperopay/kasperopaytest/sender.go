@@ -18,7 +18,7 @@ import (
 //
 // A Sender is a value; it is safe for concurrent use.
 type Sender struct {
-	// Secret is the webhook secret, as given to kasperopay.WithWebhookSecret.
+	// Secret is the webhook secret, as given to kasperopay.WithSecrets.
 	// Default: "", an unsigned webhook.
 	Secret string
 	// Now gives the timestamp of events that have none: give it the
