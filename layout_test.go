@@ -158,4 +158,3 @@ func TestExpecttestStandalone(t *testing.T) {
 		}
 	}
 }
-
