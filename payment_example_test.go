@@ -2,13 +2,17 @@ package payhook_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"time"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
@@ -105,4 +109,41 @@ func Example_payments() {
 	// order order_3 paid: 25.5 KAS by kasperopay
 	// 200
 	// 500
+}
+
+// What ExampleNewReconciler needs around it: in an application, durable
+// stores (sqlitestore, pgstore, ...) and the inbox of the same backend.
+var (
+	kkiapayClient, _ = kkiapay.NewClient("public_key", "private_key", "secret_key")
+	expectations     = expect.NewMemory()
+	keys             = idempotency.NewMemory()
+	entries          = inbox.New(inbox.NewMemory())
+	logger           = slog.Default()
+)
+
+// A reconciler beside the server: it polls KKiaPay's status API for the
+// payments whose webhook never came, on every replica (the store leases
+// each expectation to one), and reports overdue ones at error level.
+func ExampleNewReconciler() {
+	ctx := context.Background()
+	kk, err := kkiapay.New("hash_secret", kkiapay.WithConfirmation(kkiapayClient))
+	if err != nil {
+		panic(err)
+	}
+	r := payhook.NewReconciler(expectations, payhook.WithReconcileLogger(logger))
+	mux := http.NewServeMux()
+	mux.Handle("POST /webhooks/kkiapay", payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error {
+		return credit(ctx, e.Payment())
+	}, payhook.WithReconciler(r), payhook.WithStore(keys), payhook.WithInbox(entries)))
+	go r.Run(ctx)
+
+	// When the widget hands the page a transaction id:
+	err = r.Expect(ctx, expect.Expectation{Provider: kkiapay.Name, ID: "tx_123", Ref: "order_42",
+		Amount: "1000", Currency: "XOF", Deadline: time.Now().Add(time.Hour)})
+	if errors.Is(err, expect.ErrExists) {
+		err = nil // the page said so twice
+	}
+	if err != nil {
+		panic(err)
+	}
 }
