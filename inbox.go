@@ -36,8 +36,12 @@ import (
 //     the func runs; one that the API refuses when the worker asks is dead,
 //     and the func never sees it. When nothing but that API authenticates
 //     the sender (KasperoPay without a webhook secret), such a delivery is
-//     kept apart from the event's other deliveries and does not hold its
-//     key, so that a forgery cannot shadow the genuine webhook;
+//     kept apart from the event's authenticated deliveries and does not
+//     hold its key, so that a forgery cannot shadow the genuine webhook;
+//     when the provider is a [Poller], every such delivery of one payment
+//     is one entry that keeps the payment id only, whose event the worker
+//     rebuilds from the API's answer, and that is removed, not dead, when
+//     the API refuses it;
 //   - when the inbox cannot be written, the delivery is answered 503 and
 //     the key released, as when the store is down.
 //
