@@ -426,3 +426,30 @@ func TestForgedUnsignedCollapse(t *testing.T) {
 		assert.Less(t, len(en.Event), 200, "%s keeps a body", en.ID)
 	}
 }
+
+// TestExpectationOptionsRefused: what the options cannot use is refused
+// at construction (ErrConfig), never ignored.
+func TestExpectationOptionsRefused(t *testing.T) {
+	fn := func(context.Context, string) error { return nil }
+	store := expect.NewMemory()
+	for name, build := range map[string]func(){
+		"an event without a Payment": func() { payhook.Handle[string](fakeProvider{key: "k"}, fn, payhook.WithExpectations(store)) },
+		"a nil store":                func() { payhook.Handle[string](fakeProvider{key: "k"}, fn, payhook.WithExpectations(nil)) },
+		"a nil reconciler":           func() { payhook.Handle[string](fakeProvider{key: "k"}, fn, payhook.WithReconciler(nil)) },
+		"a reconciler on Middleware": func() {
+			kw, _ := kazawallet.New("key", "secret")
+			payhook.Middleware(kw, payhook.WithReconciler(payhook.NewReconciler(store)))
+		},
+		"a reconciler without a budget": func() { payhook.NewReconciler(store, payhook.WithPollRate(0, 1)) },
+		"a nil expectations store":      func() { payhook.NewReconciler(nil) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				err, _ := recover().(error)
+				assert.ErrorIs(t, err, payhook.ErrConfig)
+			}()
+			build()
+			t.Error("no panic")
+		})
+	}
+}
