@@ -355,7 +355,11 @@ func (r *Reconciler) pollOne(ctx context.Context, reg *pollReg, x expect.Expecta
 		r.logger.LogAttrs(ctx, slog.LevelDebug, "payhook: expected payment not settled yet", r.attrs(x, slog.Any("error", err))...)
 	default:
 		result = ReconcileError
-		r.logger.LogAttrs(ctx, slog.LevelWarn, "payhook: poll of an expected payment failed", r.attrs(x, slog.Any("error", err))...)
+		level := slog.LevelWarn
+		if errors.Is(err, ErrConfig) || errors.Is(err, ErrMismatch) {
+			level = slog.LevelError // polling cannot mend it: a person must
+		}
+		r.logger.LogAttrs(ctx, level, "payhook: poll of an expected payment failed", r.attrs(x, slog.Any("error", err))...)
 	}
 	r.reschedule(ctx, x, now)
 	r.observe(ctx, Reconcile{Provider: x.Provider, ID: x.ID, Ref: x.Ref, Result: result, Reason: classOf(err).reason, Duration: time.Since(start)})
