@@ -78,6 +78,8 @@ var classes = [...]class{
 	{ErrPending, http.StatusServiceUnavailable, ReasonPending, slog.LevelError, pendingRetryAfter},
 	{ErrUnavailable, http.StatusServiceUnavailable, ReasonUnavailable, slog.LevelError, ""},
 	{idempotency.ErrFull, http.StatusServiceUnavailable, ReasonUnavailable, slog.LevelError, ""},
+	{ErrUnexpected, http.StatusServiceUnavailable, ReasonUnexpected, slog.LevelError, unexpectedRetryAfter},
+	{ErrMismatch, http.StatusInternalServerError, ReasonMismatch, slog.LevelError, ""},
 }
 
 // appError is the class of an error that wraps no sentinel: the

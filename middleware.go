@@ -52,6 +52,9 @@ func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Ha
 	if e.inbox != nil {
 		panic(fmt.Errorf("%w: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox", ErrConfig))
 	}
+	if e.reconciler != nil {
+		panic(fmt.Errorf("%w: WithReconciler is an option of Handle, not Middleware: the next handler cannot be called from a poll", ErrConfig))
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
 	}
@@ -67,6 +70,7 @@ type engine[E any] struct {
 	p       Provider[E]
 	fn      func(context.Context, E) error // Handle's func; nil for Middleware
 	confirm Confirmer[E]                   // p, if it confirms events
+	poller  Poller[E]                      // p, if it polls and a Reconciler drives it
 	name    string
 	prefix  string // name + ":", prefixed to keys in a shared store
 	limiter *clientlimit.Limiter
@@ -80,7 +84,7 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 		panic("payhook: nil Provider")
 	}
 	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
-	if err := e.refused.Err("", ErrConfig); err != nil {
+	if err := errors.Join(e.refused.Err("", ErrConfig), e.expectations()); err != nil {
 		panic(err)
 	}
 	e.confirm, _ = p.(Confirmer[E])
@@ -183,9 +187,22 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 		c.why = "not confirmed"
 		return e.rejectKey(w, r, key, err, ReasonNone)
 	}
+	return e.deliver(w, r, next, t, d, &c, body, later)
+}
+
+// deliver hands a claimed, confirmed event to the application: to the
+// inbox, or, once its expectation is checked and settled
+// ([WithExpectations]), to the handler. Webhooks and polls
+// ([Reconciler]) both come this way.
+func (e *engine[E]) deliver(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings, d *delivery[E], c *claim, body []byte, later error) result {
 	if e.inbox != nil {
-		return e.keep(w, r, t, d, &c, later)
+		return e.keep(w, r, t, d, c, later)
 	}
+	if err := e.expected(d); err != nil {
+		c.why = "payment not credited"
+		return e.rejectKey(w, r, d.key, err, ReasonNone)
+	}
+	var res result
 	c.why = "handler did not acknowledge"
 	c.acked, res = e.call(w, r, next, d, body)
 	t.lap(stepHandler)
@@ -419,6 +436,7 @@ func (e *engine[E]) finish(d *delivery[E], c *claim, t *timings) {
 				slog.String("key", d.key), slog.Any("error", err))
 		}
 	default:
+		e.reopen(d)
 		err := e.store.Release(ctx, c.storeKey, c.token)
 		e.log(ctx, slog.LevelWarn, "payhook: event released for retry",
 			slog.String("key", d.key), slog.String("reason", c.why), slog.Any("release_error", err))

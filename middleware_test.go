@@ -658,6 +658,8 @@ func TestEachSentinelHasOneClass(t *testing.T) {
 		{errors.Join(payhook.ErrUnavailable, payhook.ErrPending), 503, payhook.ReasonPending, "30"},
 		{payhook.ErrUnavailable, 503, payhook.ReasonUnavailable, ""},
 		{idempotency.ErrFull, 503, payhook.ReasonUnavailable, ""},
+		{payhook.ErrUnexpected, 503, payhook.ReasonUnexpected, "5"},
+		{payhook.ErrMismatch, 500, payhook.ReasonMismatch, ""},
 		{errors.New("fake: bug"), 500, payhook.ReasonHandler, ""},
 	}
 	for _, tt := range tests {

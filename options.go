@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/internal/optcheck"
@@ -41,17 +42,19 @@ const (
 type Option func(*config)
 
 type config struct {
-	store     idempotency.Store
-	ownStore  bool // store is the default, this middleware's alone
-	maxBody   int64
-	lease     time.Duration
-	retention time.Duration
-	rateLimit *RateLimit
-	logger    *slog.Logger
-	now       func() time.Time
-	inbox     *inbox.Inbox
-	observer  *Observer
-	refused   optcheck.Refused // values the options could not use
+	store      idempotency.Store
+	ownStore   bool // store is the default, this middleware's alone
+	maxBody    int64
+	lease      time.Duration
+	retention  time.Duration
+	rateLimit  *RateLimit
+	logger     *slog.Logger
+	now        func() time.Time
+	inbox      *inbox.Inbox
+	observer   *Observer
+	expect     expect.Store // WithExpectations'
+	reconciler *Reconciler
+	refused    optcheck.Refused // values the options could not use
 }
 
 func newConfig(opts []Option) config {

@@ -17,13 +17,17 @@
 //	payhook_webhook_rejections_total{provider,reason}         counter
 //	payhook_webhook_step_duration_seconds{provider,step}      histogram
 //	payhook_inbox_attempts_total{provider,result}             counter
+//	payhook_reconcile_total{provider,result}                  counter
 //	payhook_inbox_entries{provider,state}                     gauge (with WithInbox)
 //	payhook_inbox_up                                          gauge (with WithInbox)
 //
 // outcome is processed, duplicate, rejected, in_flight or failed
 // (payhook.Outcome); reason is one of payhook's Reason values; step is
 // verify, store, confirm or handler; result is done, duplicate, retry or
-// dead (payhook.AttemptResult); state is pending, running, done or dead
+// dead (payhook.AttemptResult) for attempts, found, pending, error or
+// overdue (payhook.ReconcileResult) for the polls and overdue expectations
+// of a payhook.Reconciler (give it the Observer with
+// payhook.WithReconcileObserver); state is pending, running, done or dead
 // (inbox.State). No label ever holds an idempotency key, an address or
 // anything else that grows with the traffic.
 //
@@ -53,11 +57,12 @@ var (
 		payhook.ReasonMethodNotAllowed, payhook.ReasonRateLimited, payhook.ReasonTooLarge, payhook.ReasonMalformed,
 		payhook.ReasonInvalidSignature, payhook.ReasonPending, payhook.ReasonUnavailable, payhook.ReasonInFlight,
 		payhook.ReasonHandler, payhook.ReasonNotAcknowledged, payhook.ReasonStoreUnavailable,
-		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater,
+		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected, payhook.ReasonMismatch,
 	}
-	results = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
-	steps   = [...]string{"verify", "store", "confirm", "handler"}
-	states  = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
+	reconciled = [...]payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcilePending, payhook.ReconcileError, payhook.ReconcileOverdue}
+	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
+	steps      = [...]string{"verify", "store", "confirm", "handler"}
+	states     = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
 )
 
 // defaultBuckets suit a webhook receiver: from a delivery verified and
@@ -78,6 +83,7 @@ type Metrics struct {
 	rejections *prometheus.CounterVec
 	steps      *prometheus.HistogramVec
 	attempts   *prometheus.CounterVec
+	reconciles *prometheus.CounterVec
 
 	inbox        *inbox.Inbox
 	statsTimeout time.Duration
@@ -96,6 +102,7 @@ type kids struct {
 	rejections [len(reasons)]prometheus.Counter
 	steps      [len(steps)]prometheus.Observer
 	attempts   [len(results)]prometheus.Counter
+	reconciles [len(reconciled)]prometheus.Counter
 }
 
 // Option configures [New]. An option given a value it cannot use makes
@@ -206,6 +213,10 @@ func New(opts ...Option) (*Metrics, error) {
 			Name: "payhook_inbox_attempts_total",
 			Help: "Attempts of inbox entries, by provider and result (done, duplicate, retry, dead).",
 		}, []string{"provider", "result"}),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "payhook_reconcile_total",
+			Help: "Polls of expected payments, by provider and result (found, pending, error), and expectations that became overdue (overdue).",
+		}, []string{"provider", "result"}),
 		inbox:        c.inbox,
 		statsTimeout: c.statsTimeout,
 		entries: prometheus.NewDesc("payhook_inbox_entries",
@@ -230,7 +241,15 @@ func configError(format string, args ...any) error {
 // payhook.WithObserver (combined with others by payhook.Observers). A
 // delivery or an attempt of a provider already seen allocates nothing.
 func (m *Metrics) Observer() payhook.Observer {
-	return payhook.Observer{Delivery: m.delivery, Attempt: m.attempt}
+	return payhook.Observer{Delivery: m.delivery, Attempt: m.attempt, Reconcile: m.reconcile}
+}
+
+func (m *Metrics) reconcile(_ context.Context, r payhook.Reconcile) {
+	if i := index(reconciled[:], r.Result); i >= 0 {
+		m.kids(r.Provider).reconciles[i].Inc()
+	} else {
+		m.reconciles.WithLabelValues(r.Provider, string(r.Result)).Inc()
+	}
 }
 
 func (m *Metrics) delivery(_ context.Context, d payhook.Delivery) {
@@ -300,6 +319,9 @@ func (m *Metrics) kids(provider string) *kids {
 	for i, r := range results {
 		k.attempts[i] = m.attempts.WithLabelValues(provider, string(r))
 	}
+	for i, r := range reconciled {
+		k.reconciles[i] = m.reconciles.WithLabelValues(provider, string(r))
+	}
 	next := make(map[string]*kids, len(old)+1)
 	for name, v := range old {
 		next[name] = v
@@ -316,6 +338,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.rejections.Describe(ch)
 	m.steps.Describe(ch)
 	m.attempts.Describe(ch)
+	m.reconciles.Describe(ch)
 	if m.inbox != nil {
 		ch <- m.entries
 		ch <- m.inboxUp
@@ -330,6 +353,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.rejections.Collect(ch)
 	m.steps.Collect(ch)
 	m.attempts.Collect(ch)
+	m.reconciles.Collect(ch)
 	if m.inbox != nil {
 		m.collectInbox(ch)
 	}

@@ -220,14 +220,18 @@ func TestMiddlewareOutcomes(t *testing.T) {
 func TestSeriesExistAtZero(t *testing.T) {
 	reg, _ := newRegistry(t, prometheus.WithProviders("kazawallet", "kkiapay"))
 	n, err := testutil.GatherAndCount(reg, "payhook_webhooks_total", "payhook_webhook_duration_seconds",
-		"payhook_webhook_rejections_total", "payhook_webhook_step_duration_seconds", "payhook_inbox_attempts_total")
+		"payhook_webhook_rejections_total", "payhook_webhook_step_duration_seconds", "payhook_inbox_attempts_total",
+		"payhook_reconcile_total")
 	require.NoError(t, err)
-	assert.Equal(t, 2*(5+5+13+4+4), n)
+	assert.Equal(t, 2*(5+5+15+4+4+4), n)
 	for _, outcome := range []string{"processed", "duplicate", "rejected", "in_flight", "failed"} {
 		assert.Zero(t, value(t, reg, "payhook_webhooks_total", "provider", "kkiapay", "outcome", outcome))
 	}
 	for _, result := range []string{"done", "duplicate", "retry", "dead"} {
 		assert.Zero(t, value(t, reg, "payhook_inbox_attempts_total", "provider", "kazawallet", "result", result))
+	}
+	for _, result := range []string{"found", "pending", "error", "overdue"} {
+		assert.Zero(t, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", result))
 	}
 	m, err := prometheus.New(prometheus.WithProviders("kazawallet"))
 	require.NoError(t, err)
@@ -418,4 +422,16 @@ func TestNewRefusesUnusableValues(t *testing.T) {
 			assert.Nil(t, m)
 		})
 	}
+}
+
+// A Reconciler's polls and overdue expectations are counted.
+func TestReconcileCounted(t *testing.T) {
+	reg, m := newRegistry(t)
+	o := m.Observer()
+	for _, r := range []payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcileOverdue, payhook.ReconcileOverdue} {
+		o.Reconcile(context.Background(), payhook.Reconcile{Provider: "kazawallet", Result: r})
+	}
+	assert.Equal(t, 1.0, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", "found"))
+	assert.Equal(t, 2.0, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", "overdue"))
+	assert.Zero(t, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", "pending"))
 }

@@ -798,12 +798,9 @@ func TestForgeryCannotHoldAPaymentID(t *testing.T) {
 	forged, genuine := make(chan int, 1), make(chan int, 1)
 	go deliver(body(t, map[string]any{"amount_kas": "1500.5"}), forged)
 	<-gate.Arrived() // the forgery is being confirmed
+	// The genuine delivery shares the forgery's status call (one call per
+	// payment id, issue 17), and compares the answer with its own body.
 	go deliver([]byte(seedBody), genuine)
-	select {
-	case <-gate.Arrived(): // the genuine delivery is being confirmed too
-	case code := <-genuine:
-		t.Fatalf("the genuine delivery was answered %d while the forgery was being confirmed", code)
-	}
 	gate.Open()
 	assert.Equal(t, http.StatusUnauthorized, <-forged)
 	assert.Equal(t, http.StatusOK, <-genuine)
@@ -888,13 +885,15 @@ func TestVerifyPendingReturnsEvent(t *testing.T) {
 	assert.NotErrorIs(t, err, payhook.ErrInvalidSignature)
 	assert.Equal(t, "pay_xyz789", e.PaymentID)
 
-	api.answer("pay_xyz789", http.StatusBadGateway, "bad gateway")
-	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	// Without a secret a pending answer is remembered a few seconds (issue
+	// 17): another payment for the other answers.
+	api.answer("pay_2", http.StatusBadGateway, "bad gateway")
+	e, err = p.Verify(context.Background(), nil, body(t, map[string]any{"payment_id": "pay_2"}))
 	require.ErrorIs(t, err, payhook.ErrUnavailable)
-	assert.Equal(t, "pay_xyz789", e.PaymentID)
+	assert.Equal(t, "pay_2", e.PaymentID)
 
-	api.payment("pay_xyz789", "expired", "150.5", `null`)
-	e, err = p.Verify(context.Background(), nil, []byte(seedBody))
+	api.payment("pay_3", "expired", "150.5", `null`)
+	e, err = p.Verify(context.Background(), nil, body(t, map[string]any{"payment_id": "pay_3"}))
 	require.ErrorIs(t, err, payhook.ErrInvalidSignature)
 	assert.Zero(t, e, "a refused delivery comes with no event")
 }
