@@ -85,6 +85,17 @@ func WithExpectations(store expect.Store) Option {
 	}
 }
 
+// WithUnexpectedPayments lets a paid payment that matches no expectation
+// reach the handler, without one ([ExpectationFrom] reports false), where
+// [WithExpectations] alone answers [ErrUnexpected]: for a gateway, such as
+// payhook serve, whose application may keep its own orders. A payment that
+// matches an expectation is checked as WithExpectations says, and one that
+// contradicts it is still [ErrMismatch], never handed over. Default: a paid
+// payment with no expectation is ErrUnexpected.
+func WithUnexpectedPayments() Option {
+	return func(c *config) { c.unexpected = true }
+}
+
 // WithReconciler registers [Handle]'s provider with r, the second door:
 // when the provider is a [Poller] (KKiaPay with its API keys, KasperoPay),
 // r polls its status API for the expectations no webhook has settled and
@@ -137,8 +148,8 @@ func (e *engine[E]) expected(d *delivery[E]) error {
 	pay := any(d.event).(Payer).Payment()
 	x, err := e.findExpectation(d, pay)
 	switch {
-	case errors.Is(err, expect.ErrNotFound) && !pay.Paid():
-		return nil // nothing to credit: the handler may still want to know
+	case errors.Is(err, expect.ErrNotFound) && (!pay.Paid() || e.unexpected):
+		return nil // nothing to credit, or the application keeps its own orders
 	case errors.Is(err, expect.ErrNotFound):
 		return fmt.Errorf("%w: %s payment %q (ref %q, %s %s)", ErrUnexpected, e.name, pay.ID, pay.Ref, pay.Amount, pay.Currency)
 	case err != nil:

@@ -53,6 +53,7 @@ type config struct {
 	inbox      *inbox.Inbox
 	observer   *Observer
 	expect     expect.Store // WithExpectations'
+	unexpected bool         // WithUnexpectedPayments
 	reconciler *Reconciler
 	refused    optcheck.Refused // values the options could not use
 }

@@ -266,6 +266,24 @@ func TestKazawalletOneRule(t *testing.T) {
 		assert.Equal(t, http.StatusOK, w.Code, "a timed-out link: nothing to credit, the handler may know")
 		assert.Equal(t, 1, c.n("ord_E"))
 	})
+	t.Run("WithUnexpectedPayments: unexpected passes, a mismatch does not", func(t *testing.T) {
+		store := expect.NewMemory()
+		kazawalletExpect(t, store, "order_1", "10.00")
+		h, c, send := kazawalletHandle(t, store, payhook.WithUnexpectedPayments())
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, send.Request("/", paid("ord_D", "order_9", "10.00", "USD")))
+		assert.Equal(t, http.StatusOK, w.Code, "no expectation: the application's own orders decide")
+		assert.Equal(t, 1, c.n("ord_D"))
+		assert.Empty(t, c.refs["ord_D"], "handed over without an expectation")
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, send.Request("/", paid("ord_F", "order_1", "9.99", "USD")))
+		assert.Equal(t, http.StatusInternalServerError, w.Code, "a payment that contradicts its expectation is still refused")
+		assert.Zero(t, c.n("ord_F"))
+		w = httptest.NewRecorder()
+		h.ServeHTTP(w, send.Request("/", paid("ord_G", "order_1", "10.00", "USD")))
+		assert.Equal(t, http.StatusOK, w.Code)
+		assert.Equal(t, "order_1", c.refs["ord_G"], "a matching payment settles its expectation")
+	})
 }
 
 // kasperoForged is a KasperoPay Handle without a webhook secret, with an
