@@ -34,6 +34,8 @@ type config struct {
 	inboxAttempts  int
 	inboxBackoff   time.Duration
 
+	reconcileBackoff time.Duration // PAYHOOK_RECONCILE_BACKOFF
+
 	kazawallet struct {
 		keys, secrets secrets
 	}
@@ -160,6 +162,12 @@ var variables = []variable{
 	{name: "PAYHOOK_INBOX_BACKOFF", def: inbox.DefaultBackoff.String(), needs: "PAYHOOK_FORWARD_URL",
 		doc:   "the wait before the first retry, a Go duration; each retry waits about twice as long as the one before (between half and all of it, at random), at most " + shortDuration(inbox.DefaultMaxBackoff),
 		parse: func(c *config, v string) (err error) { c.inboxBackoff, err = parseDuration(v, 0); return err }},
+	{name: "PAYHOOK_RECONCILE_BACKOFF", def: shortDuration(payhook.DefaultFirstPoll),
+		doc: "the wait before the first poll of an expected payment's status (KKiaPay with its API keys, KasperoPay), a Go duration; the next polls wait 2, 5, 10 and 30 times it, then 60 times it until the deadline ([reconcile.md](reconcile.md#in-payhook-serve))",
+		parse: func(c *config, v string) (err error) {
+			c.reconcileBackoff, err = parseDuration(v, time.Millisecond)
+			return err
+		}},
 	{name: "PAYHOOK_PPROF_ADDR",
 		unset: "no pprof",
 		doc:   "only in a binary built with `-tags pprof` (`scripts/load` builds one with `PROFILE=1`; others refuse it): serves `net/http/pprof` on that address, for profiling under load",

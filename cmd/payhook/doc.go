@@ -5,6 +5,7 @@
 //	payhook serve    receive webhooks; print each processed event as a JSON line
 //	payhook send     post a signed test webhook, as a provider would (payhook send -h)
 //	payhook inbox    list, replay and discard the events serve forwards (payhook inbox -h)
+//	payhook expect   add, list and cancel the payments serve expects (payhook expect -h)
 //	payhook sandbox  play the three providers locally: APIs, checkout pages, webhooks (payhook sandbox -h)
 //
 // serve is configured from the environment, as the table of config.go

@@ -50,6 +50,20 @@ func (m *metrics) options() []payhook.Option {
 	})}
 }
 
+// reconcileObserver returns the reconciler's observer: its polls and
+// overdue expectations, counted in payhook_reconcile_total. A zero
+// Observer for nil metrics.
+func (m *metrics) reconcileObserver() payhook.Observer {
+	if m == nil {
+		return payhook.Observer{}
+	}
+	return payhook.Observer{Reconcile: func(ctx context.Context, r payhook.Reconcile) {
+		if o := m.obs.Load(); o != nil && o.Reconcile != nil {
+			o.Reconcile(ctx, r)
+		}
+	}}
+}
+
 // mount makes the metrics of the mounted routes (/webhooks/NAME) and of
 // gw's inbox, and serves them on GET /metrics.
 func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) error {

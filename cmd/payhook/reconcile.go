@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/expect"
+)
+
+// reconcileLease is how long serve's reconciler holds an expectation it
+// took for a poll from the other replicas: longer than a poll can take
+// (the status API client's timeout, 15 s at most, and the pipeline's
+// store calls). A replica killed mid-poll leaves its expectations to be
+// polled again once their lease ends.
+const reconcileLease = 30 * time.Second
+
+// reconciler is serve's second door; nil when the backend has no
+// expectations store (errNoExpectations) (docs/reconcile.md): the expectations
+// in the store's backend, and the payhook.Reconciler that polls the
+// providers' status APIs for those no webhook settled and reports the
+// overdue ones.
+type reconciler struct {
+	r *payhook.Reconciler
+}
+
+// openReconciler opens the expectations on conn's backend and makes the
+// reconciler of serve: first poll after PAYHOOK_RECONCILE_BACKOFF, a pass
+// at most every second (sooner with a shorter backoff), overdue
+// expectations logged at ERROR and counted on /metrics.
+func openReconciler(ctx context.Context, cfg *config, conn *storeConn, logger *slog.Logger, m *metrics) (*reconciler, error) {
+	store, err := conn.expectations(ctx, false)
+	if errors.Is(err, errNoExpectations) {
+		logger.Warn("payhook: no expected payments nor reconciliation on this store in this build", "store", storeName(cfg.store))
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("expectations: %w", err)
+	}
+	r := newReconciler(cfg, store, payhook.WithReconcileLogger(logger), payhook.WithReconcileObserver(m.reconcileObserver()))
+	return &reconciler{r: r}, nil
+}
+
+// newReconciler is the reconciler of store as cfg sets it, for serve and
+// for payhook expect add (whose expectations it schedules as serve would).
+func newReconciler(cfg *config, store expect.Store, opts ...payhook.ReconcileOption) *payhook.Reconciler {
+	first := cfg.reconcileBackoff
+	if first <= 0 {
+		first = payhook.DefaultFirstPoll
+	}
+	return payhook.NewReconciler(store, append([]payhook.ReconcileOption{
+		payhook.WithFirstPoll(first),
+		payhook.WithPollInterval(min(first, payhook.DefaultPollInterval)),
+		payhook.WithPollLease(reconcileLease),
+	}, opts...)...)
+}
+
+// options returns the handlers' options: each provider registers with the
+// reconciler (polled when it has a status API), its payments checked
+// against their expectations, and a payment with none handed over all the
+// same, since serve's application may keep its own orders.
+func (rc *reconciler) options() []payhook.Option {
+	if rc == nil {
+		return nil
+	}
+	return []payhook.Option{payhook.WithReconciler(rc.r), payhook.WithUnexpectedPayments()}
+}
+
+// run runs serve and, beside it, the reconciler, which polls what is due
+// at once; the reconciler stops when serve returns.
+func (rc *reconciler) run(ctx context.Context, serve func(context.Context) error) error {
+	if rc == nil {
+		return serve(ctx)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- rc.r.Run(runCtx) }()
+	err := serve(ctx)
+	stop()
+	if rerr := <-done; rerr != nil {
+		err = errors.Join(err, fmt.Errorf("reconciler: %w", rerr))
+	}
+	return err
+}
