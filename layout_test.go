@@ -44,7 +44,8 @@ func TestInternalBelowRoot(t *testing.T) {
 // with nothing but the standard library and package idempotency: no
 // testify, no payhook.
 func TestIdempotencytestStandalone(t *testing.T) {
-	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest"}
+	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest",
+		"github.com/payhook/payhook/internal/sentinel"} // payhook's sentinel errors, standard library only
 	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./idempotency/idempotencytest") {
 		if !slices.Contains(allowed, dep) {
 			t.Errorf("idempotencytest imports %s", dep)

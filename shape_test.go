@@ -178,6 +178,10 @@ func TestProvidersHaveOneShape(t *testing.T) {
 			if f, ok := paid.(*types.Func); !ok || f.Type().(*types.Signature).Results().At(0).Type().String() != "bool" {
 				t.Error("no Event.Paid() bool")
 			}
+			local, _, _ := types.LookupFieldOrMethod(types.NewPointer(provider), false, pkg, "VerifiesLocally")
+			if f, ok := local.(*types.Func); !ok || f.Type().(*types.Signature).Results().At(0).Type().String() != "bool" {
+				t.Error("no Provider.VerifiesLocally() bool (payhook.LocalVerifier)")
+			}
 			confirm, _, _ := types.LookupFieldOrMethod(types.NewPointer(provider), false, pkg, "Confirm")
 			if _, ok := fields["Confirmation"]; (confirm != nil) != ok {
 				t.Errorf("Provider confirms: %t; Event.Confirmation: %t", confirm != nil, ok)

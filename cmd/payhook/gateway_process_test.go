@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // The proofs of payhook serve as a gateway, with real processes: the

@@ -93,7 +93,7 @@ func newSendFlags(stderr io.Writer) (*flag.FlagSet, *sendFlags) {
 }
 
 // send is payhook send.
-func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func send(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer) error {
 	fs, f := newSendFlags(stderr)
 	provider, err := parseSend(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -105,13 +105,13 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := f.check(fs, provider); err != nil {
 		return err
 	}
-	w, err := buildWebhook(provider, f, getenv)
+	w, err := buildWebhook(provider, f, cfg)
 	if err != nil {
 		return err
 	}
 	target := f.url
 	if target == "" {
-		target = defaultURL(getenv("PAYHOOK_ADDR"), provider)
+		target = defaultURL(cfg.addr, provider)
 	}
 	r, err := w.request(target, f.forge)
 	if err != nil {
@@ -234,12 +234,12 @@ func (w webhook) request(target string, forged bool) (*http.Request, error) {
 	return r, nil
 }
 
-// buildWebhook builds provider's webhook from the flags and the secrets in
-// the environment, with the provider packages' Senders.
-func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (webhook, error) {
+// buildWebhook builds provider's webhook from the flags and the merchant's
+// secrets in cfg (the first of each list), with the provider packages' Senders.
+func buildWebhook(provider string, f *sendFlags, cfg *config) (webhook, error) {
 	switch provider {
 	case kazawallet.Name:
-		key, secret := first(getenv("KAZAWALLET_API_KEY")), first(getenv("KAZAWALLET_API_SECRET"))
+		key, secret := cfg.kazawallet.keys.first(), cfg.kazawallet.secrets.first()
 		if strings.TrimSpace(key) == "" || strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: kazawallet needs the merchant's KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET in the environment, as payhook serve does")
 		}
@@ -255,7 +255,7 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		return webhookOf(s, forged, e), nil
 
 	case kkiapay.Name:
-		secret := first(getenv("KKIAPAY_WEBHOOK_SECRET"))
+		secret := cfg.kkiapay.secrets.first()
 		if secret == "" {
 			return webhook{}, errors.New("send: kkiapay needs the webhook's hash secret in KKIAPAY_WEBHOOK_SECRET, as payhook serve does")
 		}
@@ -282,7 +282,7 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		return w, nil
 
 	default: // kasperopay
-		secret := first(getenv("KASPEROPAY_WEBHOOK_SECRET"))
+		secret := cfg.kasperopay.secrets.first()
 		if f.forge && strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: --forge for kasperopay needs KASPEROPAY_WEBHOOK_SECRET: without a secret KasperoPay signs nothing, " +
 				"so there is no signature to forge (send a --payment-id the status API does not know instead)")
@@ -309,13 +309,6 @@ func parseAmount(s, def string) (payhook.Amount, error) {
 		return payhook.Amount{}, fmt.Errorf("send: --amount: %w", err)
 	}
 	return a, nil
-}
-
-// first returns the first of a comma-separated list of serve's, trimmed:
-// the secret a sender signs with while several are accepted.
-func first(list string) string {
-	s, _, _ := strings.Cut(list, ",")
-	return strings.TrimSpace(s)
 }
 
 func or(s, def string) string {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/deliver"
-	"github.com/payhook/payhook/idempotency/redisstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
@@ -95,7 +94,7 @@ func TestThroughHandle(t *testing.T) {
 	ctx := context.Background()
 	client := newClient(t)
 	ib, _ := newInbox(t, client, inbox.WithMaxAttempts(3))
-	store := redisstore.New(client, redisstore.WithPrefix("test:"+rand.Text()+":"))
+	store := newStore(t, client, "test:"+rand.Text()+":")
 	a := newApp()
 	h := payhook.Handle(newKazawallet(t), a.handle, payhook.WithInbox(ib), payhook.WithStore(store), payhook.WithLogger(quiet))
 

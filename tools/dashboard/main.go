@@ -161,8 +161,14 @@ func work(ctx context.Context) error {
 
 // receiver starts payhook on a free port of 127.0.0.1.
 func receiver(ctx context.Context) (addr string, stop func(), err error) {
-	ib := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(4), inbox.WithBackoff(2*time.Second, 8*time.Second), inbox.WithWorkers(4))
-	metrics := prometheus.New(prometheus.WithInbox(ib), prometheus.WithProviders(kazawallet.Name, kkiapay.Name))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(4), inbox.WithBackoff(2*time.Second, 8*time.Second), inbox.WithWorkers(4))
+	if err != nil {
+		return "", nil, err
+	}
+	metrics, err := prometheus.New(prometheus.WithInbox(ib), prometheus.WithProviders(kazawallet.Name, kkiapay.Name))
+	if err != nil {
+		return "", nil, err
+	}
 	registry := prom.NewRegistry()
 	registry.MustRegister(metrics)
 	obs := payhook.WithObserver(metrics.Observer())
