@@ -53,12 +53,12 @@ func TestIdempotencytestStandalone(t *testing.T) {
 	}
 }
 
-// testSupport lists the packages, besides those whose name ends in "test"
-// (the test kits, the conformance suites, internal/providertest), that
-// exist for tests and may link the testing package.
-var testSupport = map[string]bool{
-	"github.com/payhook/payhook/internal/testserver":       true,
-	"github.com/payhook/payhook/inbox/internal/inboxcrash": true,
+// isTestSupport reports whether pkg exists for tests: a test kit or
+// conformance suite (its name ends in "test", as payhooktest,
+// idempotencytest and internal/providertest do), or a package of
+// internal/testsupport. Only those may link the testing package.
+func isTestSupport(pkg string) bool {
+	return strings.HasSuffix(pkg, "test") || strings.HasPrefix(pkg, "github.com/payhook/payhook/internal/testsupport/")
 }
 
 // TestProductLinksNoTestKit (issue 18): product code never imports a test
@@ -70,13 +70,13 @@ func TestProductLinksNoTestKit(t *testing.T) {
 	products := 0
 	for _, line := range goList(t, "-f", "{{.ImportPath}}|{{join .Deps \"|\"}}", "./...") {
 		pkg, deps, _ := strings.Cut(line, "|")
-		if strings.HasSuffix(pkg, "test") || testSupport[pkg] {
+		if isTestSupport(pkg) {
 			continue
 		}
 		products++
 		for _, dep := range strings.Split(deps, "|") {
 			ours := strings.HasPrefix(dep, "github.com/payhook/payhook/")
-			if dep == "testing" || dep == "net/http/httptest" || ours && (strings.HasSuffix(dep, "test") || testSupport[dep]) {
+			if dep == "testing" || dep == "net/http/httptest" || ours && isTestSupport(dep) {
 				t.Errorf("%s links %s", pkg, dep)
 			}
 		}
