@@ -53,11 +53,10 @@ func TestIdempotencytestStandalone(t *testing.T) {
 	}
 }
 
-// isTestSupport reports whether pkg exists for tests: a test kit or
-// conformance suite (its name ends in "test", as payhooktest,
-// idempotencytest and internal/providertest do), or a package of
-// internal/testsupport. Only those may link the testing package.
-func isTestSupport(pkg string) bool {
+// testSupport reports whether pkg exists for tests and may link the
+// testing package: the test kits and conformance suites (their names end in
+// "test") and everything under internal/testsupport (CONTRIBUTING.md).
+func testSupport(pkg string) bool {
 	return strings.HasSuffix(pkg, "test") || strings.HasPrefix(pkg, "github.com/payhook/payhook/internal/testsupport/")
 }
 
@@ -70,13 +69,13 @@ func TestProductLinksNoTestKit(t *testing.T) {
 	products := 0
 	for _, line := range goList(t, "-f", "{{.ImportPath}}|{{join .Deps \"|\"}}", "./...") {
 		pkg, deps, _ := strings.Cut(line, "|")
-		if isTestSupport(pkg) {
+		if testSupport(pkg) {
 			continue
 		}
 		products++
 		for _, dep := range strings.Split(deps, "|") {
 			ours := strings.HasPrefix(dep, "github.com/payhook/payhook/")
-			if dep == "testing" || dep == "net/http/httptest" || ours && isTestSupport(dep) {
+			if dep == "testing" || dep == "net/http/httptest" || ours && testSupport(dep) {
 				t.Errorf("%s links %s", pkg, dep)
 			}
 		}
