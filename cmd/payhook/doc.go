@@ -58,6 +58,10 @@
 //	PAYHOOK_INBOX_BACKOFF      the wait before the first retry, a Go duration; each retry waits about
 //	                           twice as long as the one before (between half and all of it, at
 //	                           random), at most 1h (default: 1s)
+//	PAYHOOK_RECONCILE_BACKOFF  the wait before the first poll of an expected payment's status (KKiaPay
+//	                           with its API keys, KasperoPay), a Go duration; the next polls wait 2,
+//	                           5, 10 and 30 times it, then 60 times it until the deadline (default:
+//	                           1m)
 //	PAYHOOK_PPROF_ADDR         only in a binary built with -tags pprof (scripts/load builds one with
 //	                           PROFILE=1; others refuse it): serves net/http/pprof on that address,
 //	                           for profiling under load (default: no pprof)

@@ -12,11 +12,16 @@ import (
 )
 
 // reconcileLease is how long serve's reconciler holds an expectation it
-// took for a poll from the other replicas: longer than a poll can take
-// (the status API client's timeout, 15 s at most, and the pipeline's
-// store calls). A replica killed mid-poll leaves its expectations to be
-// polled again once their lease ends.
-const reconcileLease = 30 * time.Second
+// took for a poll from the other replicas, given the first wait: ten
+// first waits, between 2 seconds and payhook.DefaultPollLease (two
+// minutes, by the default first wait of a minute). A replica killed
+// mid-poll leaves its expectations to be polled again once their lease
+// ends. A poll that outlasts its lease (a slow status API) may be made by
+// a second replica too: one more status call, never a second event, since
+// both doors go through the one idempotency key.
+func reconcileLease(first time.Duration) time.Duration {
+	return min(max(10*first, 2*time.Second), payhook.DefaultPollLease)
+}
 
 // reconciler is serve's second door; nil when the backend has no
 // expectations store (errNoExpectations) (docs/reconcile.md): the expectations
@@ -54,7 +59,7 @@ func newReconciler(cfg *config, store expect.Store, opts ...payhook.ReconcileOpt
 	return payhook.NewReconciler(store, append([]payhook.ReconcileOption{
 		payhook.WithFirstPoll(first),
 		payhook.WithPollInterval(min(first, payhook.DefaultPollInterval)),
-		payhook.WithPollLease(reconcileLease),
+		payhook.WithPollLease(reconcileLease(first)),
 	}, opts...)...)
 }
 
