@@ -24,8 +24,9 @@ PAYHOOK_STORE names (the same variable as serve's):
 
   add PROVIDER (--id ID | --ref REF) --amount AMOUNT --currency CURRENCY [--deadline DURATION]
         expect a payment: by the provider's payment id (KKiaPay's transaction id,
-        KasperoPay's payment id: polled), and/or by your reference (Kazawallet's ref);
-        overdue after --deadline (default 24h) with no outcome
+        KasperoPay's payment id: polled at once, then on serve's backoff), and/or by
+        your reference (Kazawallet's ref); overdue after --deadline (default 24h)
+        with no outcome
   list [--overdue] [--state STATE] [--provider PROVIDER] [--limit N]
         one JSON line per expectation, the earliest deadline first: provider, id, ref,
         amount, currency, deadline, state (pending, settled, overdue or cancelled),
@@ -79,8 +80,11 @@ func expectCmd(ctx context.Context, args []string, cfg *config, stdout, stderr i
 	defer closeStore()
 	switch cmd {
 	case "add":
+		// Due at once: an operator adds the payment they know of, which
+		// may be paid already; serve's reconciler spaces the next polls.
+		now := time.Now()
 		x := expect.Expectation{Provider: pos[0], ID: f.id, Ref: f.ref, Amount: f.amount, Currency: f.currency,
-			Deadline: time.Now().Add(f.deadline)}
+			Deadline: now.Add(f.deadline), NextPoll: now}
 		if err := addExpectation(ctx, newReconciler(cfg, store), x, stdout); err != nil {
 			return fmt.Errorf("expect add: %w", err)
 		}
