@@ -47,7 +47,7 @@ var (
 
 	// ErrConfig is wrapped by constructors given an unusable configuration,
 	// such as an empty secret: payhook never runs with verification off.
-	ErrConfig = errors.New("payhook: invalid configuration")
+	ErrConfig = sentinel.ErrConfig // "payhook: invalid configuration"
 )
 
 // errUnavailable is the error that internal packages wrap without

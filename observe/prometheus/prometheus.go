@@ -5,7 +5,8 @@
 // its [Metrics.Observer] to every payhook.Handle and payhook.Middleware of
 // the application (one Metrics serves every provider):
 //
-//	m := prometheus.New(prometheus.WithInbox(ib))
+//	m, err := prometheus.New(prometheus.WithInbox(ib))
+//	...
 //	registry.MustRegister(m)
 //	h := payhook.Handle(kw, onPaid, payhook.WithObserver(m.Observer()))
 //
@@ -37,6 +38,8 @@ package prometheus
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,9 +60,9 @@ var (
 		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected, payhook.ReasonMismatch,
 	}
 	reconciled = [...]payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcilePending, payhook.ReconcileError, payhook.ReconcileOverdue}
-	results = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
-	steps   = [...]string{"verify", "store", "confirm", "handler"}
-	states  = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
+	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
+	steps      = [...]string{"verify", "store", "confirm", "handler"}
+	states     = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
 )
 
 // defaultBuckets suit a webhook receiver: from a delivery verified and
@@ -102,8 +105,9 @@ type kids struct {
 	reconciles [len(reconciled)]prometheus.Counter
 }
 
-// Option configures [New].
-type Option func(*config)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*config) error
 
 type config struct {
 	inbox        *inbox.Inbox
@@ -120,16 +124,24 @@ type config struct {
 // matter. Default: no entries; the attempts are counted all the same,
 // since payhook reports them to the Observer.
 func WithInbox(ib *inbox.Inbox) Option {
-	return func(c *config) { c.inbox = ib }
+	return func(c *config) error {
+		if ib == nil {
+			return configError("WithInbox(nil)")
+		}
+		c.inbox = ib
+		return nil
+	}
 }
 
 // WithStatsTimeout bounds the inbox's Stats call at each scrape (see
-// [WithInbox]). Default: DefaultStatsTimeout. Values below 1 are ignored.
+// [WithInbox]): a positive duration. Default: DefaultStatsTimeout.
 func WithStatsTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.statsTimeout = d
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("WithStatsTimeout(%s): want a positive duration", d)
 		}
+		c.statsTimeout = d
+		return nil
 	}
 }
 
@@ -138,28 +150,44 @@ func WithStatsTimeout(d time.Duration) Option {
 // first delivery. Default: a provider's series are created at its first
 // delivery or attempt.
 func WithProviders(names ...string) Option {
-	return func(c *config) { c.providers = append(c.providers, names...) }
+	return func(c *config) error {
+		if slices.Contains(names, "") {
+			return configError("WithProviders: an empty name")
+		}
+		c.providers = append(c.providers, names...)
+		return nil
+	}
 }
 
 // WithBuckets sets the upper bounds, in seconds, of the buckets of the
 // duration histograms. Default: 0.1ms, 0.25ms, 0.5ms, 1ms, 2.5ms, 5ms, 10ms,
-// 25ms, 50ms, 0.1s, 0.25s, 0.5s, 1s, 2.5s, 5s, 10s and 30s. An empty list is
-// ignored.
+// 25ms, 50ms, 0.1s, 0.25s, 0.5s, 1s, 2.5s, 5s, 10s and 30s. The list must
+// not be empty, and must increase.
 func WithBuckets(bounds ...float64) Option {
-	return func(c *config) {
-		if len(bounds) > 0 {
-			c.buckets = bounds
+	return func(c *config) error {
+		if len(bounds) == 0 {
+			return configError("WithBuckets(): want at least one bound")
 		}
+		for i := 1; i < len(bounds); i++ {
+			if bounds[i] <= bounds[i-1] {
+				return configError("WithBuckets(%v): want bounds in increasing order", bounds)
+			}
+		}
+		c.buckets = bounds
+		return nil
 	}
 }
 
-// New returns payhook's metrics. It panics if the buckets of [WithBuckets]
-// are not in increasing order, as prometheus.NewHistogramVec does.
-func New(opts ...Option) *Metrics {
+// New returns payhook's metrics. It fails with an error wrapping
+// payhook.ErrConfig if an option is given a value it cannot use.
+func New(opts ...Option) (*Metrics, error) {
 	c := config{statsTimeout: DefaultStatsTimeout, buckets: defaultBuckets}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
 		}
 	}
 	m := &Metrics{
@@ -201,7 +229,12 @@ func New(opts ...Option) *Metrics {
 	for _, name := range c.providers {
 		m.kids(name)
 	}
-	return m
+	return m, nil
+}
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("payhook/observe/prometheus: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // Observer returns the payhook.Observer that counts into m: give it to

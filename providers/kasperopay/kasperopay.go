@@ -36,6 +36,7 @@ type Provider struct {
 var (
 	_ payhook.Provider[Event]  = (*Provider)(nil)
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
+	_ payhook.LocalVerifier    = (*Provider)(nil)
 )
 
 // New returns a Provider. Without options it confirms every webhook through
@@ -75,6 +76,12 @@ func (p *Provider) Name() string { return Name }
 
 // Key returns the event's payment id.
 func (p *Provider) Key(e Event) string { return e.PaymentID }
+
+// VerifiesLocally implements payhook.LocalVerifier: with webhook secrets
+// ([WithSecrets]) Verify checks the signature with no network call, so
+// payhook's rate limit is charged only by deliveries that fail it; without
+// them Verify asks the status API, and every delivery is charged first.
+func (p *Provider) VerifiesLocally() bool { return p.signer != nil }
 
 // Verify authenticates and decodes a webhook, in this order:
 //

@@ -612,6 +612,28 @@ func TestEventJSON(t *testing.T) {
 		`"store_name":"Your Store","confirmed_at":"2026-01-30T15:29:58Z","expires_at":"2026-01-30T15:44:00Z"}`, mustJSON(t, e.Confirmation))
 }
 
+// TestEventSurvivesJSON (issue 17): a signed and confirmed event comes
+// back whole from json.Marshal and json.Unmarshal, as it does from an
+// inbox.
+func TestEventSurvivesJSON(t *testing.T) {
+	api := newFakeAPI(t)
+	api.payment("pay_xyz789", "completed", "150.5", `"abc123def456"`)
+	body := []byte(strings.Replace(seedBody, `"metadata": {}`, `"metadata": {"cart": [1, 2], "note": "a < b"}`, 1))
+	h := http.Header{}
+	h.Set(kasperopay.SignatureHeader, kasperopay.Sign(secret, body))
+	e, err := verify(newProvider(t, api, kasperopay.WithSecrets(secret)), h, body)
+	require.NoError(t, err)
+	require.True(t, e.Signed)
+	require.NotNil(t, e.Confirmation)
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	var back kasperopay.Event
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.JSONEq(t, string(e.Metadata), string(back.Metadata), "raw JSON comes back compact")
+	e.Metadata, back.Metadata = nil, nil
+	assert.Equal(t, e, back)
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
@@ -1009,7 +1031,8 @@ func TestMaxAgeMeasuredOnArrival(t *testing.T) {
 	now := arrival
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	p := newProvider(t, api, kasperopay.WithClock(clock))
-	ib := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+	require.NoError(t, err)
 	done := make(chan kasperopay.Event, 1)
 	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { done <- e; return nil }, payhook.WithInbox(ib))
 
