@@ -453,3 +453,44 @@ func TestExpectationOptionsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestForgedUnsignedBoundedAndDropped (issue 17 §1): unauthenticated
+// entries are bounded in total (beyond: 503), and one that the status API
+// refuses is deleted, not kept dead.
+func TestForgedUnsignedBoundedAndDropped(t *testing.T) {
+	ctx := context.Background()
+	api := kasperopaytest.NewAPI(t)
+	api.SetDefault(kasperopaytest.Payment(kasperopay.Payment{Status: kasperopay.StatusPending}))
+	clock := payhooktest.NewClock(time.Now())
+	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()), kasperopay.WithClock(clock.Now))
+	require.NoError(t, err)
+	const bound = 50
+	ib := newInbox(inbox.WithMaxUnconfirmed(bound))
+	var o observed
+	c := newCredits()
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { return c.credit(ctx, e.Payment()) },
+		payhook.WithInbox(ib), payhook.WithObserver(o.observer()))
+
+	codes := map[int]int{}
+	const n = 300
+	for i := range n {
+		e := kasperopay.Event{Type: kasperopay.PaymentCompleted, PaymentID: fmt.Sprintf("pay_forged_%d", i), AmountKAS: payhook.MustAmount("1")}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, kasperopaytest.Sender{}.Request("/", e))
+		codes[w.Code]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: bound, http.StatusServiceUnavailable: n - bound}, codes)
+	assert.Contains(t, o.outcomes(), "rejected/inbox_full")
+	entries, err := ib.Backend().List(ctx, inbox.Filter{Limit: 1000})
+	require.NoError(t, err)
+	assert.Len(t, entries, bound)
+	assert.LessOrEqual(t, len(api.Calls()), n, "one status call per forged id")
+
+	api.SetDefault(payhooktest.NotFound()) // the forgeries: unknown to KasperoPay
+	clock.Advance(time.Minute)             // past the pending answers remembered
+	drain(t, ib)
+	entries, err = ib.Backend().List(ctx, inbox.Filter{Limit: 1000})
+	require.NoError(t, err)
+	assert.Len(t, entries, 0, "refused by the API: deleted, not dead")
+	assert.Zero(t, c.total())
+}
