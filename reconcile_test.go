@@ -508,3 +508,60 @@ func memInbox(t testing.TB, opts ...inbox.Option) *inbox.Inbox {
 	}
 	return ib
 }
+
+// TestDoorsExcludeEachOther: while one door's handler runs, the other
+// door does not run it: a webhook settled the expectation, so no poll
+// takes it; a poll holds the key, so the webhook is answered 409. Then
+// the webhook is "already processed".
+func TestDoorsExcludeEachOther(t *testing.T) {
+	for _, first := range []string{"webhook", "poll"} {
+		t.Run(first+" first", func(t *testing.T) {
+			api := kkiapaytest.NewAPI(t)
+			p, err := kkiapay.New("hash", kkiapay.WithConfirmation(api.Client()))
+			require.NoError(t, err)
+			clock := payhooktest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+			r := payhook.NewReconciler(expect.NewMemory(), payhook.WithReconcileClock(clock.Now))
+			entered, release := make(chan struct{}, 2), make(chan struct{})
+			c := newCredits()
+			h := payhook.Handle(p, func(ctx context.Context, e kkiapay.Event) error {
+				entered <- struct{}{}
+				<-release
+				return c.credit(ctx, e.Payment())
+			}, payhook.WithReconciler(r))
+			ctx := context.Background()
+			ok := true
+			e := kkiapay.Event{TransactionID: "tx_1", Type: kkiapay.TransactionSuccess, PaymentSucceeded: &ok, Amount: payhook.MustAmount("1000")}
+			api.Confirm(e)
+			require.NoError(t, r.Expect(ctx, expect.Expectation{Provider: kkiapay.Name, ID: "tx_1", Ref: "order_1", Amount: "1000", Currency: "XOF"}))
+			clock.Advance(payhook.DefaultFirstPoll)
+			webhook := func() *httptest.ResponseRecorder {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, kkiapaytest.Sender{Secret: "hash"}.Request("/", e))
+				return w
+			}
+			pass := func() payhook.PassResult {
+				res, err := r.Pass(ctx)
+				require.NoError(t, err)
+				return res
+			}
+
+			done := make(chan any, 1)
+			if first == "webhook" {
+				go func() { done <- webhook().Code }()
+				<-entered
+				assert.Equal(t, payhook.PassResult{}, pass(), "the webhook settled the expectation before its handler: no poll")
+			} else {
+				go func() { done <- pass() }()
+				<-entered
+				assert.Equal(t, http.StatusConflict, webhook().Code, "the webhook finds it in flight: KKiaPay retries")
+			}
+			close(release)
+			<-done
+			assert.Equal(t, 1, c.n("tx_1"))
+			assert.Equal(t, "already processed\n", webhook().Body.String())
+			clock.Advance(time.Hour)
+			assert.Zero(t, pass().Polled, "settled: not polled again")
+			assert.Equal(t, 1, c.n("tx_1"))
+		})
+	}
+}
