@@ -275,13 +275,13 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 
 // Run implements [Backend].
 func (m *Memory) Run(ctx context.Context, h Handler, cfg RunConfig) error {
-	r := NewRunner(ctx, cfg)
+	r := NewRunner(ctx, cfg, h, func(a Attempt, err error, canceled bool) { m.finish(a, err, canceled, cfg) })
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for r.Acquire(ctx) {
 		a, ok, wait, changed := m.take(cfg.Lease)
 		if ok {
-			r.Go(h, a, func(err error, canceled bool) { m.finish(a, err, canceled, cfg) })
+			r.Go(a)
 			continue
 		}
 		r.Release()
