@@ -3,6 +3,8 @@ package payhook
 import (
 	"context"
 	"time"
+
+	"github.com/payhook/payhook/expect"
 )
 
 // eventKey is the context key of a delivery. The value is a *delivery[E],
@@ -16,6 +18,11 @@ type delivery[E any] struct {
 	context.Context
 	event E
 	key   string // the idempotency key, without the provider prefix
+	// x is the expectation the event settled ([WithExpectations]), and
+	// settledNow whether this delivery settled it (to reopen it if the
+	// handler fails without an inbox).
+	x          *expect.Expectation
+	settledNow bool
 	// detached is the context for finishing the claim once the handler has
 	// returned: it keeps the values but is never canceled, and living in
 	// the delivery it costs no allocation (context.WithoutCancel does).
@@ -30,15 +37,26 @@ func (detached) Err() error                  { return nil }
 func (d *detached) Value(k any) any          { return d.parent.Value(k) }
 
 func (d *delivery[E]) Value(k any) any {
-	if k == (eventKey{}) {
+	switch k {
+	case eventKey{}:
 		return d
+	case expectationKey{}:
+		if d.x != nil {
+			return d.x
+		}
 	}
 	return d.Context.Value(k)
 }
 
 // EventFrom returns the verified event that [Middleware] put in ctx, and
-// whether there was one of type E. Providers offer the same as
-// kazawallet.EventFrom and so on.
+// whether there was one of type E.
+//
+// Each provider offers the same with E fixed, kazawallet.EventFrom(ctx) and
+// so on: a handler of one provider reads it that way, as a phrase with no
+// type parameter to get wrong (EventFrom[*kazawallet.Event] finds nothing).
+// This generic form is for code written for any provider: a provider
+// package's own accessor, a handler or a test generic over E. [Handle]'s
+// func is given the event and needs neither.
 func EventFrom[E any](ctx context.Context) (E, bool) {
 	d, ok := ctx.Value(eventKey{}).(*delivery[E])
 	if !ok {

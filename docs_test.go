@@ -44,7 +44,7 @@ func markdownFiles(t *testing.T) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append([]string{"README.md", "CONTRIBUTING.md"}, docs...)
+	return append([]string{"README.md", "CONTRIBUTING.md", "BENCHMARKS.md"}, docs...)
 }
 
 var (

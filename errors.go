@@ -2,6 +2,7 @@ package payhook
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -46,33 +47,56 @@ var (
 
 	// ErrConfig is wrapped by constructors given an unusable configuration,
 	// such as an empty secret: payhook never runs with verification off.
-	ErrConfig = errors.New("payhook: invalid configuration")
+	ErrConfig = sentinel.ErrConfig // "payhook: invalid configuration"
 )
 
 // errUnavailable is the error that internal packages wrap without
 // importing this one (internal/apiclient).
 func errUnavailable() error { return sentinel.ErrUnavailable }
 
-// statusOf maps an error to the status the middleware answers with. Errors
-// that match no sentinel are the application's and answer 500.
-func statusOf(err error) int {
-	switch {
-	case errors.Is(err, ErrInvalidSignature):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrMalformed):
-		return http.StatusBadRequest
-	case errors.Is(err, ErrTooLarge):
-		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, ErrMethodNotAllowed):
-		return http.StatusMethodNotAllowed
-	case errors.Is(err, ErrRateLimited):
-		return http.StatusTooManyRequests
-	case errors.Is(err, ErrInFlight):
-		return http.StatusConflict
-	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrPending), errors.Is(err, idempotency.ErrFull):
-		return http.StatusServiceUnavailable
+// class is what hangs off a sentinel error: the status a delivery it
+// refuses is answered, the Reason the observer is told, the level of the
+// log line, and the Retry-After of an answer whose error carries none.
+type class struct {
+	err        error
+	status     int
+	reason     Reason
+	level      slog.Level
+	retryAfter string // seconds; "" for none
+}
+
+// classes is the one table of the sentinel errors, tried in order: an
+// error's class is that of the first sentinel it wraps (ErrPending before
+// ErrUnavailable: a payment not settled is the more precise reason).
+var classes = [...]class{
+	{ErrInvalidSignature, http.StatusUnauthorized, ReasonInvalidSignature, slog.LevelWarn, ""},
+	{ErrMalformed, http.StatusBadRequest, ReasonMalformed, slog.LevelWarn, ""},
+	{ErrTooLarge, http.StatusRequestEntityTooLarge, ReasonTooLarge, slog.LevelWarn, ""},
+	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, ReasonMethodNotAllowed, slog.LevelInfo, ""},
+	{ErrRateLimited, http.StatusTooManyRequests, ReasonRateLimited, slog.LevelInfo, ""},
+	{ErrInFlight, http.StatusConflict, ReasonInFlight, slog.LevelInfo, ""},
+	{ErrPending, http.StatusServiceUnavailable, ReasonPending, slog.LevelError, pendingRetryAfter},
+	{ErrUnavailable, http.StatusServiceUnavailable, ReasonUnavailable, slog.LevelError, ""},
+	{idempotency.ErrFull, http.StatusServiceUnavailable, ReasonUnavailable, slog.LevelError, ""},
+	{ErrUnexpected, http.StatusServiceUnavailable, ReasonUnexpected, slog.LevelError, unexpectedRetryAfter},
+	{ErrMismatch, http.StatusInternalServerError, ReasonMismatch, slog.LevelError, ""},
+}
+
+// appError is the class of an error that wraps no sentinel: the
+// application's, answered 500.
+var appError = class{status: http.StatusInternalServerError, reason: ReasonHandler, level: slog.LevelError}
+
+// classOf returns err's class; nil has none (status 200, ReasonNone).
+func classOf(err error) class {
+	if err == nil {
+		return class{status: http.StatusOK}
 	}
-	return http.StatusInternalServerError
+	for _, c := range classes {
+		if errors.Is(err, c.err) {
+			return c
+		}
+	}
+	return appError
 }
 
 // pendingRetryAfter is the Retry-After of ErrPending, in seconds: the time a
@@ -89,20 +113,20 @@ func (e *retryError) Error() string { return e.err.Error() }
 func (e *retryError) Unwrap() error { return e.err }
 
 // writeError answers err's status with its standard text, and Retry-After
-// when err carries one. Nothing of err itself reaches the client.
-func writeError(w http.ResponseWriter, err error) int {
-	code := statusOf(err)
+// when err or its class carries one, and returns the class. Nothing of err
+// itself reaches the client.
+func writeError(w http.ResponseWriter, err error) class {
+	c := classOf(err)
 	var re *retryError
-	switch {
-	case errors.As(err, &re):
+	if errors.As(err, &re) {
 		secs := int64((re.after + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	case errors.Is(err, ErrPending):
-		w.Header().Set("Retry-After", pendingRetryAfter)
+	} else if c.retryAfter != "" {
+		w.Header().Set("Retry-After", c.retryAfter)
 	}
-	if code == http.StatusMethodNotAllowed {
+	if c.status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}
-	http.Error(w, http.StatusText(code), code)
-	return code
+	http.Error(w, http.StatusText(c.status), c.status)
+	return c
 }

@@ -45,7 +45,7 @@ func fuzzTargets(f *testing.F) []fuzzTarget {
 	if err != nil {
 		f.Fatal(err)
 	}
-	kp, err := kasperopay.New(kasperopay.WithWebhookSecret(fuzzWebhookSecret), kasperopay.WithoutConfirmation(),
+	kp, err := kasperopay.New(kasperopay.WithSecrets(fuzzWebhookSecret), kasperopay.WithoutConfirmation(),
 		kasperopay.WithClock(func() time.Time { return fuzzNow }))
 	if err != nil {
 		f.Fatal(err)

@@ -35,7 +35,9 @@ import (
 //			return orders.MarkPaid(ctx, order.ID)
 //		}))
 //
-// Handle panics if p or fn is nil. It is safe for concurrent use.
+// Handle panics if p or fn is nil, and with an error wrapping [ErrConfig]
+// if an option is given a value it cannot use. It is safe for concurrent
+// use.
 func Handle[E any](p Provider[E], fn func(ctx context.Context, event E) error, opts ...Option) http.Handler {
 	if fn == nil {
 		panic("payhook: nil handler func")
@@ -45,5 +47,6 @@ func Handle[E any](p Provider[E], fn func(ctx context.Context, event E) error, o
 	if e.inbox != nil {
 		e.inbox.Handle(e.name, e.work)
 	}
+	e.register()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, nil) })
 }

@@ -1,7 +1,12 @@
 package payhook_test
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -39,10 +44,161 @@ func TestInternalBelowRoot(t *testing.T) {
 // with nothing but the standard library and package idempotency: no
 // testify, no payhook.
 func TestIdempotencytestStandalone(t *testing.T) {
-	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest"}
+	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest",
+		"github.com/payhook/payhook/internal/sentinel"} // payhook's sentinel errors, standard library only
 	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./idempotency/idempotencytest") {
 		if !slices.Contains(allowed, dep) {
 			t.Errorf("idempotencytest imports %s", dep)
+		}
+	}
+}
+
+// testSupport lists the packages, besides those whose name ends in "test"
+// (the test kits, the conformance suites, internal/providertest), that
+// exist for tests and may link the testing package.
+var testSupport = map[string]bool{
+	"github.com/payhook/payhook/internal/testserver":       true,
+	"github.com/payhook/payhook/inbox/internal/inboxcrash": true,
+}
+
+// TestProductLinksNoTestKit (issue 18): product code never imports a test
+// kit. What payhook send and the sandbox share with the kits lives in
+// product packages (package deliver, the providers' Senders), and the *test
+// packages wrap it for testing.TB. cmd/payhook's TestBinaryLinksNoTestKit
+// checks the binary itself.
+func TestProductLinksNoTestKit(t *testing.T) {
+	products := 0
+	for _, line := range goList(t, "-f", "{{.ImportPath}}|{{join .Deps \"|\"}}", "./...") {
+		pkg, deps, _ := strings.Cut(line, "|")
+		if strings.HasSuffix(pkg, "test") || testSupport[pkg] {
+			continue
+		}
+		products++
+		for _, dep := range strings.Split(deps, "|") {
+			ours := strings.HasPrefix(dep, "github.com/payhook/payhook/")
+			if dep == "testing" || dep == "net/http/httptest" || ours && (strings.HasSuffix(dep, "test") || testSupport[dep]) {
+				t.Errorf("%s links %s", pkg, dep)
+			}
+		}
+	}
+	if products < 10 {
+		t.Fatalf("only %d product packages listed", products)
+	}
+}
+
+// TestDeliverStandalone: package deliver, which payhook send, the sandbox,
+// the providers' Senders and the tests post with, imports nothing but the
+// standard library.
+func TestDeliverStandalone(t *testing.T) {
+	deps := goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./deliver")
+	if !slices.Equal(deps, []string{"github.com/payhook/payhook/deliver"}) {
+		t.Errorf("deliver imports %v", deps)
+	}
+}
+
+// Bounds of a function of the root package (issue 18): the path of one
+// delivery reads in one screen, each step a function whose name says it.
+const (
+	maxFuncLines      = 60
+	maxFuncCyclomatic = 15
+)
+
+// TestCoreFunctionsAreShort: no function of the root package's non-test
+// files is longer than maxFuncLines lines or more complex than
+// maxFuncCyclomatic, counted as gocyclo does (1, plus one for each if,
+// for, range, case, && and ||, func literals included).
+func TestCoreFunctionsAreShort(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			checked++
+			where := fset.Position(fn.Pos())
+			if lines := fset.Position(fn.End()).Line - where.Line + 1; lines > maxFuncLines {
+				t.Errorf("%s: %s is %d lines long, over %d", where, declName(fn), lines, maxFuncLines)
+			}
+			if c := cyclomatic(fn); c > maxFuncCyclomatic {
+				t.Errorf("%s: %s has cyclomatic complexity %d, over %d", where, declName(fn), c, maxFuncCyclomatic)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no function checked")
+	}
+}
+
+// declName is fn's name, with its receiver's type for a method.
+func declName(fn *ast.FuncDecl) string {
+	if fn.Recv == nil || len(fn.Recv.List) == 0 {
+		return fn.Name.Name
+	}
+	return types.ExprString(fn.Recv.List[0].Type) + "." + fn.Name.Name
+}
+
+// cyclomatic is fn's cyclomatic complexity, as gocyclo counts it.
+func cyclomatic(fn *ast.FuncDecl) int {
+	c := 1
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt:
+			c++
+		case *ast.CaseClause:
+			if n.List != nil {
+				c++
+			}
+		case *ast.CommClause:
+			if n.Comm != nil {
+				c++
+			}
+		case *ast.BinaryExpr:
+			if n.Op == token.LAND || n.Op == token.LOR {
+				c++
+			}
+		}
+		return true
+	})
+	return c
+}
+
+// TestCyclomatic checks the count on a function of known complexity.
+func TestCyclomatic(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "x.go", `package x
+func f(a, b bool, xs []int) {
+	if a && b || a {}
+	for range xs {}
+	switch { case a: case b: default: }
+	_ = func() { for {} }
+}`, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cyclomatic(f.Decls[0].(*ast.FuncDecl)); got != 8 {
+		t.Errorf("cyclomatic = %d, want 8", got)
+	}
+}
+
+// TestExpecttestStandalone: an expectations store's author runs expecttest
+// with nothing but the standard library and package expect.
+func TestExpecttestStandalone(t *testing.T) {
+	allowed := []string{"github.com/payhook/payhook/expect", "github.com/payhook/payhook/expect/expecttest", "github.com/payhook/payhook/internal/decimal"}
+	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./expect/expecttest") {
+		if !slices.Contains(allowed, dep) {
+			t.Errorf("expecttest imports %s", dep)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/internal/clientlimit"
@@ -19,9 +21,12 @@ import (
 // it, in order:
 //
 //  1. answers 405 unless the method is POST;
-//  2. applies the rate limit, if one is set ([WithRateLimit]): 429;
+//  2. applies the rate limit, if one is set ([WithRateLimit]): 429; but
+//     for a provider that verifies locally ([LocalVerifier]), the limit is
+//     charged only by the requests that fail steps 3 and 4, after them;
 //  3. reads the body once, up to the cap ([WithMaxBodyBytes]): 413;
-//  4. authenticates and decodes it with p.Verify: 401, 400 or 503;
+//  4. authenticates and decodes it with p.Verify, and checks its
+//     idempotency key ([MaxKeyBytes]): 401, 400 or 503;
 //  5. claims the event's idempotency key in the store ([WithStore]): 503 if
 //     the store cannot answer; 200 without calling next if the event was
 //     already processed; 409 with Retry-After if another request is
@@ -40,11 +45,15 @@ import (
 // func(http.Handler) http.Handler, so chi's Use, alice and net/http take it
 // as it is.
 //
-// Middleware panics if p is nil. It is safe for concurrent use.
+// Middleware panics if p is nil, and with an error wrapping [ErrConfig] if
+// an option is given a value it cannot use. It is safe for concurrent use.
 func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Handler {
 	e := newEngine(p, opts)
 	if e.inbox != nil {
-		panic("payhook: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox")
+		panic(fmt.Errorf("%w: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox", ErrConfig))
+	}
+	if e.reconciler != nil {
+		panic(fmt.Errorf("%w: WithReconciler is an option of Handle, not Middleware: the next handler cannot be called from a poll", ErrConfig))
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
@@ -61,9 +70,13 @@ type engine[E any] struct {
 	p       Provider[E]
 	fn      func(context.Context, E) error // Handle's func; nil for Middleware
 	confirm Confirmer[E]                   // p, if it confirms events
+	poller  Poller[E]                      // p, if it polls and a Reconciler drives it
 	name    string
 	prefix  string // name + ":", prefixed to keys in a shared store
 	limiter *clientlimit.Limiter
+	// verifyFirst: p verifies locally (LocalVerifier), so the limiter is
+	// charged by the requests that fail to verify, not before Verify.
+	verifyFirst bool
 }
 
 func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
@@ -71,7 +84,13 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 		panic("payhook: nil Provider")
 	}
 	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
+	if err := errors.Join(e.refused.Err("", ErrConfig), e.expectations()); err != nil {
+		panic(err)
+	}
 	e.confirm, _ = p.(Confirmer[E])
+	if lv, ok := p.(LocalVerifier); ok {
+		e.verifyFirst = lv.VerifiesLocally()
+	}
 	if !e.ownStore { // a store of the middleware's own holds one provider's keys
 		e.prefix = e.name + ":"
 	}
@@ -89,19 +108,40 @@ type result struct {
 	key     string
 }
 
-// timings are the durations an observer is told; nil without an observer,
-// so that no clock is read for it.
+// step is a part of a delivery's time that the observer is told.
+type step uint8
+
+const (
+	stepVerify  step = iota // authenticating and decoding
+	stepStore               // the idempotency store and the inbox
+	stepConfirm             // the provider's API
+	stepHandler             // the application
+	steps
+)
+
+// timings are the durations an observer is told. Its methods do nothing on
+// a nil *timings, which is what the middleware has without an observer, so
+// that no clock is read for it.
 type timings struct {
-	start                           time.Time
-	verify, store, confirm, handler time.Duration
+	start, last time.Time
+	spent       [steps]time.Duration
 }
 
-// since returns the time since *t0 and moves *t0 to now.
-func since(t0 *time.Time) time.Duration {
+// mark starts the clock of the next step.
+func (t *timings) mark() {
+	if t != nil {
+		t.last = time.Now()
+	}
+}
+
+// lap adds the time since the last mark or lap to s's.
+func (t *timings) lap(s step) {
+	if t == nil {
+		return
+	}
 	now := time.Now()
-	d := now.Sub(*t0)
-	*t0 = now
-	return d
+	t.spent[s] += now.Sub(t.last)
+	t.last = now
 }
 
 func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Handler) {
@@ -113,120 +153,223 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	res := e.process(w, r, next, &t)
 	e.observer.Delivery(r.Context(), Delivery{
 		Provider: e.name, Outcome: res.outcome, Status: res.status, Reason: res.reason, Key: res.key,
-		Verify: t.verify, Store: t.store, Confirm: t.confirm, Handler: t.handler, Total: time.Since(t.start),
+		Verify: t.spent[stepVerify], Store: t.spent[stepStore], Confirm: t.spent[stepConfirm],
+		Handler: t.spent[stepHandler], Total: time.Since(t.start),
 	})
 }
 
-// process answers one delivery; t, when not nil, receives the time each
-// step took.
-func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings) (res result) {
-	if r.Method != http.MethodPost {
-		return e.reject(w, r, ErrMethodNotAllowed)
-	}
-	if e.limiter != nil {
-		if wait, ok := e.limiter.Allow(e.rateLimit.Key(r), e.now()); !ok {
-			return e.reject(w, r, &retryError{ErrRateLimited, wait})
-		}
+// process answers one delivery: admit, read, verify, claim, confirm, call,
+// and finish on the way out. t, nil without an observer, receives the time
+// each step took.
+func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings) result {
+	if err := e.admit(r); err != nil {
+		return e.reject(w, r, err)
 	}
 	s := scratchPool.Get().(*scratch)
 	defer s.put()
 	body, err := s.read(r, e.maxBody)
 	if err != nil {
-		return e.reject(w, r, err)
+		return e.reject(w, r, e.charge(r, err))
 	}
-	var t0 time.Time
-	if t != nil {
-		t0 = time.Now()
-	}
-	ctx := r.Context()
-	event, err := e.p.Verify(ctx, r.Header, body)
-	if t != nil {
-		t.verify = since(&t0)
-	}
+	t.mark()
+	event, key, err := e.verify(r.Context(), r.Header, body)
+	t.lap(stepVerify)
 	if err != nil {
-		if e.inbox != nil && e.confirm != nil && settlesLater(err) {
-			// Nothing authenticated the sender, and the provider's API
-			// could not say yet whether the payment is real: keep the
-			// delivery, unclaimed, for a worker to confirm.
-			if key := e.p.Key(event); key != "" {
-				res, _ := e.enqueue(w, r, t, event, key, deferredID(e.name, key, body), true, true, err, "", "")
-				return res
-			}
-		}
-		return e.reject(w, r, err)
+		return e.unverified(w, r, t, event, body, e.charge(r, err))
 	}
+	c, d, res := e.claim(w, r, t, event, key)
+	if d == nil {
+		return res
+	}
+	defer e.finish(d, &c, t) // completes or releases the claim, panics included
+	later, err := e.confirmEvent(d, t)
+	if err != nil {
+		c.why = "not confirmed"
+		return e.rejectKey(w, r, key, err, ReasonNone)
+	}
+	return e.deliver(w, r, next, t, d, &c, body, later)
+}
+
+// deliver hands a claimed, confirmed event to the application: to the
+// inbox, or, once its expectation is checked and settled
+// ([WithExpectations]), to the handler. Webhooks and polls
+// ([Reconciler]) both come this way.
+func (e *engine[E]) deliver(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings, d *delivery[E], c *claim, body []byte, later error) result {
+	if e.inbox != nil {
+		return e.keep(w, r, t, d, c, later)
+	}
+	if err := e.expected(d); err != nil {
+		c.why = "payment not credited"
+		return e.rejectKey(w, r, d.key, err, ReasonNone)
+	}
+	var res result
+	c.why = "handler did not acknowledge"
+	c.acked, res = e.call(w, r, next, d, body)
+	t.lap(stepHandler)
+	return res
+}
+
+// admit refuses a request that is not a POST, or over its client's rate
+// limit, before its body is read; for a provider that verifies locally,
+// the limit waits for the request to fail (charge).
+func (e *engine[E]) admit(r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return ErrMethodNotAllowed
+	}
+	if e.limiter == nil || e.verifyFirst {
+		return nil
+	}
+	return e.allow(r, ErrRateLimited)
+}
+
+// charge charges a request that failed with err to its client's rate
+// limit, when the limit waits for failures (verifyFirst): over it, the
+// request is answered 429 rather than err's status.
+func (e *engine[E]) charge(r *http.Request, err error) error {
+	if e.limiter == nil || !e.verifyFirst {
+		return err
+	}
+	if lerr := e.allow(r, fmt.Errorf("%w: %v", ErrRateLimited, err)); lerr != nil {
+		return lerr
+	}
+	return err
+}
+
+// allow takes a token from r's client's bucket, or returns refusal with
+// the wait for the next token.
+func (e *engine[E]) allow(r *http.Request, refusal error) error {
+	if wait, ok := e.limiter.Allow(e.rateLimit.Key(r), e.now()); !ok {
+		return &retryError{refusal, wait}
+	}
+	return nil
+}
+
+// verify authenticates and decodes a delivery, and returns its event's
+// idempotency key. With ErrPending or ErrUnavailable, the event is
+// returned too when the body decoded (see [Provider]).
+func (e *engine[E]) verify(ctx context.Context, header http.Header, body []byte) (E, string, error) {
+	event, err := e.p.Verify(ctx, header, body)
+	if err != nil {
+		return event, "", err
+	}
+	key, err := e.keyOf(event)
+	return event, key, err
+}
+
+// keyOf returns event's idempotency key, checked: the one place where
+// every provider's keys are, before any store, inbox or log line sees
+// them.
+func (e *engine[E]) keyOf(event E) (string, error) {
 	key := e.p.Key(event)
-	if key == "" {
-		return e.reject(w, r, fmt.Errorf("%w: %s event has no idempotency key", ErrMalformed, e.name))
+	if err := checkKey(key); err != nil {
+		return "", fmt.Errorf("%w: %s event: %w", ErrMalformed, e.name, err)
 	}
-	storeKey := e.prefix + key
-	token := idempotency.NewToken()
-	state, err := e.store.Claim(ctx, storeKey, token, e.lease)
-	if t != nil {
-		t.store = since(&t0)
+	return key, nil
+}
+
+// MaxKeyBytes bounds an event's idempotency key ([Provider.Key]). The
+// providers' order, transaction and payment ids are a few dozen bytes; a
+// longer key is answered 400, since it would be stored, logged and
+// forwarded with every delivery of the event.
+const MaxKeyBytes = 200
+
+// checkKey refuses a key that is empty, longer than MaxKeyBytes, not UTF-8
+// or holding a character that is not printable (a control character, CR
+// or LF, which would break a log line or a header it is put in).
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("no idempotency key")
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("idempotency key of %d bytes, over %d", len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("idempotency key %q is not UTF-8", key)
 	}
-	if err != nil {
-		// The store may have applied the claim and lost its answer: give the
-		// key back, or every retry would be refused until the lease ends.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-		rerr := e.store.Release(rctx, storeKey, token)
-		cancel()
-		if errors.Is(rerr, idempotency.ErrNotOwner) {
-			rerr = nil // the claim was not applied: nothing to give back
+	for _, r := range key {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("idempotency key %q holds %U, not printable", key, r)
 		}
-		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, errors.Join(err, rerr)), ReasonStoreUnavailable)
 	}
-	switch state {
-	case idempotency.Acquired:
-	case idempotency.Done:
+	return nil
+}
+
+// unverified answers a delivery that verify refused. With an inbox, one
+// that nothing authenticated and that the provider's API could not settle
+// yet is kept, unclaimed, for a worker to confirm.
+func (e *engine[E]) unverified(w http.ResponseWriter, r *http.Request, t *timings, event E, body []byte, err error) result {
+	if e.inbox == nil || e.confirm == nil || !settlesLater(err) || e.p.Key(event) == "" {
+		return e.reject(w, r, err)
+	}
+	key, kerr := e.keyOf(event)
+	if kerr != nil {
+		return e.reject(w, r, kerr)
+	}
+	return e.keepUnclaimed(w, r, t, event, key, body, err)
+}
+
+// claim is a delivery's hold on its event's key in the store.
+type claim struct {
+	storeKey, token string
+	acked           bool   // complete the claim, rather than release it
+	settled         bool   // the inbox completed it with its entry: nothing left to do
+	why             string // why it is released, for the log
+}
+
+// claim claims the event's key. It returns the claim and the delivery that
+// carries the event to the application, or a nil delivery and the answer
+// it gave when the event is not to be processed now: already processed
+// (200), in flight (409), the store down (503).
+func (e *engine[E]) claim(w http.ResponseWriter, r *http.Request, t *timings, event E, key string) (claim, *delivery[E], result) {
+	ctx := r.Context()
+	c := claim{storeKey: e.prefix + key, token: idempotency.NewToken(), why: "panic"}
+	state, err := e.store.Claim(ctx, c.storeKey, c.token, e.lease)
+	t.lap(stepStore)
+	switch {
+	case err != nil:
+		err = e.unclaim(ctx, c, err)
+		return c, nil, e.rejectKey(w, r, key, err, ReasonStoreUnavailable)
+	case state == idempotency.Acquired:
+		return c, &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}, result{}
+	case state == idempotency.Done:
 		e.log(ctx, slog.LevelInfo, "payhook: duplicate delivery acknowledged", slog.String("key", key))
 		w.WriteHeader(http.StatusOK)
 		io.WriteString(w, "already processed\n")
-		return result{outcome: Duplicate, status: http.StatusOK, key: key}
-	case idempotency.InFlight:
-		return e.rejectKey(w, r, key, &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second}, ReasonInFlight)
-	default:
-		return e.rejectKey(w, r, key, fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state), ReasonStoreUnavailable)
+		return c, nil, result{outcome: Duplicate, status: http.StatusOK, key: key}
+	case state == idempotency.InFlight:
+		err = &retryError{fmt.Errorf("%w: key %q", ErrInFlight, key), time.Second}
+		return c, nil, e.rejectKey(w, r, key, err, ReasonInFlight)
 	}
+	err = fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state)
+	return c, nil, e.rejectKey(w, r, key, err, ReasonStoreUnavailable)
+}
 
-	d := &delivery[E]{Context: ctx, event: event, key: key, detached: detached{ctx}}
-	// Whatever happens next, panics included, the claim is completed or
-	// released on the way out.
-	acked, why, completed := false, "panic", false
-	defer func() {
-		if !completed {
-			e.finish(&d.detached, key, storeKey, token, acked, why)
-		}
-		if t != nil {
-			t.store += since(&t0)
-		}
-	}()
-	var confirmLater error // the error that deferred confirmation to the inbox
-	if e.confirm != nil {
-		err := e.confirm.Confirm(ctx, &d.event)
-		if t != nil {
-			t.confirm = since(&t0)
-		}
-		switch {
-		case err == nil:
-		case e.inbox != nil && settlesLater(err):
-			confirmLater = err // the sender is authenticated: hold the key, confirm later
-		default:
-			why = "not confirmed"
-			return e.rejectKey(w, r, key, err, ReasonNone)
-		}
+// unclaim gives back a claim whose answer was the error err: the store may
+// have applied it and lost its answer, and every retry would be refused
+// until the lease ends. It returns the error to answer with.
+func (e *engine[E]) unclaim(ctx context.Context, c claim, err error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	rerr := e.store.Release(rctx, c.storeKey, c.token)
+	cancel()
+	if errors.Is(rerr, idempotency.ErrNotOwner) {
+		rerr = nil // the claim was not applied: nothing to give back
 	}
-	if e.inbox != nil {
-		res, completed = e.enqueue(w, r, t, d.event, key, e.name+":"+key, confirmLater != nil, false, confirmLater, storeKey, token)
-		acked, why = res.status == http.StatusOK, "inbox unavailable"
-		return res
+	return fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, errors.Join(err, rerr))
+}
+
+// confirmEvent confirms d's event with the provider's API, when p is a
+// [Confirmer]. With an inbox, an API that cannot settle the payment yet
+// defers the confirmation to a worker: the sender is authenticated, so the
+// delivery keeps its claim, and later is the error that deferred it.
+func (e *engine[E]) confirmEvent(d *delivery[E], t *timings) (later, err error) {
+	if e.confirm == nil {
+		return nil, nil
 	}
-	why = "handler did not acknowledge"
-	acked, res = e.call(w, r, next, d, body)
-	if t != nil {
-		t.handler = since(&t0)
+	err = e.confirm.Confirm(d.Context, &d.event)
+	t.lap(stepConfirm)
+	if err != nil && e.inbox != nil && settlesLater(err) {
+		return err, nil
 	}
-	return res
+	return nil, err
 }
 
 // settlesLater reports whether a Verify or Confirm error means "ask the
@@ -244,10 +387,10 @@ func settlesLater(err error) bool {
 func (e *engine[E]) call(w http.ResponseWriter, r *http.Request, next http.Handler, d *delivery[E], body []byte) (bool, result) {
 	if e.fn != nil {
 		if err := e.fn(d, d.event); err != nil {
-			code := writeError(w, err)
+			c := writeError(w, err)
 			e.log(d, slog.LevelError, "payhook: handler failed", slog.String("key", d.key),
-				slog.Int("status", code), slog.Any("error", err))
-			return false, result{outcome: Failed, status: code, reason: ReasonHandler, key: d.key}
+				slog.Int("status", c.status), slog.Any("error", err))
+			return false, result{outcome: Failed, status: c.status, reason: ReasonHandler, key: d.key}
 		}
 		io.WriteString(w, "ok\n")
 		return true, result{outcome: Processed, status: http.StatusOK, key: d.key}
@@ -276,21 +419,28 @@ type passOn struct {
 	body bodyReader
 }
 
-// finish completes or releases a claim. The request may be over, so ctx
-// must not be canceled with it.
-func (e *engine[E]) finish(ctx context.Context, key, storeKey, token string, ok bool, why string) {
-	if ok {
-		if err := e.store.Complete(ctx, storeKey, token, e.retention); err != nil {
+// finish completes d's claim c when the event was acknowledged, and
+// releases it otherwise, so that a provider's retry is processed again.
+// The request may be over: the claim is finished in a context that is not
+// canceled with it.
+func (e *engine[E]) finish(d *delivery[E], c *claim, t *timings) {
+	defer t.lap(stepStore)
+	ctx := &d.detached
+	switch {
+	case c.settled:
+	case c.acked:
+		if err := e.store.Complete(ctx, c.storeKey, c.token, e.retention); err != nil {
 			// The handler did its work and the provider has its 2xx; a later
 			// duplicate may be processed again.
 			e.log(ctx, slog.LevelError, "payhook: event processed but not recorded as done",
-				slog.String("key", key), slog.Any("error", err))
+				slog.String("key", d.key), slog.Any("error", err))
 		}
-		return
+	default:
+		e.reopen(d)
+		err := e.store.Release(ctx, c.storeKey, c.token)
+		e.log(ctx, slog.LevelWarn, "payhook: event released for retry",
+			slog.String("key", d.key), slog.String("reason", c.why), slog.Any("release_error", err))
 	}
-	err := e.store.Release(ctx, storeKey, token)
-	e.log(ctx, slog.LevelWarn, "payhook: event released for retry",
-		slog.String("key", key), slog.String("reason", why), slog.Any("release_error", err))
 }
 
 // reject answers err's status and logs why.
@@ -301,27 +451,20 @@ func (e *engine[E]) reject(w http.ResponseWriter, r *http.Request, err error) re
 // rejectKey is reject once the event's key is known; a reason other than
 // ReasonNone overrides the one err's sentinel gives.
 func (e *engine[E]) rejectKey(w http.ResponseWriter, r *http.Request, key string, err error, reason Reason) result {
-	code := writeError(w, err)
-	level := slog.LevelInfo
-	switch {
-	case code >= 500:
-		level = slog.LevelError
-	case code == http.StatusUnauthorized || code == http.StatusBadRequest || code == http.StatusRequestEntityTooLarge:
-		level = slog.LevelWarn
-	}
-	attrs := []slog.Attr{slog.Int("status", code), slog.String("remote", r.RemoteAddr), slog.Any("error", err)}
+	c := writeError(w, err)
+	attrs := []slog.Attr{slog.Int("status", c.status), slog.String("remote", r.RemoteAddr), slog.Any("error", err)}
 	if key != "" {
 		attrs = append(attrs, slog.String("key", key))
 	}
-	e.log(r.Context(), level, "payhook: delivery rejected", attrs...)
+	e.log(r.Context(), c.level, "payhook: delivery rejected", attrs...)
 	if reason == ReasonNone {
-		reason = reasonOf(err)
+		reason = c.reason
 	}
 	outcome := Rejected
 	if reason == ReasonInFlight {
 		outcome = InFlight
 	}
-	return result{outcome: outcome, status: code, reason: reason, key: key}
+	return result{outcome: outcome, status: c.status, reason: reason, key: key}
 }
 
 func (e *engine[E]) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {

@@ -496,10 +496,19 @@ func TestStoreDown(t *testing.T) {
 	})
 }
 
+// chargedFirst is the Kazawallet provider without its VerifiesLocally, as
+// a provider whose Verify calls an API to authenticate: the rate limit
+// charges every request, before its body is read.
+func chargedFirst(t testing.TB) payhook.Provider[kazawallet.Event] {
+	return struct {
+		payhook.Provider[kazawallet.Event]
+	}{provider(t)}
+}
+
 func TestRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rec := &recorder{}
-	h := payhook.Middleware(provider(t),
+	h := payhook.Middleware(chargedFirst(t),
 		payhook.WithRateLimit(payhook.RateLimit{Rate: 0.5, Burst: 2}),
 		payhook.WithClock(func() time.Time { return now }))(rec)
 	from := func(addr string, i int) *http.Request {
@@ -534,7 +543,7 @@ func TestRateLimitRetryAfterWithoutRefill(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: tt.rate, Burst: 1}))(&recorder{})
+			h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{Rate: tt.rate, Burst: 1}))(&recorder{})
 			require.Equal(t, http.StatusOK, serve(h, post(webhook("ord_1", "10", "fulfilled"))).Code)
 			w := serve(h, post(webhook("ord_2", "10", "fulfilled")))
 			assert.Equal(t, http.StatusTooManyRequests, w.Code)
@@ -546,7 +555,7 @@ func TestRateLimitRetryAfterWithoutRefill(t *testing.T) {
 // TestRateLimitIPv6Network: one host commonly has a whole /64, so a client
 // that picks a new address of it for each request must still be one client.
 func TestRateLimitIPv6Network(t *testing.T) {
-	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
+	h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
 	from := func(addr string, i int) int {
 		r := post(webhook(fmt.Sprint("ord_", i), "10", "fulfilled"))
 		r.RemoteAddr = addr
@@ -562,7 +571,7 @@ func TestRateLimitIPv6Network(t *testing.T) {
 }
 
 func TestRateLimitKey(t *testing.T) {
-	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{
+	h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{
 		Rate:  1,
 		Burst: 1,
 		Key:   func(r *http.Request) string { return r.Header.Get("X-Real-IP") },
@@ -578,7 +587,7 @@ func TestRateLimitKey(t *testing.T) {
 }
 
 func TestRateLimitRunsBeforeTheBodyIsRead(t *testing.T) {
-	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
+	h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
 	serve(h, post(webhook("ord_1", "10", "fulfilled")))
 	r := post("")
 	r.Body = io.NopCloser(errReader{}) // reading it would answer 400
@@ -626,6 +635,46 @@ func TestProviderErrorsMapToStatus(t *testing.T) {
 			assert.Equal(t, tt.want, w.Code)
 			assert.Equal(t, tt.want == 200, called)
 			assert.NotContains(t, w.Body.String(), "fake")
+		})
+	}
+}
+
+// TestEachSentinelHasOneClass (issue 18): the one table of sentinels gives
+// each its status, its reason for the observer and its Retry-After.
+func TestEachSentinelHasOneClass(t *testing.T) {
+	tests := []struct {
+		err        error
+		status     int
+		reason     payhook.Reason
+		retryAfter string
+	}{
+		{payhook.ErrInvalidSignature, 401, payhook.ReasonInvalidSignature, ""},
+		{payhook.ErrMalformed, 400, payhook.ReasonMalformed, ""},
+		{payhook.ErrTooLarge, 413, payhook.ReasonTooLarge, ""},
+		{payhook.ErrMethodNotAllowed, 405, payhook.ReasonMethodNotAllowed, ""},
+		{payhook.ErrRateLimited, 429, payhook.ReasonRateLimited, ""},
+		{payhook.ErrInFlight, 409, payhook.ReasonInFlight, ""},
+		{payhook.ErrPending, 503, payhook.ReasonPending, "30"},
+		{errors.Join(payhook.ErrUnavailable, payhook.ErrPending), 503, payhook.ReasonPending, "30"},
+		{payhook.ErrUnavailable, 503, payhook.ReasonUnavailable, ""},
+		{idempotency.ErrFull, 503, payhook.ReasonUnavailable, ""},
+		{payhook.ErrUnexpected, 503, payhook.ReasonUnexpected, "5"},
+		{payhook.ErrMismatch, 500, payhook.ReasonMismatch, ""},
+		{errors.New("fake: bug"), 500, payhook.ReasonHandler, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.err.Error(), func(t *testing.T) {
+			var o observed
+			h := payhook.Middleware[string](fakeProvider{err: fmt.Errorf("fake: %w", tt.err), key: "k"},
+				payhook.WithObserver(o.observer()))(http.NotFoundHandler())
+			w := serve(h, post("{}"))
+			assert.Equal(t, tt.status, w.Code)
+			assert.Equal(t, tt.retryAfter, w.Header().Get("Retry-After"))
+			outcome := payhook.Rejected
+			if tt.reason == payhook.ReasonInFlight {
+				outcome = payhook.InFlight
+			}
+			assert.Equal(t, []string{string(outcome) + "/" + string(tt.reason)}, o.outcomes())
 		})
 	}
 }
@@ -684,6 +733,50 @@ func TestFlushAndResponseController(t *testing.T) {
 func TestNilArgumentsPanic(t *testing.T) {
 	assert.PanicsWithValue(t, "payhook: nil Provider", func() { payhook.Middleware[kazawallet.Event](nil) })
 	assert.PanicsWithValue(t, "payhook: nil handler func", func() { payhook.Handle[kazawallet.Event](provider(t), nil) })
+}
+
+// TestOptionsRefuseUnusableValues (issue 18): an option given a value it
+// cannot use makes Middleware and Handle panic with ErrConfig, rather than
+// run with the default in its place.
+func TestOptionsRefuseUnusableValues(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  payhook.Option
+	}{
+		{"WithStore(nil)", payhook.WithStore(nil)},
+		{"WithMaxBodyBytes(0)", payhook.WithMaxBodyBytes(0)},
+		{"WithMaxBodyBytes(-1)", payhook.WithMaxBodyBytes(-1)},
+		{"WithLease(0s)", payhook.WithLease(0)},
+		{"WithRetention(-1s)", payhook.WithRetention(-time.Second)},
+		{"WithLogger(nil)", payhook.WithLogger(nil)},
+		{"WithClock(nil)", payhook.WithClock(nil)},
+		{"WithInbox(nil)", payhook.WithInbox(nil)},
+		{"WithRateLimit(Burst -1", payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: -1})},
+		{"WithRateLimit(Burst 0, MaxClients -1)", payhook.WithRateLimit(payhook.RateLimit{Rate: 1, MaxClients: -1})},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, build := range []func(){
+				func() { payhook.Middleware(provider(t), tt.opt) },
+				func() {
+					payhook.Handle(provider(t), func(context.Context, kazawallet.Event) error { return nil }, tt.opt)
+				},
+			} {
+				v := func() (v any) {
+					defer func() { v = recover() }()
+					build()
+					return nil
+				}()
+				err, ok := v.(error)
+				require.True(t, ok, "panics with an error, not %v", v)
+				assert.ErrorIs(t, err, payhook.ErrConfig)
+				assert.Contains(t, err.Error(), tt.name)
+			}
+		})
+	}
+	assert.NotPanics(t, func() {
+		payhook.Middleware(provider(t), payhook.WithMaxBodyBytes(1), payhook.WithLease(1), payhook.WithRetention(1),
+			payhook.WithRateLimit(payhook.RateLimit{Rate: 1}), payhook.WithObserver(payhook.Observer{}))
+	}, "the smallest usable values, and zero for a field whose zero is its default")
 }
 
 func TestOverRealHTTP(t *testing.T) {

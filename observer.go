@@ -2,10 +2,7 @@ package payhook
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/payhook/payhook/idempotency"
 )
 
 // Observer is told what the middleware and the inbox did, for metrics and
@@ -24,6 +21,10 @@ type Observer struct {
 	// Attempt is called once for each attempt of an inbox entry
 	// ([WithInbox]), after it has ended. ctx is the attempt's.
 	Attempt func(ctx context.Context, a Attempt)
+	// Reconcile is called once for each poll of an expected payment and
+	// once for each expectation that becomes overdue ([Reconciler]). ctx
+	// is the reconciler's.
+	Reconcile func(ctx context.Context, r Reconcile)
 }
 
 // Outcome is what became of a delivery. Its values are stable, so that
@@ -53,7 +54,8 @@ const (
 // fit for a metric label.
 type Reason string
 
-// The reasons, one for each sentinel error, and two for the handler.
+// The reasons: one for each sentinel error (see classes in errors.go),
+// and the middleware's own.
 const (
 	ReasonNone              Reason = ""
 	ReasonMethodNotAllowed  Reason = "method_not_allowed"
@@ -69,32 +71,9 @@ const (
 	ReasonStoreUnavailable  Reason = "store_unavailable"
 	ReasonInboxUnavailable  Reason = "inbox_unavailable"
 	ReasonConfirmationLater Reason = "confirmation_later"
+	ReasonUnexpected        Reason = "unexpected"
+	ReasonMismatch          Reason = "mismatch"
 )
-
-// reasonOf names err's sentinel.
-func reasonOf(err error) Reason {
-	switch {
-	case err == nil:
-		return ReasonNone
-	case errors.Is(err, ErrInvalidSignature):
-		return ReasonInvalidSignature
-	case errors.Is(err, ErrMalformed):
-		return ReasonMalformed
-	case errors.Is(err, ErrTooLarge):
-		return ReasonTooLarge
-	case errors.Is(err, ErrMethodNotAllowed):
-		return ReasonMethodNotAllowed
-	case errors.Is(err, ErrRateLimited):
-		return ReasonRateLimited
-	case errors.Is(err, ErrInFlight):
-		return ReasonInFlight
-	case errors.Is(err, ErrPending):
-		return ReasonPending
-	case errors.Is(err, ErrUnavailable), errors.Is(err, idempotency.ErrFull):
-		return ReasonUnavailable
-	}
-	return ReasonHandler
-}
 
 // Delivery describes one request the middleware answered.
 type Delivery struct {
@@ -173,6 +152,15 @@ func Observers(os ...Observer) Observer {
 				d(ctx, v)
 			}
 		}
+		if rc := o.Reconcile; rc != nil {
+			prev := all.Reconcile
+			all.Reconcile = func(ctx context.Context, v Reconcile) {
+				if prev != nil {
+					prev(ctx, v)
+				}
+				rc(ctx, v)
+			}
+		}
 		if a := o.Attempt; a != nil {
 			prev := all.Attempt
 			all.Attempt = func(ctx context.Context, v Attempt) {
@@ -189,7 +177,7 @@ func Observers(os ...Observer) Observer {
 // orNil returns nil for an Observer with no funcs, so that the middleware
 // tests one pointer.
 func (o Observer) orNil() *Observer {
-	if o.Delivery == nil && o.Attempt == nil {
+	if o.Delivery == nil && o.Attempt == nil && o.Reconcile == nil {
 		return nil
 	}
 	return &o

@@ -49,7 +49,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	require.NoError(t, err)
 	kpc, err := kasperopay.NewClient(kasperopay.WithBaseURL(base))
 	require.NoError(t, err)
-	kp, err := kasperopay.New(kasperopay.WithWebhookSecret(testSecrets[7]), kasperopay.WithSecrets("kpWHSEC-old-1d2e"), kasperopay.WithConfirmation(kpc))
+	kp, err := kasperopay.New(kasperopay.WithSecrets(testSecrets[7], "kpWHSEC-old-1d2e"), kasperopay.WithConfirmation(kpc))
 	require.NoError(t, err)
 
 	values := map[string]any{

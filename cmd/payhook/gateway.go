@@ -53,8 +53,11 @@ func openGateway(ctx context.Context, cfg *config, conn *storeConn, logger *slog
 		return nil, err
 	}
 	attempt := timeout + time.Second
-	ib := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, inbox.DefaultMaxBackoff)),
+	ib, err := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, inbox.DefaultMaxBackoff)),
 		inbox.WithTimeout(attempt), inbox.WithLease(2*attempt))
+	if err != nil {
+		return nil, err
+	}
 	logger.Info("payhook: forwarding processed events through the inbox", "forward", fwd,
 		"inbox", inboxName(backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
 	return &gateway{fwd: fwd, ib: ib, b: backend}, nil

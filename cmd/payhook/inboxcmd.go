@@ -127,7 +127,12 @@ func openInboxCmd(ctx context.Context, spec string, stderr io.Writer) (*inbox.In
 		conn.close()
 		return nil, nil, err
 	}
-	return inbox.New(backend), conn.close, nil
+	ib, err := inbox.New(backend)
+	if err != nil {
+		conn.close()
+		return nil, nil, err
+	}
+	return ib, conn.close, nil
 }
 
 // sqlitePath returns the SQLite file spec names, and whether it names one.

@@ -53,7 +53,7 @@ func kasperopayHandler(env mountEnv) (http.Handler, error) {
 	}
 	popts := []kasperopay.Option{kasperopay.WithConfirmation(cl)}
 	if len(secrets) > 0 {
-		popts = append(popts, kasperopay.WithWebhookSecret(secrets[0]), kasperopay.WithSecrets(secrets[1:]...))
+		popts = append(popts, kasperopay.WithSecrets(secrets...))
 	}
 	p, err := kasperopay.New(popts...)
 	if err != nil {

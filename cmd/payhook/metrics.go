@@ -56,9 +56,9 @@ func (m *metrics) options() []payhook.Option {
 // mount makes the metrics of the mounted routes (/webhooks/NAME), of gw's
 // inbox and of what the public listener's limits refused, and serves them
 // on GET /metrics of mux (the admin listener's).
-func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway, refused *limitStats) {
+func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway, refused *limitStats) error {
 	if m == nil {
-		return
+		return nil
 	}
 	var names []string
 	for _, path := range mounted {
@@ -69,14 +69,22 @@ func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway, refus
 		// The inbox's counts are a query (a GROUP BY over the table):
 		// read at most every statsEvery, one at a time, however often
 		// /metrics is scraped.
-		opts = append(opts, payhookprom.WithInbox(inbox.New(newStatsCache(b, statsEvery, clock))))
+		ib, err := inbox.New(newStatsCache(b, statsEvery, clock))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, payhookprom.WithInbox(ib))
 	}
-	pm := payhookprom.New(opts...)
+	pm, err := payhookprom.New(opts...)
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(pm, refused, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	obs := pm.Observer()
 	m.obs.Store(&obs)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	return nil
 }
 
 // statsEvery is how often /metrics reads the inbox's counts again.

@@ -17,13 +17,10 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/payhooktest"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/providers/kasperopay"
-	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
-	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
-	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 const sendUsage = `usage: payhook send [flags] <kazawallet|kkiapay|kasperopay>
@@ -132,10 +129,10 @@ func send(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wri
 		fmt.Fprintln(stdout, cmd)
 		return nil
 	}
-	policy := payhooktest.Policy{}
+	policy := deliver.Policy{}
 	if f.retry {
 		policy = w.policy
-		policy.Sleep = payhooktest.Sleep
+		policy.Sleep = deliver.Sleep
 	}
 	return deliverCopies(ctx, r, policy, f, stdout)
 }
@@ -187,42 +184,48 @@ func (f *sendFlags) check(fs *flag.FlagSet, provider string) error {
 
 // webhook is a provider's webhook, ready to be posted.
 type webhook struct {
-	build  func(target string, forged bool) *http.Request
-	policy payhooktest.Policy
+	build  func(target string, forged bool) (*http.Request, error)
+	policy deliver.Policy
 	// credentials maps the headers that carry a credential to the shell
 	// expression --print writes instead of the credential.
 	credentials map[string]string
 }
 
-// builder is one of the kit's webhook builders, for events of type E.
-type builder[E any] interface {
-	Request(target string, e E) *http.Request
-	Forged(target string, e E) *http.Request
-	Policy() payhooktest.Policy
+// sender is a provider package's Sender, for events of type E.
+type sender[E any] interface {
+	NewRequest(target string, e E) (*http.Request, error)
+	Policy() deliver.Policy
 }
 
-// webhookOf is the webhook that b builds for e.
-func webhookOf[E any](b builder[E], e E) webhook {
-	return webhook{build: func(target string, forged bool) *http.Request {
-		if forged {
-			return b.Forged(target, e)
+// webhookOf is the webhook that s builds for e, or, forged, that forged
+// (s with a wrong secret) builds.
+func webhookOf[E any, S sender[E]](s, forged S, e E) webhook {
+	return webhook{build: func(target string, forge bool) (*http.Request, error) {
+		if forge {
+			return forged.NewRequest(target, e)
 		}
-		return b.Request(target, e)
-	}, policy: b.Policy()}
+		return s.NewRequest(target, e)
+	}, policy: s.Policy()}
 }
 
-// request builds the webhook's request to target, checking target first
-// (the builders panic on what is not a URL). The error does not repeat
-// target, which may hold a password.
+// forgedSecret is what --forge signs with instead of secret.
+func forgedSecret(secret string) string { return "forged-not-" + secret }
+
+// request builds the webhook's request to target, checking target first.
+// The error does not repeat target, which may hold a password.
 func (w webhook) request(target string, forged bool) (*http.Request, error) {
 	if _, err := http.NewRequest(http.MethodPost, target, nil); err != nil || !strings.Contains(target, "://") {
 		return nil, errors.New("send: --url is not an http(s) URL such as http://localhost:8080/webhooks/kazawallet")
 	}
-	return w.build(target, forged), nil
+	r, err := w.build(target, forged)
+	if err != nil {
+		return nil, fmt.Errorf("send: %w", err)
+	}
+	return r, nil
 }
 
 // buildWebhook builds provider's webhook from the flags and the merchant's
-// secrets in cfg (the first of each list), with the kit's builders.
+// secrets in cfg (the first of each list), with the provider packages' Senders.
 func buildWebhook(provider string, f *sendFlags, cfg *config) (webhook, error) {
 	switch provider {
 	case kazawallet.Name:
@@ -236,8 +239,10 @@ func buildWebhook(provider string, f *sendFlags, cfg *config) (webhook, error) {
 		}
 		e := kazawallet.Event{OrderID: or(f.orderID, "ord_"+randomID(8)), Amount: amount, Ref: or(f.ref, "ref_"+randomID(8)),
 			Type: kazawallet.EventType(f.status), Currency: f.currency}
-		s := kazawallettest.Sender{APIKey: key, APISecret: secret, Form: f.form}
-		return webhookOf(s, e), nil
+		s := kazawallet.Sender{APIKey: key, APISecret: secret, Form: f.form}
+		forged := s
+		forged.APISecret = forgedSecret(secret)
+		return webhookOf(s, forged, e), nil
 
 	case kkiapay.Name:
 		secret := cfg.kkiapay.secrets.first()
@@ -260,8 +265,7 @@ func buildWebhook(provider string, f *sendFlags, cfg *config) (webhook, error) {
 		if event == kkiapay.TransactionFailed {
 			e.FailureCode, e.FailureMessage = "processing_error", "processing_error"
 		}
-		s := kkiapaytest.Sender{Secret: secret}
-		w := webhookOf(s, e)
+		w := webhookOf(kkiapay.Sender{Secret: secret}, kkiapay.Sender{Secret: forgedSecret(secret)}, e)
 		// The header is the hash secret itself: --print reads it from the
 		// variable serve reads, the first of its comma list.
 		w.credentials = map[string]string{kkiapay.SignatureHeader: "${KKIAPAY_WEBHOOK_SECRET%%,*}"}
@@ -285,8 +289,7 @@ func buildWebhook(provider string, f *sendFlags, cfg *config) (webhook, error) {
 		}
 		e := kasperopay.Event{Type: kasperopay.EventType(or(f.event, string(kasperopay.PaymentCompleted))), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
 			OrderID: f.orderID, AmountKAS: amount, AmountUSD: usd, TransactionID: or(f.transactionID, randomID(32))}
-		s := kasperopaytest.Sender{Secret: secret}
-		return webhookOf(s, e), nil
+		return webhookOf(kasperopay.Sender{Secret: secret}, kasperopay.Sender{Secret: forgedSecret(secret)}, e), nil
 	}
 }
 
@@ -328,7 +331,7 @@ func defaultURL(addr, provider string) string {
 // deliverCopies posts f.repeat copies of r (at least f.concurrency), at
 // most f.concurrency at once, each as policy says; prints every answer as
 // it comes and a summary; and fails unless every copy was acknowledged.
-func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Policy, f *sendFlags, stdout io.Writer) error {
+func deliverCopies(ctx context.Context, r *http.Request, policy deliver.Policy, f *sendFlags, stdout io.Writer) error {
 	body, _ := io.ReadAll(r.Body)
 	fmt.Fprintf(stdout, "POST %s\n%s\n", r.URL.Redacted(), body)
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -346,7 +349,7 @@ func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Poli
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			res := payhooktest.Deliver(t, r, policy)
+			res := deliver.Send(t, r, policy)
 			mu.Lock()
 			defer mu.Unlock()
 			for j, a := range res.Attempts {

@@ -284,7 +284,7 @@ func TestSendPrint(t *testing.T) {
 			return payhook.Handle(p, func(ctx context.Context, e kkiapay.Event) error { return nil })
 		}},
 		{"kasperopay signed", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "whsec"}, "kasperopay", nil, func(t *testing.T) http.Handler {
-			p, err := kasperopay.New(kasperopay.WithWebhookSecret("whsec"), kasperopay.WithoutConfirmation())
+			p, err := kasperopay.New(kasperopay.WithSecrets("whsec"), kasperopay.WithoutConfirmation())
 			require.NoError(t, err)
 			return payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { return nil })
 		}},

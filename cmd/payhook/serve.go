@@ -78,7 +78,9 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 	// then behind PAYHOOK_ADMIN_TOKEN.
 	admin := http.NewServeMux()
 	limited := &limitStats{}
-	metrics.mount(admin, mounted, gw, limited)
+	if err := metrics.mount(admin, mounted, gw, limited); err != nil {
+		return err
+	}
 	if cfg.pprof {
 		mountPprof(admin)
 	}
@@ -157,8 +159,14 @@ func publicEndpoint(cfg *config, mux http.Handler, cert *certFiles, limited *lim
 		},
 		listener: func(ln net.Listener) net.Listener { return limitConns(ln, cfg.limits, cfg.proxies, limited) },
 		listening: func(addr string) {
-			logger.Info("payhook: listening", "addr", addr, "https", cert != nil, "webhooks", strings.Join(mounted, " "),
-				"store", storeName(cfg.store), "rate_limit", cfg.rateSpec, "trusted_proxies", len(cfg.proxies))
+			attrs := []any{"addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(cfg.store), "rate_limit", cfg.rateSpec}
+			if cert != nil {
+				attrs = append(attrs, "https", true)
+			}
+			if len(cfg.proxies) > 0 {
+				attrs = append(attrs, "trusted_proxies", len(cfg.proxies))
+			}
+			logger.Info("payhook: listening", attrs...)
 		},
 	}
 	if cert != nil {

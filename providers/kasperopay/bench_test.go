@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 )
 
 // The benchmarks below measure the whole middleware path on one KasperoPay
@@ -27,7 +27,7 @@ import (
 //	go test -run '^$' -bench . -benchmem -count 6 ./providers/kasperopay
 //
 // BenchmarkFloor / BenchmarkMiddleware: signature and status API
-// (WithWebhookSecret, confirmation on). BenchmarkFloorSignatureOnly /
+// (WithSecrets, confirmation on). BenchmarkFloorSignatureOnly /
 // BenchmarkMiddlewareSignatureOnly: signature alone (WithoutConfirmation).
 
 const benchSecret = "whsec_bench"
@@ -111,7 +111,7 @@ func floor(b *testing.B, api string) {
 // the default in-memory store, the typed handler called, the key marked
 // done, the answer written.
 func middleware(b *testing.B, opts ...Option) {
-	p, err := New(append([]Option{WithWebhookSecret(benchSecret), WithClock(func() time.Time { return benchNow })}, opts...)...)
+	p, err := New(append([]Option{WithSecrets(benchSecret), WithClock(func() time.Time { return benchNow })}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}

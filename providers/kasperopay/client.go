@@ -72,11 +72,11 @@ type Client struct {
 // on a base URL that is not http(s) or a path holding a query.
 func NewClient(opts ...ClientOption) (*Client, error) {
 	c := newClientConfig(opts)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
+	}
 	if err := apiclient.CheckBase(c.baseURL); err != nil {
 		return nil, fmt.Errorf("kasperopay: %w: %w", payhook.ErrConfig, err)
-	}
-	if c.badPath {
-		return nil, fmt.Errorf("kasperopay: %w: status path %q holds a query or fragment", payhook.ErrConfig, c.statusPath)
 	}
 	return &Client{api: apiclient.New(c.baseURL, c.http, nil, c.timeout), path: c.statusPath}, nil
 }

@@ -70,12 +70,12 @@
 // the id is claimed first, and a duplicate costs no call.
 //
 // If your KasperoPay dashboard offers a webhook secret, configure it with
-// [WithWebhookSecret] (and [WithSecrets] while rotating it): the
+// [WithSecrets] (with the old one too while rotating it): the
 // X-KasperoPay-Signature header (hex HMAC-SHA256 of the raw body) is then
 // required and checked first, and the body's timestamp must lie within
 // [WithReplayWindow] of now. Every field is then KasperoPay's. Confirmation
 // stays on unless [WithoutConfirmation] turns it off, which is refused
-// without a secret. [WithConfirmation] confirms through a [Client] of
+// without secrets. [WithConfirmation] confirms through a [Client] of
 // yours (another base URL, path or timeout: [NewClient]'s options).
 //
 // # When the status API cannot answer

@@ -69,7 +69,7 @@ type Event struct {
 	// string holding an object is that object. See [Event.DecodeMetadata].
 	Metadata json.RawMessage `json:"metadata,omitempty"`
 	// Signed reports that the X-KasperoPay-Signature HMAC of the body was
-	// checked ([WithWebhookSecret]).
+	// checked ([WithSecrets]).
 	Signed bool `json:"signed"`
 	// Confirmation is the status API's answer that confirmed the payment; nil
 	// when confirmation is off ([WithoutConfirmation]).
@@ -105,8 +105,9 @@ type Item struct {
 	Price payhook.Amount `json:"price,omitzero"`
 }
 
-// EventFrom returns the KasperoPay event that payhook's middleware put in
-// ctx, and whether there was one.
+// EventFrom returns the KasperoPay event that payhook's middleware put in ctx,
+// and whether there was one: payhook.EventFrom[Event], without a type
+// parameter to get wrong.
 func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Event](ctx) }
 
 // wire is a webhook body as KasperoPay sends it. event, payment_id and

@@ -74,8 +74,8 @@ func ExampleClient_Status() {
 
 // With a webhook secret, the signature header is required and checked
 // before the status API is called.
-func ExampleWithWebhookSecret() {
-	kp, err := kasperopay.New(kasperopay.WithWebhookSecret("whsec_from_the_dashboard"))
+func ExampleWithSecrets() {
+	kp, err := kasperopay.New(kasperopay.WithSecrets("whsec_from_the_dashboard"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,5 +86,5 @@ func ExampleWithWebhookSecret() {
 	fmt.Println(err)
 	// Output:
 	// kasperopay: payhook: invalid signature: no X-KasperoPay-Signature header
-	// kasperopay: payhook: invalid configuration: confirmation off without a webhook secret would accept any unsigned body
+	// kasperopay: payhook: invalid configuration: WithoutConfirmation without WithSecrets would accept any unsigned body
 }

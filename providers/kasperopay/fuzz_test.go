@@ -43,7 +43,7 @@ func FuzzDecode(f *testing.F) {
 // accepted unless its signature is the HMAC of the body.
 func FuzzVerify(f *testing.F) {
 	now := time.Date(2026, 1, 30, 15, 30, 0, 0, time.UTC)
-	p, err := New(WithWebhookSecret("whsec_fuzz"), WithoutConfirmation(), WithClock(func() time.Time { return now }))
+	p, err := New(WithSecrets("whsec_fuzz"), WithoutConfirmation(), WithClock(func() time.Time { return now }))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -36,35 +36,27 @@ type Provider struct {
 var (
 	_ payhook.Provider[Event]  = (*Provider)(nil)
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
+	_ payhook.LocalVerifier    = (*Provider)(nil)
 )
 
 // New returns a Provider. Without options it confirms every webhook through
 // KasperoPay's status API at DefaultBaseURL, since KasperoPay signs nothing
-// by default. Options add a webhook secret ([WithWebhookSecret], and
-// [WithSecrets] while rotating it), confirm through another Client
-// ([WithConfirmation]) or turn confirmation off ([WithoutConfirmation],
-// only with a secret). A configuration that would verify nothing, an empty
-// secret or a nil Client is an error wrapping payhook.ErrConfig.
+// by default. Options require a signature ([WithSecrets]), confirm through
+// another Client ([WithConfirmation]) or turn confirmation off
+// ([WithoutConfirmation], only with secrets). A configuration that would
+// verify nothing, or an option given a value it cannot use (an empty
+// secret, a nil Client), is an error wrapping payhook.ErrConfig.
 func New(opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
-	switch {
-	case c.blank:
-		return nil, fmt.Errorf("kasperopay: %w: empty webhook secret", payhook.ErrConfig)
-	case len(c.more) > 0 && !c.hasSecret:
-		return nil, fmt.Errorf("kasperopay: %w: WithSecrets without WithWebhookSecret", payhook.ErrConfig)
-	case c.nilClient:
-		return nil, fmt.Errorf("kasperopay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
-	case !c.confirm && !c.hasSecret:
-		return nil, fmt.Errorf("kasperopay: %w: confirmation off without a webhook secret would accept any unsigned body", payhook.ErrConfig)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
 	}
-	for _, s := range c.more {
-		if strings.TrimSpace(s) == "" {
-			return nil, fmt.Errorf("kasperopay: %w: empty webhook secret in WithSecrets", payhook.ErrConfig)
-		}
+	if !c.confirm && len(c.secrets) == 0 {
+		return nil, fmt.Errorf("kasperopay: %w: WithoutConfirmation without WithSecrets would accept any unsigned body", payhook.ErrConfig)
 	}
 	p := &Provider{window: c.window, maxAge: c.maxAge, now: c.now}
-	if c.hasSecret {
-		p.signer = newSigner(append([]string{c.secret}, c.more...))
+	if len(c.secrets) > 0 {
+		p.signer = newSigner(c.secrets)
 	}
 	if c.confirm {
 		p.client = c.client
@@ -72,6 +64,9 @@ func New(opts ...Option) (*Provider, error) {
 			p.client, _ = NewClient() // the defaults are valid
 		}
 		p.answers = apicache.New[Payment](c.answerTTL, c.inFlight, p.client.api.Timeout(), maxAnswers, c.now)
+		if p.signer == nil { // anyone may post: forged copies of one payment cost one call
+			p.answers.Unsettled(unsettledTTL, func(err error) bool { return errors.Is(err, ErrNotFound) })
+		}
 	}
 	return p, nil
 }
@@ -81,6 +76,12 @@ func (p *Provider) Name() string { return Name }
 
 // Key returns the event's payment id.
 func (p *Provider) Key(e Event) string { return e.PaymentID }
+
+// VerifiesLocally implements payhook.LocalVerifier: with webhook secrets
+// ([WithSecrets]) Verify checks the signature with no network call, so
+// payhook's rate limit is charged only by deliveries that fail it; without
+// them Verify asks the status API, and every delivery is charged first.
+func (p *Provider) VerifiesLocally() bool { return p.signer != nil }
 
 // Verify authenticates and decodes a webhook, in this order:
 //
@@ -213,6 +214,12 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 
 // maxAnswers bounds the payments the Provider remembers.
 const maxAnswers = 10_000
+
+// unsettledTTL is how long a "pending" or "not found" answer is
+// remembered without a webhook secret: forged webhooks naming one payment,
+// and the inbox's retries of it, then cost one status call per payment
+// that long.
+const unsettledTTL = 10 * time.Second
 
 // settled reports whether a payment's status is final, so that the status
 // API's answer can be remembered ([WithAnswerTTL]).

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Defaults of the options.
@@ -37,19 +39,15 @@ const (
 type Option func(*config)
 
 type config struct {
-	secret    string // WithWebhookSecret's
-	hasSecret bool
-	blank     bool     // WithWebhookSecret was given a blank secret
-	more      []string // WithSecrets'
-
-	client    *Client
-	nilClient bool // WithConfirmation(nil)
-	confirm   bool
+	secrets   []string // WithSecrets'
+	client    *Client  // WithConfirmation's; nil for NewClient()'s
+	confirm   bool     // false after WithoutConfirmation
 	window    time.Duration
 	maxAge    time.Duration
 	inFlight  int
 	answerTTL time.Duration
 	now       func() time.Time
+	refused   optcheck.Refused // values the options could not use
 }
 
 func newConfig(opts []Option) config {
@@ -69,53 +67,61 @@ func newConfig(opts []Option) config {
 	return c
 }
 
-// WithWebhookSecret makes the Provider require the X-KasperoPay-Signature
-// header, the hex HMAC-SHA256 of the raw body keyed with secret, and a
-// timestamp within the replay window ([WithReplayWindow]). Both are checked
-// before the status API is called. Default: no secret, so no signature is
-// checked. An empty secret makes New fail with payhook.ErrConfig.
-func WithWebhookSecret(secret string) Option {
+// WithSecrets makes the Provider require the X-KasperoPay-Signature
+// header, the hex HMAC-SHA256 of the raw body keyed with one of secrets,
+// and a timestamp within the replay window ([WithReplayWindow]), both
+// checked before the status API is called. secrets are the webhook secret
+// of KasperoPay's dashboard and, while rotating it, the old one: configure
+// both, change it on the dashboard, then drop the old one; every secret is
+// tried on every delivery. Default: no secret, so no signature is checked
+// and every webhook is confirmed. No secret, or an empty one, makes New
+// fail with payhook.ErrConfig.
+func WithSecrets(secrets ...string) Option {
 	return func(c *config) {
-		c.secret, c.hasSecret = secret, true
-		c.blank = c.blank || strings.TrimSpace(secret) == ""
+		if len(secrets) == 0 {
+			c.refused.Add("WithSecrets(): no secret")
+		}
+		for _, s := range secrets {
+			if strings.TrimSpace(s) == "" {
+				c.refused.Add("WithSecrets: empty webhook secret")
+				return
+			}
+		}
+		c.secrets = append(c.secrets, secrets...)
 	}
-}
-
-// WithSecrets adds webhook secrets that the Provider accepts besides
-// WithWebhookSecret's, so that a merchant can rotate the secret without
-// dropping deliveries: configure the old and the new one, change it on
-// KasperoPay's dashboard, then drop the old one. Every secret is tried on
-// every delivery. Without WithWebhookSecret, or with an empty secret, New
-// fails with payhook.ErrConfig. Default: WithWebhookSecret's only.
-func WithSecrets(more ...string) Option {
-	return func(c *config) { c.more = append(c.more, more...) }
 }
 
 // WithConfirmation makes the Provider confirm every webhook through cl,
 // for a status API at another base URL, path or timeout ([NewClient]'s
-// options). A nil cl makes New fail with payhook.ErrConfig. Default: a
-// Client of NewClient(), the status API at DefaultBaseURL.
+// options). Of WithConfirmation and [WithoutConfirmation], the last given
+// applies. Default: a Client of NewClient(), the status API at
+// DefaultBaseURL. A nil cl makes New fail with payhook.ErrConfig.
 func WithConfirmation(cl *Client) Option {
-	return func(c *config) { c.client, c.nilClient = cl, cl == nil }
+	return func(c *config) {
+		if cl == nil {
+			c.refused.Add("WithConfirmation(nil)")
+			return
+		}
+		c.client, c.confirm = cl, true
+	}
 }
 
 // WithoutConfirmation stops the Provider from confirming each webhook
-// through the status API. KasperoPay's payload is unsigned, so this is
-// allowed only together with [WithWebhookSecret]: without one, New fails
-// with payhook.ErrConfig. Default: every webhook is confirmed.
+// through the status API, so that the signature alone is trusted.
+// KasperoPay's payload is unsigned by default, so this is allowed only
+// together with [WithSecrets]: without them, New fails with
+// payhook.ErrConfig. Of [WithConfirmation] and WithoutConfirmation, the
+// last given applies. Default: every webhook is confirmed.
 func WithoutConfirmation() Option {
-	return func(c *config) { c.confirm = false }
+	return func(c *config) { c.client, c.confirm = nil, false }
 }
 
 // WithReplayWindow sets how far a signed webhook's timestamp may be from
-// now, in the past or the future, when a webhook secret is configured.
-// Default: DefaultReplayWindow. Values below 1 are ignored.
+// now, in the past or the future, when webhook secrets are configured
+// ([WithSecrets]). Default: DefaultReplayWindow. A value below 1 makes New
+// fail with payhook.ErrConfig.
 func WithReplayWindow(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.window = d
-		}
-	}
+	return func(c *config) { optcheck.Positive(&c.refused, "WithReplayWindow", d, &c.window) }
 }
 
 // WithMaxAge sets how long after the status API's confirmed_at a payment's
@@ -128,51 +134,42 @@ func WithReplayWindow(d time.Duration) Option {
 // durable store). KasperoPay sends its webhook once, right after the
 // payment is confirmed, so d only needs to cover that delivery's delay. The
 // age is measured when the webhook arrived (payhook.ReceivedAt, for a
-// delivery an inbox confirms later), else now. Default: DefaultMaxAge.
-// Values below 1 are ignored.
+// delivery an inbox confirms later), else now. Default: DefaultMaxAge. A
+// value below 1 makes New fail with payhook.ErrConfig.
 func WithMaxAge(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.maxAge = d
-		}
-	}
+	return func(c *config) { optcheck.Positive(&c.refused, "WithMaxAge", d, &c.maxAge) }
 }
 
 // WithConcurrentConfirmations bounds the calls of the status API that
 // confirmations make at once: a confirmation beyond waits for one to end (at
 // most the Client's timeout, then 503), so that a spray of unsigned
 // deliveries cannot open unbounded connections to KasperoPay and get the
-// merchant throttled. Values below 1 are ignored. Default:
-// DefaultConcurrentConfirmations.
+// merchant throttled. Default: DefaultConcurrentConfirmations. A value
+// below 1 makes New fail with payhook.ErrConfig.
 func WithConcurrentConfirmations(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.inFlight = n
-		}
-	}
+	return func(c *config) { optcheck.Positive(&c.refused, "WithConcurrentConfirmations", n, &c.inFlight) }
 }
 
 // WithAnswerTTL sets how long the status API's answer for a settled payment
 // (completed, expired) is remembered, per payment id, so that a spray of
 // forged deliveries naming one payment costs one call. Pending and
-// confirming payments, "not found" and errors are never remembered. Values
-// below 1 are ignored. Default: DefaultAnswerTTL.
+// confirming payments, "not found" and errors are never remembered.
+// Default: DefaultAnswerTTL. A value below 1 makes New fail with
+// payhook.ErrConfig.
 func WithAnswerTTL(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.answerTTL = d
-		}
-	}
+	return func(c *config) { optcheck.Positive(&c.refused, "WithAnswerTTL", d, &c.answerTTL) }
 }
 
 // WithClock makes the Provider read the time from now, for tests of the
-// replay window, the maximum age and the answers it remembers. nil is
-// ignored. Default: time.Now.
+// replay window, the maximum age and the answers it remembers. Default:
+// time.Now. A nil func makes New fail with payhook.ErrConfig.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
-		if now != nil {
-			c.now = now
+		if now == nil {
+			c.refused.Add("WithClock(nil)")
+			return
 		}
+		c.now = now
 	}
 }
 
@@ -183,9 +180,9 @@ type ClientOption func(*clientConfig)
 type clientConfig struct {
 	baseURL    string
 	statusPath string
-	badPath    bool // the path holds a query or a fragment
 	http       *http.Client
 	timeout    time.Duration
+	refused    optcheck.Refused // values the options could not use
 }
 
 func newClientConfig(opts []ClientOption) clientConfig {
@@ -212,7 +209,10 @@ func WithBaseURL(u string) ClientOption {
 // payhook.ErrConfig.
 func WithStatusPath(p string) ClientOption {
 	return func(c *clientConfig) {
-		c.badPath = strings.ContainsAny(p, "?#")
+		if strings.ContainsAny(p, "?#") {
+			c.refused.Add("WithStatusPath(%q): holds a query or a fragment", p)
+			return
+		}
 		c.statusPath = "/" + strings.Trim(p, "/") + "/"
 		if c.statusPath == "//" {
 			c.statusPath = "/"
@@ -221,23 +221,15 @@ func WithStatusPath(p string) ClientOption {
 }
 
 // WithHTTPClient sets the client that calls the status API. Default: an
-// http.Client that follows redirects only within the API's host. nil is
-// ignored.
+// http.Client that follows redirects only within the API's host. A nil
+// client makes NewClient fail with payhook.ErrConfig.
 func WithHTTPClient(hc *http.Client) ClientOption {
-	return func(c *clientConfig) {
-		if hc != nil {
-			c.http = hc
-		}
-	}
+	return func(c *clientConfig) { optcheck.NotNil(&c.refused, "WithHTTPClient", hc, &c.http) }
 }
 
 // WithTimeout bounds each call of the status API, whatever the HTTP
-// client's own timeout. Default: DefaultTimeout. Values below 1 are
-// ignored.
+// client's own timeout. Default: DefaultTimeout. A value below 1 makes
+// NewClient fail with payhook.ErrConfig.
 func WithTimeout(d time.Duration) ClientOption {
-	return func(c *clientConfig) {
-		if d > 0 {
-			c.timeout = d
-		}
-	}
+	return func(c *clientConfig) { optcheck.Positive(&c.refused, "WithTimeout", d, &c.timeout) }
 }

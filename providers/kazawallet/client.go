@@ -30,6 +30,9 @@ type Client struct {
 // http(s), is an error wrapping payhook.ErrConfig.
 func NewClient(apiKey string, opts ...ClientOption) (*Client, error) {
 	c := newClientConfig(opts)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
+	}
 	if strings.TrimSpace(apiKey) == "" {
 		return nil, fmt.Errorf("kazawallet: %w: empty API key", payhook.ErrConfig)
 	}

@@ -40,7 +40,10 @@ func TestNewClient(t *testing.T) {
 		ok   bool
 	}{
 		{"defaults", clientKey, nil, true},
-		{"other base", clientKey, []kazawallet.ClientOption{kazawallet.WithBaseURL("http://127.0.0.1:8080/wallet"), kazawallet.WithHTTPClient(nil)}, true},
+		{"other base", clientKey, []kazawallet.ClientOption{kazawallet.WithBaseURL("http://127.0.0.1:8080/wallet"), kazawallet.WithHTTPClient(&http.Client{})}, true},
+		{"nil HTTP client", clientKey, []kazawallet.ClientOption{kazawallet.WithHTTPClient(nil)}, false},
+		{"no timeout", clientKey, []kazawallet.ClientOption{kazawallet.WithTimeout(0)}, false},
+		{"negative timeout", clientKey, []kazawallet.ClientOption{kazawallet.WithTimeout(-time.Second)}, false},
 		{"empty key", "", nil, false},
 		{"blank key", "  ", nil, false},
 		{"base without scheme", clientKey, []kazawallet.ClientOption{kazawallet.WithBaseURL("outdoor.kasroad.com/wallet")}, false},

@@ -47,8 +47,9 @@ type Event struct {
 // fulfilled. The status is not signed: check the amount against your order.
 func (e Event) Paid() bool { return e.Type == Fulfilled }
 
-// EventFrom returns the Kazawallet event that payhook's middleware put in
-// ctx, and whether there was one.
+// EventFrom returns the Kazawallet event that payhook's middleware put in ctx,
+// and whether there was one: payhook.EventFrom[Event], without a type
+// parameter to get wrong.
 func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Event](ctx) }
 
 // wire is a webhook body as Kazawallet sends it.

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Defaults of the options.
@@ -56,6 +58,7 @@ type clientConfig struct {
 	baseURL string
 	http    *http.Client
 	timeout time.Duration
+	refused optcheck.Refused // values the options could not use
 }
 
 func newClientConfig(opts []ClientOption) clientConfig {
@@ -77,21 +80,14 @@ func WithBaseURL(u string) ClientOption {
 
 // WithHTTPClient sets the HTTP client. Default: an http.Client that follows
 // redirects only within the API's host, since it would forward the API key.
-// nil is ignored.
+// A nil client makes NewClient fail with payhook.ErrConfig.
 func WithHTTPClient(hc *http.Client) ClientOption {
-	return func(c *clientConfig) {
-		if hc != nil {
-			c.http = hc
-		}
-	}
+	return func(c *clientConfig) { optcheck.NotNil(&c.refused, "WithHTTPClient", hc, &c.http) }
 }
 
 // WithTimeout bounds each call of the API, whatever the HTTP client's own
-// timeout. Values below 1 are ignored. Default: DefaultTimeout.
+// timeout. Default: DefaultTimeout. A value below 1 makes NewClient fail
+// with payhook.ErrConfig.
 func WithTimeout(d time.Duration) ClientOption {
-	return func(c *clientConfig) {
-		if d > 0 {
-			c.timeout = d
-		}
-	}
+	return func(c *clientConfig) { optcheck.Positive(&c.refused, "WithTimeout", d, &c.timeout) }
 }

@@ -83,8 +83,10 @@ type Transaction struct {
 	PerformedOn time.Time `json:"performed_on,omitzero"`
 	// Client is the paying customer.
 	Client Customer `json:"client"`
-	// Raw is the API's answer as received, for fields not typed here.
-	Raw json.RawMessage `json:"-"`
+	// Raw is the API's answer as received, for fields not typed here. It
+	// survives a JSON round trip (an inbox keeps events as JSON) as
+	// compact JSON.
+	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
 // DecodeState decodes State into v, as json.Unmarshal does. With no State
@@ -141,6 +143,9 @@ type Client struct {
 // a base URL that is not http(s) is an error wrapping payhook.ErrConfig.
 func NewClient(publicKey, privateKey, secretKey string, opts ...ClientOption) (*Client, error) {
 	c := newClientConfig(opts)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
+	}
 	publicKey, privateKey, secretKey = strings.TrimSpace(publicKey), strings.TrimSpace(privateKey), strings.TrimSpace(secretKey)
 	for _, k := range []struct{ name, v string }{{"public", publicKey}, {"private", privateKey}, {"secret", secretKey}} {
 		if k.v == "" {

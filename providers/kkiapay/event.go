@@ -97,7 +97,8 @@ func (e Event) Paid() bool {
 func (e Event) DecodeStateData(v any) error { return decodeState("stateData", e.StateData, v) }
 
 // EventFrom returns the KKiaPay event that payhook's middleware put in ctx,
-// and whether there was one.
+// and whether there was one: payhook.EventFrom[Event], without a type
+// parameter to get wrong.
 func EventFrom(ctx context.Context) (Event, bool) { return payhook.EventFrom[Event](ctx) }
 
 func decodeState(field string, data json.RawMessage, v any) error {

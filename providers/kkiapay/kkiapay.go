@@ -33,19 +33,20 @@ type Provider struct {
 var (
 	_ payhook.Provider[Event]  = (*Provider)(nil)
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
+	_ payhook.LocalVerifier    = (*Provider)(nil)
 )
 
 // New returns a Provider that accepts webhooks whose x-kkiapay-secret header
 // is hashSecret, the "hash secret" set with the webhook on KKiaPay's
 // dashboard, or one of the secrets given with [WithSecrets]. Leading and
 // trailing white space is dropped from each secret, since an HTTP header
-// value cannot carry it. An empty secret or a nil client for
-// [WithConfirmation] is an error wrapping payhook.ErrConfig: verification
-// is never off.
+// value cannot carry it. An empty secret, or an option given a value it
+// cannot use (a nil client for [WithConfirmation]), is an error wrapping
+// payhook.ErrConfig: verification is never off.
 func New(hashSecret string, opts ...Option) (*Provider, error) {
 	c := newConfig(opts)
-	if c.nilClient {
-		return nil, fmt.Errorf("kkiapay: %w: WithConfirmation given a nil *Client", payhook.ErrConfig)
+	if err := c.refused.Err(Name, payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	s := &secrets{}
 	for _, v := range append([]string{hashSecret}, c.secrets...) {
@@ -63,6 +64,12 @@ func (p *Provider) Name() string { return Name }
 
 // Key returns the event's transaction id.
 func (p *Provider) Key(e Event) string { return e.TransactionID }
+
+// VerifiesLocally implements payhook.LocalVerifier: Verify compares the
+// x-kkiapay-secret header with no network call (confirmation, when on,
+// comes after the claim), so payhook's rate limit is charged only by
+// deliveries that fail it.
+func (p *Provider) VerifiesLocally() bool { return true }
 
 // Verify checks the x-kkiapay-secret header against the configured secrets,
 // before it reads the body; then decodes the body. A missing,

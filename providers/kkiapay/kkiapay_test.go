@@ -434,7 +434,10 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"empty secret", "", nil, "empty hash secret"},
 		{"blank secret", " \t", nil, "empty hash secret"},
 		{"empty rotated secret", hashSecret, []kkiapay.Option{kkiapay.WithSecrets("new", "")}, "empty hash secret"},
-		{"nil confirmation client", hashSecret, []kkiapay.Option{kkiapay.WithConfirmation(nil)}, "nil *Client"},
+		{"nil confirmation client", hashSecret, []kkiapay.Option{kkiapay.WithConfirmation(nil)}, "WithConfirmation(nil)"},
+		{"no confirmations at once", hashSecret, []kkiapay.Option{kkiapay.WithConcurrentConfirmations(0)}, "WithConcurrentConfirmations(0): not positive"},
+		{"negative answer TTL", hashSecret, []kkiapay.Option{kkiapay.WithAnswerTTL(-time.Second)}, "WithAnswerTTL(-1s): not positive"},
+		{"nil clock", hashSecret, []kkiapay.Option{kkiapay.WithClock(nil)}, "WithClock(nil)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -442,6 +445,20 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			require.ErrorIs(t, err, payhook.ErrConfig)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.Nil(t, p)
+		})
+	}
+}
+
+func TestNewClientRefusesBadOptions(t *testing.T) {
+	for name, opt := range map[string]kkiapay.ClientOption{
+		"WithTimeout(0s): not positive": kkiapay.WithTimeout(0),
+		"WithHTTPClient(nil)":           kkiapay.WithHTTPClient(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl, err := kkiapay.NewClient("pub", "priv", "sec", opt)
+			require.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Contains(t, err.Error(), name)
+			assert.Nil(t, cl)
 		})
 	}
 }

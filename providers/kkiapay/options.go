@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Base URLs of KKiaPay's API.
@@ -31,10 +33,10 @@ type Option func(*config)
 type config struct {
 	secrets   []string
 	confirm   *Client
-	nilClient bool // WithConfirmation(nil)
 	inFlight  int
 	answerTTL time.Duration
 	now       func() time.Time
+	refused   optcheck.Refused // values the options could not use
 }
 
 func newConfig(opts []Option) config {
@@ -63,42 +65,39 @@ func WithSecrets(more ...string) Option {
 // A nil cl makes New fail with payhook.ErrConfig. Default: no
 // confirmation, the x-kkiapay-secret header alone.
 func WithConfirmation(cl *Client) Option {
-	return func(c *config) { c.confirm, c.nilClient = cl, cl == nil }
+	return func(c *config) { optcheck.NotNil(&c.refused, "WithConfirmation", cl, &c.confirm) }
 }
 
 // WithConcurrentConfirmations bounds the calls of the status API that
 // confirmations make at once: a confirmation beyond waits for one to end (at
 // most 10 seconds, then 503), so that a spray of deliveries cannot open
-// unbounded connections to KKiaPay and get the merchant throttled. Values
-// below 1 are ignored. Default: DefaultConcurrentConfirmations.
+// unbounded connections to KKiaPay and get the merchant throttled.
+// Default: DefaultConcurrentConfirmations. A value below 1 makes New fail
+// with payhook.ErrConfig.
 func WithConcurrentConfirmations(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.inFlight = n
-		}
-	}
+	return func(c *config) { optcheck.Positive(&c.refused, "WithConcurrentConfirmations", n, &c.inFlight) }
 }
 
 // WithAnswerTTL sets how long the status API's answer for a settled
 // transaction (SUCCESS, FAILED, REVERTED) is remembered, per transaction
 // id, so that a spray of deliveries naming one transaction costs one call.
 // PENDING, "not found" and errors are never remembered: KKiaPay's retry
-// asks again. Values below 1 are ignored. Default: DefaultAnswerTTL.
+// asks again. Default: DefaultAnswerTTL. A value below 1 makes New fail
+// with payhook.ErrConfig.
 func WithAnswerTTL(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.answerTTL = d
-		}
-	}
+	return func(c *config) { optcheck.Positive(&c.refused, "WithAnswerTTL", d, &c.answerTTL) }
 }
 
 // WithClock makes the Provider read the time from now, for tests of the
-// answers it remembers. nil is ignored. Default: time.Now.
+// answers it remembers. Default: time.Now. A nil func makes New fail with
+// payhook.ErrConfig.
 func WithClock(now func() time.Time) Option {
 	return func(c *config) {
-		if now != nil {
-			c.now = now
+		if now == nil {
+			c.refused.Add("WithClock(nil)")
+			return
 		}
+		c.now = now
 	}
 }
 
@@ -112,6 +111,7 @@ type clientConfig struct {
 	sandbox bool
 	http    *http.Client
 	timeout time.Duration
+	refused optcheck.Refused // values the options could not use
 }
 
 func newClientConfig(opts []ClientOption) clientConfig {
@@ -138,23 +138,17 @@ func WithBaseURL(u string) ClientOption {
 	return func(c *clientConfig) { c.baseURL, c.baseSet = strings.TrimSpace(u), true }
 }
 
-// WithHTTPClient makes the client send its requests with hc; nil is
-// ignored. Default: an http.Client that follows redirects only within the
-// API's host, since it would forward the API keys.
+// WithHTTPClient makes the client send its requests with hc. Default: an
+// http.Client that follows redirects only within the API's host, since it
+// would forward the API keys. A nil client makes NewClient fail with
+// payhook.ErrConfig.
 func WithHTTPClient(hc *http.Client) ClientOption {
-	return func(c *clientConfig) {
-		if hc != nil {
-			c.http = hc
-		}
-	}
+	return func(c *clientConfig) { optcheck.NotNil(&c.refused, "WithHTTPClient", hc, &c.http) }
 }
 
 // WithTimeout bounds each call of the API, whatever the HTTP client's own
-// timeout. Values below 1 are ignored. Default: DefaultTimeout.
+// timeout. Default: DefaultTimeout. A value below 1 makes NewClient fail
+// with payhook.ErrConfig.
 func WithTimeout(d time.Duration) ClientOption {
-	return func(c *clientConfig) {
-		if d > 0 {
-			c.timeout = d
-		}
-	}
+	return func(c *clientConfig) { optcheck.Positive(&c.refused, "WithTimeout", d, &c.timeout) }
 }

@@ -100,7 +100,10 @@ func (c Config) WithDefaults() Config {
 // confirmation through the status API, with c's API keys. Without them it
 // returns an error (kkiapay.NewClient's, wrapping payhook.ErrConfig).
 func (c Config) KKiaPayOptions() ([]kkiapay.Option, error) {
-	clientOpts := []kkiapay.ClientOption{kkiapay.WithHTTPClient(c.HTTPClient)}
+	var clientOpts []kkiapay.ClientOption
+	if c.HTTPClient != nil {
+		clientOpts = append(clientOpts, kkiapay.WithHTTPClient(c.HTTPClient))
+	}
 	if c.KKiaPayAPIURL != "" {
 		clientOpts = append(clientOpts, kkiapay.WithBaseURL(c.KKiaPayAPIURL))
 	}
@@ -114,7 +117,10 @@ func (c Config) KKiaPayOptions() ([]kkiapay.Option, error) {
 // KasperoPayOptions returns the options of kasperopay.New that c asks for:
 // the status API at KasperoPayAPIURL, and the webhook secret when set.
 func (c Config) KasperoPayOptions() ([]kasperopay.Option, error) {
-	clientOpts := []kasperopay.ClientOption{kasperopay.WithHTTPClient(c.HTTPClient)}
+	var clientOpts []kasperopay.ClientOption
+	if c.HTTPClient != nil {
+		clientOpts = append(clientOpts, kasperopay.WithHTTPClient(c.HTTPClient))
+	}
 	if c.KasperoPayAPIURL != "" {
 		clientOpts = append(clientOpts, kasperopay.WithBaseURL(c.KasperoPayAPIURL))
 	}
@@ -124,7 +130,7 @@ func (c Config) KasperoPayOptions() ([]kasperopay.Option, error) {
 	}
 	opts := []kasperopay.Option{kasperopay.WithConfirmation(cl)}
 	if c.KasperoPayWebhookSecret != "" {
-		opts = append(opts, kasperopay.WithWebhookSecret(c.KasperoPayWebhookSecret))
+		opts = append(opts, kasperopay.WithSecrets(c.KasperoPayWebhookSecret))
 	}
 	return opts, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
@@ -32,7 +33,7 @@ func TestSender(t *testing.T) {
 		opts   []kasperopay.Option
 	}{
 		{"unsigned", kasperopaytest.Sender{}, nil},
-		{"signed", kasperopaytest.Sender{Secret: "whsec_test"}, []kasperopay.Option{kasperopay.WithWebhookSecret("whsec_test")}},
+		{"signed", kasperopaytest.Sender{Secret: "whsec_test"}, []kasperopay.Option{kasperopay.WithSecrets("whsec_test")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +96,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add("payment.completed", "pay_xyz789", "ord_456", "150.5", "15.05", "abc123", "kpm_1", "kaspa:qr", "T-Shirt")
 	f.Add("payment.completed", "..a", "", "1e-3", "", "", "", "", "")
 	clock := &payhooktest.Clock{}
-	p, err := kasperopay.New(kasperopay.WithWebhookSecret("whsec"), kasperopay.WithoutConfirmation(), kasperopay.WithClock(clock.Now))
+	p, err := kasperopay.New(kasperopay.WithSecrets("whsec"), kasperopay.WithoutConfirmation(), kasperopay.WithClock(clock.Now))
 	require.NoError(f, err)
 	f.Fuzz(func(t *testing.T, event, paymentID, orderID, kas, usd, txid, merchant, address, item string) {
 		if event != string(kasperopay.PaymentCompleted) || paymentID == "" || paymentID == "." || paymentID == ".." || len(paymentID) > 256 ||
@@ -118,7 +119,7 @@ func FuzzRoundTrip(f *testing.F) {
 func readAll(t *testing.T, r *http.Request) []byte {
 	t.Helper()
 	require.NotNil(t, r.GetBody, "the request can be sent again")
-	b, err := payhooktest.ReadBody(r)
+	b, err := providertest.ReadBody(r)
 	require.NoError(t, err)
 	return b
 }

@@ -96,7 +96,7 @@ func (f *fixture) mountMerchant() {
 	require.NoError(t, err)
 	kpOpts := []kasperopay.Option{kasperopay.WithConfirmation(kpc), kasperopay.WithClock(f.clock.Now)}
 	if s := f.cfg.KasperoPay.WebhookSecret; s != "" {
-		kpOpts = append(kpOpts, kasperopay.WithWebhookSecret(s))
+		kpOpts = append(kpOpts, kasperopay.WithSecrets(s))
 	}
 	kp, err := kasperopay.New(kpOpts...)
 	require.NoError(t, err)
