@@ -395,4 +395,3 @@ func slug(heading string) string {
 	}
 	return b.String()
 }
-

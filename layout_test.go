@@ -53,12 +53,11 @@ func TestIdempotencytestStandalone(t *testing.T) {
 	}
 }
 
-// testSupport lists the packages, besides those whose name ends in "test"
-// (the test kits, the conformance suites, internal/providertest), that
-// exist for tests and may link the testing package.
-var testSupport = map[string]bool{
-	"github.com/payhook/payhook/internal/testserver":       true,
-	"github.com/payhook/payhook/inbox/internal/inboxcrash": true,
+// testSupport reports whether pkg exists for tests and may link the
+// testing package: the test kits and conformance suites (their names end in
+// "test") and everything under internal/testsupport (CONTRIBUTING.md).
+func testSupport(pkg string) bool {
+	return strings.HasSuffix(pkg, "test") || strings.HasPrefix(pkg, "github.com/payhook/payhook/internal/testsupport/")
 }
 
 // TestProductLinksNoTestKit (issue 18): product code never imports a test
@@ -70,13 +69,13 @@ func TestProductLinksNoTestKit(t *testing.T) {
 	products := 0
 	for _, line := range goList(t, "-f", "{{.ImportPath}}|{{join .Deps \"|\"}}", "./...") {
 		pkg, deps, _ := strings.Cut(line, "|")
-		if strings.HasSuffix(pkg, "test") || testSupport[pkg] {
+		if testSupport(pkg) {
 			continue
 		}
 		products++
 		for _, dep := range strings.Split(deps, "|") {
 			ours := strings.HasPrefix(dep, "github.com/payhook/payhook/")
-			if dep == "testing" || dep == "net/http/httptest" || ours && (strings.HasSuffix(dep, "test") || testSupport[dep]) {
+			if dep == "testing" || dep == "net/http/httptest" || ours && testSupport(dep) {
 				t.Errorf("%s links %s", pkg, dep)
 			}
 		}

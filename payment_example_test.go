@@ -117,7 +117,7 @@ var (
 	kkiapayClient, _ = kkiapay.NewClient("public_key", "private_key", "secret_key")
 	expectations     = expect.NewMemory()
 	keys             = idempotency.NewMemory()
-	entries          = inbox.New(inbox.NewMemory())
+	entries, _       = inbox.New(inbox.NewMemory())
 	logger           = slog.Default()
 )
 

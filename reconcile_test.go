@@ -79,7 +79,7 @@ func TestWebhookAndPollRace(t *testing.T) {
 			opts := []payhook.Option{payhook.WithReconciler(r), payhook.WithStore(idempotency.NewMemory())}
 			var ib *inbox.Inbox
 			if withInbox {
-				ib = inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+				ib = memInbox(t, inbox.WithBackoff(0, 0))
 				opts = append(opts, payhook.WithInbox(ib))
 			}
 			h := payhook.Handle(p, func(ctx context.Context, e kkiapay.Event) error { return c.credit(ctx, e.Payment()) }, opts...)
@@ -242,7 +242,7 @@ func TestKazawalletOneRule(t *testing.T) {
 	t.Run("a wrong amount is kept dead in the inbox, never credited", func(t *testing.T) {
 		store := expect.NewMemory()
 		kazawalletExpect(t, store, "order_1", "10.00")
-		ib := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0))
+		ib := memInbox(t, inbox.WithBackoff(0, 0))
 		h, c, send := kazawalletHandle(t, store, payhook.WithInbox(ib))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, send.Request("/", paid("ord_B", "order_1", "9.99", "USD")))
@@ -278,7 +278,7 @@ func kasperoForged(t *testing.T) (*kasperopaytest.API, http.Handler, *inbox.Inbo
 	store := expect.NewMemory()
 	r := payhook.NewReconciler(store)
 	require.NoError(t, r.Expect(context.Background(), expect.Expectation{Provider: kasperopay.Name, ID: "pay_1", Amount: "25.5", Currency: "KAS"}))
-	ib := inbox.New(inbox.NewMemory(), inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(3))
+	ib := memInbox(t, inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(3))
 	c := newCredits()
 	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { return c.credit(ctx, e.Payment()) },
 		payhook.WithInbox(ib), payhook.WithReconciler(r))
@@ -393,7 +393,7 @@ func TestForgedUnsignedCollapse(t *testing.T) {
 	api.SetDefault(kasperopaytest.Payment(kasperopay.Payment{Status: kasperopay.StatusPending}))
 	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()))
 	require.NoError(t, err)
-	ib := inbox.New(inbox.NewMemory())
+	ib := memInbox(t)
 	c := newCredits()
 	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { return c.credit(ctx, e.Payment()) }, payhook.WithInbox(ib))
 	send := kasperopaytest.Sender{}
@@ -452,4 +452,14 @@ func TestExpectationOptionsRefused(t *testing.T) {
 			t.Error("no panic")
 		})
 	}
+}
+
+// memInbox is a memory inbox with opts, or the test's end.
+func memInbox(t testing.TB, opts ...inbox.Option) *inbox.Inbox {
+	t.Helper()
+	ib, err := inbox.New(inbox.NewMemory(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ib
 }
