@@ -88,3 +88,7 @@ func TestReplicasReachEveryStore(t *testing.T) {
 		t.Error("TestReplicas passed with one store")
 	}
 }
+
+func BenchmarkMemory(b *testing.B) {
+	expecttest.Benchmark(b, func(*testing.B) expect.Store { return expect.NewMemory() })
+}
