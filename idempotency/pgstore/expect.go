@@ -12,10 +12,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultExpectationsTable is the table of [Expectations] unless
@@ -81,13 +79,12 @@ var _ expect.Store = (*Expectations)(nil)
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
 // payhook.ErrConfig.
-type ExpectationsOption func(*expectConfig)
+type ExpectationsOption func(*expectConfig) error
 
 type expectConfig struct {
 	table   string
 	timeout time.Duration
 	now     func() time.Time
-	refused optcheck.Refused
 }
 
 // WithExpectationsTable sets the table's name: an identifier of letters,
@@ -95,25 +92,34 @@ type expectConfig struct {
 // ("payments.expectations"), quoted as given. Default:
 // DefaultExpectationsTable, in the connection's search_path.
 func WithExpectationsTable(name string) ExpectationsOption {
-	return func(c *expectConfig) { c.table = name }
+	return func(c *expectConfig) error {
+		c.table = name
+		return nil
+	}
 }
 
 // WithExpectationsTimeout bounds one call of the store (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
-	return func(c *expectConfig) { optcheck.Positive(&c.refused, "WithExpectationsTimeout", d, &c.timeout) }
+	return func(c *expectConfig) error {
+		if d <= 0 {
+			return configError("WithExpectationsTimeout(%s): want a positive duration", d)
+		}
+		c.timeout = d
+		return nil
+	}
 }
 
 // WithExpectationsClock sets the clock that stamps CreatedAt when Add is
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(c *expectConfig) {
+	return func(c *expectConfig) error {
 		if now == nil {
-			c.refused.Add("WithExpectationsClock(nil)")
-			return
+			return configError("WithExpectationsClock(nil)")
 		}
 		c.now = now
+		return nil
 	}
 }
 
@@ -135,26 +141,23 @@ const expectCols = `seq, provider, id, ref, amount, currency, deadline, state, c
 // pool is nil or an option is given a value it cannot use (a table name
 // that is not an identifier).
 func NewExpectations(pool *pgxpool.Pool, opts ...ExpectationsOption) (*Expectations, error) {
-	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
 	if pool == nil {
-		c.refused.Add("nil pool")
+		return nil, configError("nil pool")
 	}
+	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
 	for _, o := range opts {
 		if o == nil {
-			c.refused.Add("a nil option")
 			continue
 		}
-		o(&c)
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	parts := strings.Split(c.table, ".")
 	for _, p := range parts {
 		if len(parts) > 2 || !identifier.MatchString(p) {
-			c.refused.Add("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores, optionally schema-qualified", c.table)
-			break
+			return nil, configError("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores, optionally schema-qualified", c.table)
 		}
-	}
-	if err := c.refused.Err("pgstore", payhook.ErrConfig); err != nil {
-		return nil, err
 	}
 	e := &Expectations{pool: pool, now: c.now, timeout: c.timeout, table: pgx.Identifier(parts).Sanitize(), name: parts[len(parts)-1]}
 	e.prepare()

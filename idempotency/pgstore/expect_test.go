@@ -18,7 +18,7 @@ import (
 	"github.com/payhook/payhook/expect/expecttest"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // expectations returns an Expectations store of pool whose table exists.
@@ -92,7 +92,6 @@ func TestNewExpectationsRefuses(t *testing.T) {
 		"three parts":  {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTable("a.b.c")}, "WithExpectationsTable"},
 		"zero timeout": {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTimeout(0)}, "WithExpectationsTimeout(0s)"},
 		"nil clock":    {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsClock(nil)}, "WithExpectationsClock(nil)"},
-		"a nil option": {pool, []pgstore.ExpectationsOption{nil}, "nil option"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			x, err := pgstore.NewExpectations(tc.pool, tc.opts...)
@@ -304,35 +303,9 @@ func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // rand8 is a lowercase name part no other test uses.
 func rand8() string { return strings.ToLower(rand.Text()[:8]) }
 
-// BenchmarkExpectations measures Add and Settle on the test server.
+// BenchmarkExpectations measures Add and Settle (expecttest.Benchmark)
+// on the test's server.
 func BenchmarkExpectations(b *testing.B) {
-	ctx := context.Background()
 	store := expectations(b, newPool(b), pgstore.WithExpectationsTable("bench_"+rand8()))
-	deadline := time.Now().Add(time.Hour)
-	b.Run("Add", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; b.Loop(); i++ {
-			if err := store.Add(ctx, expect.Expectation{Provider: "bench-add", ID: fmt.Sprint("tx_", i), Ref: fmt.Sprint("ref_", i), Amount: "10.50", Currency: "USD", Deadline: deadline}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	runs := 0
-	b.Run("Settle", func(b *testing.B) {
-		runs++
-		provider := fmt.Sprint("bench-settle-", runs)
-		for i := range b.N {
-			if err := store.Add(ctx, expect.Expectation{Provider: provider, Ref: fmt.Sprint("ref_", i), Amount: "10.50", Currency: "USD", Deadline: deadline}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		at := time.Now()
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range b.N {
-			if _, err := store.Settle(ctx, expect.Key{Provider: provider, Ref: fmt.Sprint("ref_", i)}, expect.Settlement{PaymentID: fmt.Sprint("ord_", i), Outcome: expect.OutcomePaid, At: at}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	expecttest.Benchmark(b, func(*testing.B) expect.Store { return store })
 }

@@ -10,10 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultExpectationsTable is the table of [Expectations] unless
@@ -78,43 +76,48 @@ var _ expect.Store = (*Expectations)(nil)
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
 // payhook.ErrConfig.
-type ExpectationsOption func(*expectConfig)
+type ExpectationsOption func(*expectConfig) error
 
 type expectConfig struct {
 	table   string
 	timeout time.Duration
 	now     func() time.Time
-	refused optcheck.Refused
 }
 
 // WithExpectationsTable sets the table's name: an identifier of letters,
 // digits and underscores. Default: DefaultExpectationsTable.
 func WithExpectationsTable(name string) ExpectationsOption {
-	return func(c *expectConfig) {
+	return func(c *expectConfig) error {
 		if !identifier.MatchString(name) {
-			c.refused.Add("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
-			return
+			return configError("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
 		}
 		c.table = name
+		return nil
 	}
 }
 
 // WithExpectationsTimeout bounds one call of the store (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
-	return func(c *expectConfig) { optcheck.Positive(&c.refused, "WithExpectationsTimeout", d, &c.timeout) }
+	return func(c *expectConfig) error {
+		if d <= 0 {
+			return configError("WithExpectationsTimeout(%s): want a positive duration", d)
+		}
+		c.timeout = d
+		return nil
+	}
 }
 
 // WithExpectationsClock sets the clock that stamps CreatedAt when Add is
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(c *expectConfig) {
+	return func(c *expectConfig) error {
 		if now == nil {
-			c.refused.Add("WithExpectationsClock(nil)")
-			return
+			return configError("WithExpectationsClock(nil)")
 		}
 		c.now = now
+		return nil
 	}
 }
 
@@ -136,19 +139,17 @@ const expectCols = `seq, provider, id, ref, amount, currency, deadline, state, c
 // NewExpectations fails with an error wrapping payhook.ErrConfig if db is
 // nil or an option is given a value it cannot use.
 func NewExpectations(db *sql.DB, opts ...ExpectationsOption) (*Expectations, error) {
-	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
 	if db == nil {
-		c.refused.Add("nil db")
+		return nil, configError("nil db")
 	}
+	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
 	for _, o := range opts {
 		if o == nil {
-			c.refused.Add("a nil option")
 			continue
 		}
-		o(&c)
-	}
-	if err := c.refused.Err("sqlitestore", payhook.ErrConfig); err != nil {
-		return nil, err
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	t := `"` + c.table + `"`
 	e := &Expectations{db: db, now: c.now, timeout: c.timeout, table: t, name: c.table}
