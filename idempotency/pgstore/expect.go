@@ -27,8 +27,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 // zero value is not usable. It is safe for concurrent use by many
 // goroutines and many processes sharing one database.
 //
-// Each method is one statement, but for a Settle or a change that changes
-// nothing (a second statement then reads why). Due and MarkOverdue take
+// Each method is one statement; one that changes nothing (a refused
+// Settle, Cancel, ...) reads why in a second. Due and MarkOverdue take
 // their rows with FOR UPDATE SKIP LOCKED, so replicas calling them at once
 // never wait on each other nor take the same row; unique indexes make each
 // ID, each Ref and each settling payment id name at most one expectation

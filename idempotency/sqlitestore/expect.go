@@ -26,8 +26,9 @@ const DefaultExpectationsTable = "payhook_expectations"
 // concurrent use by many goroutines, and by many processes of one machine
 // sharing the file.
 //
-// Every method is one statement, atomic under SQLite's one writer, but for
-// a Settle that changes nothing (a second statement then reads why). The
+// Every method is one statement, atomic under SQLite's one writer; one
+// that changes nothing (a refused Settle, Cancel, ...) reads why in a
+// second. The
 // table ([WithExpectationsTable], default DefaultExpectationsTable) has one
 // row per expectation; unique indexes make each ID, each Ref and each
 // settling payment id name at most one expectation of a provider, and
