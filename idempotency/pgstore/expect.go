@@ -74,7 +74,10 @@ type Expectations struct {
 	migrateSQL                           []string
 }
 
-var _ expect.Store = (*Expectations)(nil)
+var (
+	_ expect.Store     = (*Expectations)(nil)
+	_ expect.Completer = (*Expectations)(nil)
+)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -444,12 +447,12 @@ func (e *Expectations) SettleTx(ctx context.Context, tx pgx.Tx, k expect.Key, s 
 	return e.settle(ctx, tx, tx, k, s)
 }
 
-// SettleComplete settles the expectation k finds with s and, in the same
-// transaction, completes the claim of key with token in store for
-// retention, as store.Complete does: both happen or neither does. It
-// reports handled false, having done nothing, when store is not a *Store
-// on this store's database; the caller then calls Settle and
-// store.Complete itself. A Settle that is refused (expect.ErrSettled,
+// SettleComplete implements [expect.Completer]: it settles the expectation
+// k finds with s and, in the same transaction, completes the claim of key
+// with token in store for retention, as store.Complete does: both happen or
+// neither does. It reports handled false, having done nothing, when store
+// is not a *Store on this store's database; the caller then calls Settle
+// and store.Complete itself. A Settle that is refused (expect.ErrSettled,
 // ErrConflict, ...) or a Complete that is (idempotency.ErrNotOwner) rolls
 // both back.
 func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {

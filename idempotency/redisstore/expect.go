@@ -55,7 +55,10 @@ type Expectations struct {
 	now    func() time.Time
 }
 
-var _ expect.Store = (*Expectations)(nil)
+var (
+	_ expect.Store     = (*Expectations)(nil)
+	_ expect.Completer = (*Expectations)(nil)
+)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -411,15 +414,15 @@ func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settle
 	return e.one(ctx, "settle", settleScript, e.route(), e.keyArgs(k, s.PaymentID, s.Outcome, micros(s.At))...)
 }
 
-// SettleComplete settles the expectation k finds with s and, in the same
-// script, completes the claim of key with token in store for retention,
-// as store.Complete does: both happen or neither does. It reports handled
-// false, having done nothing, when store is not a *Store on the same
-// client, or the client is a *redis.ClusterClient (the idempotency key
-// and the expectations are in different slots); the caller then calls
-// Settle and store.Complete itself. A Settle that is refused
-// (expect.ErrSettled, ErrConflict, ...) or a Complete that is
-// (idempotency.ErrNotOwner) changes neither.
+// SettleComplete implements [expect.Completer]: it settles the expectation
+// k finds with s and, in the same script, completes the claim of key with
+// token in store for retention, as store.Complete does: both happen or
+// neither does. It reports handled false, having done nothing, when store
+// is not a *Store on the same client, or the client is a
+// *redis.ClusterClient (the idempotency key and the expectations are in
+// different slots); the caller then calls Settle and store.Complete itself.
+// A Settle that is refused (expect.ErrSettled, ErrConflict, ...) or a
+// Complete that is (idempotency.ErrNotOwner) changes neither.
 func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
 	keys, ok := store.(*Store)
 	if !ok || keys.client != e.client {
