@@ -3,7 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,4 +176,83 @@ func TestExpectationsSettleComplete(t *testing.T) {
 func BenchmarkExpectations(b *testing.B) {
 	store := expectations(b, newClient(b))
 	expecttest.Benchmark(b, func(*testing.B) expect.Store { return store })
+}
+
+// TestExpectationsReadWhatTheyReturn: with 100,000 expectations, List,
+// Due and MarkOverdue read one range of a sorted set per provider asked
+// for and the hashes of what they return, nothing more (Redis counts the
+// commands the scripts run).
+func TestExpectationsReadWhatTheyReturn(t *testing.T) {
+	ctx := context.Background()
+	client := newClient(t)
+	prefix := ownPrefix()
+	store := expectations(t, client, redisstore.WithExpectationsPrefix(prefix))
+	epoch := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(i int) time.Time { return epoch.Add(time.Duration(i) * time.Second) }
+	// The first Add loads the script; the others go in pipelines (a
+	// store on a pipeline queues its scripts, and answers nothing).
+	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "p0", ID: "tx_0", Amount: "1", Currency: "USD", Deadline: at(0)}))
+	const n = 100000
+	for start := 1; start < n; start += 5000 {
+		_, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			queued := expectations(t, p, redisstore.WithExpectationsPrefix(prefix))
+			for i := start; i < min(n, start+5000); i++ {
+				_ = queued.Add(ctx, expect.Expectation{Provider: fmt.Sprint("p", i%3), ID: fmt.Sprint("tx_", i),
+					Amount: "1", Currency: "USD", Deadline: at(i), NextPoll: at(i)})
+			}
+			return nil
+		})
+		require.NoError(t, err)
+	}
+	count, err := client.ZCard(ctx, prefix+"dl").Result()
+	require.NoError(t, err)
+	require.EqualValues(t, n, count)
+	calls := func() map[string]int64 {
+		t.Helper()
+		info, err := client.Info(ctx, "commandstats").Result()
+		require.NoError(t, err)
+		out := map[string]int64{}
+		for _, line := range strings.Split(info, "\r\n") {
+			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+			if !ok {
+				continue
+			}
+			num, _, _ := strings.Cut(rest, ",")
+			out[name], _ = strconv.ParseInt(num, 10, 64)
+		}
+		return out
+	}
+	reads := func(name string, run func() int) {
+		t.Helper()
+		before := calls()
+		returned := run()
+		after := calls()
+		var touched int64
+		for cmd, k := range after {
+			switch cmd {
+			case "evalsha", "eval", "info", "script|load", "script":
+			default:
+				touched += k - before[cmd]
+			}
+		}
+		// One range per provider, then a few commands per expectation
+		// returned (its hash, its sets).
+		assert.LessOrEqual(t, touched, int64(3+12*returned), "%s returned %d and ran %d commands", name, returned, touched)
+		assert.Positive(t, returned, name)
+	}
+	reads("List", func() int {
+		xs, err := store.List(ctx, expect.Filter{Provider: "p1", State: expect.Pending, Limit: 10})
+		require.NoError(t, err)
+		return len(xs)
+	})
+	reads("Due", func() int {
+		xs, err := store.Due(ctx, []string{"p0", "p2"}, epoch.Add(time.Hour), time.Minute, 10)
+		require.NoError(t, err)
+		return len(xs)
+	})
+	reads("MarkOverdue", func() int {
+		xs, err := store.MarkOverdue(ctx, nil, epoch.Add(time.Hour), 10)
+		require.NoError(t, err)
+		return len(xs)
+	})
 }
