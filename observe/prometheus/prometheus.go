@@ -23,10 +23,10 @@
 //
 // outcome is processed, duplicate, rejected, in_flight or failed
 // (payhook.Outcome); reason is one of payhook's Reason values; step is
-// verify, store, confirm or handler; result is done, duplicate, retry or
-// dead (payhook.AttemptResult) for attempts, found, pending, error or
-// overdue (payhook.ReconcileResult) for the polls and overdue expectations
-// of a payhook.Reconciler (give it the Observer with
+// verify, store, confirm or handler; result is done, duplicate, retry,
+// dead or dropped (payhook.AttemptResult) for attempts, and found,
+// pending, error or overdue (payhook.ReconcileResult) for the polls and
+// overdue expectations of a payhook.Reconciler (give it the Observer with
 // payhook.WithReconcileObserver); state is pending, running, done or dead
 // (inbox.State). No label ever holds an idempotency key, an address or
 // anything else that grows with the traffic.
@@ -57,10 +57,11 @@ var (
 		payhook.ReasonMethodNotAllowed, payhook.ReasonRateLimited, payhook.ReasonTooLarge, payhook.ReasonMalformed,
 		payhook.ReasonInvalidSignature, payhook.ReasonPending, payhook.ReasonUnavailable, payhook.ReasonInFlight,
 		payhook.ReasonHandler, payhook.ReasonNotAcknowledged, payhook.ReasonStoreUnavailable,
-		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected, payhook.ReasonMismatch,
+		payhook.ReasonInboxUnavailable, payhook.ReasonInboxFull, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected,
+		payhook.ReasonMismatch,
 	}
 	reconciled = [...]payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcilePending, payhook.ReconcileError, payhook.ReconcileOverdue}
-	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
+	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead, payhook.AttemptDropped}
 	steps      = [...]string{"verify", "store", "confirm", "handler"}
 	states     = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
 )
