@@ -23,7 +23,7 @@ const (
 	countMost = 1000
 	// searchScan is how many entries a search reads before it stops,
 	// showing what it found and a link to search on.
-	searchScan = 5000
+	searchScan  = 5000
 	searchBatch = 500
 )
 
@@ -32,18 +32,18 @@ type indexPage struct {
 	layout
 	NoInbox string
 
-	Dead                  []eventView
-	DeadCount, Pending    count
-	Overdue               []overdueView
-	OverdueCount          count
-	HasExpectations       bool
-	Chart                 *chart
+	Dead               []eventView
+	DeadCount, Pending count
+	Overdue            []overdueView
+	OverdueCount       count
+	HasExpectations    bool
+	Chart              *chart
 
-	Providers              []string
+	Providers               []string
 	Provider, State, Search string
-	Events                 []eventView
-	Next                   string // the cursor of the next page
-	Scanned                int    // a search that stopped after this many entries
+	Events                  []eventView
+	Next                    string // the cursor of the next page
+	Scanned                 int    // a search that stopped after this many entries
 }
 
 // count is a count that may have reached its bound.
@@ -290,7 +290,7 @@ func (p *Page) replay(w http.ResponseWriter, r *http.Request) {
 		p.internal(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "event?"+url.Values{"id": {info.ID}, "done": {"replayed"}}.Encode(), http.StatusSeeOther)
+	seeOther(w, "event?"+url.Values{"id": {info.ID}, "done": {"replayed"}}.Encode())
 }
 
 func (p *Page) confirmDiscard(w http.ResponseWriter, r *http.Request) {
@@ -326,5 +326,12 @@ func (p *Page) discard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.logger.WarnContext(r.Context(), "payhook: an event was discarded from the operator's page", "provider", info.Provider, "key", info.Key)
-	http.Redirect(w, r, "./?done=discarded", http.StatusSeeOther)
+	seeOther(w, "./?done=discarded")
+}
+
+// seeOther redirects to the relative URL to, which the browser resolves
+// against the page's own URL, wherever the page is mounted.
+func seeOther(w http.ResponseWriter, to string) {
+	w.Header().Set("Location", to)
+	w.WriteHeader(http.StatusSeeOther)
 }

@@ -90,7 +90,7 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // sqliteLister reads sqliteinbox's table (its columns are documented in
 // that package): seq is the put order.
 type sqliteLister struct {
-	db                 *sql.DB
+	db                  *sql.DB
 	latestSQL, countSQL string
 }
 
@@ -106,7 +106,7 @@ func SQLite(db *sql.DB, table string) (Lister, error) {
 		db: db,
 		latestSQL: `SELECT seq, id FROM ` + t + ` WHERE (:s1 = '' OR state IN (:s1, :s2))
 	AND (:provider = '' OR provider = :provider) AND (:before = 0 OR seq < :before)
-	AND (:like = '' OR key LIKE :like ESCAPE '\' OR event LIKE :like ESCAPE '\')
+	AND (:like = '' OR key LIKE :like ESCAPE '\' OR CAST(event AS TEXT) LIKE :like ESCAPE '\')
 	ORDER BY seq DESC LIMIT :limit`,
 		countSQL: `SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE state IN (:s1, :s2) LIMIT :most)`,
 	}, nil

@@ -210,17 +210,17 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // eventView is one event as the page shows it.
 type eventView struct {
-	ID, Provider, Key, State  string
-	Ref, Amount, Currency     string
-	Outcome                   string
-	RefVouched                bool
-	ReceivedAt, UpdatedAt     time.Time
-	NextAt                    time.Time
-	Attempts, MaxAttempts     int
-	LastError, DecodeError    string
-	Confirm, Claim            bool
-	payment                   payhook.Payment
-	decoded                   any
+	ID, Provider, Key, State string
+	Ref, Amount, Currency    string
+	Outcome                  string
+	RefVouched               bool
+	ReceivedAt, UpdatedAt    time.Time
+	NextAt                   time.Time
+	Attempts, MaxAttempts    int
+	LastError, DecodeError   string
+	Confirm, Claim           bool
+	payment                  payhook.Payment
+	decoded                  any
 }
 
 // view decodes info's event through its provider's Decoder.

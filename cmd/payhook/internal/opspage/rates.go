@@ -65,6 +65,9 @@ func (r *Recorder) delivery(o payhook.Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	row := m % minutes
+	if r.stamp[row] > m {
+		return // a clock gone back: the row counts a later minute
+	}
 	if r.stamp[row] != m {
 		r.stamp[row], r.counts[row] = m, [4]int{}
 	}
