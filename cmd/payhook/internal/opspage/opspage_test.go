@@ -207,8 +207,8 @@ func TestPage(t *testing.T) {
 			})
 			t.Run("filters", func(t *testing.T) {
 				for _, tc := range []struct {
-					query      string
-					want, not  []string
+					query     string
+					want, not []string
 				}{
 					{"q=order-3", []string{">ord_3<"}, []string{">ord_1<", ">fail_2<"}},
 					{"q=ORD_1", []string{">ord_1<"}, []string{">ord_3<"}},
