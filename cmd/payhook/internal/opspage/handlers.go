@@ -1,6 +1,7 @@
 package opspage
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -146,7 +147,7 @@ func (p *Page) events(r *http.Request, q Query, cursor string, limit int) (out [
 			return nil, "", 0, err
 		}
 		for _, f := range found {
-			info, err := p.ib.Get(ctx, f.ID)
+			info, err := p.info(ctx, f)
 			if errors.Is(err, inbox.ErrNotFound) {
 				cursor = f.Cursor
 				continue // done and cleaned up, or discarded, since
@@ -334,4 +335,12 @@ func (p *Page) discard(w http.ResponseWriter, r *http.Request) {
 func seeOther(w http.ResponseWriter, to string) {
 	w.Header().Set("Location", to)
 	w.WriteHeader(http.StatusSeeOther)
+}
+
+// info returns the entry f found: as the Lister read it, or from the inbox.
+func (p *Page) info(ctx context.Context, f Found) (inbox.Info, error) {
+	if f.Info != nil {
+		return *f.Info, nil
+	}
+	return p.ib.Get(ctx, f.ID)
 }

@@ -3,11 +3,13 @@ package opspage
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -49,6 +51,9 @@ type Found struct {
 	ID string
 	// Cursor names the entry's place, for the page that follows it.
 	Cursor string
+	// Info is the entry, when the Lister read it with its place; nil
+	// when the page must Get it.
+	Info *inbox.Info
 }
 
 // likePattern is s as a LIKE pattern matching any text holding it, with
@@ -74,42 +79,42 @@ func cursorSeq(cursor string) (int64, error) {
 	return n, nil
 }
 
-// stateWords are the states of the SQLite table that a page state covers.
-func stateWords(s inbox.State) []string {
-	switch s {
-	case inbox.Pending:
-		return []string{"pending", "running"}
-	case 0:
-		return nil
-	}
-	return []string{s.String()}
-}
-
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // sqliteLister reads sqliteinbox's table (its columns are documented in
 // that package): seq is the put order.
 type sqliteLister struct {
-	db                  *sql.DB
-	latestSQL, countSQL string
+	db *sql.DB
+	t  string // quoted
 }
 
 // SQLite returns the Lister of a sqliteinbox.Backend's table in db
 // (sqliteinbox.DefaultTable unless the backend was given another). It
-// reads the table's seq, id, provider, key, state and event columns.
+// reads the table's seq, id, provider, key, state and event columns, and
+// uses its index on state for the pending and dead entries, which are
+// few; the others it finds by walking seq down, newest first.
 func SQLite(db *sql.DB, table string) (Lister, error) {
 	if db == nil || !identifier.MatchString(table) {
 		return nil, fmt.Errorf("opspage: SQLite: want a database and a table name (got %q)", table)
 	}
-	t := `"` + table + `"`
-	return &sqliteLister{
-		db: db,
-		latestSQL: `SELECT seq, id FROM ` + t + ` WHERE (:s1 = '' OR state IN (:s1, :s2))
-	AND (:provider = '' OR provider = :provider) AND (:before = 0 OR seq < :before)
-	AND (:like = '' OR key LIKE :like ESCAPE '\' OR CAST(event AS TEXT) LIKE :like ESCAPE '\')
-	ORDER BY seq DESC LIMIT :limit`,
-		countSQL: `SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE state IN (:s1, :s2) LIMIT :most)`,
-	}, nil
+	return &sqliteLister{db: db, t: `"` + table + `"`}, nil
+}
+
+// sqliteState is the condition on state of a page state: through the
+// index on state for the few pending and dead entries; for done ones,
+// which are most of the table, "+state" keeps SQLite off that index, so
+// that it walks seq down and stops at the limit instead of sorting every
+// done entry.
+func sqliteState(s inbox.State) string {
+	switch s {
+	case inbox.Pending:
+		return `state IN ('pending', 'running')`
+	case inbox.Dead:
+		return `state = 'dead'`
+	case inbox.Done:
+		return `+state = 'done'`
+	}
+	return ""
 }
 
 func (l *sqliteLister) Latest(ctx context.Context, q Query, cursor string, limit int) ([]Found, error) {
@@ -117,21 +122,40 @@ func (l *sqliteLister) Latest(ctx context.Context, q Query, cursor string, limit
 	if err != nil {
 		return nil, err
 	}
-	states := append(stateWords(q.State), "", "")
-	rows, err := l.db.QueryContext(ctx, l.latestSQL, sql.Named("s1", states[0]), sql.Named("s2", or(states[1], states[0])),
-		sql.Named("provider", q.Provider), sql.Named("before", before), sql.Named("like", likePattern(q.Search)),
-		sql.Named("limit", limit))
+	var where []string
+	var args []any
+	if c := sqliteState(q.State); c != "" {
+		where = append(where, c)
+	}
+	if q.Provider != "" {
+		where, args = append(where, `provider = ?`), append(args, q.Provider)
+	}
+	if before > 0 {
+		where, args = append(where, `seq < ?`), append(args, before)
+	}
+	if q.Search != "" {
+		// Every provider's event holds its key, so the event's text
+		// finds keys and references alike; the equality finds a key
+		// whose characters JSON escapes.
+		where = append(where, `(key = ? OR CAST(event AS TEXT) LIKE ? ESCAPE '\')`)
+		args = append(args, q.Search, likePattern(q.Search))
+	}
+	query := `SELECT seq, id FROM ` + l.t
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	rows, err := l.db.QueryContext(ctx, query+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("opspage: list: %w", err)
 	}
+	defer rows.Close()
 	return scanFound(rows)
 }
 
 func (l *sqliteLister) Count(ctx context.Context, state inbox.State, most int) (int, error) {
-	states := append(stateWords(state), "")
 	var n int
-	err := l.db.QueryRowContext(ctx, l.countSQL, sql.Named("s1", states[0]), sql.Named("s2", or(states[1], states[0])),
-		sql.Named("most", most)).Scan(&n)
+	err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+l.t+` WHERE `+
+		strings.TrimPrefix(sqliteState(state), "+")+` LIMIT ?)`, most).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("opspage: count: %w", err)
 	}
@@ -181,33 +205,50 @@ func riverStates(s inbox.State) []string {
 // riverLister reads River's job table: one job per entry, its args
 // holding the entry's id, provider, key and event.
 type riverLister struct {
-	pool                *pgxpool.Pool
-	kind, queue         string
-	latestSQL, countSQL string
+	pool             *pgxpool.Pool
+	kind, queue      string
+	table, stateType string // quoted
 }
 
 // River returns the Lister of a riverinbox.Backend on pool: River's
 // tables in schema ("" for the search path; riverinbox.DefaultSchema
 // unless the backend was given another), jobs of kind riverinbox.Kind in
-// queue (riverinbox.DefaultQueue unless given another).
+// queue (riverinbox.DefaultQueue unless given another). It reads each
+// entry with its place, as riverinbox's Get would, in one query.
 func River(pool *pgxpool.Pool, schema, kind, queue string) (Lister, error) {
 	if pool == nil || (schema != "" && !identifier.MatchString(schema)) || kind == "" || queue == "" {
 		return nil, fmt.Errorf("opspage: River: want a pool, a schema, a kind and a queue (got %q, %q, %q)", schema, kind, queue)
 	}
-	t := "river_job"
+	l := &riverLister{pool: pool, kind: kind, queue: queue, table: "river_job", stateType: "river_job_state"}
 	if schema != "" {
-		t = pgx.Identifier{schema, "river_job"}.Sanitize()
+		l.table = pgx.Identifier{schema, "river_job"}.Sanitize()
+		l.stateType = pgx.Identifier{schema, "river_job_state"}.Sanitize()
 	}
-	return &riverLister{
-		pool: pool, kind: kind, queue: queue,
-		latestSQL: `SELECT id, args->>'id' FROM ` + t + ` WHERE kind = $1 AND queue = $2
-	AND (cardinality($3::text[]) = 0 OR state::text = ANY($3::text[]))
-	AND ($4 = '' OR args->>'provider' = $4) AND ($5 = 0 OR id < $5)
-	AND ($6 = '' OR args->>'key' ILIKE $6 OR args->>'event' ILIKE $6)
-	ORDER BY id DESC LIMIT $7`,
-		countSQL: `SELECT count(*) FROM (SELECT 1 FROM ` + t + ` WHERE kind = $1 AND queue = $2
-	AND state::text = ANY($3::text[]) LIMIT $4) AS page`,
-	}, nil
+	return l, nil
+}
+
+// where returns the conditions of q (and cursor) on River's jobs, and
+// their arguments from $1.
+func (l *riverLister) where(q Query, before int64) (string, []any) {
+	cond := []string{`kind = $1`, `queue = $2`}
+	args := []any{l.kind, l.queue}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if states := riverStates(q.State); states != nil {
+		cond = append(cond, `state = ANY(`+arg(states)+`::text[]::`+l.stateType+`[])`)
+	}
+	if q.Provider != "" {
+		cond = append(cond, `args->>'provider' = `+arg(q.Provider))
+	}
+	if before > 0 {
+		cond = append(cond, `id < `+arg(before))
+	}
+	if q.Search != "" {
+		cond = append(cond, `(args->>'key' = `+arg(q.Search)+` OR args->>'event' ILIKE `+arg(likePattern(q.Search))+`)`)
+	}
+	return strings.Join(cond, " AND "), args
 }
 
 func (l *riverLister) Latest(ctx context.Context, q Query, cursor string, limit int) ([]Found, error) {
@@ -215,20 +256,117 @@ func (l *riverLister) Latest(ctx context.Context, q Query, cursor string, limit 
 	if err != nil {
 		return nil, err
 	}
-	states := riverStates(q.State)
-	if states == nil {
-		states = []string{}
-	}
-	rows, err := l.pool.Query(ctx, l.latestSQL, l.kind, l.queue, states, q.Provider, before, likePattern(q.Search), limit)
+	where, args := l.where(q, before)
+	rows, err := l.pool.Query(ctx, `SELECT id, args::text, state::text, attempt, max_attempts,
+	coalesce(to_json(errors)::text, ''), created_at, attempted_at, finalized_at, scheduled_at
+	FROM `+l.table+` WHERE `+where+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)+1), append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("opspage: list: %w", err)
 	}
-	return scanFound(rows)
+	defer rows.Close()
+	var out []Found
+	for rows.Next() {
+		var (
+			j          riverJob
+			args, errs string
+		)
+		if err := rows.Scan(&j.id, &args, &j.state, &j.attempt, &j.maxAttempts, &errs, &j.createdAt, &j.attemptedAt,
+			&j.finalizedAt, &j.scheduledAt); err != nil {
+			return nil, fmt.Errorf("opspage: list: %w", err)
+		}
+		info, err := j.info([]byte(args), []byte(errs))
+		if err != nil {
+			return nil, fmt.Errorf("opspage: list: job %d: %w", j.id, err)
+		}
+		out = append(out, Found{ID: info.ID, Cursor: strconv.FormatInt(j.id, 10), Info: &info})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("opspage: list: %w", err)
+	}
+	return out, nil
+}
+
+// riverJob is a row of River's job table, as riverinbox reads it.
+type riverJob struct {
+	id                       int64
+	state                    string
+	attempt, maxAttempts     int
+	createdAt, scheduledAt   time.Time
+	attemptedAt, finalizedAt *time.Time
+}
+
+// info is the entry that j holds, as riverinbox's Get returns it: the
+// args are riverinbox's (the event as a JSON string, or its bytes in
+// base64), the state mapped as riverinbox maps it, updated at the latest
+// of the job's times and errors.
+func (j riverJob) info(args, errs []byte) (inbox.Info, error) {
+	var a struct {
+		ID         string    `json:"id"`
+		Provider   string    `json:"provider"`
+		Key        string    `json:"key"`
+		Event      string    `json:"event"`
+		EventBytes []byte    `json:"event_bytes"`
+		Confirm    bool      `json:"confirm"`
+		Claim      bool      `json:"claim"`
+		ReceivedAt time.Time `json:"received_at"`
+	}
+	if err := json.Unmarshal(args, &a); err != nil {
+		return inbox.Info{}, err
+	}
+	var attemptErrors []struct {
+		At      time.Time `json:"at"`
+		Attempt int       `json:"attempt"`
+		Error   string    `json:"error"`
+	}
+	if len(errs) > 0 {
+		if err := json.Unmarshal(errs, &attemptErrors); err != nil {
+			return inbox.Info{}, err
+		}
+	}
+	info := inbox.Info{
+		Entry: inbox.Entry{ID: a.ID, Provider: a.Provider, Key: a.Key, Event: a.EventBytes, Confirm: a.Confirm, Claim: a.Claim,
+			MaxAttempts: j.maxAttempts, ReceivedAt: a.ReceivedAt},
+		State: riverState(j.state), Attempts: j.attempt, UpdatedAt: j.createdAt,
+	}
+	if a.Event != "" {
+		info.Event = []byte(a.Event)
+	}
+	later := func(t *time.Time) {
+		if t != nil && t.After(info.UpdatedAt) {
+			info.UpdatedAt = *t
+		}
+	}
+	later(j.attemptedAt)
+	later(j.finalizedAt)
+	for _, e := range attemptErrors {
+		info.Errors = append(info.Errors, inbox.AttemptError{Attempt: e.Attempt, At: e.At, Error: e.Error})
+		later(&e.At)
+	}
+	if info.State == inbox.Pending {
+		info.NextAt = j.scheduledAt
+	}
+	return info, nil
+}
+
+// riverState maps a River job state as riverinbox does.
+func riverState(s string) inbox.State {
+	switch s {
+	case "running":
+		return inbox.Running
+	case "completed":
+		return inbox.Done
+	case "discarded", "cancelled":
+		return inbox.Dead
+	}
+	return inbox.Pending
 }
 
 func (l *riverLister) Count(ctx context.Context, state inbox.State, most int) (int, error) {
 	var n int
-	if err := l.pool.QueryRow(ctx, l.countSQL, l.kind, l.queue, riverStates(state), most).Scan(&n); err != nil {
+	where, args := l.where(Query{State: state}, 0)
+	err := l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+l.table+` WHERE `+where+
+		fmt.Sprintf(` LIMIT $%d) AS page`, len(args)+1), append(args, most)...).Scan(&n)
+	if err != nil {
 		return 0, fmt.Errorf("opspage: count: %w", err)
 	}
 	return n, nil

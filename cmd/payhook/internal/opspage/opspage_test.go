@@ -55,22 +55,7 @@ var backends = []backend{
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"postgres", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
-		u := testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL")
-		schema := "opspage_" + strings.ToLower(rand.Text())
-		t.Cleanup(func() {
-			if conn, err := pgx.Connect(context.Background(), u); err == nil {
-				conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
-				conn.Close(context.Background())
-			}
-		})
-		pool, err := pgxpool.New(context.Background(), u)
-		require.NoError(t, err)
-		t.Cleanup(pool.Close)
-		b, err := riverinbox.New(pool, riverinbox.WithSchema(schema), riverinbox.WithPollInterval(20*time.Millisecond))
-		require.NoError(t, err)
-		require.NoError(t, b.Migrate(context.Background()))
-		l, err := opspage.River(pool, schema, riverinbox.Kind, riverinbox.DefaultQueue)
-		require.NoError(t, err)
+		b, l, _, _ := openRiver(t)
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"redis", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
@@ -82,6 +67,28 @@ var backends = []backend{
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
 		return b, func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
 	}},
+}
+
+// openRiver returns a River inbox in a fresh schema, dropped when the
+// test ends, its Lister, its pool and the schema.
+func openRiver(t testing.TB) (*riverinbox.Backend, opspage.Lister, *pgxpool.Pool, string) {
+	u := testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL")
+	schema := "opspage_" + strings.ToLower(rand.Text())
+	t.Cleanup(func() {
+		if conn, err := pgx.Connect(context.Background(), u); err == nil {
+			conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+			conn.Close(context.Background())
+		}
+	})
+	pool, err := pgxpool.New(context.Background(), u)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	b, err := riverinbox.New(pool, riverinbox.WithSchema(schema), riverinbox.WithPollInterval(20*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, b.Migrate(context.Background()))
+	l, err := opspage.River(pool, schema, riverinbox.Kind, riverinbox.DefaultQueue)
+	require.NoError(t, err)
+	return b, l, pool, schema
 }
 
 // fixture is a page on an inbox whose handler fails the keys in failing.
