@@ -9,7 +9,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 )
 
 // The benchmarks below measure what the core adds around a provider whose
@@ -49,7 +49,10 @@ func BenchmarkCoreHandleObserved(b *testing.B) {
 // BenchmarkCoreInboxAck is the acknowledgement with a memory inbox: the
 // event is encoded and kept; the handler does not run.
 func BenchmarkCoreInboxAck(b *testing.B) {
-	ib := inbox.New(inbox.NewMemory())
+	ib, err := inbox.New(inbox.NewMemory())
+	if err != nil {
+		b.Fatal(err)
+	}
 	h := payhook.Handle(&shopProvider{authenticated: true}, func(context.Context, shopEvent) error { return nil },
 		payhook.WithInbox(ib))
 	benchtest.Serve(b, h, shopDeliveries(1<<20), func() int {

@@ -3,6 +3,8 @@ package payhook
 import (
 	"context"
 	"time"
+
+	"github.com/payhook/payhook/expect"
 )
 
 // eventKey is the context key of a delivery. The value is a *delivery[E],
@@ -16,6 +18,11 @@ type delivery[E any] struct {
 	context.Context
 	event E
 	key   string // the idempotency key, without the provider prefix
+	// x is the expectation the event settled ([WithExpectations]), and
+	// settledNow whether this delivery settled it (to reopen it if the
+	// handler fails without an inbox).
+	x          *expect.Expectation
+	settledNow bool
 	// detached is the context for finishing the claim once the handler has
 	// returned: it keeps the values but is never canceled, and living in
 	// the delivery it costs no allocation (context.WithoutCancel does).
@@ -30,8 +37,13 @@ func (detached) Err() error                  { return nil }
 func (d *detached) Value(k any) any          { return d.parent.Value(k) }
 
 func (d *delivery[E]) Value(k any) any {
-	if k == (eventKey{}) {
+	switch k {
+	case eventKey{}:
 		return d
+	case expectationKey{}:
+		if d.x != nil {
+			return d.x
+		}
 	}
 	return d.Context.Value(k)
 }

@@ -47,7 +47,7 @@ var (
 
 	// ErrConfig is wrapped by constructors given an unusable configuration,
 	// such as an empty secret: payhook never runs with verification off.
-	ErrConfig = errors.New("payhook: invalid configuration")
+	ErrConfig = sentinel.ErrConfig // "payhook: invalid configuration"
 )
 
 // errUnavailable is the error that internal packages wrap without
@@ -78,6 +78,8 @@ var classes = [...]class{
 	{ErrPending, http.StatusServiceUnavailable, ReasonPending, slog.LevelError, pendingRetryAfter},
 	{ErrUnavailable, http.StatusServiceUnavailable, ReasonUnavailable, slog.LevelError, ""},
 	{idempotency.ErrFull, http.StatusServiceUnavailable, ReasonUnavailable, slog.LevelError, ""},
+	{ErrUnexpected, http.StatusServiceUnavailable, ReasonUnexpected, slog.LevelError, unexpectedRetryAfter},
+	{ErrMismatch, http.StatusInternalServerError, ReasonMismatch, slog.LevelError, ""},
 }
 
 // appError is the class of an error that wraps no sentinel: the

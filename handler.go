@@ -47,5 +47,6 @@ func Handle[E any](p Provider[E], fn func(ctx context.Context, event E) error, o
 	if e.inbox != nil {
 		e.inbox.Handle(e.name, e.work)
 	}
+	e.register()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, nil) })
 }

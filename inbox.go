@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/payhook/payhook/idempotency"
@@ -35,8 +36,12 @@ import (
 //     the func runs; one that the API refuses when the worker asks is dead,
 //     and the func never sees it. When nothing but that API authenticates
 //     the sender (KasperoPay without a webhook secret), such a delivery is
-//     kept apart from the event's other deliveries and does not hold its
-//     key, so that a forgery cannot shadow the genuine webhook;
+//     kept apart from the event's authenticated deliveries and does not
+//     hold its key, so that a forgery cannot shadow the genuine webhook;
+//     when the provider is a [Poller], every such delivery of one payment
+//     is one entry that keeps the payment id only, whose event the worker
+//     rebuilds from the API's answer, and that is removed, not dead, when
+//     the API refuses it;
 //   - when the inbox cannot be written, the delivery is answered 503 and
 //     the key released, as when the store is down.
 //
@@ -65,10 +70,50 @@ func deferredID(name, key string, body []byte) string {
 // payment the provider's API could not settle yet (why), for a worker to
 // confirm and then claim: apart from the event's other deliveries, so that
 // a forgery cannot shadow the genuine webhook.
+//
+// When the provider is a [Poller] (KasperoPay), the entry keeps only what
+// the API can confirm, the payment id, under one ID per payment: every
+// forged copy of one payment is that one entry, whatever its body, and the
+// worker rebuilds the event from the API's answer.
 func (e *engine[E]) keepUnclaimed(w http.ResponseWriter, r *http.Request, t *timings, event E, key string, body []byte, why error) result {
 	entry := inbox.Entry{ID: deferredID(e.name, key, body), Key: key, Confirm: true, Claim: true}
+	if _, ok := e.p.(Poller[E]); ok {
+		var zero E
+		entry.ID, event = e.name+":"+key+unverifiedSuffix, zero
+	}
 	res, _ := e.enqueue(w, r, t, event, entry, why, nil)
 	return res
+}
+
+// unverifiedSuffix ends the ID of the one entry that the unauthenticated
+// deliveries of a payment share, apart from the entry of an authenticated
+// one ("kasperopay:pay_1#unverified").
+const unverifiedSuffix = "#unverified"
+
+// polledEvent rebuilds the event of a collapsed unauthenticated entry
+// from the provider's API. A payment the API does not confirm as paid is
+// refused for good, and the entry dropped: nothing of it was the
+// sender's to keep.
+func (e *engine[E]) polledEvent(ctx context.Context, poller Poller[E], a inbox.Attempt) (E, error) {
+	event, err := poller.Poll(ctx, a.Key)
+	switch {
+	case err != nil && settlesLater(err):
+		return event, err
+	case err == nil && e.p.Key(event) != a.Key:
+		err = fmt.Errorf("%w: the API answered for payment %q", ErrInvalidSignature, e.p.Key(event))
+	case err == nil && !paid(event):
+		err = fmt.Errorf("%w: the API does not say the payment is paid", ErrInvalidSignature)
+	}
+	if err != nil {
+		return event, inbox.Permanent(fmt.Errorf("payhook: unauthenticated delivery refused by the provider's API: %w", err))
+	}
+	return event, nil
+}
+
+// paid reports whether event is a paid payment, when it gives a Payment.
+func paid[E any](event E) bool {
+	p, ok := any(event).(Payer)
+	return !ok || p.Payment().Paid()
 }
 
 // keep keeps the event of a delivery holding the claim c for the worker to
@@ -156,17 +201,9 @@ func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) error {
 // attempt is work's attempt itself: AttemptDone or AttemptDuplicate when
 // the error is nil.
 func (e *engine[E]) attempt(ctx context.Context, a inbox.Attempt) (AttemptResult, error) {
-	var event E
-	if err := json.Unmarshal(a.Event, &event); err != nil {
-		return "", inbox.Permanent(fmt.Errorf("payhook: %s event in the inbox does not decode: %w", e.name, err))
-	}
-	if a.Confirm && e.confirm != nil {
-		if err := e.confirm.Confirm(ctx, &event); err != nil {
-			if settlesLater(err) {
-				return "", err
-			}
-			return "", inbox.Permanent(fmt.Errorf("payhook: refused by the provider's API: %w", err))
-		}
+	event, err := e.entryEvent(ctx, a)
+	if err != nil {
+		return "", err
 	}
 	if a.Claim {
 		dup, err := e.claimForEntry(ctx, a)
@@ -179,7 +216,36 @@ func (e *engine[E]) attempt(ctx context.Context, a inbox.Attempt) (AttemptResult
 			return AttemptDuplicate, nil
 		}
 	}
-	return AttemptDone, e.run(&delivery[E]{Context: ctx, event: event, key: a.Key, detached: detached{ctx}})
+	d := &delivery[E]{Context: ctx, event: event, key: a.Key, detached: detached{ctx}}
+	if err := e.expected(d); err != nil {
+		if errors.Is(err, ErrMismatch) {
+			err = inbox.Permanent(err) // kept, dead, for an operator: never credited
+		}
+		return "", err
+	}
+	return AttemptDone, e.run(d)
+}
+
+// entryEvent returns the event of an entry: decoded, and confirmed with
+// the provider's API when the entry says so; rebuilt from the API for the
+// one entry of a payment's unauthenticated deliveries.
+func (e *engine[E]) entryEvent(ctx context.Context, a inbox.Attempt) (E, error) {
+	if poller, ok := e.p.(Poller[E]); ok && a.Claim && strings.HasSuffix(a.ID, unverifiedSuffix) {
+		return e.polledEvent(ctx, poller, a)
+	}
+	var event E
+	if err := json.Unmarshal(a.Event, &event); err != nil {
+		return event, inbox.Permanent(fmt.Errorf("payhook: %s event in the inbox does not decode: %w", e.name, err))
+	}
+	if a.Confirm && e.confirm != nil {
+		if err := e.confirm.Confirm(ctx, &event); err != nil {
+			if settlesLater(err) {
+				return event, err
+			}
+			return event, inbox.Permanent(fmt.Errorf("payhook: refused by the provider's API: %w", err))
+		}
+	}
+	return event, nil
 }
 
 // run calls the func with d's event, turning a panic into an error.

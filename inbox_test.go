@@ -119,7 +119,11 @@ func running(t *testing.T, ib *inbox.Inbox) {
 
 // newInbox returns a memory inbox that retries at once.
 func newInbox(opts ...inbox.Option) *inbox.Inbox {
-	return inbox.New(inbox.NewMemory(), append([]inbox.Option{inbox.WithBackoff(0, 0)}, opts...)...)
+	ib, err := inbox.New(inbox.NewMemory(), append([]inbox.Option{inbox.WithBackoff(0, 0)}, opts...)...)
+	if err != nil {
+		panic(err)
+	}
+	return ib
 }
 
 // calls is a handler that fails the first fails calls, then sends each
@@ -316,7 +320,8 @@ func TestInboxForgeryDoesNotShadowTheGenuineDelivery(t *testing.T) {
 
 func TestInboxUnavailableIs503AndReleases(t *testing.T) {
 	b := &failingInbox{Memory: inbox.NewMemory(), err: errors.New("disk full")}
-	ib := inbox.New(b, inbox.WithBackoff(0, 0))
+	ib, err := inbox.New(b, inbox.WithBackoff(0, 0))
+	require.NoError(t, err)
 	store := idempotency.NewMemory()
 	c := newCalls(0)
 	h := payhook.Handle(&shopProvider{authenticated: true}, c.handle, payhook.WithInbox(ib), payhook.WithStore(store))
@@ -375,7 +380,8 @@ func (c *completingInbox) PutComplete(ctx context.Context, e inbox.Entry, s idem
 func TestInboxCompleterCompletesTheClaimOnce(t *testing.T) {
 	var logs strings.Builder
 	b := &completingInbox{Memory: inbox.NewMemory()}
-	ib := inbox.New(b)
+	ib, err := inbox.New(b)
+	require.NoError(t, err)
 	h := payhook.Handle(&shopProvider{authenticated: true}, newCalls(0).handle, payhook.WithInbox(ib),
 		payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	assert.Equal(t, "accepted\n", serve(h, shopPost("pay_1", "10")).Body.String())

@@ -44,11 +44,54 @@ func TestInternalBelowRoot(t *testing.T) {
 // with nothing but the standard library and package idempotency: no
 // testify, no payhook.
 func TestIdempotencytestStandalone(t *testing.T) {
-	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest"}
+	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest",
+		"github.com/payhook/payhook/internal/sentinel"} // payhook's sentinel errors, standard library only
 	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./idempotency/idempotencytest") {
 		if !slices.Contains(allowed, dep) {
 			t.Errorf("idempotencytest imports %s", dep)
 		}
+	}
+}
+
+// testSupport reports whether pkg exists for tests and may link the
+// testing package: the test kits and conformance suites (their names end in
+// "test") and everything under internal/testsupport (CONTRIBUTING.md).
+func testSupport(pkg string) bool {
+	return strings.HasSuffix(pkg, "test") || strings.HasPrefix(pkg, "github.com/payhook/payhook/internal/testsupport/")
+}
+
+// TestProductLinksNoTestKit (issue 18): product code never imports a test
+// kit. What payhook send and the sandbox share with the kits lives in
+// product packages (package deliver, the providers' Senders), and the *test
+// packages wrap it for testing.TB. cmd/payhook's TestBinaryLinksNoTestKit
+// checks the binary itself.
+func TestProductLinksNoTestKit(t *testing.T) {
+	products := 0
+	for _, line := range goList(t, "-f", "{{.ImportPath}}|{{join .Deps \"|\"}}", "./...") {
+		pkg, deps, _ := strings.Cut(line, "|")
+		if testSupport(pkg) {
+			continue
+		}
+		products++
+		for _, dep := range strings.Split(deps, "|") {
+			ours := strings.HasPrefix(dep, "github.com/payhook/payhook/")
+			if dep == "testing" || dep == "net/http/httptest" || ours && testSupport(dep) {
+				t.Errorf("%s links %s", pkg, dep)
+			}
+		}
+	}
+	if products < 10 {
+		t.Fatalf("only %d product packages listed", products)
+	}
+}
+
+// TestDeliverStandalone: package deliver, which payhook send, the sandbox,
+// the providers' Senders and the tests post with, imports nothing but the
+// standard library.
+func TestDeliverStandalone(t *testing.T) {
+	deps := goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./deliver")
+	if !slices.Equal(deps, []string{"github.com/payhook/payhook/deliver"}) {
+		t.Errorf("deliver imports %v", deps)
 	}
 }
 

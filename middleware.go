@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/internal/clientlimit"
@@ -19,9 +21,12 @@ import (
 // it, in order:
 //
 //  1. answers 405 unless the method is POST;
-//  2. applies the rate limit, if one is set ([WithRateLimit]): 429;
+//  2. applies the rate limit, if one is set ([WithRateLimit]): 429; but
+//     for a provider that verifies locally ([LocalVerifier]), the limit is
+//     charged only by the requests that fail steps 3 and 4, after them;
 //  3. reads the body once, up to the cap ([WithMaxBodyBytes]): 413;
-//  4. authenticates and decodes it with p.Verify: 401, 400 or 503;
+//  4. authenticates and decodes it with p.Verify, and checks its
+//     idempotency key ([MaxKeyBytes]): 401, 400 or 503;
 //  5. claims the event's idempotency key in the store ([WithStore]): 503 if
 //     the store cannot answer; 200 without calling next if the event was
 //     already processed; 409 with Retry-After if another request is
@@ -47,6 +52,9 @@ func Middleware[E any](p Provider[E], opts ...Option) func(http.Handler) http.Ha
 	if e.inbox != nil {
 		panic(fmt.Errorf("%w: WithInbox is an option of Handle, not Middleware: the next handler cannot be run again from the inbox", ErrConfig))
 	}
+	if e.reconciler != nil {
+		panic(fmt.Errorf("%w: WithReconciler is an option of Handle, not Middleware: the next handler cannot be called from a poll", ErrConfig))
+	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(w, r, next) })
 	}
@@ -62,9 +70,13 @@ type engine[E any] struct {
 	p       Provider[E]
 	fn      func(context.Context, E) error // Handle's func; nil for Middleware
 	confirm Confirmer[E]                   // p, if it confirms events
+	poller  Poller[E]                      // p, if it polls and a Reconciler drives it
 	name    string
 	prefix  string // name + ":", prefixed to keys in a shared store
 	limiter *clientlimit.Limiter
+	// verifyFirst: p verifies locally (LocalVerifier), so the limiter is
+	// charged by the requests that fail to verify, not before Verify.
+	verifyFirst bool
 }
 
 func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
@@ -72,10 +84,13 @@ func newEngine[E any](p Provider[E], opts []Option) *engine[E] {
 		panic("payhook: nil Provider")
 	}
 	e := &engine[E]{config: newConfig(opts), p: p, name: p.Name()}
-	if err := e.refused.Err("", ErrConfig); err != nil {
+	if err := errors.Join(e.refused.Err("", ErrConfig), e.expectations()); err != nil {
 		panic(err)
 	}
 	e.confirm, _ = p.(Confirmer[E])
+	if lv, ok := p.(LocalVerifier); ok {
+		e.verifyFirst = lv.VerifiesLocally()
+	}
 	if !e.ownStore { // a store of the middleware's own holds one provider's keys
 		e.prefix = e.name + ":"
 	}
@@ -143,8 +158,8 @@ func (e *engine[E]) serve(w http.ResponseWriter, r *http.Request, next http.Hand
 	})
 }
 
-// process answers one delivery: read, verify, claim, confirm, call, and
-// finish on the way out. t, nil without an observer, receives the time
+// process answers one delivery: admit, read, verify, claim, confirm, call,
+// and finish on the way out. t, nil without an observer, receives the time
 // each step took.
 func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings) result {
 	if err := e.admit(r); err != nil {
@@ -154,13 +169,13 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 	defer s.put()
 	body, err := s.read(r, e.maxBody)
 	if err != nil {
-		return e.reject(w, r, err)
+		return e.reject(w, r, e.charge(r, err))
 	}
 	t.mark()
 	event, key, err := e.verify(r.Context(), r.Header, body)
 	t.lap(stepVerify)
 	if err != nil {
-		return e.unverified(w, r, t, event, body, err)
+		return e.unverified(w, r, t, event, body, e.charge(r, err))
 	}
 	c, d, res := e.claim(w, r, t, event, key)
 	if d == nil {
@@ -172,9 +187,22 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 		c.why = "not confirmed"
 		return e.rejectKey(w, r, key, err, ReasonNone)
 	}
+	return e.deliver(w, r, next, t, d, &c, body, later)
+}
+
+// deliver hands a claimed, confirmed event to the application: to the
+// inbox, or, once its expectation is checked and settled
+// ([WithExpectations]), to the handler. Webhooks and polls
+// ([Reconciler]) both come this way.
+func (e *engine[E]) deliver(w http.ResponseWriter, r *http.Request, next http.Handler, t *timings, d *delivery[E], c *claim, body []byte, later error) result {
 	if e.inbox != nil {
-		return e.keep(w, r, t, d, &c, later)
+		return e.keep(w, r, t, d, c, later)
 	}
+	if err := e.expected(d); err != nil {
+		c.why = "payment not credited"
+		return e.rejectKey(w, r, d.key, err, ReasonNone)
+	}
+	var res result
 	c.why = "handler did not acknowledge"
 	c.acked, res = e.call(w, r, next, d, body)
 	t.lap(stepHandler)
@@ -182,15 +210,36 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 }
 
 // admit refuses a request that is not a POST, or over its client's rate
-// limit, before its body is read.
+// limit, before its body is read; for a provider that verifies locally,
+// the limit waits for the request to fail (charge).
 func (e *engine[E]) admit(r *http.Request) error {
 	if r.Method != http.MethodPost {
 		return ErrMethodNotAllowed
 	}
-	if e.limiter != nil {
-		if wait, ok := e.limiter.Allow(e.rateLimit.Key(r), e.now()); !ok {
-			return &retryError{ErrRateLimited, wait}
-		}
+	if e.limiter == nil || e.verifyFirst {
+		return nil
+	}
+	return e.allow(r, ErrRateLimited)
+}
+
+// charge charges a request that failed with err to its client's rate
+// limit, when the limit waits for failures (verifyFirst): over it, the
+// request is answered 429 rather than err's status.
+func (e *engine[E]) charge(r *http.Request, err error) error {
+	if e.limiter == nil || !e.verifyFirst {
+		return err
+	}
+	if lerr := e.allow(r, fmt.Errorf("%w: %v", ErrRateLimited, err)); lerr != nil {
+		return lerr
+	}
+	return err
+}
+
+// allow takes a token from r's client's bucket, or returns refusal with
+// the wait for the next token.
+func (e *engine[E]) allow(r *http.Request, refusal error) error {
+	if wait, ok := e.limiter.Allow(e.rateLimit.Key(r), e.now()); !ok {
+		return &retryError{refusal, wait}
 	}
 	return nil
 }
@@ -203,23 +252,59 @@ func (e *engine[E]) verify(ctx context.Context, header http.Header, body []byte)
 	if err != nil {
 		return event, "", err
 	}
+	key, err := e.keyOf(event)
+	return event, key, err
+}
+
+// keyOf returns event's idempotency key, checked: the one place where
+// every provider's keys are, before any store, inbox or log line sees
+// them.
+func (e *engine[E]) keyOf(event E) (string, error) {
 	key := e.p.Key(event)
-	if key == "" {
-		return event, "", fmt.Errorf("%w: %s event has no idempotency key", ErrMalformed, e.name)
+	if err := checkKey(key); err != nil {
+		return "", fmt.Errorf("%w: %s event: %w", ErrMalformed, e.name, err)
 	}
-	return event, key, nil
+	return key, nil
+}
+
+// MaxKeyBytes bounds an event's idempotency key ([Provider.Key]). The
+// providers' order, transaction and payment ids are a few dozen bytes; a
+// longer key is answered 400, since it would be stored, logged and
+// forwarded with every delivery of the event.
+const MaxKeyBytes = 200
+
+// checkKey refuses a key that is empty, longer than MaxKeyBytes, not UTF-8
+// or holding a character that is not printable (a control character, CR
+// or LF, which would break a log line or a header it is put in).
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return errors.New("no idempotency key")
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("idempotency key of %d bytes, over %d", len(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("idempotency key %q is not UTF-8", key)
+	}
+	for _, r := range key {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("idempotency key %q holds %U, not printable", key, r)
+		}
+	}
+	return nil
 }
 
 // unverified answers a delivery that verify refused. With an inbox, one
 // that nothing authenticated and that the provider's API could not settle
 // yet is kept, unclaimed, for a worker to confirm.
 func (e *engine[E]) unverified(w http.ResponseWriter, r *http.Request, t *timings, event E, body []byte, err error) result {
-	if e.inbox != nil && e.confirm != nil && settlesLater(err) {
-		if key := e.p.Key(event); key != "" {
-			return e.keepUnclaimed(w, r, t, event, key, body, err)
-		}
+	if e.inbox == nil || e.confirm == nil || !settlesLater(err) || e.p.Key(event) == "" {
+		return e.reject(w, r, err)
 	}
-	return e.reject(w, r, err)
+	key, kerr := e.keyOf(event)
+	if kerr != nil {
+		return e.reject(w, r, kerr)
+	}
+	return e.keepUnclaimed(w, r, t, event, key, body, err)
 }
 
 // claim is a delivery's hold on its event's key in the store.
@@ -351,6 +436,7 @@ func (e *engine[E]) finish(d *delivery[E], c *claim, t *timings) {
 				slog.String("key", d.key), slog.Any("error", err))
 		}
 	default:
+		e.reopen(d)
 		err := e.store.Release(ctx, c.storeKey, c.token)
 		e.log(ctx, slog.LevelWarn, "payhook: event released for retry",
 			slog.String("key", d.key), slog.String("reason", c.why), slog.Any("release_error", err))

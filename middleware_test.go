@@ -496,10 +496,19 @@ func TestStoreDown(t *testing.T) {
 	})
 }
 
+// chargedFirst is the Kazawallet provider without its VerifiesLocally, as
+// a provider whose Verify calls an API to authenticate: the rate limit
+// charges every request, before its body is read.
+func chargedFirst(t testing.TB) payhook.Provider[kazawallet.Event] {
+	return struct {
+		payhook.Provider[kazawallet.Event]
+	}{provider(t)}
+}
+
 func TestRateLimit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	rec := &recorder{}
-	h := payhook.Middleware(provider(t),
+	h := payhook.Middleware(chargedFirst(t),
 		payhook.WithRateLimit(payhook.RateLimit{Rate: 0.5, Burst: 2}),
 		payhook.WithClock(func() time.Time { return now }))(rec)
 	from := func(addr string, i int) *http.Request {
@@ -534,7 +543,7 @@ func TestRateLimitRetryAfterWithoutRefill(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: tt.rate, Burst: 1}))(&recorder{})
+			h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{Rate: tt.rate, Burst: 1}))(&recorder{})
 			require.Equal(t, http.StatusOK, serve(h, post(webhook("ord_1", "10", "fulfilled"))).Code)
 			w := serve(h, post(webhook("ord_2", "10", "fulfilled")))
 			assert.Equal(t, http.StatusTooManyRequests, w.Code)
@@ -546,7 +555,7 @@ func TestRateLimitRetryAfterWithoutRefill(t *testing.T) {
 // TestRateLimitIPv6Network: one host commonly has a whole /64, so a client
 // that picks a new address of it for each request must still be one client.
 func TestRateLimitIPv6Network(t *testing.T) {
-	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
+	h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
 	from := func(addr string, i int) int {
 		r := post(webhook(fmt.Sprint("ord_", i), "10", "fulfilled"))
 		r.RemoteAddr = addr
@@ -562,7 +571,7 @@ func TestRateLimitIPv6Network(t *testing.T) {
 }
 
 func TestRateLimitKey(t *testing.T) {
-	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{
+	h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{
 		Rate:  1,
 		Burst: 1,
 		Key:   func(r *http.Request) string { return r.Header.Get("X-Real-IP") },
@@ -578,7 +587,7 @@ func TestRateLimitKey(t *testing.T) {
 }
 
 func TestRateLimitRunsBeforeTheBodyIsRead(t *testing.T) {
-	h := payhook.Middleware(provider(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
+	h := payhook.Middleware(chargedFirst(t), payhook.WithRateLimit(payhook.RateLimit{Rate: 1, Burst: 1}))(&recorder{})
 	serve(h, post(webhook("ord_1", "10", "fulfilled")))
 	r := post("")
 	r.Body = io.NopCloser(errReader{}) // reading it would answer 400
@@ -649,6 +658,8 @@ func TestEachSentinelHasOneClass(t *testing.T) {
 		{errors.Join(payhook.ErrUnavailable, payhook.ErrPending), 503, payhook.ReasonPending, "30"},
 		{payhook.ErrUnavailable, 503, payhook.ReasonUnavailable, ""},
 		{idempotency.ErrFull, 503, payhook.ReasonUnavailable, ""},
+		{payhook.ErrUnexpected, 503, payhook.ReasonUnexpected, "5"},
+		{payhook.ErrMismatch, 500, payhook.ReasonMismatch, ""},
 		{errors.New("fake: bug"), 500, payhook.ReasonHandler, ""},
 	}
 	for _, tt := range tests {

@@ -71,6 +71,8 @@ const (
 	ReasonStoreUnavailable  Reason = "store_unavailable"
 	ReasonInboxUnavailable  Reason = "inbox_unavailable"
 	ReasonConfirmationLater Reason = "confirmation_later"
+	ReasonUnexpected        Reason = "unexpected"
+	ReasonMismatch          Reason = "mismatch"
 )
 
 // Delivery describes one request the middleware answered.

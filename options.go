@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/internal/optcheck"
@@ -41,17 +42,19 @@ const (
 type Option func(*config)
 
 type config struct {
-	store     idempotency.Store
-	ownStore  bool // store is the default, this middleware's alone
-	maxBody   int64
-	lease     time.Duration
-	retention time.Duration
-	rateLimit *RateLimit
-	logger    *slog.Logger
-	now       func() time.Time
-	inbox     *inbox.Inbox
-	observer  *Observer
-	refused   optcheck.Refused // values the options could not use
+	store      idempotency.Store
+	ownStore   bool // store is the default, this middleware's alone
+	maxBody    int64
+	lease      time.Duration
+	retention  time.Duration
+	rateLimit  *RateLimit
+	logger     *slog.Logger
+	now        func() time.Time
+	inbox      *inbox.Inbox
+	observer   *Observer
+	expect     expect.Store // WithExpectations'
+	reconciler *Reconciler
+	refused    optcheck.Refused // values the options could not use
 }
 
 func newConfig(opts []Option) config {
@@ -131,8 +134,12 @@ func WithClock(now func() time.Time) Option {
 
 // RateLimit limits how often one client may call the middleware, with a
 // token bucket per client from golang.org/x/time/rate. Requests over the
-// limit are answered 429 before their body is read, with Retry-After: the
-// wait for the client's next token, at most an hour.
+// limit are answered 429, with Retry-After: the wait for the client's next
+// token, at most an hour. Every request is charged, before its body is
+// read; but for a provider that verifies locally ([LocalVerifier]: every
+// provider under providers/, KasperoPay with a webhook secret), only the
+// requests that fail verification are, so that junk sent from a client's
+// address never gets its genuine webhooks answered 429.
 type RateLimit struct {
 	// Rate is the number of requests per second a client may sustain. A
 	// Rate of zero or less refuses every request beyond Burst; use

@@ -26,9 +26,32 @@ type Provider[E any] interface {
 	// expected signature. Verify must not keep body.
 	Verify(ctx context.Context, header http.Header, body []byte) (E, error)
 	// Key returns the event's idempotency key: the same for every delivery
-	// of one event, different for different events. An empty key is
-	// answered as a malformed delivery.
+	// of one event, different for different events. A key that is empty,
+	// longer than [MaxKeyBytes] or holds a character that is not printable
+	// (CR, LF, any control character) is answered 400, as a malformed
+	// delivery.
 	Key(event E) string
+}
+
+// LocalVerifier is implemented by a Provider that can say whether its
+// Verify authenticates every delivery locally, by a signature or a shared
+// secret checked without a network call. When VerifiesLocally reports
+// true, the middleware verifies each delivery before it consults the rate
+// limit ([WithRateLimit]), and charges only the deliveries that fail: a
+// wrong signature, a body that is too large or does not decode, an
+// unusable key. Once a client is over its limit, its failures are answered
+// 429 (with Retry-After) rather than 401 or 400, and its genuine
+// deliveries are still processed: a flood of junk from an address that the
+// provider shares (a NAT, a proxy, a cloud's egress) cannot get the
+// provider's genuine webhooks refused. What verifying first costs the junk
+// is a bounded body read ([WithMaxBodyBytes]) and a check such as an HMAC.
+//
+// A Provider whose Verify calls an API to authenticate (KasperoPay without
+// a webhook secret) reports false, or does not implement LocalVerifier:
+// its deliveries are charged before Verify, as every request is then, so
+// that the limit bounds the calls to that API.
+type LocalVerifier interface {
+	VerifiesLocally() bool
 }
 
 // Confirmer is implemented by providers whose webhooks cannot be trusted on

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Defaults of the reconciler's options.
@@ -72,6 +73,7 @@ type Reconciler struct {
 	workers  int
 	logger   *slog.Logger
 	observer *Observer
+	refused  optcheck.Refused
 
 	mu    sync.Mutex
 	polls map[string]*pollReg
@@ -88,75 +90,60 @@ type ReconcileOption func(*Reconciler)
 
 // WithFirstPoll sets the wait before an expectation's first poll, which is
 // also the unit of the waits after it (1, 2, 5, 10, 30, then 60 times it).
-// Default: DefaultFirstPoll. Values below 1 are ignored.
+// Default: DefaultFirstPoll. A value below 1 is refused ([ErrConfig]).
 func WithFirstPoll(d time.Duration) ReconcileOption {
-	return func(r *Reconciler) {
-		if d > 0 {
-			r.first = d
-		}
-	}
+	return func(r *Reconciler) { optcheck.Positive(&r.refused, "WithFirstPoll", d, &r.first) }
 }
 
 // WithPollRate sets the request budget for each provider's status API:
 // perSecond requests a second, burst at once. Default: DefaultPollRate and
-// DefaultPollBurst. Values below or at 0 are ignored.
+// DefaultPollBurst. Values not above 0 are refused ([ErrConfig]).
 func WithPollRate(perSecond float64, burst int) ReconcileOption {
 	return func(r *Reconciler) {
-		if perSecond > 0 && burst > 0 {
-			r.limit, r.burst = rate.Limit(perSecond), burst
+		if !(perSecond > 0) || burst <= 0 {
+			r.refused.Add("WithPollRate(%v, %d): not positive", perSecond, burst)
+			return
 		}
+		r.limit, r.burst = rate.Limit(perSecond), burst
 	}
 }
 
 // WithPollInterval sets how often Run looks for due expectations. Default:
-// DefaultPollInterval. Values below 1 are ignored.
+// DefaultPollInterval. A value below 1 is refused ([ErrConfig]).
 func WithPollInterval(d time.Duration) ReconcileOption {
-	return func(r *Reconciler) {
-		if d > 0 {
-			r.interval = d
-		}
-	}
+	return func(r *Reconciler) { optcheck.Positive(&r.refused, "WithPollInterval", d, &r.interval) }
 }
 
 // WithPollLease sets how long an expectation taken for a poll is held from
-// the other replicas. Default: DefaultPollLease. Values below 1 are
-// ignored.
+// the other replicas. Default: DefaultPollLease. A value below 1 is
+// refused ([ErrConfig]).
 func WithPollLease(d time.Duration) ReconcileOption {
-	return func(r *Reconciler) {
-		if d > 0 {
-			r.lease = d
-		}
-	}
+	return func(r *Reconciler) { optcheck.Positive(&r.refused, "WithPollLease", d, &r.lease) }
 }
 
 // WithPollWorkers sets how many polls of one provider run at once.
-// Default: DefaultPollWorkers. Values below 1 are ignored.
+// Default: DefaultPollWorkers. A value below 1 is refused ([ErrConfig]).
 func WithPollWorkers(n int) ReconcileOption {
-	return func(r *Reconciler) {
-		if n > 0 {
-			r.workers = n
-		}
-	}
+	return func(r *Reconciler) { optcheck.Positive(&r.refused, "WithPollWorkers", n, &r.workers) }
 }
 
 // WithReconcileClock sets the clock that decides what is due, overdue and
-// within the request budget. Default: time.Now.
+// within the request budget. Default: time.Now. nil is refused
+// ([ErrConfig]).
 func WithReconcileClock(now func() time.Time) ReconcileOption {
 	return func(r *Reconciler) {
-		if now != nil {
-			r.now = now
+		if now == nil {
+			r.refused.Add("WithReconcileClock(nil)")
+			return
 		}
+		r.now = now
 	}
 }
 
 // WithReconcileLogger sets the logger of overdue expectations (error
-// level) and failed polls. Default: none.
+// level) and failed polls. Default: none. nil is refused ([ErrConfig]).
 func WithReconcileLogger(l *slog.Logger) ReconcileOption {
-	return func(r *Reconciler) {
-		if l != nil {
-			r.logger = l
-		}
-	}
+	return func(r *Reconciler) { optcheck.NotNil(&r.refused, "WithReconcileLogger", l, &r.logger) }
 }
 
 // WithReconcileObserver sets the observer told of each poll and each
@@ -166,10 +153,11 @@ func WithReconcileObserver(o Observer) ReconcileOption {
 }
 
 // NewReconciler returns a Reconciler of the expectations in store. It
-// panics if store is nil.
+// panics if store is nil, and with an error wrapping [ErrConfig] if an
+// option is given a value it cannot use, as Handle does.
 func NewReconciler(store expect.Store, opts ...ReconcileOption) *Reconciler {
 	if store == nil {
-		panic("payhook: nil expect.Store")
+		panic(fmt.Errorf("%w: NewReconciler(nil)", ErrConfig))
 	}
 	r := &Reconciler{
 		store: store, now: time.Now, first: DefaultFirstPoll,
@@ -179,9 +167,10 @@ func NewReconciler(store expect.Store, opts ...ReconcileOption) *Reconciler {
 		polls:  make(map[string]*pollReg),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(r)
-		}
+		o(r)
+	}
+	if err := r.refused.Err("", ErrConfig); err != nil {
+		panic(err)
 	}
 	return r
 }
@@ -366,7 +355,11 @@ func (r *Reconciler) pollOne(ctx context.Context, reg *pollReg, x expect.Expecta
 		r.logger.LogAttrs(ctx, slog.LevelDebug, "payhook: expected payment not settled yet", r.attrs(x, slog.Any("error", err))...)
 	default:
 		result = ReconcileError
-		r.logger.LogAttrs(ctx, slog.LevelWarn, "payhook: poll of an expected payment failed", r.attrs(x, slog.Any("error", err))...)
+		level := slog.LevelWarn
+		if errors.Is(err, ErrConfig) || errors.Is(err, ErrMismatch) {
+			level = slog.LevelError // polling cannot mend it: a person must
+		}
+		r.logger.LogAttrs(ctx, level, "payhook: poll of an expected payment failed", r.attrs(x, slog.Any("error", err))...)
 	}
 	r.reschedule(ctx, x, now)
 	r.observe(ctx, Reconcile{Provider: x.Provider, ID: x.ID, Ref: x.Ref, Result: result, Reason: classOf(err).reason, Duration: time.Since(start)})

@@ -147,3 +147,33 @@ func TestReconcilerRegisterTwicePanics(t *testing.T) {
 	r.register("kkiapay", func(context.Context, expect.Expectation) error { return nil })
 	assert.Panics(t, func() { r.register("kkiapay", func(context.Context, expect.Expectation) error { return nil }) })
 }
+
+// BenchmarkReconcilerPass10k: a pass over ten thousand pending
+// expectations, within the default budget, with a poll that answers
+// pending at once: the cost of the reconciler and the store, not of the
+// provider's API.
+func BenchmarkReconcilerPass10k(b *testing.B) {
+	clock := &testClock{now: t0}
+	store := expect.NewMemory()
+	r := NewReconciler(store, WithReconcileClock(clock.Now))
+	r.register("kkiapay", func(context.Context, expect.Expectation) error { return ErrPending })
+	ctx := context.Background()
+	for i := range 10_000 {
+		if err := store.Add(ctx, expect.Expectation{Provider: "kkiapay", ID: fmt.Sprintf("tx_%05d", i),
+			Amount: "1000", Currency: "XOF", Deadline: t0.Add(48 * time.Hour), NextPoll: t0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	polled := 0
+	for range b.N {
+		res, err := r.Pass(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		polled += res.Polled
+		clock.Advance(time.Second)
+	}
+	b.ReportMetric(float64(polled)/float64(b.N), "polls/pass")
+}

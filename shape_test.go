@@ -103,7 +103,7 @@ func TestProvidersHaveOneShape(t *testing.T) {
 	for _, name := range providerNames {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("providers", name)
-			for _, f := range []string{"doc.go", name + ".go", "event.go", "sign.go", "options.go", "client.go",
+			for _, f := range []string{"doc.go", name + ".go", "event.go", "sign.go", "send.go", "options.go", "client.go",
 				name + "test/doc.go", name + "test/sender.go", name + "test/api.go"} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Errorf("no %s", f)
@@ -152,6 +152,13 @@ func TestProvidersHaveOneShape(t *testing.T) {
 					t.Errorf("%s is not a func", fn)
 				}
 			}
+			if sender := named("Sender"); sender != nil {
+				for _, m := range []string{"Body", "NewRequest", "Policy"} {
+					if f, _, _ := types.LookupFieldOrMethod(sender, false, pkg, m); f == nil {
+						t.Errorf("no Sender.%s", m)
+					}
+				}
+			}
 			if scope.Lookup("SignatureHeader") == nil && scope.Lookup("SignatureField") == nil {
 				t.Error("neither SignatureHeader nor SignatureField")
 			}
@@ -170,6 +177,10 @@ func TestProvidersHaveOneShape(t *testing.T) {
 			paid, _, _ := types.LookupFieldOrMethod(event, false, pkg, "Paid")
 			if f, ok := paid.(*types.Func); !ok || f.Type().(*types.Signature).Results().At(0).Type().String() != "bool" {
 				t.Error("no Event.Paid() bool")
+			}
+			local, _, _ := types.LookupFieldOrMethod(types.NewPointer(provider), false, pkg, "VerifiesLocally")
+			if f, ok := local.(*types.Func); !ok || f.Type().(*types.Signature).Results().At(0).Type().String() != "bool" {
+				t.Error("no Provider.VerifiesLocally() bool (payhook.LocalVerifier)")
 			}
 			confirm, _, _ := types.LookupFieldOrMethod(types.NewPointer(provider), false, pkg, "Confirm")
 			if _, ok := fields["Confirmation"]; (confirm != nil) != ok {

@@ -3,8 +3,11 @@ package idempotency
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
+
+	"github.com/payhook/payhook/internal/sentinel"
 )
 
 // DefaultMaxKeys is the number of keys a [Memory] store holds unless
@@ -43,34 +46,56 @@ type record struct {
 	expires time.Time
 }
 
-// MemoryOption configures a [Memory] store.
-type MemoryOption func(*Memory)
+// MemoryOption configures a [Memory] store. An option given a value it
+// cannot use makes NewMemory panic with an error wrapping
+// payhook.ErrConfig.
+type MemoryOption func(*Memory) error
 
-// WithMaxKeys bounds the number of keys the store holds. Default:
-// DefaultMaxKeys. Values below 1 are ignored.
+// configError is an option's error: it wraps payhook.ErrConfig (through
+// internal/sentinel, since payhook imports this package).
+func configError(format string, args ...any) error {
+	return fmt.Errorf("idempotency: %s: %w", fmt.Sprintf(format, args...), sentinel.ErrConfig)
+}
+
+// WithMaxKeys bounds the number of keys the store holds: 1 or more.
+// Default: DefaultMaxKeys.
 func WithMaxKeys(n int) MemoryOption {
-	return func(m *Memory) {
-		if n > 0 {
-			m.max = n
+	return func(m *Memory) error {
+		if n < 1 {
+			return configError("WithMaxKeys(%d): want 1 or more", n)
 		}
+		m.max = n
+		return nil
 	}
 }
 
 // WithClock makes the store read the time from now, so that tests can move
-// leases and retention forward without sleeping. Default: time.Now.
+// leases and retention forward without sleeping. It must not be nil.
+// Default: time.Now.
 func WithClock(now func() time.Time) MemoryOption {
-	return func(m *Memory) {
-		if now != nil {
-			m.now = now
+	return func(m *Memory) error {
+		if now == nil {
+			return configError("WithClock(nil)")
 		}
+		m.now = now
+		return nil
 	}
 }
 
-// NewMemory returns an empty in-memory store.
+// NewMemory returns an empty in-memory store. It needs nothing and cannot
+// otherwise fail, so it returns no error: an option given a value it
+// cannot use (a constant in the program) makes it panic with an error
+// wrapping payhook.ErrConfig, as time.NewTicker panics on a non-positive
+// interval.
 func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{now: time.Now, max: DefaultMaxKeys, records: make(map[string]record)}
 	for _, o := range opts {
-		o(m)
+		if o == nil {
+			continue
+		}
+		if err := o(m); err != nil {
+			panic(err)
+		}
 	}
 	return m
 }

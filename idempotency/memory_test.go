@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 )
@@ -265,4 +266,23 @@ func TestMemoryCompleteDropsExpiredRecords(t *testing.T) {
 	st, err := s.Claim(ctx, "b", idempotency.NewToken(), time.Minute)
 	require.NoError(t, err)
 	assert.Equal(t, idempotency.Done, st, "b is still done")
+}
+
+// TestNewMemoryRefusesUnusableValues: an option given a value it cannot
+// use makes NewMemory panic with payhook.ErrConfig, where it used to be
+// ignored.
+func TestNewMemoryRefusesUnusableValues(t *testing.T) {
+	for name, opt := range map[string]idempotency.MemoryOption{
+		"WithMaxKeys(0)": idempotency.WithMaxKeys(0),
+		"WithClock(nil)": idempotency.WithClock(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				err, _ := recover().(error)
+				assert.ErrorIs(t, err, payhook.ErrConfig)
+			}()
+			idempotency.NewMemory(opt)
+			t.Error("NewMemory returned")
+		})
+	}
 }

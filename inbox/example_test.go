@@ -18,7 +18,10 @@ import (
 // its error, and replayed once the application is fixed.
 func ExampleInbox_ReplayDead() {
 	ctx := context.Background()
-	ib := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(1))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(1))
+	if err != nil {
+		panic(err)
+	}
 	kw, err := kazawallet.New("test_api_key", "test_api_secret")
 	if err != nil {
 		panic(err)

@@ -238,9 +238,16 @@ type RunConfig struct {
 //     Errors are kept); Discard deletes an entry that is not
 //     running. Both return [ErrNotFound] for an unknown ID and [ErrState]
 //     for a running entry (Replay also for a pending one).
+//   - An error of h for which [IsDrop] is true deletes the entry, as
+//     Discard would: Get then returns [ErrNotFound], and Put of its ID
+//     adds it again.
 //   - Get returns [ErrNotFound] for an unknown ID. List returns the entries
 //     the filter selects, oldest first; Stats counts every entry by
 //     provider and state (states with no entry may be left out).
+//   - Unconfirmed counts the entries put with Claim that are not done
+//     (pending, running or dead), without reading every entry: an index,
+//     or a counter kept as entries change. [Inbox.Put] calls it for every
+//     entry with Claim.
 type Backend interface {
 	Put(ctx context.Context, e Entry) (added bool, err error)
 	Run(ctx context.Context, h Handler, cfg RunConfig) error
@@ -249,6 +256,7 @@ type Backend interface {
 	Stats(ctx context.Context) ([]Stat, error)
 	Replay(ctx context.Context, id string) error
 	Discard(ctx context.Context, id string) error
+	Unconfirmed(ctx context.Context) (int, error)
 }
 
 // Completer is implemented by a Backend that can complete an idempotency
@@ -274,6 +282,12 @@ var (
 	// ErrState is returned by Replay and Discard for an entry whose state
 	// does not allow it.
 	ErrState = errors.New("inbox: entry is not in a state that allows this")
+	// ErrFull is wrapped by [Inbox.Put] of an entry with Claim when the
+	// inbox already holds as many such entries, not yet done, as
+	// [WithMaxUnconfirmed] allows: deliveries that nothing has
+	// authenticated cannot fill the inbox. payhook answers it 503, so that
+	// a provider that retries comes back.
+	ErrFull = errors.New("inbox: full of entries whose sender is not yet authenticated")
 )
 
 // permanent marks an error that no retry can mend.
@@ -296,6 +310,30 @@ func Permanent(err error) error {
 func IsPermanent(err error) bool {
 	var p *permanent
 	return errors.As(err, &p)
+}
+
+// drop marks an error whose entry is deleted.
+type drop struct{ err error }
+
+func (d *drop) Error() string { return d.err.Error() }
+func (d *drop) Unwrap() error { return d.err }
+
+// Drop wraps err so that the entry whose attempt returned it is deleted,
+// not kept dead: an entry put with Claim (its sender not authenticated)
+// that the provider's API refuses is a forgery, and keeping it would let
+// forgeries fill the inbox. The entry is gone as after [Inbox.Discard];
+// a later delivery of its ID is put again. Drop(nil) is nil.
+func Drop(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &drop{err}
+}
+
+// IsDrop reports whether err was made by [Drop].
+func IsDrop(err error) bool {
+	var d *drop
+	return errors.As(err, &d)
 }
 
 // Backoff returns the exponential backoff with full jitter that the

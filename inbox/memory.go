@@ -27,6 +27,8 @@ type Memory struct {
 	seq     uint64
 	changed chan struct{} // closed and replaced when an entry may have become due
 	done    []doneMark    // the entries done, in the order they were done
+	// unconfirmed counts the entries with Claim that are not done.
+	unconfirmed int
 }
 
 type memEntry struct {
@@ -93,19 +95,27 @@ type doneMark struct {
 const DefaultDoneRetention = 7 * 24 * time.Hour
 
 // WithDoneRetention sets how long a done entry is kept (listed, counted,
-// and a second Put of its id refused) before it is forgotten. Default:
-// DefaultDoneRetention. Values below 1 are ignored.
+// and a second Put of its id refused) before it is forgotten; a negative d
+// keeps done entries forever, and 0 is refused (a done entry must refuse
+// its ID for a while). Every backend's WithDoneRetention means the same.
+// Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) MemoryOption {
-	return func(m *Memory) {
-		if d > 0 {
-			m.doneRetention = d
+	return func(m *Memory) error {
+		if d == 0 {
+			return configError("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
 		}
+		m.doneRetention = d
+		return nil
 	}
 }
 
 // forgetDone removes the done entries whose retention has ended by now.
 // Entries are done in time order, so they are at the front. m.mu is held.
 func (m *Memory) forgetDone(now time.Time) {
+	if m.doneRetention < 0 {
+		m.done = nil
+		return
+	}
 	for len(m.done) > 0 && !now.Before(m.done[0].at.Add(m.doneRetention)) {
 		d := m.done[0]
 		m.done[0] = doneMark{}
@@ -117,24 +127,55 @@ func (m *Memory) forgetDone(now time.Time) {
 }
 
 // MemoryOption configures [NewMemory].
-type MemoryOption func(*Memory)
+type MemoryOption func(*Memory) error
 
-// WithClock makes the store read the time from now. Default: time.Now.
+// WithClock makes the store read the time from now, which must not be
+// nil. Default: time.Now.
 func WithClock(now func() time.Time) MemoryOption {
-	return func(m *Memory) {
-		if now != nil {
-			m.now = now
+	return func(m *Memory) error {
+		if now == nil {
+			return configError("WithClock(nil)")
 		}
+		m.now = now
+		return nil
 	}
 }
 
-// NewMemory returns an empty in-memory backend.
+// NewMemory returns an empty in-memory backend. It needs nothing and
+// cannot otherwise fail, so it returns no error: an option given a value
+// it cannot use (a constant in the program) makes it panic with an error
+// wrapping payhook.ErrConfig, as time.NewTicker panics on a non-positive
+// interval.
 func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{now: time.Now, doneRetention: DefaultDoneRetention, entries: make(map[string]*memEntry), changed: make(chan struct{})}
 	for _, o := range opts {
-		o(m)
+		if o == nil {
+			continue
+		}
+		if err := o(m); err != nil {
+			panic(err)
+		}
 	}
 	return m
+}
+
+// unconfirmedOf is 1 if e counts among the unconfirmed entries.
+func unconfirmedOf(e *memEntry) int {
+	if e.info.Claim && e.info.State != Done {
+		return 1
+	}
+	return 0
+}
+
+// Unconfirmed implements [Backend]: a counter kept as entries change.
+func (m *Memory) Unconfirmed(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.forgetDone(m.now())
+	return m.unconfirmed, nil
 }
 
 // wake tells the Run loops to look for due entries. m.mu is held.
@@ -159,6 +200,7 @@ func (m *Memory) Put(ctx context.Context, e Entry) (bool, error) {
 	m.seq++
 	me := &memEntry{info: Info{Entry: e, State: Pending, NextAt: now, UpdatedAt: now}, seq: m.seq, budget: e.MaxAttempts, index: -1}
 	m.entries[e.ID] = me
+	m.unconfirmed += unconfirmedOf(me)
 	m.schedule(me, now)
 	m.wake()
 	return true, nil
@@ -199,7 +241,13 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 	}
 	now := m.now()
 	e.info.UpdatedAt = now
+	m.unconfirmed -= unconfirmedOf(e)
+	defer func() { m.unconfirmed += unconfirmedOf(e) }()
 	switch {
+	case IsDrop(err) && !canceled:
+		delete(m.entries, a.ID)
+		m.unschedule(e)
+		e.info.State = Done // no longer counted
 	case canceled:
 		e.info.Attempts--
 		e.info.State, e.info.NextAt = Pending, now
@@ -223,53 +271,28 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 
 // Run implements [Backend].
 func (m *Memory) Run(ctx context.Context, h Handler, cfg RunConfig) error {
-	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRun()
-	slots := make(chan struct{}, max(cfg.Workers, 1))
-	var wg sync.WaitGroup
+	r := NewRunner(ctx, cfg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-loop:
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			break loop
-		}
+	for r.Acquire(ctx) {
 		a, ok, wait, changed := m.take(cfg.Lease)
-		if !ok {
-			<-slots
-			var tick <-chan time.Time
-			if wait > 0 {
-				timer.Reset(wait)
-				tick = timer.C
-			}
-			select {
-			case <-ctx.Done():
-				break loop
-			case <-changed:
-			case <-tick:
-			}
+		if ok {
+			r.Go(h, a, func(err error, canceled bool) { m.finish(a, err, canceled, cfg) })
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			actx, cancel := context.WithTimeout(runCtx, cfg.Timeout)
-			err := h(actx, a)
-			cancel()
-			m.finish(a, err, err != nil && runCtx.Err() != nil, cfg)
-		}()
+		r.Release()
+		var tick <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tick = timer.C
+		}
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-tick:
+		}
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(cfg.ShutdownTimeout):
-		cancelRun()
-		<-done
-	}
+	r.Shutdown()
 	return nil
 }
 
@@ -342,7 +365,9 @@ func (m *Memory) Replay(ctx context.Context, id string) error {
 		return ErrState
 	}
 	now := m.now()
+	m.unconfirmed -= unconfirmedOf(e)
 	e.info.State, e.info.NextAt, e.info.UpdatedAt = Pending, now, now
+	m.unconfirmed += unconfirmedOf(e)
 	e.info.MaxAttempts = e.info.Attempts + max(e.budget, 1)
 	m.schedule(e, now)
 	m.wake()
@@ -362,5 +387,6 @@ func (m *Memory) Discard(ctx context.Context, id string) error {
 	}
 	delete(m.entries, id)
 	m.unschedule(e)
+	m.unconfirmed -= unconfirmedOf(e)
 	return nil
 }

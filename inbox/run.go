@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/sentinel"
 )
 
 // Defaults of the options.
@@ -30,63 +31,82 @@ const (
 	DefaultShutdownTimeout = 20 * time.Second
 )
 
+// DefaultMaxUnconfirmed is how many entries with Claim, not yet done, an
+// inbox holds unless [WithMaxUnconfirmed] says otherwise.
+const DefaultMaxUnconfirmed = 2000
+
 // Inbox is the application's inbox: the handlers of each provider, and the
 // backend that keeps the entries. Make one with [New]; payhook.Handle with
 // payhook.WithInbox registers a provider's handler on it, and [Inbox.Run]
 // runs them. Its methods are safe for concurrent use.
 type Inbox struct {
-	b           Backend
-	maxAttempts int
-	lease       time.Duration // WithLease's, applied once the timeout is known
-	cfg         RunConfig
+	b              Backend
+	maxAttempts    int
+	maxUnconfirmed int
+	lease          time.Duration // WithLease's, applied once the timeout is known
+	cfg            RunConfig
 
 	mu       sync.RWMutex
 	handlers map[string]Handler
 }
 
-// Option configures [New].
-type Option func(*Inbox)
+// Option configures [New]. An option given a value it cannot use makes New
+// fail with an error wrapping payhook.ErrConfig.
+type Option func(*Inbox) error
 
-// WithMaxAttempts sets how many times an entry is run before it is dead.
-// Default: DefaultMaxAttempts. Values below 1 are ignored.
+// configError is an option's error: it wraps payhook.ErrConfig (through
+// internal/sentinel, since payhook imports this package).
+func configError(format string, args ...any) error {
+	return fmt.Errorf("inbox: %s: %w", fmt.Sprintf(format, args...), sentinel.ErrConfig)
+}
+
+// WithMaxAttempts sets how many times an entry is run before it is dead:
+// 1 or more. Default: DefaultMaxAttempts.
 func WithMaxAttempts(n int) Option {
-	return func(ib *Inbox) {
-		if n > 0 {
-			ib.maxAttempts = n
+	return func(ib *Inbox) error {
+		if n < 1 {
+			return configError("WithMaxAttempts(%d): want 1 or more", n)
 		}
+		ib.maxAttempts = n
+		return nil
 	}
 }
 
 // WithBackoff sets the wait before the first retry and the most any wait
-// may be; waits double in between, with jitter ([Backoff]). Default:
-// DefaultBackoff and DefaultMaxBackoff. A first of 0 retries at once (for
-// tests); negative values are ignored, and most below first is first.
+// may be; waits double in between, with jitter ([Backoff]). A first of 0
+// retries at once (for tests); neither may be negative, nor most below
+// first. Default: DefaultBackoff and DefaultMaxBackoff.
 func WithBackoff(first, most time.Duration) Option {
-	return func(ib *Inbox) {
-		if first >= 0 && most >= 0 {
-			ib.cfg.Backoff = Backoff(first, max(first, most))
+	return func(ib *Inbox) error {
+		if first < 0 || most < first {
+			return configError("WithBackoff(%s, %s): want 0 <= first <= most", first, most)
 		}
+		ib.cfg.Backoff = Backoff(first, most)
+		return nil
 	}
 }
 
-// WithWorkers sets how many entries run at once in this process. Default:
-// DefaultWorkers. Values below 1 are ignored.
+// WithWorkers sets how many entries run at once in this process: 1 or
+// more. Default: DefaultWorkers.
 func WithWorkers(n int) Option {
-	return func(ib *Inbox) {
-		if n > 0 {
-			ib.cfg.Workers = n
+	return func(ib *Inbox) error {
+		if n < 1 {
+			return configError("WithWorkers(%d): want 1 or more", n)
 		}
+		ib.cfg.Workers = n
+		return nil
 	}
 }
 
 // WithTimeout bounds one attempt; its context is canceled after d, and the
-// attempt counts as failed. Default: DefaultTimeout. Values below 1 are
-// ignored.
+// attempt counts as failed. d must be positive. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(ib *Inbox) {
-		if d > 0 {
-			ib.cfg.Timeout = d
+	return func(ib *Inbox) error {
+		if d <= 0 {
+			return configError("WithTimeout(%s): want a positive duration", d)
 		}
+		ib.cfg.Timeout = d
+		return nil
 	}
 }
 
@@ -94,32 +114,62 @@ func WithTimeout(d time.Duration) Option {
 // another worker may take its entry again: the time after which the
 // attempt of a killed process is retried. It must be longer than the
 // attempt timeout ([WithTimeout]), so that a live worker's attempt has
-// ended first. Default: twice the timeout, at least a minute. Values not
-// above the timeout are ignored.
+// ended first; New fails otherwise. Default: twice the timeout, at least a
+// minute.
 func WithLease(d time.Duration) Option {
-	return func(ib *Inbox) { ib.lease = d }
+	return func(ib *Inbox) error {
+		if d <= 0 {
+			return configError("WithLease(%s): want a positive duration", d)
+		}
+		ib.lease = d
+		return nil
+	}
 }
 
 // WithShutdownTimeout sets how long Run waits for running attempts once its
 // context is done; the attempts still running then are canceled, and their
-// entries run again at the next start. Default: DefaultShutdownTimeout.
-// Negative values are ignored.
+// entries run again at the next start. 0 cancels them at once; negative
+// values make New fail. Default: DefaultShutdownTimeout.
 func WithShutdownTimeout(d time.Duration) Option {
-	return func(ib *Inbox) {
-		if d >= 0 {
-			ib.cfg.ShutdownTimeout = d
+	return func(ib *Inbox) error {
+		if d < 0 {
+			return configError("WithShutdownTimeout(%s): want 0 or more", d)
 		}
+		ib.cfg.ShutdownTimeout = d
+		return nil
 	}
 }
 
-// New returns an Inbox that keeps its entries in b. It panics if b is nil.
-func New(b Backend, opts ...Option) *Inbox {
+// WithMaxUnconfirmed bounds the entries put with Claim (kept before
+// anything authenticated their sender) that are not yet done: beyond n,
+// [Inbox.Put] of another such entry returns an error wrapping [ErrFull],
+// which payhook answers 503. Entries that a sender has authenticated are
+// never refused. The count is the backend's ([Backend]'s Unconfirmed), read
+// before each such Put: concurrent Puts may pass the bound by as many as
+// run at once. n must be 1 or more. Default: DefaultMaxUnconfirmed, which
+// at payhook's default body limit of 256 KiB holds at most about 500 MB
+// of events.
+func WithMaxUnconfirmed(n int) Option {
+	return func(ib *Inbox) error {
+		if n < 1 {
+			return configError("WithMaxUnconfirmed(%d): want 1 or more", n)
+		}
+		ib.maxUnconfirmed = n
+		return nil
+	}
+}
+
+// New returns an Inbox that keeps its entries in b. It fails with an error
+// wrapping payhook.ErrConfig if b is nil or an option is given a value it
+// cannot use.
+func New(b Backend, opts ...Option) (*Inbox, error) {
 	if b == nil {
-		panic("inbox: nil Backend")
+		return nil, configError("nil Backend")
 	}
 	ib := &Inbox{
-		b:           b,
-		maxAttempts: DefaultMaxAttempts,
+		b:              b,
+		maxAttempts:    DefaultMaxAttempts,
+		maxUnconfirmed: DefaultMaxUnconfirmed,
 		cfg: RunConfig{
 			Workers:         DefaultWorkers,
 			Backoff:         Backoff(DefaultBackoff, DefaultMaxBackoff),
@@ -129,15 +179,21 @@ func New(b Backend, opts ...Option) *Inbox {
 		handlers: make(map[string]Handler),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(ib)
+		if o == nil {
+			continue
+		}
+		if err := o(ib); err != nil {
+			return nil, err
 		}
 	}
 	ib.cfg.Lease = max(2*ib.cfg.Timeout, time.Minute)
-	if ib.lease > ib.cfg.Timeout {
+	if ib.lease != 0 {
+		if ib.lease <= ib.cfg.Timeout {
+			return nil, configError("WithLease(%s): want longer than the attempt timeout, %s", ib.lease, ib.cfg.Timeout)
+		}
 		ib.cfg.Lease = ib.lease
 	}
-	return ib
+	return ib, nil
 }
 
 // Backend returns the backend the inbox keeps its entries in.
@@ -160,9 +216,36 @@ func (ib *Inbox) Handle(provider string, h Handler) {
 
 // Put adds e to the inbox, unless an entry with its ID is there; it returns
 // once e is committed. It sets e's MaxAttempts, and its ReceivedAt when
-// zero.
+// zero. An entry with Claim is refused with an error wrapping [ErrFull]
+// when the inbox holds [WithMaxUnconfirmed] of them already, unless its ID
+// is there (Put then adds nothing, as ever).
 func (ib *Inbox) Put(ctx context.Context, e Entry) (added bool, err error) {
+	if err := ib.admit(ctx, e); err != nil {
+		return false, err
+	}
 	return ib.b.Put(ctx, ib.stamp(e))
+}
+
+// admit refuses an entry with Claim when the unconfirmed entries are at
+// their bound.
+func (ib *Inbox) admit(ctx context.Context, e Entry) error {
+	if !e.Claim {
+		return nil
+	}
+	n, err := ib.b.Unconfirmed(ctx)
+	if err != nil {
+		return err
+	}
+	if n < ib.maxUnconfirmed {
+		return nil
+	}
+	switch _, err := ib.b.Get(ctx, e.ID); {
+	case err == nil:
+		return nil // there already: Put adds nothing
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	return fmt.Errorf("%w (%d, the bound)", ErrFull, n)
 }
 
 // PutComplete puts e and completes an idempotency claim in one
@@ -172,6 +255,9 @@ func (ib *Inbox) PutComplete(ctx context.Context, e Entry, store idempotency.Sto
 	c, ok := ib.b.(Completer)
 	if !ok {
 		return false, false, nil
+	}
+	if err := ib.admit(ctx, e); err != nil {
+		return false, true, err
 	}
 	return c.PutComplete(ctx, ib.stamp(e), store, key, token, retention)
 }

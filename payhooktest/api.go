@@ -1,8 +1,6 @@
 package payhooktest
 
 import (
-	"fmt"
-	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/payhook/payhook/internal/providertest"
 )
 
 // Answer is how a fake provider API ([API]) answers a call about one
@@ -94,14 +94,6 @@ type Route struct {
 	Body   string
 }
 
-// NotFoundPage is the Route of a request for a path the API does not have:
-// 404 with the HTML page an Express server answers ("Cannot POST /x"), as
-// the providers' APIs do. It is what a wrong base URL or path gets.
-func NotFoundPage(r *http.Request) Route {
-	return Route{Status: http.StatusNotFound, Body: "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error</title></head>" +
-		"<body><pre>Cannot " + r.Method + " " + html.EscapeString(r.URL.Path) + "</pre></body></html>\n"}
-}
-
 // API is a fake provider API, an httptest server, for the providers' test
 // kits to build theirs on (as kkiapaytest.NewAPI does): it reads each
 // request with the kit's route func, records it ([API.Calls]), and answers
@@ -127,7 +119,7 @@ type API struct {
 func NewAPI(tb testing.TB, route func(r *http.Request, body []byte) Route, write func(w http.ResponseWriter, r *http.Request, id string, body []byte, a Answer)) *API {
 	a := &API{tb: tb, closing: make(chan struct{}), answers: map[string]Answer{}}
 	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, maxAnswer))
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		rt := route(r, body)
 		a.mu.Lock()
 		u := *r.URL
@@ -138,7 +130,7 @@ func NewAPI(tb testing.TB, route func(r *http.Request, body []byte) Route, write
 		}
 		a.mu.Unlock()
 		if !rt.OK { // a refusal (unknown path, wrong keys) comes at once
-			WriteBody(w, rt.Status, rt.Body)
+			providertest.WriteBody(w, rt.Status, rt.Body)
 			return
 		}
 		if ans.delay > 0 {
@@ -157,7 +149,7 @@ func NewAPI(tb testing.TB, route func(r *http.Request, body []byte) Route, write
 		case ans.hangup:
 			hangup(w)
 		case ans.status != 0:
-			WriteBody(w, ans.status, ans.body)
+			providertest.WriteBody(w, ans.status, ans.body)
 		default:
 			write(w, r, rt.ID, body, ans.content())
 		}
@@ -211,12 +203,6 @@ func (a *API) Fail(err error) {
 	panic("payhooktest: " + err.Error())
 }
 
-// WrongPayload answers 500 for an Answer whose payload the fake of
-// provider cannot encode (another provider's): a mistake in the test.
-func WrongPayload(w http.ResponseWriter, provider string, a Answer) {
-	WriteBody(w, http.StatusInternalServerError, fmt.Sprintf("payhooktest: the %s fake cannot answer with a %T\n", provider, a.Payload()))
-}
-
 // hangup closes the connection without answering.
 func hangup(w http.ResponseWriter) {
 	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -224,20 +210,4 @@ func hangup(w http.ResponseWriter) {
 		return
 	}
 	panic(http.ErrAbortHandler) // HTTP/2: reset the stream
-}
-
-// WriteBody answers status and body, with the Content-Type its first byte
-// suggests: JSON, HTML or text.
-func WriteBody(w http.ResponseWriter, status int, body string) {
-	switch {
-	case body == "":
-	case body[0] == '{' || body[0] == '[':
-		w.Header().Set("Content-Type", "application/json")
-	case body[0] == '<':
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	default:
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	}
-	w.WriteHeader(status)
-	io.WriteString(w, body)
 }

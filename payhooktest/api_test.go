@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 )
 
@@ -23,17 +24,19 @@ func newThingsAPI(tb testing.TB) *payhooktest.API {
 	return payhooktest.NewAPI(tb, func(r *http.Request, _ []byte) payhooktest.Route {
 		id, ok := strings.CutPrefix(r.URL.Path, "/things/")
 		if !ok {
-			return payhooktest.NotFoundPage(r)
+			rt := payhooktest.Route{}
+			rt.Status, rt.Body = providertest.NotFoundPage(r)
+			return rt
 		}
 		return payhooktest.Route{ID: id, OK: true}
 	}, func(w http.ResponseWriter, _ *http.Request, _ string, _ []byte, a payhooktest.Answer) {
 		switch v := a.Payload().(type) {
 		case string:
-			payhooktest.WriteBody(w, http.StatusOK, v)
+			providertest.WriteBody(w, http.StatusOK, v)
 		case nil:
-			payhooktest.WriteBody(w, http.StatusNotFound, "no such thing")
+			providertest.WriteBody(w, http.StatusNotFound, "no such thing")
 		default:
-			payhooktest.WrongPayload(w, "things", a)
+			providertest.WrongPayload(w, "things", a.Payload())
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 )
 
@@ -15,7 +16,7 @@ func BenchmarkDeliver(b *testing.B) {
 	r := toyRequest("s", "pay_1")
 	b.ReportAllocs()
 	for b.Loop() {
-		if res := payhooktest.Deliver(h, r, payhooktest.Policy{}); !res.Acknowledged() {
+		if res := deliver.Send(h, r, deliver.Policy{}); !res.Acknowledged() {
 			b.Fatal(res)
 		}
 	}

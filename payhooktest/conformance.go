@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
+	"github.com/payhook/payhook/internal/providertest"
 )
 
 // ProviderCase is what [TestProvider] needs to check a payhook.Provider:
@@ -112,32 +114,12 @@ func verify[E any](p payhook.Provider[E], h http.Header, body []byte) (E, error)
 // payhook.Confirmer. It reads r's body through GetBody when set, so that
 // r can be sent again.
 func Verify[E any](p payhook.Provider[E], r *http.Request) (E, error) {
-	body, err := ReadBody(r)
+	body, err := providertest.ReadBody(r)
 	if err != nil {
 		var zero E
 		return zero, err
 	}
 	return verify(p, r.Header, body)
-}
-
-// ReadBody returns r's body, through r.GetBody when set (as NewRequest and
-// the test kits' builders set it), so that r can be sent again.
-func ReadBody(r *http.Request) ([]byte, error) {
-	if r == nil {
-		return nil, errors.New("no request")
-	}
-	rc := r.Body
-	if r.GetBody != nil {
-		var err error
-		if rc, err = r.GetBody(); err != nil {
-			return nil, err
-		}
-	}
-	if rc == nil {
-		return nil, nil
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
 }
 
 func checkGenuine[E any](c ProviderCase[E]) error {
@@ -166,7 +148,7 @@ func snapshot[E any](e E) string {
 }
 
 func checkBodyNotKept[E any](c ProviderCase[E]) error {
-	body, err := ReadBody(c.Genuine)
+	body, err := providertest.ReadBody(c.Genuine)
 	if err != nil {
 		return err
 	}
@@ -267,16 +249,16 @@ func checkHandle[E any](c ProviderCase[E]) error {
 	var rec Recorder[E]
 	rt := Handler(payhook.Handle(c.Provider, rec.Handle))
 	var errs []error
-	res := Deliver(rt, c.Genuine, Policy{})
+	res := deliver.Send(rt, c.Genuine, deliver.Policy{})
 	if !res.Acknowledged() || strings.TrimSpace(res.Last().Body) != "ok" {
 		errs = append(errs, fmt.Errorf("the genuine delivery was answered %s", res))
 	}
-	res = Deliver(rt, c.Genuine, Policy{})
+	res = deliver.Send(rt, c.Genuine, deliver.Policy{})
 	if !res.Acknowledged() || strings.TrimSpace(res.Last().Body) != "already processed" {
 		errs = append(errs, fmt.Errorf("its duplicate was answered %s", res))
 	}
 	if len(c.Forged) > 0 {
-		if res = Deliver(rt, c.Forged[0], Policy{}); res.Last().Status != http.StatusUnauthorized {
+		if res = deliver.Send(rt, c.Forged[0], deliver.Policy{}); res.Last().Status != http.StatusUnauthorized {
 			errs = append(errs, fmt.Errorf("the forged delivery was answered %s", res))
 		}
 	}

@@ -1,6 +1,7 @@
 package payhooktest_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -65,13 +66,20 @@ func toySign(secret string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// toyPost is a POST of body to toyProvider's path, re-sendable.
+func toyPost(body []byte) *http.Request {
+	r, _ := http.NewRequest(http.MethodPost, "/webhooks/toy", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
 func toyCase(p *toyProvider) payhooktest.ProviderCase[toyEvent] {
 	body := []byte(`{"id":"pay_1","amount":"10.00"}`)
-	genuine := payhooktest.NewRequest("/webhooks/toy", body, "application/json")
+	genuine := toyPost(body)
 	genuine.Header.Set("X-Toy-Signature", toySign(p.secret, body))
-	forged := payhooktest.NewRequest("/webhooks/toy", body, "application/json")
-	forged.Header.Set("X-Toy-Signature", toySign(payhooktest.ForgedKey(p.secret), body))
-	malformed := payhooktest.NewRequest("/webhooks/toy", []byte(`{"amount":1}`), "application/json")
+	forged := toyPost(body)
+	forged.Header.Set("X-Toy-Signature", toySign("not-"+p.secret, body))
+	malformed := toyPost([]byte(`{"amount":1}`))
 	malformed.Header.Set("X-Toy-Signature", toySign(p.secret, []byte(`{"amount":1}`)))
 	return payhooktest.ProviderCase[toyEvent]{
 		Provider:  p,

@@ -4,12 +4,13 @@
 // (providers/kazawallet/kazawallettest, kkiapaytest, kasperopaytest)
 // builds that provider's webhooks and fakes its API on top of it.
 //
-//   - [Deliver] and [DeliverN] send a webhook the way a provider does,
-//     with its retry [Policy] (the kits' Sender.Policy), to an http.Handler
-//     in process ([Handler]) or over the network, once or as n concurrent
-//     copies, and report every answer.
-//   - [Clock] is a fixed clock for the middleware, the in-memory store and
-//     the providers, so that a test moves leases, retention and replay
+//   - [Handler] serves deliver.Send's requests with an http.Handler in
+//     process, so that a test delivers a webhook as the provider does,
+//     with its retry policy (the kits' Sender.Policy); [DeliverN] sends n
+//     concurrent copies. Package deliver itself is product code: payhook
+//     send posts with it too.
+//   - [Clock] is a fixed clock for the middleware, the in-memory store,
+//     the providers and deliver.Policy's Sleep, so that a test moves leases, retention and replay
 //     windows forward without sleeping.
 //   - [Recorder] is an application's handler that records the events it
 //     processes, and fails or holds calls when told to.

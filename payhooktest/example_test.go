@@ -7,29 +7,31 @@ import (
 	"net/http"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 )
 
 // toyRequest is a delivery of toyProvider's, signed with secret.
 func toyRequest(secret, id string) *http.Request {
 	body := []byte(`{"id":"` + id + `","amount":"10.00"}`)
-	r := payhooktest.NewRequest("/webhooks/toy", body, "application/json")
+	r := toyPost(body)
 	r.Header.Set("X-Toy-Signature", toySign(secret, body))
 	return r
 }
 
-// A provider that retries (here three more times, a second apart) sends
-// a webhook again until it is answered 2xx: a handler that fails twice
-// still gets the event. The waits are reported; Policy.Sleep decides
-// whether they are waited. The providers' test kits give each provider's
-// Policy (kkiapaytest.Sender.Policy).
-func ExampleDeliver() {
+// Handler serves deliver.Send's requests with a handler in process. A
+// provider that retries (here three more times, a second apart) sends a
+// webhook again until it is answered 2xx: a handler that fails twice still
+// gets the event. The waits are reported; Policy.Sleep decides whether
+// they are waited. The providers' test kits give each provider's Policy
+// (kkiapaytest.Sender.Policy).
+func ExampleHandler() {
 	var app payhooktest.Recorder[toyEvent]
 	app.FailNext(2)
 	h := payhook.Handle(&toyProvider{secret: "s"}, app.Handle)
 
-	policy := payhooktest.Policy{Retries: 3, Interval: 1e9}
-	res := payhooktest.Deliver(payhooktest.Handler(h), toyRequest("s", "pay_1"), policy)
+	policy := deliver.Policy{Retries: 3, Interval: 1e9}
+	res := deliver.Send(payhooktest.Handler(h), toyRequest("s", "pay_1"), policy)
 	fmt.Println(res)
 	fmt.Println("acknowledged:", res.Acknowledged(), "processed:", len(app.Events()))
 	// Output:
@@ -46,7 +48,7 @@ func ExampleDeliverN() {
 	h := payhook.Handle(&toyProvider{secret: "s"}, app.Handle)
 
 	answered := 0
-	for _, res := range payhooktest.DeliverN(payhooktest.Handler(h), toyRequest("s", "pay_1"), payhooktest.Policy{}, 5) {
+	for _, res := range payhooktest.DeliverN(payhooktest.Handler(h), toyRequest("s", "pay_1"), deliver.Policy{}, 5) {
 		if s := res.Last().Status; s == http.StatusOK || s == http.StatusConflict {
 			answered++
 		}
@@ -63,12 +65,12 @@ func ExampleClock() {
 	clock := &payhooktest.Clock{}
 	h := payhooktest.Handler(payhook.Handle(&toyProvider{secret: "s"},
 		func(ctx context.Context, e toyEvent) error { return nil }, clock.Options()...))
-	deliver := func() { fmt.Print(payhooktest.Deliver(h, toyRequest("s", "pay_1"), payhooktest.Policy{}).Last().Body) }
+	deliverOne := func() { fmt.Print(deliver.Send(h, toyRequest("s", "pay_1"), deliver.Policy{}).Last().Body) }
 
-	deliver()
-	deliver()
+	deliverOne()
+	deliverOne()
 	clock.Advance(payhook.DefaultRetention)
-	deliver()
+	deliverOne()
 	// Output:
 	// ok
 	// already processed
@@ -82,7 +84,7 @@ func ExampleRecorder() {
 	app.FailNext(1)
 	h := payhooktest.Handler(payhook.Handle(&toyProvider{secret: "s"}, app.Handle))
 	for range 2 {
-		fmt.Print(payhooktest.Deliver(h, toyRequest("s", "pay_1"), payhooktest.Policy{}).Last().Body)
+		fmt.Print(deliver.Send(h, toyRequest("s", "pay_1"), deliver.Policy{}).Last().Body)
 	}
 	fmt.Println(app.Calls(), "calls,", len(app.Events()), "event:", app.Events()[0].ID)
 	fmt.Println(errors.Is(payhooktest.ErrHandlerFailed, payhooktest.ErrHandlerFailed))

@@ -43,3 +43,16 @@ need() {
 	fi
 	die "$cmd is required: install it with: sudo apt-get install $1"
 }
+
+# use_tree_proxy DIR: point the go command at the module proxy of the
+# working tree in DIR/proxy (built by tools/modproxy), with a module cache
+# of its own in DIR/modcache. The go command never fetches a version it has
+# cached again, so with the usual cache a second run would use the first
+# run's copy of payhook's modules, not the working tree's; other modules
+# come from the usual cache, read as a proxy, then the usual proxy.
+use_tree_proxy() {
+	local cache
+	cache=$(go env GOMODCACHE)
+	export GOPROXY="file://$1/proxy,file://$cache/cache/download,$(go env GOPROXY)"
+	export GOMODCACHE="$1/modcache" GONOSUMDB=github.com/payhook GOWORK=off GOFLAGS="-mod=mod -modcacherw"
+}

@@ -68,7 +68,11 @@ func (c *storeConn) inboxBackend(ctx context.Context, logger *slog.Logger, durab
 		}
 		return b, migrate(b.Migrate)
 	case c.redis != nil:
-		return asynqinbox.New(c.redis, asynqinbox.WithLogger(logger)), nil
+		b, err := asynqinbox.New(c.redis, asynqinbox.WithLogger(logger))
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
 	case durable:
 		return nil, errMemoryInbox
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/payhook/payhook"
@@ -17,14 +16,6 @@ import (
 	"github.com/payhook/payhook/inbox/sqliteinbox"
 )
 
-// The gateway's defaults.
-const (
-	defaultForwardTimeout = forward.DefaultTimeout
-	defaultAttempts       = inbox.DefaultMaxAttempts
-	defaultBackoff        = inbox.DefaultBackoff
-	maxBackoff            = inbox.DefaultMaxBackoff
-)
-
 // gateway is serve forwarding each processed event to the application
 // (PAYHOOK_FORWARD_URL), through the inbox of the store's backend.
 type gateway struct {
@@ -32,48 +23,24 @@ type gateway struct {
 	ib  *inbox.Inbox
 }
 
-// gatewayVars are the variables that only mean something with
-// PAYHOOK_FORWARD_URL.
-var gatewayVars = []string{"PAYHOOK_FORWARD_SECRET", "PAYHOOK_FORWARD_TIMEOUT", "PAYHOOK_INBOX_ATTEMPTS", "PAYHOOK_INBOX_BACKOFF"}
-
-// openGateway reads the forward's and the inbox's variables, and opens the
-// inbox on conn's backend. Without PAYHOOK_FORWARD_URL it returns nil, and
-// an error if one of gatewayVars is set: serve prints each event itself.
+// openGateway opens the inbox on conn's backend and the forwarder, as cfg
+// says. Without PAYHOOK_FORWARD_URL it returns nil: serve prints each
+// event itself (config.needs refuses the other forward variables alone).
 //
 // Each attempt is bounded by PAYHOOK_FORWARD_TIMEOUT (the forwarder's) and
 // one second more (the inbox's, so that the forwarder's clearer error comes
 // first); an attempt whose process was killed is retried after twice that,
 // the inbox's lease.
-func openGateway(ctx context.Context, getenv func(string) string, conn *storeConn, logger *slog.Logger) (*gateway, error) {
-	target := getenv("PAYHOOK_FORWARD_URL")
-	if target == "" {
-		for _, v := range gatewayVars {
-			if getenv(v) != "" {
-				return nil, fmt.Errorf("%s set without PAYHOOK_FORWARD_URL", v)
-			}
-		}
+func openGateway(ctx context.Context, cfg *config, conn *storeConn, logger *slog.Logger) (*gateway, error) {
+	if cfg.forwardURL == "" {
 		return nil, nil
 	}
-	secret := getenv("PAYHOOK_FORWARD_SECRET")
-	if secret == "" {
+	if cfg.forwardSecret.IsZero() {
 		return nil, errors.New("PAYHOOK_FORWARD_URL needs PAYHOOK_FORWARD_SECRET, the secret the application verifies " +
 			"the forwarded requests with: whsec_ and the base64 of at least 24 random bytes (echo whsec_$(openssl rand -base64 32))")
 	}
-	timeout, err := durationVar(getenv, "PAYHOOK_FORWARD_TIMEOUT", defaultForwardTimeout, time.Millisecond)
-	if err != nil {
-		return nil, err
-	}
-	attempts := defaultAttempts
-	if v := getenv("PAYHOOK_INBOX_ATTEMPTS"); v != "" {
-		if attempts, err = strconv.Atoi(v); err != nil || attempts < 1 {
-			return nil, fmt.Errorf("PAYHOOK_INBOX_ATTEMPTS=%q: want a whole number, 1 or more", v)
-		}
-	}
-	backoff, err := durationVar(getenv, "PAYHOOK_INBOX_BACKOFF", defaultBackoff, 0)
-	if err != nil {
-		return nil, err
-	}
-	fwd, err := forward.New(target, secret, forward.WithTimeout(timeout))
+	timeout, attempts, backoff := cfg.forwardTimeout, cfg.inboxAttempts, cfg.inboxBackoff
+	fwd, err := forward.New(cfg.forwardURL, cfg.forwardSecret.Reveal(), forward.WithTimeout(timeout))
 	switch {
 	case errors.Is(err, forward.ErrSecret):
 		return nil, fmt.Errorf("PAYHOOK_FORWARD_SECRET: %w", err) // the error never quotes the secret
@@ -85,25 +52,14 @@ func openGateway(ctx context.Context, getenv func(string) string, conn *storeCon
 		return nil, err
 	}
 	attempt := timeout + time.Second
-	ib := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, maxBackoff)),
+	ib, err := inbox.New(backend, inbox.WithMaxAttempts(attempts), inbox.WithBackoff(backoff, max(backoff, inbox.DefaultMaxBackoff)),
 		inbox.WithTimeout(attempt), inbox.WithLease(2*attempt))
+	if err != nil {
+		return nil, err
+	}
 	logger.Info("payhook: forwarding processed events through the inbox", "forward", fwd,
 		"inbox", inboxName(backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
 	return &gateway{fwd: fwd, ib: ib}, nil
-}
-
-// durationVar reads a Go duration ("30s", "500ms") of at least least from
-// the variable name; def when it is unset.
-func durationVar(getenv func(string) string, name string, def, least time.Duration) (time.Duration, error) {
-	v := getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < least || (least > 0 && d == 0) {
-		return 0, fmt.Errorf("%s=%q: want a duration such as 30s or 500ms, at least %s", name, v, max(least, time.Millisecond))
-	}
-	return d, nil
 }
 
 // forwardEvent is the handler of every provider when serve forwards:

@@ -25,7 +25,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // The proofs of payhook serve as a gateway, with real processes: the
@@ -107,9 +107,9 @@ func gatewayEnv(app *forwardApp, store string, extra ...string) []string {
 	}, extra...)
 }
 
-// deliver posts order's Kazawallet webhook to serve at addr, and reports
+// deliverOrder posts order's Kazawallet webhook to serve at addr, and reports
 // whether it was acknowledged (200).
-func deliver(t *testing.T, addr, order string) bool {
+func deliverOrder(t *testing.T, addr, order string) bool {
 	t.Helper()
 	res, err := http.Post("http://"+addr+"/webhooks/kazawallet", "application/json", strings.NewReader(kazawalletWebhook(order, "10.00")))
 	if err != nil {
@@ -212,7 +212,7 @@ func TestGatewayKilledMidForward(t *testing.T) {
 			first, _ := startBinary(t, bin, dir, gatewayEnv(app, store)...)
 			var acked []string
 			for i := range 10 {
-				if order := fmt.Sprintf("ord_kill_%02d", i); deliver(t, first.addr, order) {
+				if order := fmt.Sprintf("ord_kill_%02d", i); deliverOrder(t, first.addr, order) {
 					acked = append(acked, order)
 				}
 			}
@@ -232,10 +232,10 @@ func TestGatewayKilledMidForward(t *testing.T) {
 			second, _ := startBinary(t, bin, dir, gatewayEnv(app, store)...)
 			for i := range 5 {
 				order := fmt.Sprintf("ord_after_%02d", i)
-				require.True(t, deliver(t, second.addr, order))
+				require.True(t, deliverOrder(t, second.addr, order))
 				acked = append(acked, order)
 			}
-			assert.True(t, deliver(t, second.addr, acked[0]), "a retried delivery is acknowledged")
+			assert.True(t, deliverOrder(t, second.addr, acked[0]), "a retried delivery is acknowledged")
 			app.waitFor(t, 4*time.Minute, "every acknowledged event taken by the app", func() bool {
 				for _, order := range acked {
 					if app.taken["kazawallet:"+order] == 0 {
@@ -291,7 +291,7 @@ func TestGatewayRetries(t *testing.T) {
 				return 0
 			})
 			serve, _ := startBinary(t, bin, t.TempDir(), gatewayEnv(app, store, "PAYHOOK_INBOX_ATTEMPTS=3")...)
-			require.True(t, deliver(t, serve.addr, "ord_flaky"))
+			require.True(t, deliverOrder(t, serve.addr, "ord_flaky"))
 			app.waitFor(t, time.Minute, "the flaky event taken on its third attempt", func() bool {
 				return app.taken["kazawallet:ord_flaky"] == 1
 			})
@@ -311,7 +311,7 @@ func TestGatewayRetries(t *testing.T) {
 			assert.Equal(t, 3, flaky.Attempts, "its attempts are recorded")
 			assert.Contains(t, flaky.LastError, "application answered 500")
 
-			require.True(t, deliver(t, serve.addr, "ord_broken"))
+			require.True(t, deliverOrder(t, serve.addr, "ord_broken"))
 			dead := waitListed(t, bin, store, time.Minute, "the broken event dead", func(es map[string]listed) bool {
 				return es["kazawallet:ord_broken"].State == "dead"
 			}, "--dead")
@@ -358,7 +358,7 @@ func TestGatewayReplicas(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range events {
 				wg.Go(func() {
-					assert.True(t, deliver(t, replicas[i%2].addr, fmt.Sprintf("ord_rep_%02d", i)))
+					assert.True(t, deliverOrder(t, replicas[i%2].addr, fmt.Sprintf("ord_rep_%02d", i)))
 				})
 			}
 			wg.Wait()

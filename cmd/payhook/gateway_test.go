@@ -41,7 +41,7 @@ func TestGatewayRefusesBadConfig(t *testing.T) {
 			for k, v := range tt.vars {
 				vars[k] = v
 			}
-			err := serve(context.Background(), nil, env(vars), io.Discard, io.Discard, nil)
+			err := serveEnv(context.Background(), nil, env(vars), io.Discard, io.Discard, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "hunter2")

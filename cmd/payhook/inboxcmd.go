@@ -28,7 +28,7 @@ in the store that PAYHOOK_STORE names (the same variable as serve's):
 `
 
 // inboxCmd runs payhook inbox.
-func inboxCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func inboxCmd(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprint(stderr, inboxUsage)
 		if len(args) == 0 {
@@ -63,7 +63,7 @@ func inboxCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return errors.New("inbox list --limit: want 1 or more")
 	}
 
-	ib, closeInbox, err := openInboxCmd(ctx, getenv("PAYHOOK_STORE"), stderr)
+	ib, closeInbox, err := openInboxCmd(ctx, cfg.store, stderr)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,12 @@ func openInboxCmd(ctx context.Context, spec string, stderr io.Writer) (*inbox.In
 		conn.close()
 		return nil, nil, err
 	}
-	return inbox.New(backend), conn.close, nil
+	ib, err := inbox.New(backend)
+	if err != nil {
+		conn.close()
+		return nil, nil, err
+	}
+	return ib, conn.close, nil
 }
 
 // sqlitePath returns the SQLite file spec names, and whether it names one.

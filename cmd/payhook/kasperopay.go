@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/payhook/payhook/providers/kasperopay"
 )
@@ -20,25 +19,15 @@ import (
 var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler, detectsReplays: true}
 
 func kasperopayHandler(env mountEnv) (http.Handler, error) {
-	getenv := env.getenv
-	enabled, explicit := false, false
-	if v := getenv("KASPEROPAY_ENABLED"); v != "" {
-		var err error
-		if enabled, err = strconv.ParseBool(v); err != nil {
-			return nil, fmt.Errorf("KASPEROPAY_ENABLED=%q: want 1 or 0", v)
-		}
-		explicit = true
-	}
-	secrets, err := list(getenv, "KASPEROPAY_WEBHOOK_SECRET")
-	if err != nil {
-		return nil, err
-	}
+	kp := env.cfg.kasperopay
+	enabled, explicit := kp.enabled, env.cfg.set["KASPEROPAY_ENABLED"]
+	secrets := kp.secrets.reveal()
 	var copts []kasperopay.ClientOption
 	var apiVars []string
-	if u := getenv("KASPEROPAY_API_URL"); u != "" {
+	if u := kp.apiURL; u != "" {
 		copts, apiVars = append(copts, kasperopay.WithBaseURL(u)), append(apiVars, "KASPEROPAY_API_URL")
 	}
-	if p := getenv("KASPEROPAY_STATUS_PATH"); p != "" {
+	if p := kp.statusPath; p != "" {
 		copts, apiVars = append(copts, kasperopay.WithStatusPath(p)), append(apiVars, "KASPEROPAY_STATUS_PATH")
 	}
 	switch {

@@ -122,7 +122,7 @@ func TestServeKasperoPayConfig(t *testing.T) {
 		{"enabled with another path", map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_STATUS_PATH": "/api/pay/status/"}, ""},
 		{"bad flag", map[string]string{"KASPEROPAY_ENABLED": "yes please"}, "KASPEROPAY_ENABLED"},
 		{"disabled with a secret", map[string]string{"KASPEROPAY_ENABLED": "0", "KASPEROPAY_WEBHOOK_SECRET": "s"}, "contradicts"},
-		{"blank secret", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "  "}, "KASPEROPAY_WEBHOOK_SECRET holds an empty value"},
+		{"blank secret", map[string]string{"KASPEROPAY_WEBHOOK_SECRET": "  "}, "KASPEROPAY_WEBHOOK_SECRET: holds an empty value"},
 		{"API URL alone", map[string]string{"KASPEROPAY_API_URL": "http://127.0.0.1:1"}, "KASPEROPAY_API_URL set without"},
 		{"bad API URL", map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": "kaspa-store.com"}, "base URL"},
 		{"disabled alone", map[string]string{"KASPEROPAY_ENABLED": "0"}, "no provider configured"},
@@ -134,7 +134,7 @@ func TestServeKasperoPayConfig(t *testing.T) {
 			ready := make(chan string, 1)
 			done := make(chan error, 1)
 			stderr := &syncBuffer{}
-			go func() { done <- serve(ctx, nil, env(tt.vars), io.Discard, stderr, ready) }()
+			go func() { done <- serveEnv(ctx, nil, env(tt.vars), io.Discard, stderr, ready) }()
 			select {
 			case <-ready:
 				cancel()

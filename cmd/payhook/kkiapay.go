@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
+	"github.com/payhook/payhook/internal/secret"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
@@ -15,24 +15,18 @@ import (
 var kkiapayMount = mount{name: kkiapay.Name, handler: kkiapayHandler}
 
 func kkiapayHandler(env mountEnv) (http.Handler, error) {
-	getenv := env.getenv
-	secrets, err := list(getenv, "KKIAPAY_WEBHOOK_SECRET")
-	if err != nil {
-		return nil, err
-	}
+	kk := env.cfg.kkiapay
+	secrets := kk.secrets.reveal()
 	keyVars := []string{"KKIAPAY_PUBLIC_KEY", "KKIAPAY_PRIVATE_KEY", "KKIAPAY_SECRET_KEY"}
 	var keys, missing []string
-	for _, k := range keyVars {
-		if v := getenv(k); v != "" {
-			keys = append(keys, v)
+	for i, k := range []secret.Value{kk.publicKey, kk.privateKey, kk.secretKey} {
+		if !k.IsZero() {
+			keys = append(keys, k.Reveal())
 		} else {
-			missing = append(missing, k)
+			missing = append(missing, keyVars[i])
 		}
 	}
-	clientOpts, apiVars, err := kkiapayClientOptions(getenv)
-	if err != nil {
-		return nil, err
-	}
+	clientOpts, apiVars := kkiapayClientOptions(env.cfg)
 	if len(keys) > 0 {
 		apiVars = append(apiVars, "the API keys")
 	}
@@ -62,22 +56,16 @@ func kkiapayHandler(env mountEnv) (http.Handler, error) {
 	return handle(env, p), nil
 }
 
-// kkiapayClientOptions reads KKIAPAY_SANDBOX and KKIAPAY_API_URL into the
+// kkiapayClientOptions turns KKIAPAY_SANDBOX and KKIAPAY_API_URL into the
 // client's options, and returns the names of those that ask for something.
-func kkiapayClientOptions(getenv func(string) string) ([]kkiapay.ClientOption, []string, error) {
+func kkiapayClientOptions(cfg *config) ([]kkiapay.ClientOption, []string) {
 	var opts []kkiapay.ClientOption
 	var set []string
-	if v := getenv("KKIAPAY_SANDBOX"); v != "" {
-		sandbox, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, nil, fmt.Errorf("KKIAPAY_SANDBOX=%q: want 1 or 0", v)
-		}
-		if sandbox {
-			opts, set = append(opts, kkiapay.WithSandbox()), append(set, "KKIAPAY_SANDBOX")
-		}
+	if cfg.kkiapay.sandbox {
+		opts, set = append(opts, kkiapay.WithSandbox()), append(set, "KKIAPAY_SANDBOX")
 	}
-	if u := getenv("KKIAPAY_API_URL"); u != "" {
+	if u := cfg.kkiapay.apiURL; u != "" {
 		opts, set = append(opts, kkiapay.WithBaseURL(u)), append(set, "KKIAPAY_API_URL")
 	}
-	return opts, set, nil
+	return opts, set
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -24,17 +23,12 @@ type metrics struct {
 	obs atomic.Pointer[payhook.Observer]
 }
 
-// newMetrics reads PAYHOOK_METRICS: unset or "on" serves /metrics, "off"
-// does not (nil).
-func newMetrics(getenv func(string) string) (*metrics, error) {
-	switch v := getenv("PAYHOOK_METRICS"); v {
-	case "", "on":
-		return &metrics{}, nil
-	case "off":
-		return nil, nil
-	default:
-		return nil, fmt.Errorf("PAYHOOK_METRICS=%q: want on or off", v)
+// newMetrics returns serve's metrics; nil with PAYHOOK_METRICS=off.
+func newMetrics(cfg *config) *metrics {
+	if !cfg.metrics {
+		return nil
 	}
+	return &metrics{}
 }
 
 // options returns the handlers' observer option; none for nil metrics.
@@ -58,9 +52,9 @@ func (m *metrics) options() []payhook.Option {
 
 // mount makes the metrics of the mounted routes (/webhooks/NAME) and of
 // gw's inbox, and serves them on GET /metrics.
-func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) {
+func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) error {
 	if m == nil {
-		return
+		return nil
 	}
 	var names []string
 	for _, path := range mounted {
@@ -70,10 +64,14 @@ func (m *metrics) mount(mux *http.ServeMux, mounted []string, gw *gateway) {
 	if ib := gw.inbox(); ib != nil {
 		opts = append(opts, payhookprom.WithInbox(ib))
 	}
-	pm := payhookprom.New(opts...)
+	pm, err := payhookprom.New(opts...)
+	if err != nil {
+		return err
+	}
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(pm, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	obs := pm.Observer()
 	m.obs.Store(&obs)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	return nil
 }

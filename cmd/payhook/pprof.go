@@ -7,14 +7,16 @@ package main
 // Release builds have no such listener.
 
 import (
-	"log"
+	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
-	"os"
 )
 
 func init() {
-	if addr := os.Getenv("PAYHOOK_PPROF_ADDR"); addr != "" {
-		go func() { log.Println(http.ListenAndServe(addr, nil)) }()
+	startPprof = func(addr string, logger *slog.Logger) error {
+		if addr != "" {
+			go func() { logger.Warn("payhook: pprof", "error", http.ListenAndServe(addr, nil)) }()
+		}
+		return nil
 	}
 }

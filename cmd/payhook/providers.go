@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/payhook/payhook/providers/kazawallet"
 )
@@ -20,14 +19,7 @@ var mounts = []mount{
 // KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET are set: comma-separated
 // lists of as many keys as secrets while rotating, paired in order.
 func kazawalletHandler(env mountEnv) (http.Handler, error) {
-	keys, err := list(env.getenv, "KAZAWALLET_API_KEY")
-	if err != nil {
-		return nil, err
-	}
-	secrets, err := list(env.getenv, "KAZAWALLET_API_SECRET")
-	if err != nil {
-		return nil, err
-	}
+	keys, secrets := env.cfg.kazawallet.keys.reveal(), env.cfg.kazawallet.secrets.reveal()
 	switch {
 	case len(keys) == 0 && len(secrets) == 0:
 		return nil, nil
@@ -47,24 +39,4 @@ func kazawalletHandler(env mountEnv) (http.Handler, error) {
 		return nil, err
 	}
 	return handle(env, p), nil
-}
-
-// list reads the comma-separated values of the variable name, each
-// trimmed: the secrets (or keys) accepted while rotating them, the first
-// being the one a tool such as payhook send uses. A value holding a comma
-// cannot be given here. A variable that is set but holds an empty value
-// (",", "a,,b") is an error: an empty secret is never a configuration.
-func list(getenv func(string) string, name string) ([]string, error) {
-	v := getenv(name)
-	if v == "" {
-		return nil, nil
-	}
-	var vs []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			return nil, errors.New(name + " holds an empty value (a comma too many?)")
-		}
-		vs = append(vs, s)
-	}
-	return vs, nil
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
-	"strings"
 
 	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
 	"github.com/payhook/payhook/providers/kasperopay"
@@ -41,7 +39,7 @@ type sandboxFlags struct {
 
 // runSandbox is payhook sandbox. If ready is not nil, it receives the
 // listening address once the sandbox accepts connections.
-func runSandbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+func runSandbox(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer, ready chan<- string) error {
 	f := sandboxFlags{}
 	fs := flag.NewFlagSet("payhook sandbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -49,7 +47,7 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 		fmt.Fprint(fs.Output(), sandboxUsage)
 		fs.PrintDefaults()
 	}
-	serveRoute := func(name string) string { return defaultURL(getenv("PAYHOOK_ADDR"), name) }
+	serveRoute := func(name string) string { return defaultURL(cfg.addr, name) }
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8090", "listen address")
 	fs.StringVar(&f.kazawallet, "kazawallet-webhook", serveRoute(kazawallet.Name), "where Kazawallet's webhooks go (default: payhook serve's route, at the port of $PAYHOOK_ADDR)")
 	fs.StringVar(&f.kkiapay, "kkiapay-webhook", serveRoute(kkiapay.Name), "where KKiaPay's webhooks go")
@@ -62,13 +60,10 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sandbox takes flags only (got %q)", fs.Args())
 	}
-	cfg, err := sandboxConfig(getenv, f)
-	if err != nil {
-		return err
-	}
+	sbc := sandboxConfig(cfg, f)
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg.Logger = logger
-	sb, err := sandbox.New(cfg)
+	sbc.Logger = logger
+	sb, err := sandbox.New(sbc)
 	if err != nil {
 		return err
 	}
@@ -91,25 +86,15 @@ func runSandbox(ctx context.Context, args []string, getenv func(string) string, 
 	})
 }
 
-// sandboxConfig reads the merchant's credentials from the environment, as
-// payhook serve reads them.
-func sandboxConfig(getenv func(string) string, f sandboxFlags) (sandbox.Config, error) {
-	kkSecret, _, _ := strings.Cut(getenv("KKIAPAY_WEBHOOK_SECRET"), ",") // the first, as payhook send does
-	kkSecret = strings.TrimSpace(kkSecret)
-	if kkSecret == "" && getenv("KKIAPAY_WEBHOOK_SECRET") != "" {
-		return sandbox.Config{}, errors.New("KKIAPAY_WEBHOOK_SECRET holds no secret before its first comma")
-	}
-	kpOn := false
-	if v := getenv("KASPEROPAY_ENABLED"); v != "" {
-		var err error
-		if kpOn, err = strconv.ParseBool(v); err != nil {
-			return sandbox.Config{}, fmt.Errorf("KASPEROPAY_ENABLED=%q: want 1 or 0", v)
-		}
-	}
+// sandboxConfig is the sandbox's configuration: the merchant's credentials
+// as payhook serve reads them (the first of each list, the one a sender
+// signs with), and the webhook URLs of the flags.
+func sandboxConfig(cfg *config, f sandboxFlags) sandbox.Config {
+	kk := cfg.kkiapay
 	return sandbox.Config{
-		Kazawallet: sandbox.KazawalletConfig{APIKey: getenv("KAZAWALLET_API_KEY"), APISecret: getenv("KAZAWALLET_API_SECRET"), Webhook: f.kazawallet},
-		KKiaPay: sandbox.KKiaPayConfig{HashSecret: kkSecret, PublicKey: getenv("KKIAPAY_PUBLIC_KEY"),
-			PrivateKey: getenv("KKIAPAY_PRIVATE_KEY"), SecretKey: getenv("KKIAPAY_SECRET_KEY"), Webhook: f.kkiapay},
-		KasperoPay: sandbox.KasperoPayConfig{On: kpOn, WebhookSecret: getenv("KASPEROPAY_WEBHOOK_SECRET"), Webhook: f.kasp},
-	}, nil
+		Kazawallet: sandbox.KazawalletConfig{APIKey: cfg.kazawallet.keys.first(), APISecret: cfg.kazawallet.secrets.first(), Webhook: f.kazawallet},
+		KKiaPay: sandbox.KKiaPayConfig{HashSecret: kk.secrets.first(), PublicKey: kk.publicKey.Reveal(),
+			PrivateKey: kk.privateKey.Reveal(), SecretKey: kk.secretKey.Reveal(), Webhook: f.kkiapay},
+		KasperoPay: sandbox.KasperoPayConfig{On: cfg.kasperopay.enabled, WebhookSecret: cfg.kasperopay.secrets.first(), Webhook: f.kasp},
+	}
 }

@@ -154,7 +154,7 @@ func TestRateLimitSpec(t *testing.T) {
 		off   bool
 		bad   bool
 	}{
-		{spec: "", rate: 20, burst: 20},
+		{spec: "", rate: 20, burst: 20}, // the default
 		{spec: "20/s", rate: 20, burst: 20},
 		{spec: "120/m", rate: 2, burst: 120},
 		{spec: "3600/h", rate: 1, burst: 3600},
@@ -167,7 +167,8 @@ func TestRateLimitSpec(t *testing.T) {
 		{spec: "lots/s", bad: true},
 	} {
 		t.Run(tt.spec, func(t *testing.T) {
-			l, err := rateLimit(tt.spec)
+			cfg, err := loadConfig(env(map[string]string{"PAYHOOK_RATE_LIMIT": tt.spec}))
+			l := cfg.rateLimit
 			switch {
 			case tt.bad:
 				assert.ErrorContains(t, err, "PAYHOOK_RATE_LIMIT")
@@ -182,7 +183,7 @@ func TestRateLimitSpec(t *testing.T) {
 			}
 		})
 	}
-	err := serve(context.Background(), nil, env(map[string]string{"KASPEROPAY_ENABLED": "1", "PAYHOOK_RATE_LIMIT": "fast"}), io.Discard, io.Discard, nil)
+	err := serveEnv(context.Background(), nil, env(map[string]string{"KASPEROPAY_ENABLED": "1", "PAYHOOK_RATE_LIMIT": "fast"}), io.Discard, io.Discard, nil)
 	assert.ErrorContains(t, err, "PAYHOOK_RATE_LIMIT", "serve refuses to start")
 }
 

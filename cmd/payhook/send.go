@@ -17,13 +17,10 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/payhooktest"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/providers/kasperopay"
-	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
-	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
-	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 const sendUsage = `usage: payhook send [flags] <kazawallet|kkiapay|kasperopay>
@@ -96,7 +93,7 @@ func newSendFlags(stderr io.Writer) (*flag.FlagSet, *sendFlags) {
 }
 
 // send is payhook send.
-func send(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func send(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer) error {
 	fs, f := newSendFlags(stderr)
 	provider, err := parseSend(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -108,13 +105,13 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err := f.check(fs, provider); err != nil {
 		return err
 	}
-	w, err := buildWebhook(provider, f, getenv)
+	w, err := buildWebhook(provider, f, cfg)
 	if err != nil {
 		return err
 	}
 	target := f.url
 	if target == "" {
-		target = defaultURL(getenv("PAYHOOK_ADDR"), provider)
+		target = defaultURL(cfg.addr, provider)
 	}
 	r, err := w.request(target, f.forge)
 	if err != nil {
@@ -132,10 +129,10 @@ func send(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprintln(stdout, cmd)
 		return nil
 	}
-	policy := payhooktest.Policy{}
+	policy := deliver.Policy{}
 	if f.retry {
 		policy = w.policy
-		policy.Sleep = payhooktest.Sleep
+		policy.Sleep = deliver.Sleep
 	}
 	return deliverCopies(ctx, r, policy, f, stdout)
 }
@@ -187,46 +184,52 @@ func (f *sendFlags) check(fs *flag.FlagSet, provider string) error {
 
 // webhook is a provider's webhook, ready to be posted.
 type webhook struct {
-	build  func(target string, forged bool) *http.Request
-	policy payhooktest.Policy
+	build  func(target string, forged bool) (*http.Request, error)
+	policy deliver.Policy
 	// credentials maps the headers that carry a credential to the shell
 	// expression --print writes instead of the credential.
 	credentials map[string]string
 }
 
-// builder is one of the kit's webhook builders, for events of type E.
-type builder[E any] interface {
-	Request(target string, e E) *http.Request
-	Forged(target string, e E) *http.Request
-	Policy() payhooktest.Policy
+// sender is a provider package's Sender, for events of type E.
+type sender[E any] interface {
+	NewRequest(target string, e E) (*http.Request, error)
+	Policy() deliver.Policy
 }
 
-// webhookOf is the webhook that b builds for e.
-func webhookOf[E any](b builder[E], e E) webhook {
-	return webhook{build: func(target string, forged bool) *http.Request {
-		if forged {
-			return b.Forged(target, e)
+// webhookOf is the webhook that s builds for e, or, forged, that forged
+// (s with a wrong secret) builds.
+func webhookOf[E any, S sender[E]](s, forged S, e E) webhook {
+	return webhook{build: func(target string, forge bool) (*http.Request, error) {
+		if forge {
+			return forged.NewRequest(target, e)
 		}
-		return b.Request(target, e)
-	}, policy: b.Policy()}
+		return s.NewRequest(target, e)
+	}, policy: s.Policy()}
 }
 
-// request builds the webhook's request to target, checking target first
-// (the builders panic on what is not a URL). The error does not repeat
-// target, which may hold a password.
+// forgedSecret is what --forge signs with instead of secret.
+func forgedSecret(secret string) string { return "forged-not-" + secret }
+
+// request builds the webhook's request to target, checking target first.
+// The error does not repeat target, which may hold a password.
 func (w webhook) request(target string, forged bool) (*http.Request, error) {
 	if _, err := http.NewRequest(http.MethodPost, target, nil); err != nil || !strings.Contains(target, "://") {
 		return nil, errors.New("send: --url is not an http(s) URL such as http://localhost:8080/webhooks/kazawallet")
 	}
-	return w.build(target, forged), nil
+	r, err := w.build(target, forged)
+	if err != nil {
+		return nil, fmt.Errorf("send: %w", err)
+	}
+	return r, nil
 }
 
-// buildWebhook builds provider's webhook from the flags and the secrets in
-// the environment, with the kit's builders.
-func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (webhook, error) {
+// buildWebhook builds provider's webhook from the flags and the merchant's
+// secrets in cfg (the first of each list), with the provider packages' Senders.
+func buildWebhook(provider string, f *sendFlags, cfg *config) (webhook, error) {
 	switch provider {
 	case kazawallet.Name:
-		key, secret := first(getenv("KAZAWALLET_API_KEY")), first(getenv("KAZAWALLET_API_SECRET"))
+		key, secret := cfg.kazawallet.keys.first(), cfg.kazawallet.secrets.first()
 		if strings.TrimSpace(key) == "" || strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: kazawallet needs the merchant's KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET in the environment, as payhook serve does")
 		}
@@ -236,11 +239,13 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		}
 		e := kazawallet.Event{OrderID: or(f.orderID, "ord_"+randomID(8)), Amount: amount, Ref: or(f.ref, "ref_"+randomID(8)),
 			Type: kazawallet.EventType(f.status), Currency: f.currency}
-		s := kazawallettest.Sender{APIKey: key, APISecret: secret, Form: f.form}
-		return webhookOf(s, e), nil
+		s := kazawallet.Sender{APIKey: key, APISecret: secret, Form: f.form}
+		forged := s
+		forged.APISecret = forgedSecret(secret)
+		return webhookOf(s, forged, e), nil
 
 	case kkiapay.Name:
-		secret := first(getenv("KKIAPAY_WEBHOOK_SECRET"))
+		secret := cfg.kkiapay.secrets.first()
 		if secret == "" {
 			return webhook{}, errors.New("send: kkiapay needs the webhook's hash secret in KKIAPAY_WEBHOOK_SECRET, as payhook serve does")
 		}
@@ -260,15 +265,14 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		if event == kkiapay.TransactionFailed {
 			e.FailureCode, e.FailureMessage = "processing_error", "processing_error"
 		}
-		s := kkiapaytest.Sender{Secret: secret}
-		w := webhookOf(s, e)
+		w := webhookOf(kkiapay.Sender{Secret: secret}, kkiapay.Sender{Secret: forgedSecret(secret)}, e)
 		// The header is the hash secret itself: --print reads it from the
 		// variable serve reads, the first of its comma list.
 		w.credentials = map[string]string{kkiapay.SignatureHeader: "${KKIAPAY_WEBHOOK_SECRET%%,*}"}
 		return w, nil
 
 	default: // kasperopay
-		secret := first(getenv("KASPEROPAY_WEBHOOK_SECRET"))
+		secret := cfg.kasperopay.secrets.first()
 		if f.forge && strings.TrimSpace(secret) == "" {
 			return webhook{}, errors.New("send: --forge for kasperopay needs KASPEROPAY_WEBHOOK_SECRET: without a secret KasperoPay signs nothing, " +
 				"so there is no signature to forge (send a --payment-id the status API does not know instead)")
@@ -285,8 +289,7 @@ func buildWebhook(provider string, f *sendFlags, getenv func(string) string) (we
 		}
 		e := kasperopay.Event{Type: kasperopay.EventType(or(f.event, string(kasperopay.PaymentCompleted))), PaymentID: or(f.paymentID, "pay_"+randomID(8)),
 			OrderID: f.orderID, AmountKAS: amount, AmountUSD: usd, TransactionID: or(f.transactionID, randomID(32))}
-		s := kasperopaytest.Sender{Secret: secret}
-		return webhookOf(s, e), nil
+		return webhookOf(kasperopay.Sender{Secret: secret}, kasperopay.Sender{Secret: forgedSecret(secret)}, e), nil
 	}
 }
 
@@ -296,13 +299,6 @@ func parseAmount(s, def string) (payhook.Amount, error) {
 		return payhook.Amount{}, fmt.Errorf("send: --amount: %w", err)
 	}
 	return a, nil
-}
-
-// first returns the first of a comma-separated list of serve's, trimmed:
-// the secret a sender signs with while several are accepted.
-func first(list string) string {
-	s, _, _ := strings.Cut(list, ",")
-	return strings.TrimSpace(s)
 }
 
 func or(s, def string) string {
@@ -335,7 +331,7 @@ func defaultURL(addr, provider string) string {
 // deliverCopies posts f.repeat copies of r (at least f.concurrency), at
 // most f.concurrency at once, each as policy says; prints every answer as
 // it comes and a summary; and fails unless every copy was acknowledged.
-func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Policy, f *sendFlags, stdout io.Writer) error {
+func deliverCopies(ctx context.Context, r *http.Request, policy deliver.Policy, f *sendFlags, stdout io.Writer) error {
 	body, _ := io.ReadAll(r.Body)
 	fmt.Fprintf(stdout, "POST %s\n%s\n", r.URL.Redacted(), body)
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -353,7 +349,7 @@ func deliverCopies(ctx context.Context, r *http.Request, policy payhooktest.Poli
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			res := payhooktest.Deliver(t, r, policy)
+			res := deliver.Send(t, r, policy)
 			mu.Lock()
 			defer mu.Unlock()
 			for j, a := range res.Attempts {

@@ -366,16 +366,16 @@ func TestSendHidesURLPassword(t *testing.T) {
 		gotPassword.Store(pw)
 	}))
 	t.Cleanup(srv.Close)
-	withPassword := strings.Replace(srv.URL, "://", "://hook:"+secret+"@", 1)
+	withPassword := strings.Replace(srv.URL, "://", "://hook:"+password+"@", 1)
 
 	code, out, errOut := runSend(t, with(kazawalletEnv), "--url", withPassword+"/webhooks/kazawallet", "kazawallet")
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, secret, gotPassword.Load(), "the request carries the password")
+	assert.Equal(t, password, gotPassword.Load(), "the request carries the password")
 	assert.Contains(t, out, "POST "+strings.Replace(srv.URL, "://", "://hook:xxxxx@", 1)+"/webhooks/kazawallet\n")
-	assert.NotContains(t, out+errOut, secret)
+	assert.NotContains(t, out+errOut, password)
 
-	code, out, errOut = runSend(t, with(kazawalletEnv), "--url", "htp:/hook:"+secret+"@example.com", "kazawallet")
+	code, out, errOut = runSend(t, with(kazawalletEnv), "--url", "htp:/hook:"+password+"@example.com", "kazawallet")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, errOut, "not an http(s) URL")
-	assert.NotContains(t, out+errOut, secret)
+	assert.NotContains(t, out+errOut, password)
 }

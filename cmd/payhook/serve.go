@@ -6,13 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/forward"
@@ -20,35 +16,34 @@ import (
 
 // serve runs the webhook receiver until ctx is done. If ready is not nil,
 // it receives the listening address once the server accepts connections.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer, ready chan<- string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("serve takes no arguments, it reads the environment (got %q)", args)
 	}
+	if err := cfg.needs(); err != nil {
+		return err
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	conn, err := openConn(ctx, getenv("PAYHOOK_STORE"), logger)
+	if err := startPprof(cfg.pprofAddr, logger); err != nil {
+		return err
+	}
+	conn, err := openConn(ctx, cfg.store, logger)
 	if err != nil {
 		return err
 	}
 	defer conn.close()
-	gw, err := openGateway(ctx, getenv, conn, logger) // nil without PAYHOOK_FORWARD_URL
+	gw, err := openGateway(ctx, cfg, conn, logger) // nil without PAYHOOK_FORWARD_URL
 	if err != nil {
 		return err
 	}
-	metrics, err := newMetrics(getenv) // nil with PAYHOOK_METRICS=off
-	if err != nil {
-		return err
-	}
+	metrics := newMetrics(cfg) // nil with PAYHOOK_METRICS=off
 
 	opts := []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger), payhook.WithClock(clock)}
-	limit, err := rateLimit(getenv("PAYHOOK_RATE_LIMIT"))
-	if err != nil {
-		return err
-	}
-	if limit != nil {
-		opts = append(opts, payhook.WithRateLimit(*limit))
+	if cfg.rateLimit != nil {
+		opts = append(opts, payhook.WithRateLimit(*cfg.rateLimit))
 	}
 	env := mountEnv{
-		getenv: getenv,
+		cfg:    cfg,
 		out:    newLineWriter(stdout),
 		opts:   opts,
 		logger: logger,
@@ -82,51 +77,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
-	metrics.mount(mux, mounted, gw)
-
-	addr := getenv("PAYHOOK_ADDR")
-	if addr == "" {
-		addr = ":8080"
+	if err := metrics.mount(mux, mounted, gw); err != nil {
+		return err
 	}
-	if storeForgets(getenv("PAYHOOK_STORE")) && len(replayable) > 0 {
+
+	if storeForgets(cfg.store) && len(replayable) > 0 {
 		logger.Warn("payhook: the memory store forgets every processed event when payhook restarts, and these providers' "+
 			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
 			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
 	}
 	return gw.run(ctx, func(ctx context.Context) error {
-		return listenAndServe(ctx, "payhook", addr, mux, logger, ready, func(addr string) {
-			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(getenv("PAYHOOK_STORE")),
-				"rate_limit", or(getenv("PAYHOOK_RATE_LIMIT"), defaultRateLimit))
+		return listenAndServe(ctx, "payhook", cfg.addr, mux, logger, ready, func(addr string) {
+			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(cfg.store),
+				"rate_limit", cfg.rateSpec)
 		})
 	})
 }
 
 // clock is serve's clock, for the rate limit; tests stop it.
 var clock = time.Now
-
-// defaultRateLimit is PAYHOOK_RATE_LIMIT when it is not set.
-const defaultRateLimit = "20/s"
-
-// rateLimit reads PAYHOOK_RATE_LIMIT: "N/s", "N/m" or "N/h" (N requests a
-// second, minute or hour per client, N at once at most), "off" for none,
-// or "" for defaultRateLimit.
-func rateLimit(spec string) (*payhook.RateLimit, error) {
-	spec = strings.TrimSpace(or(spec, defaultRateLimit))
-	if spec == "off" {
-		return nil, nil
-	}
-	bad := fmt.Errorf("PAYHOOK_RATE_LIMIT=%q: want N/s, N/m or N/h (such as %s), or off", spec, defaultRateLimit)
-	n, unit, ok := strings.Cut(spec, "/")
-	count, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-	if !ok || err != nil || count <= 0 || math.IsInf(count, 0) || count > 1e9 {
-		return nil, bad
-	}
-	per := map[string]time.Duration{"s": time.Second, "m": time.Minute, "min": time.Minute, "h": time.Hour}[strings.TrimSpace(unit)]
-	if per == 0 {
-		return nil, bad
-	}
-	return &payhook.RateLimit{Rate: rate.Limit(count / per.Seconds()), Burst: int(math.Ceil(count))}, nil
-}
 
 // mount is one provider's route, mounted when its environment is set.
 type mount struct {
@@ -142,7 +111,7 @@ type mount struct {
 
 // mountEnv is what serve gives every mount.
 type mountEnv struct {
-	getenv  func(string) string
+	cfg     *config
 	out     *lineWriter        // where processed events are printed
 	forward *forward.Forwarder // with PAYHOOK_FORWARD_URL: where they are sent first
 	opts    []payhook.Option   // the store and the logger

@@ -101,6 +101,25 @@ func env(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
 }
 
+// serveEnv is serve with the configuration that getenv holds, loaded as
+// run loads it.
+func serveEnv(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, args, cfg, stdout, stderr, ready)
+}
+
+// sandboxWith is runSandbox with the configuration that getenv holds.
+func sandboxWith(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	return runSandbox(ctx, args, cfg, stdout, stderr, ready)
+}
+
 // startServe runs serve in-process on a free port until the test ends.
 func startServe(t *testing.T, vars map[string]string) (base string, stdout, stderr *syncBuffer) {
 	t.Helper()
@@ -109,7 +128,7 @@ func startServe(t *testing.T, vars map[string]string) (base string, stdout, stde
 		vars["PAYHOOK_STORE"] = "memory" // unset is a file in the working directory, shared by every test
 	}
 	return startInProcess(t, func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error {
-		return serve(ctx, nil, env(vars), stdout, stderr, ready)
+		return serveEnv(ctx, nil, env(vars), stdout, stderr, ready)
 	})
 }
 
@@ -239,7 +258,7 @@ func TestServeRefusesBadConfig(t *testing.T) {
 				args = []string{tt.vars["args"]}
 			}
 			tt.vars["PAYHOOK_ADDR"] = "127.0.0.1:0"
-			err := serve(context.Background(), args, env(tt.vars), io.Discard, io.Discard, nil)
+			err := serveEnv(context.Background(), args, env(tt.vars), io.Discard, io.Discard, nil)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
 			assert.NotContains(t, err.Error(), "hunter2")

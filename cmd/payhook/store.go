@@ -103,7 +103,12 @@ func openRedis(ctx context.Context, spec string) (*storeConn, error) {
 		client.Close()
 		return nil, storeError(spec, err)
 	}
-	return &storeConn{spec: spec, store: redisstore.New(client), close: func() { client.Close() }, redis: client}, nil
+	store, err := redisstore.New(client)
+	if err != nil {
+		client.Close()
+		return nil, err
+	}
+	return &storeConn{spec: spec, store: store, close: func() { client.Close() }, redis: client}, nil
 }
 
 func openPostgres(ctx context.Context, spec string, logger *slog.Logger) (*storeConn, error) {

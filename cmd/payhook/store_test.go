@@ -19,10 +19,10 @@ import (
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
-const secret = "s3cretpw"
+const password = "s3cretpw"
 
 func TestStoreName(t *testing.T) {
 	wd, err := os.Getwd()
@@ -33,11 +33,11 @@ func TestStoreName(t *testing.T) {
 		{"sqlite, absolute", "sqlite:/var/lib/payhook/payhook.db", "sqlite:/var/lib/payhook/payhook.db"},
 		{"memory", "memory", "memory"},
 		{"redis", "redis://localhost:6379/0", "redis://localhost:6379/0"},
-		{"redis password", "redis://:" + secret + "@localhost:6379/0", "redis://:xxxxx@localhost:6379/0"},
-		{"postgres user and password", "postgres://app:" + secret + "@db/app?sslmode=require", "postgres://app:xxxxx@db/app?sslmode=require"},
-		{"postgres password parameter", "postgres://app@db/app?password=" + secret + "&sslmode=require", "postgres://app@db/app?password=xxxxx&sslmode=require"},
-		{"not a URL", "host=db user=app password=" + secret, "(hidden: not a URL)"},
-		{"no slashes", "redis:" + secret + "@db", "(hidden: not a URL)"},
+		{"redis password", "redis://:" + password + "@localhost:6379/0", "redis://:xxxxx@localhost:6379/0"},
+		{"postgres user and password", "postgres://app:" + password + "@db/app?sslmode=require", "postgres://app:xxxxx@db/app?sslmode=require"},
+		{"postgres password parameter", "postgres://app@db/app?password=" + password + "&sslmode=require", "postgres://app@db/app?password=xxxxx&sslmode=require"},
+		{"not a URL", "host=db user=app password=" + password, "(hidden: not a URL)"},
+		{"no slashes", "redis:" + password + "@db", "(hidden: not a URL)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,18 +58,18 @@ func TestOpenStoreRefuses(t *testing.T) {
 	addr := closedAddr(t)
 	tests := []struct{ name, spec, want string }{
 		{"unknown word", "memroy", `PAYHOOK_STORE="memroy": unknown store`},
-		{"unknown scheme", "mysql://app:" + secret + "@db/app", "PAYHOOK_STORE=mysql://app:xxxxx@db/app: unknown store"},
-		{"key-value string", "host=db password=" + secret, "PAYHOOK_STORE=(hidden: not a URL): unknown store"},
-		{"redis down", "redis://:" + secret + "@" + addr + "/0?max_retries=-1&dial_timeout=1s", "PAYHOOK_STORE=redis://:xxxxx@" + addr},
-		{"redis bad URL", "redis://:" + secret + "@" + addr + "/notadb", "PAYHOOK_STORE=redis://:xxxxx@"},
-		{"postgres down", "postgres://app:" + secret + "@" + addr + "/app?connect_timeout=2", "PAYHOOK_STORE=postgres://app:xxxxx@" + addr},
-		{"postgres password parameter", "postgresql://app@" + addr + "/app?connect_timeout=2&password=" + secret, "password=xxxxx"},
-		{"postgres bad URL", "postgres://app:" + secret + "@" + addr + "/app?connect_timeout=x", "PAYHOOK_STORE=postgres://app:xxxxx@"},
+		{"unknown scheme", "mysql://app:" + password + "@db/app", "PAYHOOK_STORE=mysql://app:xxxxx@db/app: unknown store"},
+		{"key-value string", "host=db password=" + password, "PAYHOOK_STORE=(hidden: not a URL): unknown store"},
+		{"redis down", "redis://:" + password + "@" + addr + "/0?max_retries=-1&dial_timeout=1s", "PAYHOOK_STORE=redis://:xxxxx@" + addr},
+		{"redis bad URL", "redis://:" + password + "@" + addr + "/notadb", "PAYHOOK_STORE=redis://:xxxxx@"},
+		{"postgres down", "postgres://app:" + password + "@" + addr + "/app?connect_timeout=2", "PAYHOOK_STORE=postgres://app:xxxxx@" + addr},
+		{"postgres password parameter", "postgresql://app@" + addr + "/app?connect_timeout=2&password=" + password, "password=xxxxx"},
+		{"postgres bad URL", "postgres://app:" + password + "@" + addr + "/app?connect_timeout=x", "PAYHOOK_STORE=postgres://app:xxxxx@"},
 		// url.Parse's error quotes the whole URL with %q: a password holding
 		// a character that quoting escapes is not the text of PAYHOOK_STORE.
-		{"redis URL with a quote", "redis://:" + secret + `"x@` + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
-		{"redis URL with a tab", "redis://:" + secret + "\t@" + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
-		{"postgres URL with a tab", "postgres://app:" + secret + "\t@" + addr + "/app", "PAYHOOK_STORE=(hidden: not a URL)"},
+		{"redis URL with a quote", "redis://:" + password + `"x@` + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
+		{"redis URL with a tab", "redis://:" + password + "\t@" + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
+		{"postgres URL with a tab", "postgres://app:" + password + "\t@" + addr + "/app", "PAYHOOK_STORE=(hidden: not a URL)"},
 		{"sqlite without a file", "sqlite:", "PAYHOOK_STORE=sqlite:: no file named"},
 		{"sqlite in no directory", "sqlite:/nonexistent-dir/payhook.db", "PAYHOOK_STORE=sqlite:/nonexistent-dir/payhook.db: sqlitestore: open "},
 	}
@@ -80,7 +80,7 @@ func TestOpenStoreRefuses(t *testing.T) {
 			assert.Nil(t, store)
 			assert.Nil(t, closeStore)
 			assert.Contains(t, err.Error(), tt.want)
-			assert.NotContains(t, err.Error(), secret)
+			assert.NotContains(t, err.Error(), password)
 		})
 	}
 }
@@ -131,7 +131,7 @@ func TestServeSharedStore(t *testing.T) {
 		// Trust authentication ignores the password: it is there to check
 		// that serve never prints it.
 		{"postgres", "PAYHOOK_TEST_POSTGRES_URL", func(u string) string {
-			return strings.Replace(u, "postgres@", "postgres:"+secret+"@", 1)
+			return strings.Replace(u, "postgres@", "postgres:"+password+"@", 1)
 		}},
 	}
 	for _, tt := range tests {
@@ -170,7 +170,7 @@ func TestServeSharedStore(t *testing.T) {
 			for _, l := range logs {
 				assert.Contains(t, l.String(), tt.name+"://", "the store is logged")
 				assert.NotContains(t, l.String(), replayWarning, "a durable store needs no warning")
-				assert.NotContains(t, l.String(), secret)
+				assert.NotContains(t, l.String(), password)
 			}
 		})
 	}

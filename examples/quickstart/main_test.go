@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
@@ -53,22 +54,22 @@ func TestQuickStart(t *testing.T) {
 	srv, orders, log := newShop(t)
 	sender := kazawallettest.Sender{APIKey: apiKey, APISecret: apiSecret}
 	url := srv.URL + "/webhooks/kazawallet"
-	deliver := func(r *http.Request) payhooktest.Result {
-		return payhooktest.Deliver(http.DefaultTransport, r, sender.Policy())
+	deliverOne := func(r *http.Request) deliver.Result {
+		return deliver.Send(http.DefaultTransport, r, sender.Policy())
 	}
 	event := func(link, amount, currency string, t kazawallet.EventType) kazawallet.Event {
 		return kazawallet.Event{OrderID: link, Amount: payhook.MustAmount(amount), Currency: currency, Type: t,
 			Ref: "ref_anything"} // the ref is not signed, and the quick start does not read it
 	}
 
-	forged := deliver(sender.Forged(url, event("ord_paid", "10.00", "USD", kazawallet.Fulfilled)))
+	forged := deliverOne(sender.Forged(url, event("ord_paid", "10.00", "USD", kazawallet.Fulfilled)))
 	assert.Equal(t, http.StatusUnauthorized, forged.Last().Status)
 	assert.False(t, paid(t, orders, "ord_paid"))
 
-	res := deliver(sender.Request(url, event("ord_paid", "10", "USD", kazawallet.Fulfilled))) // "10" pays "10.00"
+	res := deliverOne(sender.Request(url, event("ord_paid", "10", "USD", kazawallet.Fulfilled))) // "10" pays "10.00"
 	require.True(t, res.Acknowledged(), res.String())
 	assert.True(t, paid(t, orders, "ord_paid"))
-	res = deliver(sender.Request(url, event("ord_paid", "10", "USD", kazawallet.Fulfilled)))
+	res = deliverOne(sender.Request(url, event("ord_paid", "10", "USD", kazawallet.Fulfilled)))
 	assert.Equal(t, "already processed\n", res.Last().Body)
 	assert.Equal(t, 1, strings.Count(log.String(), "order paid"), log.String())
 
@@ -78,7 +79,7 @@ func TestQuickStart(t *testing.T) {
 		event("ord_euro", "10.00", "EUR", kazawallet.Fulfilled),
 		event("ord_unknown", "10.00", "USD", kazawallet.Fulfilled),
 	} {
-		res := deliver(sender.Request(url, e))
+		res := deliverOne(sender.Request(url, e))
 		assert.True(t, res.Acknowledged(), "%s: %s", e.OrderID, res) // acknowledged: Kazawallet would resend to no avail
 		if e.OrderID != "ord_unknown" {
 			assert.False(t, paid(t, orders, e.OrderID), e.OrderID)
@@ -99,15 +100,15 @@ func TestWebhookWithTheKit(t *testing.T) {
 	sender := kazawallettest.Sender{APIKey: "test_api_key", APISecret: "test_api_secret"}
 	paid := kazawallet.Event{OrderID: "lnk_1", Amount: payhook.MustAmount("10.00"), Currency: "USD", Type: kazawallet.Fulfilled}
 
-	res := payhooktest.Deliver(to, sender.Forged("/webhooks/kazawallet", paid), sender.Policy())
+	res := deliver.Send(to, sender.Forged("/webhooks/kazawallet", paid), sender.Policy())
 	assert.Equal(t, http.StatusUnauthorized, res.Last().Status)
 
-	res = payhooktest.Deliver(to, sender.Request("/webhooks/kazawallet", paid), sender.Policy())
+	res = deliver.Send(to, sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 	require.True(t, res.Acknowledged(), res.String())
 	o, _ := orders.find("lnk_1")
 	assert.True(t, o.Paid)
 
-	res = payhooktest.Deliver(to, sender.Request("/webhooks/kazawallet", paid), sender.Policy())
+	res = deliver.Send(to, sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 	assert.Equal(t, "already processed\n", res.Last().Body) // 200, the handler not called again
 }
 

@@ -64,3 +64,7 @@ func TestCatchesBrokenStores(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkMemory(b *testing.B) {
+	expecttest.Benchmark(b, func(*testing.B) expect.Store { return expect.NewMemory() })
+}

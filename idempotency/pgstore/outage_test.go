@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // pgServer is a PostgreSQL of the test's own, in a temporary directory.
@@ -123,5 +123,5 @@ func TestOutage(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), srv.url())
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	storetest.Outage(t, migrated(t, pool), srv.stop, srv.start)
+	exactlyoncetest.Outage(t, migrated(t, pool), srv.stop, srv.start)
 }

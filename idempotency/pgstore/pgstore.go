@@ -50,6 +50,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 )
 
@@ -74,8 +75,9 @@ type Store struct {
 
 var _ idempotency.Store = (*Store)(nil)
 
-// Option configures a [Store].
-type Option func(*config)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*config) error
 
 type config struct {
 	table   string
@@ -90,13 +92,20 @@ type config struct {
 const DefaultTimeout = 5 * time.Second
 
 // WithTimeout bounds one Claim, Complete or Release (on top of the
-// caller's context). Default: DefaultTimeout. Values below 1 are ignored.
+// caller's context): a positive duration. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.timeout = d
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("WithTimeout(%s): want a positive duration", d)
 		}
+		c.timeout = d
+		return nil
 	}
+}
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("pgstore: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // WithTable sets the table's name: an identifier of letters, digits and
@@ -104,27 +113,36 @@ func WithTimeout(d time.Duration) Option {
 // It is quoted as given, so it is case-sensitive. Default: DefaultTable, in
 // the connection's search_path.
 func WithTable(name string) Option {
-	return func(c *config) { c.table = name }
+	return func(c *config) error {
+		c.table = name
+		return nil
+	}
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // New returns a Store that keeps its keys in a table of pool's database.
 // The table must exist: create it with [Store.Migrate]. The caller owns
-// pool and closes it. New returns an error if the table's name is not a
-// valid identifier, and panics if pool is nil.
+// pool and closes it. New fails with an error wrapping payhook.ErrConfig
+// if pool is nil or an option is given a value it cannot use (a table name
+// that is not a valid identifier).
 func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	if pool == nil {
-		panic("pgstore: nil pool")
+		return nil, configError("nil pool")
 	}
 	c := config{table: DefaultTable, timeout: DefaultTimeout}
 	for _, o := range opts {
-		o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	parts := strings.Split(c.table, ".")
 	for _, p := range parts {
 		if len(parts) > 2 || !identifier.MatchString(p) {
-			return nil, fmt.Errorf("pgstore: table name %q: want an identifier of at most 63 letters, digits and underscores, optionally schema-qualified", c.table)
+			return nil, configError("table name %q: want an identifier of at most 63 letters, digits and underscores, optionally schema-qualified", c.table)
 		}
 	}
 	t := pgx.Identifier(parts).Sanitize()

@@ -13,11 +13,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/pgstore"
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // newPool returns a pool of the test server, closed when the test ends.
@@ -264,7 +265,7 @@ func TestServerDown(t *testing.T) {
 	t.Cleanup(pool.Close)
 	store, err := pgstore.New(pool)
 	require.NoError(t, err)
-	storetest.StoreDown(t, store, "pgstore")
+	exactlyoncetest.StoreDown(t, store, "pgstore")
 	_, err = store.Cleanup(context.Background())
 	assert.ErrorContains(t, err, "pgstore: cleanup: ")
 	assert.ErrorContains(t, store.Migrate(context.Background()), "pgstore: migrate: ")
@@ -310,10 +311,30 @@ func TestServerSilent(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnNilPool(t *testing.T) {
-	assert.PanicsWithValue(t, "pgstore: nil pool", func() { pgstore.New(nil) })
+// TestNewRefusesUnusableValues: a nil pool, and options given values they
+// cannot use, make New fail with payhook.ErrConfig.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), "postgres://127.0.0.1:1/nothing")
+	require.NoError(t, err)
+	defer pool.Close()
+	for name, opts := range map[string][]pgstore.Option{
+		"WithTimeout(0)":     {pgstore.WithTimeout(0)},
+		"WithTable(a.b.c)":   {pgstore.WithTable("a.b.c")},
+		"WithTimeout(-1s)":   {pgstore.WithTimeout(-time.Second)},
+		"nil pool, no opts:": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := pool
+			if opts == nil {
+				p = nil
+			}
+			s, err := pgstore.New(p, opts...)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, s)
+		})
+	}
 }
 
 func BenchmarkClaimComplete(b *testing.B) {
-	storetest.BenchmarkClaimComplete(b, migrated(b, newPool(b), pgstore.WithTable(tableName())))
+	exactlyoncetest.BenchmarkClaimComplete(b, migrated(b, newPool(b), pgstore.WithTable(tableName())))
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // The proofs that the store gives payhook exactly-once processing across
@@ -19,9 +19,9 @@ import (
 // the other stores; the outage proof, which needs a server of its own, is
 // beside this store's other tests.
 
-func TestReplicasProcessOnce(t *testing.T) { storetest.ReplicasProcessOnce(t, newStore) }
+func TestReplicasProcessOnce(t *testing.T) { exactlyoncetest.ReplicasProcessOnce(t, newStore) }
 
-func TestCrashedReplica(t *testing.T) { storetest.CrashedReplica(t, newStore) }
+func TestCrashedReplica(t *testing.T) { exactlyoncetest.CrashedReplica(t, newStore) }
 
 // TestLostClaimReply: PostgreSQL applies a claim and the connection drops
 // before its reply arrives; the middleware releases the claim, so the next
@@ -31,7 +31,7 @@ func TestLostClaimReply(t *testing.T) {
 	cfg, err := pgxpool.ParseConfig(url)
 	require.NoError(t, err)
 	server := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
-	storetest.LostClaimReply(t, server, func(t testing.TB, addr string) idempotency.Store {
+	exactlyoncetest.LostClaimReply(t, server, func(t testing.TB, addr string) idempotency.Store {
 		cfg, err := pgxpool.ParseConfig(url)
 		require.NoError(t, err)
 		host, port, err := net.SplitHostPort(addr)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // TestCompleteTx: the key is done if and only if the caller's transaction

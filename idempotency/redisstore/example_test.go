@@ -24,7 +24,10 @@ func ExampleNew() {
 	}
 	client := redis.NewClient(redisOpts) // or a *redis.ClusterClient
 	defer client.Close()
-	store := redisstore.New(client) // redisstore.WithPrefix("myapp:payhook:") to share a database; default "payhook:"
+	store, err := redisstore.New(client) // redisstore.WithPrefix("myapp:payhook:") to share a database; default "payhook:"
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	kw, err := kazawallet.New(os.Getenv("KAZAWALLET_API_KEY"), os.Getenv("KAZAWALLET_API_SECRET"))
 	if err != nil {

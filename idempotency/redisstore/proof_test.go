@@ -7,9 +7,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // The proofs that the store gives payhook exactly-once processing across
@@ -17,9 +17,9 @@ import (
 // the other stores; the outage proof, which needs a server of its own, is
 // beside this store's other tests.
 
-func TestReplicasProcessOnce(t *testing.T) { storetest.ReplicasProcessOnce(t, newStore) }
+func TestReplicasProcessOnce(t *testing.T) { exactlyoncetest.ReplicasProcessOnce(t, newStore) }
 
-func TestCrashedReplica(t *testing.T) { storetest.CrashedReplica(t, newStore) }
+func TestCrashedReplica(t *testing.T) { exactlyoncetest.CrashedReplica(t, newStore) }
 
 // TestLostClaimReply: Redis applies a claim and the reply is lost; go-redis
 // sends no command twice here (MaxRetries -1), so the error reaches the
@@ -28,12 +28,14 @@ func TestLostClaimReply(t *testing.T) {
 	url := testserver.URL(t, "PAYHOOK_TEST_REDIS_URL")
 	opts, err := redis.ParseURL(url)
 	require.NoError(t, err)
-	storetest.LostClaimReply(t, opts.Addr, func(t testing.TB, addr string) idempotency.Store {
+	exactlyoncetest.LostClaimReply(t, opts.Addr, func(t testing.TB, addr string) idempotency.Store {
 		opts, err := redis.ParseURL(url)
 		require.NoError(t, err)
 		opts.Addr, opts.MaxRetries = addr, -1
 		client := redis.NewClient(opts)
 		t.Cleanup(func() { client.Close() })
-		return redisstore.New(client)
+		store, err := redisstore.New(client)
+		require.NoError(t, err)
+		return store
 	})
 }

@@ -3,7 +3,9 @@
 // to two replicas at once, is processed by exactly one of them.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
-//	h := payhook.Handle(provider, onEvent, payhook.WithStore(redisstore.New(client)))
+//	store, err := redisstore.New(client)
+//	...
+//	h := payhook.Handle(provider, onEvent, payhook.WithStore(store))
 //
 // Each key is one Redis string, under a prefix ([WithPrefix]). A claim is
 // held:<token> with a PX expiry of the lease; a completed key is "done" with
@@ -36,6 +38,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 )
 
@@ -52,28 +55,38 @@ type Store struct {
 
 var _ idempotency.Store = (*Store)(nil)
 
-// Option configures a [Store].
-type Option func(*Store)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*Store) error
 
 // WithPrefix sets the prefix of the store's Redis keys, to share one Redis
-// database with other data or other applications. Default: DefaultPrefix.
+// database with other data or other applications; "" keys by the bare
+// idempotency key. Default: DefaultPrefix.
 func WithPrefix(prefix string) Option {
-	return func(s *Store) { s.prefix = prefix }
+	return func(s *Store) error {
+		s.prefix = prefix
+		return nil
+	}
 }
 
 // New returns a Store that keeps its keys in Redis through client, a
 // *redis.Client, *redis.ClusterClient or *redis.Ring (anything that runs
-// scripts). The caller owns client and closes it. New panics if client is
-// nil.
-func New(client redis.Scripter, opts ...Option) *Store {
+// scripts). The caller owns client and closes it. New fails with an error
+// wrapping payhook.ErrConfig if client is nil.
+func New(client redis.Scripter, opts ...Option) (*Store, error) {
 	if client == nil {
-		panic("redisstore: nil client")
+		return nil, fmt.Errorf("redisstore: nil client: %w", payhook.ErrConfig)
 	}
 	s := &Store{client: client, prefix: DefaultPrefix}
 	for _, o := range opts {
-		o(s)
+		if o == nil {
+			continue
+		}
+		if err := o(s); err != nil {
+			return nil, err
+		}
 	}
-	return s
+	return s, nil
 }
 
 // The scripts' values: a held key is "held:" followed by the claim's token,

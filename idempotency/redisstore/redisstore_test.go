@@ -14,11 +14,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/idempotency/storetest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // newClient returns a client of the test server, closed when the test ends.
@@ -32,19 +33,28 @@ func newClient(t testing.TB) *redis.Client {
 }
 
 // newStore returns a store with its own client: a replica of its own.
-func newStore(t testing.TB) idempotency.Store { return redisstore.New(newClient(t)) }
+func newStore(t testing.TB) idempotency.Store { return must(t, newClient(t)) }
+
+// must returns the store New makes of client with opts, failing the test
+// if New fails.
+func must(t testing.TB, client redis.Scripter, opts ...redisstore.Option) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(client, opts...)
+	require.NoError(t, err)
+	return s
+}
 
 func TestConformance(t *testing.T) {
 	client := newClient(t)
 	idempotencytest.Run(t, func(t *testing.T) idempotencytest.Harness {
-		return idempotencytest.Harness{Store: redisstore.New(client)}
+		return idempotencytest.Harness{Store: must(t, client)}
 	})
 }
 
 func TestConformanceWithPrefix(t *testing.T) {
 	client := newClient(t)
 	idempotencytest.Run(t, func(t *testing.T) idempotencytest.Harness {
-		return idempotencytest.Harness{Store: redisstore.New(client, redisstore.WithPrefix("other-app:"))}
+		return idempotencytest.Harness{Store: must(t, client, redisstore.WithPrefix("other-app:"))}
 	})
 }
 
@@ -64,7 +74,7 @@ func TestLayout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			store := redisstore.New(client, tt.opts...)
+			store := must(t, client, tt.opts...)
 			key, token := "layout:"+rand.Text(), idempotency.NewToken()
 			state, err := store.Claim(ctx, key, token, time.Minute)
 			require.NoError(t, err)
@@ -89,7 +99,7 @@ func TestLayout(t *testing.T) {
 func TestPrefixesAreIndependent(t *testing.T) {
 	ctx := context.Background()
 	client := newClient(t)
-	a, b := redisstore.New(client, redisstore.WithPrefix("a:")), redisstore.New(client, redisstore.WithPrefix("b:"))
+	a, b := must(t, client, redisstore.WithPrefix("a:")), must(t, client, redisstore.WithPrefix("b:"))
 	key, ta, tb := rand.Text(), idempotency.NewToken(), idempotency.NewToken()
 	sa, err := a.Claim(ctx, key, ta, time.Minute)
 	require.NoError(t, err)
@@ -104,11 +114,13 @@ func TestPrefixesAreIndependent(t *testing.T) {
 func TestServerDown(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", testserver.FreePort(t)), DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	storetest.StoreDown(t, redisstore.New(client), "redisstore")
+	exactlyoncetest.StoreDown(t, must(t, client), "redisstore")
 }
 
-func TestNewPanicsOnNilClient(t *testing.T) {
-	assert.PanicsWithValue(t, "redisstore: nil client", func() { redisstore.New(nil) })
+func TestNewRefusesNilClient(t *testing.T) {
+	s, err := redisstore.New(nil)
+	assert.ErrorIs(t, err, payhook.ErrConfig)
+	assert.Nil(t, s)
 }
 
 // redisServer is a redis-server of the test's own, with its data on disk
@@ -158,9 +170,9 @@ func TestOutage(t *testing.T) {
 	// delivery during the outage fails in milliseconds rather than seconds.
 	client := redis.NewClient(&redis.Options{Addr: srv.addr, DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	storetest.Outage(t, redisstore.New(client), srv.stop, srv.start)
+	exactlyoncetest.Outage(t, must(t, client), srv.stop, srv.start)
 }
 
 func BenchmarkClaimComplete(b *testing.B) {
-	storetest.BenchmarkClaimComplete(b, redisstore.New(newClient(b)))
+	exactlyoncetest.BenchmarkClaimComplete(b, must(b, newClient(b)))
 }

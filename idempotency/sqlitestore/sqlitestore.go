@@ -74,6 +74,7 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 )
 
@@ -153,8 +154,9 @@ type Store struct {
 
 var _ idempotency.Store = (*Store)(nil)
 
-// Option configures a [Store].
-type Option func(*config)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*config) error
 
 type config struct {
 	table   string
@@ -165,27 +167,39 @@ type config struct {
 // WithTable sets the table's name: an identifier of letters, digits and
 // underscores. Default: DefaultTable.
 func WithTable(name string) Option {
-	return func(c *config) { c.table = name }
+	return func(c *config) error {
+		c.table = name
+		return nil
+	}
 }
 
 // WithTimeout bounds one Claim, Complete or Release (on top of the
-// caller's context). Default: DefaultTimeout. Values below 1 are ignored.
+// caller's context): a positive duration. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.timeout = d
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("WithTimeout(%s): want a positive duration", d)
 		}
+		c.timeout = d
+		return nil
 	}
+}
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // WithClock makes the store read the time from now, so that tests can move
 // leases and retention forward without sleeping. Every process sharing a
-// file must read the same clock. Default: time.Now.
+// file must read the same clock. It must not be nil. Default: time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) {
-		if now != nil {
-			c.now = now
+	return func(c *config) error {
+		if now == nil {
+			return configError("WithClock(nil)")
 		}
+		c.now = now
+		return nil
 	}
 }
 
@@ -194,18 +208,24 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 // New returns a Store that keeps its keys in a table of db, a database of
 // the "sqlite" driver, best opened with [OpenDB]. The table must exist:
 // create it with [Store.Migrate]. The caller owns db and closes it. New
-// returns an error if the table's name is not a valid identifier, and
-// panics if db is nil.
+// fails with an error wrapping payhook.ErrConfig if db is nil or an option
+// is given a value it cannot use (a table name that is not a valid
+// identifier).
 func New(db *sql.DB, opts ...Option) (*Store, error) {
 	if db == nil {
-		panic("sqlitestore: nil db")
+		return nil, configError("nil db")
 	}
 	c := config{table: DefaultTable, timeout: DefaultTimeout, now: time.Now}
 	for _, o := range opts {
-		o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	if !identifier.MatchString(c.table) {
-		return nil, fmt.Errorf("sqlitestore: table name %q: want an identifier of at most 63 letters, digits and underscores", c.table)
+		return nil, configError("table name %q: want an identifier of at most 63 letters, digits and underscores", c.table)
 	}
 	t := `"` + c.table + `"`
 	s := &Store{

@@ -14,10 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 	"github.com/payhook/payhook/idempotency/idempotencytest"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
-	"github.com/payhook/payhook/idempotency/storetest"
 	"github.com/payhook/payhook/payhooktest"
 )
 
@@ -116,6 +117,7 @@ func TestWithTable(t *testing.T) {
 			store, err := sqlitestore.New(db, sqlitestore.WithTable(tt.table))
 			if !tt.ok {
 				assert.ErrorContains(t, err, "sqlitestore: table name")
+				assert.ErrorIs(t, err, payhook.ErrConfig)
 				assert.Nil(t, store)
 				return
 			}
@@ -125,8 +127,23 @@ func TestWithTable(t *testing.T) {
 	}
 }
 
-func TestNewPanicsOnNilDB(t *testing.T) {
-	assert.PanicsWithValue(t, "sqlitestore: nil db", func() { sqlitestore.New(nil) })
+// TestNewRefusesUnusableValues: a nil db, and options given values they
+// cannot use, make New fail with payhook.ErrConfig.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
+	for name, opt := range map[string]sqlitestore.Option{
+		"WithTimeout(0)": sqlitestore.WithTimeout(0),
+		"WithClock(nil)": sqlitestore.WithClock(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := sqlitestore.New(db, opt)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, s)
+		})
+	}
+	s, err := sqlitestore.New(nil)
+	assert.ErrorIs(t, err, payhook.ErrConfig)
+	assert.Nil(t, s)
 }
 
 // TestMigrate: twice is harmless, and the table is what the documentation
@@ -246,7 +263,7 @@ func TestStoreDown(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
 	store := migrated(t, db)
 	require.NoError(t, db.Close())
-	storetest.StoreDown(t, store, "sqlitestore")
+	exactlyoncetest.StoreDown(t, store, "sqlitestore")
 	_, err := store.Cleanup(context.Background())
 	assert.ErrorContains(t, err, "sqlitestore: cleanup: ")
 	assert.ErrorContains(t, store.Migrate(context.Background()), "sqlitestore: migrate: ")
@@ -308,12 +325,12 @@ func TestConcurrentWriters(t *testing.T) {
 
 func TestReplicasProcessOnce(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "payhook.db")
-	storetest.ReplicasProcessOnce(t, func(t testing.TB) idempotency.Store { return migrated(t, openDB(t, path)) })
+	exactlyoncetest.ReplicasProcessOnce(t, func(t testing.TB) idempotency.Store { return migrated(t, openDB(t, path)) })
 }
 
 func TestCrashedReplica(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "payhook.db")
-	storetest.CrashedReplica(t, func(t testing.TB) idempotency.Store { return migrated(t, openDB(t, path)) })
+	exactlyoncetest.CrashedReplica(t, func(t testing.TB) idempotency.Store { return migrated(t, openDB(t, path)) })
 }
 
 // BenchmarkClaimComplete measures claims/s of the store, durable
@@ -321,9 +338,9 @@ func TestCrashedReplica(t *testing.T) {
 // store's.
 func BenchmarkClaimComplete(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
-		storetest.BenchmarkClaimComplete(b, migrated(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db"))))
+		exactlyoncetest.BenchmarkClaimComplete(b, migrated(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db"))))
 	})
 	b.Run("memory", func(b *testing.B) {
-		storetest.BenchmarkClaimComplete(b, idempotency.NewMemory(idempotency.WithMaxKeys(1<<22)))
+		exactlyoncetest.BenchmarkClaimComplete(b, idempotency.NewMemory(idempotency.WithMaxKeys(1<<22)))
 	})
 }

@@ -4,8 +4,13 @@
 // committed to Redis survives the process that put it.
 //
 //	client := redis.NewClient(&redis.Options{Addr: "localhost:6379"})
-//	ib := inbox.New(asynqinbox.New(client))
-//	h := payhook.Handle(provider, onEvent, payhook.WithInbox(ib), payhook.WithStore(redisstore.New(client)))
+//	backend, err := asynqinbox.New(client)
+//	...
+//	ib, err := inbox.New(backend)
+//	...
+//	store, err := redisstore.New(client)
+//	...
+//	h := payhook.Handle(provider, onEvent, payhook.WithInbox(ib), payhook.WithStore(store))
 //	go ib.Run(ctx)
 //
 // # What asynq does, and what this package adds
@@ -14,12 +19,14 @@
 // queue per inbox), whose task ID is the entry's ID and whose type is its
 // provider. asynq does the work of a queue: Put is asynq's enqueue, whose
 // task ID makes a second Put of one ID a no-op ([asynq.TaskID]); a done
-// entry stays as a completed task for the retention ([WithRetention],
+// entry stays as a completed task for the retention ([WithDoneRetention],
 // [asynq.Retention]), so that Put keeps refusing its ID that long; workers,
 // leases, retries at [inbox.RunConfig.Backoff] (asynq's RetryDelayFunc),
 // dead entries (asynq's archived tasks, reached through [asynq.SkipRetry]),
 // graceful shutdown, and the Inspector behind Get, List, Stats, Replay
 // (asynq's RunTask, for a dead or a done entry) and Discard (DeleteTask).
+// An [inbox.Drop] error revokes the task (asynq.RevokeTask: asynq deletes
+// it).
 //
 // asynq keeps only the last error of a task and counts retries in a way
 // that its RunTask does not reset, so this package keeps, in three Redis
@@ -33,6 +40,8 @@
 //     MaxRetry, fixed at enqueue, would give it one);
 //   - the errors of its last 50 attempts, each cut to 8 KiB, including
 //     "abandoned" for an attempt whose worker died;
+//   - the set of the entries with Claim that are not done, which
+//     Unconfirmed counts (SCARD);
 //   - a copy of each dead entry, so that a dead entry stays until a person
 //     replays or discards it. asynq trims its archive: when a task is
 //     archived, archived tasks older than 90 days, and the oldest beyond
@@ -108,10 +117,10 @@ const (
 	// DefaultQueue is the asynq queue of an inbox unless [WithQueue] says
 	// otherwise.
 	DefaultQueue = "payhook"
-	// DefaultRetention is how long a done entry is kept, and so how long
-	// Put refuses its ID: as long as payhook remembers a processed event
-	// (payhook.DefaultRetention).
-	DefaultRetention = payhook.DefaultRetention
+	// DefaultDoneRetention is how long a done entry is kept, and so how
+	// long Put refuses its ID: as long as payhook remembers a processed
+	// event (payhook.DefaultRetention).
+	DefaultDoneRetention = payhook.DefaultRetention
 	// DefaultPollInterval is how often an idle worker looks for a pending
 	// entry (asynq's TaskCheckInterval).
 	DefaultPollInterval = time.Second
@@ -156,65 +165,91 @@ type Backend struct {
 
 var _ inbox.Backend = (*Backend)(nil)
 
-// Option configures [New].
-type Option func(*Backend)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*Backend) error
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("asynqinbox: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+}
 
 // WithQueue sets the asynq queue that keeps the inbox's entries: two
-// inboxes on one Redis need two queues (or two Redis databases). Default:
-// DefaultQueue. A blank name is ignored.
+// inboxes on one Redis need two queues (or two Redis databases). A blank
+// name is refused. Default: DefaultQueue.
 func WithQueue(name string) Option {
-	return func(b *Backend) {
-		if strings.TrimSpace(name) != "" {
-			b.queue = name
+	return func(b *Backend) error {
+		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, "{}") {
+			return configError("WithQueue(%q): want a name, without braces", name)
 		}
+		b.queue = name
+		return nil
 	}
 }
 
-// WithRetention sets how long a done entry is kept, so that Put of its ID
-// adds nothing. Keep it at least as long as the idempotency store's
-// retention (payhook.WithRetention). Default: DefaultRetention. asynq
-// keeps whole seconds: values below one second are ignored.
-func WithRetention(d time.Duration) Option {
-	return func(b *Backend) {
-		if d >= time.Second {
+// WithDoneRetention sets how long a done entry is kept, so that Put of its
+// ID adds nothing; a negative d keeps done entries forever (a hundred
+// years, to asynq), and 0 is refused (a done entry must refuse its ID for
+// a while). asynq keeps whole seconds: a positive d below one second is
+// refused too. Keep it at least as long as the idempotency store's
+// retention (payhook.WithRetention). Dead entries are always kept until
+// replayed or discarded. Default: DefaultDoneRetention.
+func WithDoneRetention(d time.Duration) Option {
+	return func(b *Backend) error {
+		switch {
+		case d < 0:
+			b.retention = forever
+		case d < time.Second:
+			return configError("WithDoneRetention(%s): want a second or more (asynq keeps whole seconds), or a negative duration to keep done entries forever", d)
+		default:
 			b.retention = d
 		}
+		return nil
 	}
 }
+
+// forever is the retention of WithDoneRetention's negative values.
+const forever = 100 * 365 * 24 * time.Hour
 
 // WithPollInterval sets how often an idle worker of Run looks for a
 // pending entry, which bounds how long a new entry waits when the inbox
-// was idle. Lower values query Redis more often. Default:
-// DefaultPollInterval. Values below 1 are ignored.
+// was idle: a positive duration. Lower values query Redis more often.
+// Default: DefaultPollInterval.
 func WithPollInterval(d time.Duration) Option {
-	return func(b *Backend) {
-		if d > 0 {
-			b.poll = d
+	return func(b *Backend) error {
+		if d <= 0 {
+			return configError("WithPollInterval(%s): want a positive duration", d)
 		}
+		b.poll = d
+		return nil
 	}
 }
 
 // WithRetryPollInterval sets how often Run makes the entries whose retry
-// is due pending again. Default: DefaultRetryPollInterval. Values below 1
-// are ignored.
+// is due pending again: a positive duration. Default:
+// DefaultRetryPollInterval.
 func WithRetryPollInterval(d time.Duration) Option {
-	return func(b *Backend) {
-		if d > 0 {
-			b.retryPoll = d
+	return func(b *Backend) error {
+		if d <= 0 {
+			return configError("WithRetryPollInterval(%s): want a positive duration", d)
 		}
+		b.retryPoll = d
+		return nil
 	}
 }
 
 // WithLogger sets where asynq's own messages go (Redis errors of its
 // background work, workers it had to abandon at shutdown): its warnings
 // and errors at those levels, its information at debug level. Entries'
-// errors are not logged here; payhook logs them. Default: slog.Default().
-// A nil logger is ignored.
+// errors are not logged here; payhook logs them. It must not be nil.
+// Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(b *Backend) {
-		if l != nil {
-			b.logger = l
+	return func(b *Backend) error {
+		if l == nil {
+			return configError("WithLogger(nil)")
 		}
+		b.logger = l
+		return nil
 	}
 }
 
@@ -224,29 +259,33 @@ func WithLogger(l *slog.Logger) Option {
 // [github.com/payhook/payhook/idempotency/redisstore], so that one pool
 // serves both (asynq's servers, client and inspector all run on a shared
 // client; an asynq.RedisConnOpt would open pools of their own). The caller
-// owns client and closes it after Run has returned. New panics if client
-// is nil.
-func New(client redis.UniversalClient, opts ...Option) *Backend {
+// owns client and closes it after Run has returned. New fails with an
+// error wrapping payhook.ErrConfig if client is nil or an option is given
+// a value it cannot use.
+func New(client redis.UniversalClient, opts ...Option) (*Backend, error) {
 	if client == nil {
-		panic("asynqinbox: nil client")
+		return nil, configError("nil client")
 	}
 	b := &Backend{
 		redis:     client,
 		queue:     DefaultQueue,
-		retention: DefaultRetention,
+		retention: DefaultDoneRetention,
 		poll:      DefaultPollInterval,
 		retryPoll: DefaultRetryPollInterval,
 		logger:    slog.Default(),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(b)
+		if o == nil {
+			continue
+		}
+		if err := o(b); err != nil {
+			return nil, err
 		}
 	}
 	b.client = asynq.NewClientFromRedisClient(client)
 	b.inspector = asynq.NewInspectorFromRedisClient(client)
 	b.keys = "payhook:inbox:{" + b.queue + "}:"
-	return b
+	return b, nil
 }
 
 // Queue returns the asynq queue that keeps the inbox's entries, for
@@ -286,5 +325,22 @@ func (b *Backend) Put(ctx context.Context, e inbox.Entry) (bool, error) {
 	case err != nil:
 		return false, fmt.Errorf("asynqinbox: put: %w", err)
 	}
+	if e.Claim {
+		// After the enqueue: a crash in between leaves an entry
+		// uncounted, never a count without its entry.
+		if err := b.redis.SAdd(ctx, b.unconfirmedKey(), e.ID).Err(); err != nil {
+			return true, fmt.Errorf("asynqinbox: put: counting the unconfirmed entry: %w", err)
+		}
+	}
 	return true, nil
+}
+
+// Unconfirmed implements [inbox.Backend]: the size of this package's set
+// of the entries with Claim that are not done.
+func (b *Backend) Unconfirmed(ctx context.Context) (int, error) {
+	n, err := b.redis.SCard(ctx, b.unconfirmedKey()).Result()
+	if err != nil {
+		return 0, fmt.Errorf("asynqinbox: unconfirmed: %w", err)
+	}
+	return int(n), nil
 }

@@ -17,10 +17,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/idempotency/redisstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/asynqinbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // redisURL is the test server's URL, which scripts/test sets.
@@ -53,8 +55,27 @@ func quick(queue string) []asynqinbox.Option {
 // newInbox returns an inbox on a backend of its own queue that retries at
 // once, and its backend.
 func newInbox(t testing.TB, client redis.UniversalClient, opts ...inbox.Option) (*inbox.Inbox, *asynqinbox.Backend) {
-	b := asynqinbox.New(client, quick(freshQueue())...)
-	return inbox.New(b, append([]inbox.Option{inbox.WithBackoff(0, 0)}, opts...)...), b
+	b := newBackend(t, client, quick(freshQueue())...)
+	ib, err := inbox.New(b, append([]inbox.Option{inbox.WithBackoff(0, 0)}, opts...)...)
+	require.NoError(t, err)
+	return ib, b
+}
+
+// newBackend returns the backend New makes, failing the test if New fails.
+func newBackend(t testing.TB, client redis.UniversalClient, opts ...asynqinbox.Option) *asynqinbox.Backend {
+	t.Helper()
+	b, err := asynqinbox.New(client, opts...)
+	require.NoError(t, err)
+	return b
+}
+
+// newStore returns a redisstore under prefix, failing the test if New
+// fails.
+func newStore(t testing.TB, client redis.UniversalClient, prefix string) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(client, redisstore.WithPrefix(prefix))
+	require.NoError(t, err)
+	return s
 }
 
 // running runs ib until the test ends.
@@ -89,8 +110,8 @@ func TestConformance(t *testing.T) {
 	inboxtest.Run(t, func(t *testing.T) inboxtest.Harness {
 		q := freshQueue()
 		return inboxtest.Harness{
-			Backend: asynqinbox.New(newClient(t), quick(q)...),
-			Reopen:  func() (inbox.Backend, error) { return asynqinbox.New(newClient(t), quick(q)...), nil },
+			Backend: newBackend(t, newClient(t), quick(q)...),
+			Reopen:  func() (inbox.Backend, error) { return asynqinbox.New(newClient(t), quick(q)...) },
 		}
 	})
 }
@@ -272,7 +293,7 @@ func TestErrorsAreCapped(t *testing.T) {
 }
 
 func TestPutRefusesAnEntryWithoutIDOrProvider(t *testing.T) {
-	b := asynqinbox.New(newClient(t), quick(freshQueue())...)
+	b := newBackend(t, newClient(t), quick(freshQueue())...)
 	for _, e := range []inbox.Entry{{Provider: "test"}, {ID: "test:1"}} {
 		_, err := b.Put(context.Background(), e)
 		assert.Error(t, err)
@@ -282,12 +303,35 @@ func TestPutRefusesAnEntryWithoutIDOrProvider(t *testing.T) {
 func TestRunFailsWithoutRedis(t *testing.T) {
 	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + testserver.FreePort(t), DialerRetries: 1, MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
-	err := asynqinbox.New(client).Run(context.Background(), func(context.Context, inbox.Attempt) error { return nil }, inbox.RunConfig{})
+	err := newBackend(t, client).Run(context.Background(), func(context.Context, inbox.Attempt) error { return nil }, inbox.RunConfig{})
 	assert.ErrorContains(t, err, "asynqinbox: run: ")
 }
 
-func TestNewPanicsOnNilClient(t *testing.T) {
-	assert.PanicsWithValue(t, "asynqinbox: nil client", func() { asynqinbox.New(nil) })
+// TestNewRefusesUnusableValues: a nil client, and options given values
+// they cannot use, make New fail with payhook.ErrConfig.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	client := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})
+	t.Cleanup(func() { client.Close() })
+	for name, opt := range map[string]asynqinbox.Option{
+		"WithQueue(blank)":                asynqinbox.WithQueue(" "),
+		"WithQueue(braces)":               asynqinbox.WithQueue("a}b"),
+		"WithDoneRetention(0)":            asynqinbox.WithDoneRetention(0),
+		"WithDoneRetention(below 1s)":     asynqinbox.WithDoneRetention(time.Millisecond),
+		"WithPollInterval(0)":             asynqinbox.WithPollInterval(0),
+		"WithRetryPollInterval(negative)": asynqinbox.WithRetryPollInterval(-time.Second),
+		"WithLogger(nil)":                 asynqinbox.WithLogger(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := asynqinbox.New(client, opt)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, b)
+		})
+	}
+	b, err := asynqinbox.New(nil)
+	assert.ErrorIs(t, err, payhook.ErrConfig)
+	assert.Nil(t, b)
+	_, err = asynqinbox.New(client, asynqinbox.WithDoneRetention(-1))
+	assert.NoError(t, err, "a negative retention keeps done entries forever")
 }
 
 // TestAsynqRunTaskGivesOneAttempt: an operator who runs a dead entry's

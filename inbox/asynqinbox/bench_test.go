@@ -11,8 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/idempotency/redisstore"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -44,7 +43,7 @@ func deliveries(n int) []benchtest.Delivery {
 func BenchmarkAck(b *testing.B) {
 	client := newClient(b)
 	kw := newKazawallet(b)
-	store := redisstore.New(client, redisstore.WithPrefix("bench:"+rand.Text()+":"))
+	store := newStore(b, client, "bench:"+rand.Text()+":")
 	b.Run("store", func(b *testing.B) {
 		var calls atomic.Int64
 		h := payhook.Handle(kw, func(context.Context, kazawallet.Event) error {

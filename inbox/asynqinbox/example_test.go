@@ -31,14 +31,25 @@ func ExampleNew() {
 	client := redis.NewClient(opts)
 	defer client.Close()
 
-	ib := inbox.New(asynqinbox.New(client))
+	backend, err := asynqinbox.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := redisstore.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ib, err := inbox.New(backend)
+	if err != nil {
+		log.Fatal(err)
+	}
 	kw, err := kazawallet.New(os.Getenv("KAZAWALLET_API_KEY"), os.Getenv("KAZAWALLET_API_SECRET"))
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, onKazawallet, // run from the inbox, retried until it returns nil
-		payhook.WithInbox(ib), payhook.WithStore(redisstore.New(client))))
+		payhook.WithInbox(ib), payhook.WithStore(store)))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -65,7 +76,14 @@ func ExampleBackend_operate() {
 	}
 	client := redis.NewClient(opts)
 	defer client.Close()
-	ib := inbox.New(asynqinbox.New(client))
+	backend, err := asynqinbox.New(client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ib, err := inbox.New(backend)
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 
 	dead, err := ib.List(ctx, inbox.Filter{State: inbox.Dead})

@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/idempotency/redisstore"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
@@ -79,10 +79,10 @@ func (a *app) count(e kazawallet.Event) int {
 	return a.calls[e.OrderID]
 }
 
-// deliver sends e's webhook to h as Kazawallet does, and returns the
+// deliverOne sends e's webhook to h as Kazawallet does, and returns the
 // answer.
-func deliver(h http.Handler, e kazawallet.Event) payhooktest.Attempt {
-	return payhooktest.Deliver(payhooktest.Handler(h), sender.Request("/webhooks/kazawallet", e), sender.Policy()).Last()
+func deliverOne(h http.Handler, e kazawallet.Event) deliver.Attempt {
+	return deliver.Send(payhooktest.Handler(h), sender.Request("/webhooks/kazawallet", e), sender.Policy()).Last()
 }
 
 // TestThroughHandle runs the whole middleware on Redis: redisstore for the
@@ -94,7 +94,7 @@ func TestThroughHandle(t *testing.T) {
 	ctx := context.Background()
 	client := newClient(t)
 	ib, _ := newInbox(t, client, inbox.WithMaxAttempts(3))
-	store := redisstore.New(client, redisstore.WithPrefix("test:"+rand.Text()+":"))
+	store := newStore(t, client, "test:"+rand.Text()+":")
 	a := newApp()
 	h := payhook.Handle(newKazawallet(t), a.handle, payhook.WithInbox(ib), payhook.WithStore(store), payhook.WithLogger(quiet))
 
@@ -102,7 +102,7 @@ func TestThroughHandle(t *testing.T) {
 	a.fail(flaky, 2)
 	a.fail(broken, -1)
 	for _, e := range []kazawallet.Event{flaky, broken} {
-		res := deliver(h, e)
+		res := deliverOne(h, e)
 		require.True(t, res.OK(), "%v", res)
 		assert.Equal(t, "accepted\n", res.Body)
 		info, err := ib.Get(ctx, entryID(e))
@@ -110,7 +110,7 @@ func TestThroughHandle(t *testing.T) {
 		assert.Equal(t, inbox.Pending, info.State)
 		assert.Equal(t, 0, a.count(e), "the handler runs from the inbox, not in the request")
 	}
-	res := deliver(h, flaky)
+	res := deliverOne(h, flaky)
 	assert.Equal(t, "already processed\n", res.Body, "a second delivery adds no entry: %v", res)
 
 	running(t, ib)

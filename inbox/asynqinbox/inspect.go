@@ -294,6 +294,12 @@ func (b *Backend) Replay(ctx context.Context, id string) error {
 		}
 		return wrap("replay", err)
 	}
+	if it.env.Claim && it.task != nil && it.task.State == asynq.TaskStateCompleted {
+		// Done no more: counted again among the unconfirmed.
+		if err := b.redis.SAdd(ctx, b.unconfirmedKey(), id).Err(); err != nil {
+			return wrap("replay", err)
+		}
+	}
 	return wrap("replay", b.clearDead(ctx, id))
 }
 

@@ -21,10 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/idempotency/redisstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/asynqinbox"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -55,7 +55,16 @@ func childSetup() (*redis.Client, *asynqinbox.Backend) {
 		os.Exit(1)
 	}
 	client := redis.NewClient(opts)
-	return client, asynqinbox.New(client, quick(os.Getenv("ASYNQINBOX_QUEUE"))...)
+	return client, check(asynqinbox.New(client, quick(os.Getenv("ASYNQINBOX_QUEUE"))...))
+}
+
+// check returns v, or ends the child process if err is not nil.
+func check[T any](v T, err error) T {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	return v
 }
 
 // receiver is payhook.Handle with the inbox, served over HTTP, with one
@@ -64,13 +73,13 @@ func childSetup() (*redis.Client, *asynqinbox.Backend) {
 func receiver() {
 	client, b := childSetup()
 	attempts, _ := strconv.Atoi(os.Getenv("ASYNQINBOX_ATTEMPTS"))
-	ib := inbox.New(b, inbox.WithWorkers(1), inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(attempts))
+	ib := check(inbox.New(b, inbox.WithWorkers(1), inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(attempts)))
 	kw, _ := kazawallet.New(apiKey, apiSecret)
 	h := payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
 		fmt.Println("started", e.OrderID)
 		select {} // a handler that hangs, until the process is killed
 	}, payhook.WithInbox(ib), payhook.WithLogger(quiet),
-		payhook.WithStore(redisstore.New(client, redisstore.WithPrefix(os.Getenv("ASYNQINBOX_STORE_PREFIX")))))
+		payhook.WithStore(check(redisstore.New(client, redisstore.WithPrefix(os.Getenv("ASYNQINBOX_STORE_PREFIX"))))))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,7 +98,7 @@ func runner() {
 	client, b := childSetup()
 	prefix := os.Getenv("ASYNQINBOX_STORE_PREFIX")
 	pid := strconv.Itoa(os.Getpid())
-	ib := inbox.New(b, inbox.WithWorkers(4), inbox.WithBackoff(0, 0))
+	ib := check(inbox.New(b, inbox.WithWorkers(4), inbox.WithBackoff(0, 0)))
 	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
 		fresh, err := client.SetNX(ctx, prefix+"running:"+a.ID, pid, time.Minute).Result()
 		if err != nil {
@@ -208,7 +217,7 @@ func killedReceiver(t *testing.T, attempts int) {
 	orders := map[string]kazawallet.Event{}
 	for range 5 {
 		e := order()
-		res := payhooktest.Deliver(http.DefaultTransport, sender.Request(url, e), sender.Policy())
+		res := deliver.Send(http.DefaultTransport, sender.Request(url, e), sender.Policy())
 		require.True(t, res.Acknowledged(), "%v", res)
 		require.Equal(t, "accepted\n", res.Last().Body)
 		orders[e.OrderID] = e
@@ -219,7 +228,8 @@ func killedReceiver(t *testing.T, attempts int) {
 
 	// Every acknowledged delivery survived the kill.
 	client := newClient(t)
-	ib := inbox.New(asynqinbox.New(client, quick(queue)...), inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(attempts))
+	ib, err := inbox.New(newBackend(t, client, quick(queue)...), inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(attempts))
+	require.NoError(t, err)
 	for id, e := range orders {
 		info, err := ib.Get(ctx, entryID(e))
 		require.NoError(t, err, "order %s was acknowledged", id)
@@ -234,7 +244,7 @@ func killedReceiver(t *testing.T, attempts int) {
 	// Another process runs them.
 	a := newApp()
 	payhook.Handle(newKazawallet(t), a.handle, payhook.WithInbox(ib), payhook.WithLogger(quiet),
-		payhook.WithStore(redisstore.New(client, redisstore.WithPrefix(prefix))))
+		payhook.WithStore(newStore(t, client, prefix)))
 	running(t, ib)
 	want := inbox.Done
 	if attempts == 1 {
@@ -278,7 +288,8 @@ func TestTwoProcesses(t *testing.T) {
 		c.expect(t, "ready")
 	}
 	client := newClient(t)
-	ib := inbox.New(asynqinbox.New(client, quick(queue)...))
+	ib, err := inbox.New(newBackend(t, client, quick(queue)...))
+	require.NoError(t, err)
 	const n = 300
 	t0 := time.Now()
 	for i := range n {

@@ -22,12 +22,15 @@ import (
 //	                              dead and died (a dead entry's copy)
 //	payhook:inbox:{queue}:e:<id>  list: the errors of the last attempts
 //	payhook:inbox:{queue}:dead    sorted set: the dead entries' IDs
+//	payhook:inbox:{queue}:unconf  set: the IDs of the entries with Claim
+//	                              that are not done
 //
 // A done entry's keys expire with its task (a little after); the others'
 // are deleted by Discard.
 func (b *Backend) recKey(id string) string  { return b.keys + "r:" + id }
 func (b *Backend) errsKey(id string) string { return b.keys + "e:" + id }
 func (b *Backend) deadKey() string          { return b.keys + "dead" }
+func (b *Backend) unconfirmedKey() string   { return b.keys + "unconf" }
 
 // abandoned is the error of an attempt whose worker stopped without an
 // answer: killed, or cut off from Redis past its lease.
@@ -57,6 +60,7 @@ const (
 	endDead   = "dead"   // failed, and was the last: its error and a copy are kept
 	endCancel = "cancel" // canceled by shutdown: it does not count
 	endLast   = "last"   // not run: the attempt before was the last, and abandoned
+	endDrop   = "drop"   // dropped: everything kept of it is deleted
 )
 
 // endScript ends attempt ARGV[1] with outcome ARGV[2], unless another
@@ -66,8 +70,17 @@ var endScript = redis.NewScript(`
 if redis.call('HGET', KEYS[1], 'run') ~= ARGV[1] then
 	return 0
 end
-redis.call('HDEL', KEYS[1], 'run')
 local outcome = ARGV[2]
+if outcome == 'drop' then
+	redis.call('DEL', KEYS[1], KEYS[2])
+	redis.call('ZREM', KEYS[3], ARGV[7])
+	redis.call('SREM', KEYS[4], ARGV[7])
+	return 1
+end
+if outcome == 'done' then
+	redis.call('SREM', KEYS[4], ARGV[7])
+end
+redis.call('HDEL', KEYS[1], 'run')
 if outcome == 'cancel' or outcome == 'last' then
 	redis.call('HINCRBY', KEYS[1], 'n', -1)
 end
@@ -153,6 +166,7 @@ func (b *Backend) forget(ctx context.Context, id string) error {
 	_, err := b.redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, b.recKey(id), b.errsKey(id))
 		p.ZRem(ctx, b.deadKey(), id)
+		p.SRem(ctx, b.unconfirmedKey(), id)
 		return nil
 	})
 	return err

@@ -108,12 +108,16 @@ type attemptError struct {
 	n        int
 	dead     bool
 	canceled bool
+	drop     bool // asynq.RevokeTask: asynq deletes the task
 }
 
 func (e *attemptError) Error() string { return e.text }
 
 func (e *attemptError) Unwrap() error {
-	if e.dead {
+	switch {
+	case e.drop:
+		return asynq.RevokeTask
+	case e.dead:
 		return asynq.SkipRetry
 	}
 	return nil
@@ -186,6 +190,9 @@ func (w *worker) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	case w.attempts.Err() != nil:
 		w.end(id, a.N, endCancel, nil, nil)
 		return &attemptError{text: herr.Error(), n: a.N, canceled: true}
+	case inbox.IsDrop(herr):
+		w.end(id, a.N, endDrop, nil, nil)
+		return &attemptError{text: herr.Error(), n: a.N, drop: true}
 	}
 	dead := inbox.IsPermanent(herr) || a.N >= a.MaxAttempts
 	outcome := endRetry
@@ -218,7 +225,7 @@ func (w *worker) end(id string, n int, outcome string, herr error, payload []byt
 	if herr != nil {
 		errJSON = attemptErrorJSON(n, now, herr)
 	}
-	err := endScript.Run(ctx, b.redis, []string{b.recKey(id), b.errsKey(id), b.deadKey()},
+	err := endScript.Run(ctx, b.redis, []string{b.recKey(id), b.errsKey(id), b.deadKey(), b.unconfirmedKey()},
 		n, outcome, errJSON, keptErrors, (b.retention + time.Minute).Milliseconds(),
 		string(payload), id, stamp(now), now.UnixMilli()).Err()
 	if err != nil {
@@ -244,12 +251,12 @@ func (a asynqLogger) log(level slog.Level, args []any) {
 func (a asynqLogger) Debug(args ...any) { a.log(slog.LevelDebug, args) }
 func (a asynqLogger) Info(args ...any)  { a.log(slog.LevelDebug, args) }
 
-// Warn logs at warn level, but for asynq's word that a task was archived:
-// that is an entry dying, which payhook logs itself, as an error.
+// Warn logs at warn level, but for asynq's word that a task was archived
+// or revoked: that is an entry dying or dropped, which payhook logs itself.
 func (a asynqLogger) Warn(args ...any) {
 	level := slog.LevelWarn
 	if len(args) == 1 {
-		if s, _ := args[0].(string); strings.HasPrefix(s, "Retry exhausted for task") {
+		if s, _ := args[0].(string); strings.HasPrefix(s, "Retry exhausted for task") || strings.HasPrefix(s, "revoke task") {
 			level = slog.LevelDebug
 		}
 	}

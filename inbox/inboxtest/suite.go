@@ -61,6 +61,8 @@ var cases = []tcase{
 	{"RetryKeepsErrors", retryKeepsErrors},
 	{"DeadAfterMaxAttempts", deadAfterMaxAttempts},
 	{"PermanentIsDeadAtOnce", permanentIsDeadAtOnce},
+	{"DropDeletes", dropDeletes},
+	{"UnconfirmedCounts", unconfirmedCounts},
 	{"ReplayAndDiscard", replayAndDiscard},
 	{"ListAndStats", listAndStats},
 	{"OneRunnerPerEntry", oneRunnerPerEntry},
@@ -699,4 +701,109 @@ func shutdownLeavesPending(h *harness) error {
 		return fmt.Errorf("after the next start: %s (%v), want done", info.State, err)
 	}
 	return nil
+}
+
+func dropDeletes(h *harness) error {
+	ctx, cancel := h.ctx()
+	defer cancel()
+	e := entry("drop", 5)
+	e.Claim = true
+	if err := h.put(ctx, e); err != nil {
+		return err
+	}
+	stop := newLatch()
+	var calls atomic.Int32
+	err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
+		if calls.Add(1) == 1 {
+			defer stop.open()
+		}
+		return inbox.Drop(errors.New("the provider's API knows no such payment"))
+	}, stop)
+	if err != nil {
+		return err
+	}
+	if n := calls.Load(); n != 1 {
+		return fmt.Errorf("a dropped entry was run %d times", n)
+	}
+	if _, err := h.get(e.ID); !errors.Is(err, inbox.ErrNotFound) {
+		return fmt.Errorf("backend.Get of a dropped entry: %v, want ErrNotFound", err)
+	}
+	if n, err := h.Backend.Unconfirmed(ctx); err != nil || n != 0 {
+		return fmt.Errorf("backend.Unconfirmed after the only one was dropped: %d, %v; want 0", n, err)
+	}
+	added, err := h.Backend.Put(ctx, e)
+	if err != nil || !added {
+		return fmt.Errorf("backend.Put of a dropped entry's ID: added %t, err %v; want a new entry", added, err)
+	}
+	return nil
+}
+
+func unconfirmedCounts(h *harness) error {
+	ctx, cancel := h.ctx()
+	defer cancel()
+	count := func(want int, when string) error {
+		n, err := h.Backend.Unconfirmed(ctx)
+		if err != nil {
+			return fmt.Errorf("backend.Unconfirmed %s: %w", when, err)
+		}
+		if n != want {
+			return fmt.Errorf("backend.Unconfirmed %s: %d, want %d", when, n, want)
+		}
+		return nil
+	}
+	if err := count(0, "of an empty backend"); err != nil {
+		return err
+	}
+	var claims []inbox.Entry
+	for i := range 4 {
+		e := entry("claim"+strconv.Itoa(i), 1)
+		e.Claim = true
+		claims = append(claims, e)
+	}
+	if err := h.put(ctx, append(slices.Clone(claims), entry("confirmed", 1))...); err != nil {
+		return err
+	}
+	if added, err := h.Backend.Put(ctx, claims[0]); err != nil || added {
+		return fmt.Errorf("second backend.Put of one ID: added %t, err %v", added, err)
+	}
+	if err := count(4, "after 4 entries with Claim and one without"); err != nil {
+		return err
+	}
+	// claim0 done, claim2 dropped, claim1 and claim3 dead: 2 remain, then
+	// 1 once claim3 is discarded.
+	stop := newLatch()
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+	)
+	err := h.runUntil(h.Backend, func(ctx context.Context, a inbox.Attempt) error {
+		mu.Lock()
+		seen[a.ID] = true
+		if len(seen) == 5 {
+			defer stop.open()
+		}
+		mu.Unlock()
+		switch a.Key {
+		case "claim1":
+			return errApp
+		case "claim2":
+			return inbox.Drop(errApp)
+		case "claim3":
+			return inbox.Permanent(errApp)
+		}
+		return nil
+	}, stop)
+	if err != nil {
+		return err
+	}
+	if _, err := h.expect(claims[1].ID, inbox.Dead, 1); err != nil {
+		return err
+	}
+	if err := count(2, "after one done, one dropped and two dead"); err != nil {
+		return err
+	}
+	if err := h.Backend.Discard(ctx, claims[3].ID); err != nil {
+		return fmt.Errorf("backend.Discard: %w", err)
+	}
+	return count(1, "after one dead was discarded")
 }

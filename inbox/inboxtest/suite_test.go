@@ -45,6 +45,25 @@ func (b retriesPermanent) Run(ctx context.Context, h inbox.Handler, cfg inbox.Ru
 	}, cfg)
 }
 
+type keepsDropped struct{ *inbox.Memory }
+
+// Run keeps a dropped entry dead, as a backend that knows only Permanent
+// would.
+func (b keepsDropped) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig) error {
+	return b.Memory.Run(ctx, func(ctx context.Context, a inbox.Attempt) error {
+		err := h(ctx, a)
+		if inbox.IsDrop(err) {
+			return inbox.Permanent(errors.Unwrap(err))
+		}
+		return err
+	}, cfg)
+}
+
+type countsNothing struct{ *inbox.Memory }
+
+// Unconfirmed counts nothing, as a backend without the count would.
+func (countsNothing) Unconfirmed(context.Context) (int, error) { return 0, nil }
+
 func TestSuiteCatchesBrokenBackends(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -54,6 +73,8 @@ func TestSuiteCatchesBrokenBackends(t *testing.T) {
 		{"put without unique IDs", func() inbox.Backend { return overwritingPut{inbox.NewMemory()} }, "PutAddsOnce"},
 		{"two runs of one attempt", func() inbox.Backend { return runsTwice{inbox.NewMemory()} }, "RunMakesDone"},
 		{"permanent errors retried", func() inbox.Backend { return retriesPermanent{inbox.NewMemory()} }, "PermanentIsDeadAtOnce"},
+		{"dropped entries kept", func() inbox.Backend { return keepsDropped{inbox.NewMemory()} }, "DropDeletes"},
+		{"unconfirmed entries not counted", func() inbox.Backend { return countsNothing{inbox.NewMemory()} }, "UnconfirmedCounts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

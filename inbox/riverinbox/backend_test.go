@@ -3,6 +3,7 @@ package riverinbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
 )
@@ -34,6 +36,11 @@ func TestNewNames(t *testing.T) {
 		{"capital in queue", riverinbox.WithQueue("Payments"), "queue name"},
 		{"double underscore in queue", riverinbox.WithQueue("a__b"), "queue name"},
 		{"65-byte queue", riverinbox.WithQueue(strings.Repeat("q", 65)), "queue name"},
+		{"zero retention", riverinbox.WithDoneRetention(0), "WithDoneRetention(0)"},
+		{"retention forever", riverinbox.WithDoneRetention(-1), ""},
+		{"poll below 1ms", riverinbox.WithPollInterval(time.Microsecond), "WithPollInterval"},
+		{"cooldown 0", riverinbox.WithFetchCooldown(0), "WithFetchCooldown"},
+		{"nil logger", riverinbox.WithLogger(nil), "WithLogger"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +51,7 @@ func TestNewNames(t *testing.T) {
 			b, err := riverinbox.New(pool, tt.opt)
 			if tt.err != "" {
 				assert.ErrorContains(t, err, "riverinbox: "+tt.err)
+				assert.ErrorIs(t, err, payhook.ErrConfig)
 				assert.Nil(t, b)
 				return
 			}
@@ -111,7 +119,8 @@ func TestRetention(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b, _ := migrated(t, riverinbox.WithDoneRetention(time.Millisecond))
-	ib := inbox.New(b, inbox.WithMaxAttempts(1))
+	ib, err := inbox.New(b, inbox.WithMaxAttempts(1))
+	require.NoError(t, err)
 	called := make(chan string, 3)
 	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
 		defer func() { called <- a.ID }()
@@ -163,14 +172,15 @@ func TestShutdownDoesNotCount(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b, _ := migrated(t)
-	ib := inbox.New(b, inbox.WithMaxAttempts(1), inbox.WithShutdownTimeout(0))
+	ib, err := inbox.New(b, inbox.WithMaxAttempts(1), inbox.WithShutdownTimeout(0))
+	require.NoError(t, err)
 	started := make(chan struct{})
 	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
 		close(started)
 		<-ctx.Done()
 		return errors.New("gave up") // not ctx.Err()
 	})
-	_, err := ib.Put(ctx, inbox.Entry{ID: "test:last", Provider: "test", Key: "last", Event: []byte(`{}`)})
+	_, err = ib.Put(ctx, inbox.Entry{ID: "test:last", Provider: "test", Key: "last", Event: []byte(`{}`)})
 	require.NoError(t, err)
 	stop := running(t, ib)
 	<-started
@@ -180,4 +190,57 @@ func TestShutdownDoesNotCount(t *testing.T) {
 	assert.Equal(t, inbox.Pending, info.State)
 	assert.Zero(t, info.Attempts)
 	assert.Empty(t, info.Errors)
+}
+
+// TestDoneBeforeNext is issue 17's regression test (§6): an attempt's
+// success is committed before its worker takes the next entry, so that a
+// process killed at any moment runs again only the attempts it was
+// running. River's own completer records completions in batches, after
+// the worker has moved on: there, the entries before were still running
+// when the next one started.
+func TestDoneBeforeNext(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, _ := migrated(t)
+	ib, err := inbox.New(b, inbox.WithWorkers(1))
+	require.NoError(t, err)
+	const n = 6
+	var (
+		mu       sync.Mutex
+		finished []string
+		seen     = map[string]map[string]inbox.State{} // by attempt: the states of those finished before
+		all      = make(chan struct{})
+	)
+	ib.Handle("test", func(ctx context.Context, a inbox.Attempt) error {
+		mu.Lock()
+		defer mu.Unlock()
+		states := map[string]inbox.State{}
+		for _, id := range finished {
+			info, err := b.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			states[id] = info.State
+		}
+		seen[a.ID] = states
+		finished = append(finished, a.ID)
+		if len(finished) == n {
+			close(all)
+		}
+		return nil
+	})
+	for i := range n {
+		_, err := ib.Put(ctx, inbox.Entry{ID: fmt.Sprintf("test:%d", i), Provider: "test", Key: fmt.Sprint(i), Event: []byte(`{}`)})
+		require.NoError(t, err)
+	}
+	stop := running(t, ib)
+	<-all
+	stop()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, states := range seen {
+		for before, state := range states {
+			assert.Equal(t, inbox.Done, state, "%s, finished before %s started", before, id)
+		}
+	}
 }

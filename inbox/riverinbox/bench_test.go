@@ -10,7 +10,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -61,7 +61,10 @@ func BenchmarkAck(b *testing.B) {
 		if err := backend.Migrate(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		ib := inbox.New(backend)
+		ib, err := inbox.New(backend)
+		if err != nil {
+			b.Fatal(err)
+		}
 		h := payhook.Handle(kw, func(context.Context, kazawallet.Event) error { return nil },
 			payhook.WithStore(keyStore(b, pool, schema)), payhook.WithInbox(ib))
 		benchtest.Serve(b, h, ds, func() int {
@@ -80,5 +83,9 @@ func BenchmarkAck(b *testing.B) {
 
 func BenchmarkRun(b *testing.B) {
 	backend, _ := migrated(b)
-	benchtest.RunInbox(b, inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers)))
+	ib, err := inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers))
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchtest.RunInbox(b, ib)
 }

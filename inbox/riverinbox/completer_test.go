@@ -14,7 +14,7 @@ import (
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // keyStore returns a pgstore of pool whose table lives in schema.

@@ -4,17 +4,20 @@ package riverinbox_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/inbox/internal/inboxcrash"
 	"github.com/payhook/payhook/inbox/riverinbox"
+	"github.com/payhook/payhook/internal/testsupport/inboxcrash"
+	"github.com/payhook/payhook/providers/kazawallet"
 )
 
 // TestMain plays the application of TestKilledMidAttempt when the test
@@ -38,7 +41,7 @@ func TestMain(m *testing.M) {
 		// River's rescuer takes a killed process's attempts back 3 s after
 		// they started.
 		return inboxcrash.App{Backend: backend, Store: store, Lease: 3 * time.Second, Timeout: 2 * time.Second,
-			Close: pool.Close}, nil
+			Close: pool.Close, Serve: serveKazawallet}, nil
 	})
 	os.Exit(m.Run())
 }
@@ -55,5 +58,19 @@ func TestKilledMidAttempt(t *testing.T) {
 		DB:        schema,
 		Open:      func(*testing.T) (inbox.Backend, idempotency.Store) { return b, store },
 		Abandoned: "Stuck job rescued",
+		Provider:  kazawallet.Name,
+		Webhook:   webhook,
 	})
+}
+
+// serveKazawallet is the crash test's application: Kazawallet deliveries
+// through payhook.Handle with ib and store, whose func calls fn with the
+// order id.
+func serveKazawallet(ib *inbox.Inbox, store idempotency.Store, fn func(ctx context.Context, key string) error) (http.Handler, error) {
+	kw, err := kazawallet.New(apiKey, apiSecret)
+	if err != nil {
+		return nil, err
+	}
+	return payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error { return fn(ctx, e.OrderID) },
+		payhook.WithInbox(ib), payhook.WithStore(store)), nil
 }

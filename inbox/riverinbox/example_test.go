@@ -46,7 +46,10 @@ func ExampleNew() {
 		}
 	}
 
-	ib := inbox.New(backend)
+	ib, err := inbox.New(backend)
+	if err != nil {
+		panic(err)
+	}
 	kw, err := kazawallet.New(os.Getenv("KAZAWALLET_API_KEY"), os.Getenv("KAZAWALLET_API_SECRET"))
 	if err != nil {
 		log.Fatal(err)

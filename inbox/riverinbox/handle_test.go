@@ -116,7 +116,8 @@ func TestThroughHandle(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	b, store, _, _ := withStore(t)
-	ib := inbox.New(b, inbox.WithMaxAttempts(3), inbox.WithBackoff(0, 0))
+	ib, err := inbox.New(b, inbox.WithMaxAttempts(3), inbox.WithBackoff(0, 0))
+	require.NoError(t, err)
 	kw, err := kazawallet.New(apiKey, apiSecret)
 	require.NoError(t, err)
 	app := newShop()
@@ -203,7 +204,8 @@ func TestRunnersShareEntries(t *testing.T) {
 	}
 	var stops []func()
 	for _, b := range []*riverinbox.Backend{b1, b2} {
-		ib := inbox.New(b, inbox.WithWorkers(4))
+		ib, err := inbox.New(b, inbox.WithWorkers(4))
+		require.NoError(t, err)
 		ib.Handle("test", handler)
 		for i := range n / 2 {
 			_, err := ib.Put(ctx, inbox.Entry{ID: fmt.Sprintf("test:%p-%d", b, i), Provider: "test", Key: "k", Event: []byte(`{}`)})

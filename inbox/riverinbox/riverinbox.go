@@ -40,7 +40,9 @@
 //   - Replay is River's JobRetry, with max_attempts raised to the attempts
 //     made plus the MaxAttempts the entry was put with; Discard is
 //     JobDelete; Get and List are JobList (on River's index of the args);
-//     Stats is one query on River's job table.
+//     Stats is one query on River's job table. An [inbox.Drop] error
+//     deletes the running job. Unconfirmed counts the jobs with claim not
+//     completed on a partial index that Migrate adds to River's job table.
 //
 // Dead entries are never deleted: River keeps discarded and cancelled jobs
 // until an operator replays or discards them. Done entries are deleted by
@@ -75,6 +77,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
 )
 
@@ -113,6 +116,9 @@ type Backend struct {
 
 	jobTable string // River's job table, schema-qualified when a schema is set
 	statsSQL string
+	// unconfirmedSQL counts the unconfirmed entries; dropSQL deletes a
+	// dropped entry's running job.
+	unconfirmedSQL, dropSQL string
 }
 
 var (
@@ -120,8 +126,14 @@ var (
 	_ inbox.Completer = (*Backend)(nil)
 )
 
-// Option configures [New].
-type Option func(*Backend)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*Backend) error
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("riverinbox: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+}
 
 // WithSchema sets the PostgreSQL schema of River's tables: an identifier of
 // at most 46 letters, digits and underscores; [Backend.Migrate] creates it.
@@ -134,7 +146,13 @@ type Option func(*Backend)
 // River's default retention, would delete dead entries after 7 days.
 // Default: DefaultSchema.
 func WithSchema(name string) Option {
-	return func(b *Backend) { b.schema = name }
+	return func(b *Backend) error {
+		if name != "" && !schemaName.MatchString(name) {
+			return configError("schema name %q: want an identifier of at most 46 letters, digits and underscores", name)
+		}
+		b.schema = name
+		return nil
+	}
 }
 
 // WithQueue sets the River queue of the inbox's entries: at most 64
@@ -143,61 +161,77 @@ func WithSchema(name string) Option {
 // queues.
 // Default: DefaultQueue.
 func WithQueue(name string) Option {
-	return func(b *Backend) { b.queue = name }
+	return func(b *Backend) error {
+		if len(name) > 64 || !queueName.MatchString(name) {
+			return configError("queue name %q: want at most 64 lowercase letters and digits, in words joined by one underscore or dash", name)
+		}
+		b.queue = name
+		return nil
+	}
 }
 
 // WithDoneRetention sets how long a done entry is kept before River's
-// cleaner deletes it; a negative d keeps done entries forever. Dead entries
-// are always kept until replayed or discarded. Default:
-// DefaultDoneRetention. 0 is ignored.
+// cleaner deletes it; a negative d keeps done entries forever, and 0 is
+// refused (a done entry must refuse its ID for a while). Dead entries are
+// always kept until replayed or discarded. Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) Option {
-	return func(b *Backend) {
+	return func(b *Backend) error {
 		switch {
 		case d < 0:
 			b.doneRetention = -1 // River's "never"
-		case d > 0:
+		case d == 0:
+			return configError("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+		default:
 			b.doneRetention = d
 		}
+		return nil
 	}
 }
 
 // WithPollInterval sets how often Run looks for due entries when no
-// notification came (River's FetchPollInterval). New entries are normally
-// taken at once through PostgreSQL's LISTEN/NOTIFY, and a retry due within
-// River's scheduler interval (5 s, which River does not let us set) becomes
-// available at its time without waiting for the scheduler, so polling
-// matters for a retry due later, once due, and for servers without
-// notifications. Default: River's, 1 s. Values below 1 ms are ignored.
+// notification came (River's FetchPollInterval): 1 ms or more. New
+// entries are normally taken at once through PostgreSQL's LISTEN/NOTIFY,
+// and a retry due within River's scheduler interval (5 s, which River does
+// not let us set) becomes available at its time without waiting for the
+// scheduler, so polling matters for a retry due later, once due, and for
+// servers without notifications. Default: River's, 1 s.
 func WithPollInterval(d time.Duration) Option {
-	return func(b *Backend) {
-		if d >= time.Millisecond {
-			b.pollInterval = d
+	return func(b *Backend) error {
+		if d < time.Millisecond {
+			return configError("WithPollInterval(%s): want 1ms or more", d)
 		}
+		b.pollInterval = d
+		return nil
 	}
 }
 
 // WithFetchCooldown sets the least time between two fetches of due
-// entries (River's FetchCooldown; at most the poll interval). River
-// fetches at most as many entries as it has free workers, so a process
-// whose func is fast runs at most Workers entries per cooldown: 80 a second
-// with River's default of 100 ms and 8 workers, 800 with this package's.
-// Default: DefaultFetchCooldown. Values below 1 ms are ignored.
+// entries (River's FetchCooldown; at most the poll interval): 1 ms or
+// more. River fetches at most as many entries as it has free workers, so a
+// process whose func is fast runs at most Workers entries per cooldown: 80
+// a second with River's default of 100 ms and 8 workers, 800 with this
+// package's. Default: DefaultFetchCooldown.
 func WithFetchCooldown(d time.Duration) Option {
-	return func(b *Backend) {
-		if d >= time.Millisecond {
-			b.fetchCooldown = d
+	return func(b *Backend) error {
+		if d < time.Millisecond {
+			return configError("WithFetchCooldown(%s): want 1ms or more", d)
 		}
+		b.fetchCooldown = d
+		return nil
 	}
 }
 
 // WithLogger sets the logger of River's clients (and of the migrations).
-// Default: slog.Default(), for warnings and errors only (River logs each
-// failed attempt at info level; payhook logs them itself).
+// It must not be nil. Default: slog.Default(), for warnings and errors
+// only (River logs each failed attempt at info level; payhook logs them
+// itself).
 func WithLogger(l *slog.Logger) Option {
-	return func(b *Backend) {
-		if l != nil {
-			b.logger = l
+	return func(b *Backend) error {
+		if l == nil {
+			return configError("WithLogger(nil)")
 		}
+		b.logger = l
+		return nil
 	}
 }
 
@@ -208,12 +242,12 @@ var (
 
 // New returns a Backend that keeps its entries in River's tables of pool's
 // database. The tables must exist: create them with [Backend.Migrate]. The
-// caller owns pool and closes it, after Run has returned. New returns an
-// error if the schema or queue name is not valid, and panics if pool is
-// nil.
+// caller owns pool and closes it, after Run has returned. New fails with
+// an error wrapping payhook.ErrConfig if pool is nil or an option is given
+// a value it cannot use.
 func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 	if pool == nil {
-		panic("riverinbox: nil pool")
+		return nil, configError("nil pool")
 	}
 	b := &Backend{
 		pool:          pool,
@@ -225,15 +259,12 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 		logger:        slog.New(warnings{slog.Default().Handler()}),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(b)
+		if o == nil {
+			continue
 		}
-	}
-	if b.schema != "" && !schemaName.MatchString(b.schema) {
-		return nil, fmt.Errorf("riverinbox: schema name %q: want an identifier of at most 46 letters, digits and underscores", b.schema)
-	}
-	if len(b.queue) > 64 || !queueName.MatchString(b.queue) {
-		return nil, fmt.Errorf("riverinbox: queue name %q: want at most 64 lowercase letters and digits, in words joined by one underscore or dash", b.queue)
+		if err := o(b); err != nil {
+			return nil, err
+		}
 	}
 	b.jobTable = "river_job"
 	if b.schema != "" {
@@ -241,6 +272,9 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 	}
 	b.statsSQL = `SELECT args->>'provider', state, count(*) FROM ` + b.jobTable +
 		` WHERE kind = $1 AND queue = $2 GROUP BY 1, 2 ORDER BY 1, 2`
+	// The queue name is checked above, so it may be written in the query.
+	b.unconfirmedSQL = `SELECT count(*) FROM ` + b.jobTable + ` WHERE ` + unconfirmedWhere + ` AND queue = '` + b.queue + `'`
+	b.dropSQL = `DELETE FROM ` + b.jobTable + ` WHERE id = $1 AND state = 'running'`
 	// An insert notifies the queue's workers at most once per fetch
 	// cooldown; later inserts wait for the workers' next fetch or poll.
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
@@ -252,6 +286,22 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 	}
 	b.client = client
 	return b, nil
+}
+
+// unconfirmedWhere selects the jobs Unconfirmed counts: the condition of
+// the partial index Migrate creates, written the same in the query so that
+// PostgreSQL uses it.
+const unconfirmedWhere = `kind = '` + Kind + `' AND (args->>'claim') = 'true' AND state <> 'completed'`
+
+// Unconfirmed implements [inbox.Backend]: a count on the partial index of
+// the inbox's jobs with claim that are not completed, which holds no
+// others.
+func (b *Backend) Unconfirmed(ctx context.Context) (int, error) {
+	var n int
+	if err := b.pool.QueryRow(ctx, b.unconfirmedSQL).Scan(&n); err != nil {
+		return 0, wrap("unconfirmed", err)
+	}
+	return n, nil
 }
 
 // Migrate creates River's tables, in the schema of [WithSchema] (created if
@@ -291,7 +341,13 @@ func (b *Backend) Migrate(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if _, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return err
+	}
+	// The partial index of the unconfirmed entries, which Unconfirmed
+	// counts without reading the done ones.
+	index := pgx.Identifier{"payhook_inbox_unconfirmed"}.Sanitize()
+	_, err = conn.Exec(ctx, `CREATE INDEX IF NOT EXISTS `+index+` ON `+b.jobTable+` (queue) WHERE `+unconfirmedWhere)
 	return err
 }
 

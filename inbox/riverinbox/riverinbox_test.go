@@ -14,7 +14,7 @@ import (
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
 	"github.com/payhook/payhook/inbox/riverinbox"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // testPoll is the poll interval of the tests' backends: River's default

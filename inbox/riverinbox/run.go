@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
@@ -21,7 +22,7 @@ import (
 // start (a configuration River refuses, a database it cannot reach).
 func (b *Backend) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig) error {
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &worker{h: h})
+	river.AddWorker(workers, &worker{h: h, b: b})
 	client, err := river.NewClient(riverpgxv5.New(b.pool), b.runConfig(cfg, workers))
 	if err != nil {
 		return fmt.Errorf("riverinbox: run: %w", err)
@@ -89,13 +90,18 @@ func (p retryPolicy) NextRetry(j *rivertype.JobRow) time.Time {
 type worker struct {
 	river.WorkerDefaults[args]
 	h inbox.Handler
+	b *Backend
 }
+
+// completeTimeout bounds the completion of a job whose attempt succeeded.
+const completeTimeout = 10 * time.Second
 
 // Work implements river.Worker.
 func (w *worker) Work(ctx context.Context, j *river.Job[args]) error {
 	err := w.h(ctx, inbox.Attempt{Entry: j.Args.entry(j.MaxAttempts), N: j.Attempt})
 	switch {
 	case err == nil:
+		w.complete(ctx, j)
 		return nil
 	case errors.Is(ctx.Err(), context.Canceled):
 		// Only the client's shutdown cancels an attempt (a timeout is
@@ -106,8 +112,43 @@ func (w *worker) Work(ctx context.Context, j *river.Job[args]) error {
 			err = fmt.Errorf("%w (%w)", err, context.Canceled)
 		}
 		return err
+	case inbox.IsDrop(err):
+		return w.drop(ctx, j, err)
 	case inbox.IsPermanent(err):
 		return river.JobCancel(err)
 	}
 	return err
+}
+
+// drop deletes j, whose attempt returned an [inbox.Drop] error. River's
+// completer then finds no job to record and does nothing. If the delete
+// fails, the job is cancelled instead: dead, and kept.
+func (w *worker) drop(ctx context.Context, j *river.Job[args], err error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	if _, derr := w.b.pool.Exec(ctx, w.b.dropSQL, j.ID); derr != nil {
+		w.b.logger.WarnContext(ctx, "riverinbox: deleting a dropped job failed; it is cancelled instead", "job", j.ID, "error", derr)
+		return river.JobCancel(err)
+	}
+	return nil
+}
+
+// complete marks j completed in the database before Work returns, so that
+// the worker takes no other job before the success of this one is
+// durable. River's own completer records completions in batches, after the
+// worker has moved on: a process killed in between ran its handler again,
+// after a restart, on every job it had finished but not yet recorded (17 a
+// kill, in issue 17's kill loop, for 8 workers). Now a kill repeats at most
+// the attempts running at that moment. If the completion fails (the
+// database is away), River's completer records it as before.
+func (w *worker) complete(ctx context.Context, j *river.Job[args]) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
+	defer cancel()
+	err := pgx.BeginFunc(ctx, w.b.pool, func(tx pgx.Tx) error {
+		_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, j)
+		return err
+	})
+	if err != nil {
+		w.b.logger.WarnContext(ctx, "riverinbox: completing a job at once failed; River's completer records it", "job", j.ID, "error", err)
+	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -69,7 +69,10 @@ func BenchmarkAck(b *testing.B) {
 	})
 	b.Run("sqlitestore+sqliteinbox", func(b *testing.B) {
 		s, backend := store(b)
-		ib := inbox.New(backend)
+		ib, err := inbox.New(backend)
+		if err != nil {
+			b.Fatal(err)
+		}
 		h := payhook.Handle(kw, func(context.Context, kazawallet.Event) error { return nil },
 			payhook.WithStore(s), payhook.WithInbox(ib))
 		benchtest.Serve(b, h, ds, func() int {
@@ -88,10 +91,18 @@ func BenchmarkAck(b *testing.B) {
 
 func BenchmarkRun(b *testing.B) {
 	b.Run("memory", func(b *testing.B) {
-		benchtest.RunInbox(b, inbox.New(inbox.NewMemory(), inbox.WithWorkers(inbox.DefaultWorkers)))
+		ib, err := inbox.New(inbox.NewMemory(), inbox.WithWorkers(inbox.DefaultWorkers))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchtest.RunInbox(b, ib)
 	})
 	b.Run("sqliteinbox", func(b *testing.B) {
 		backend := newBackend(b, openDB(b, filepath.Join(b.TempDir(), "payhook.db")))
-		benchtest.RunInbox(b, inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers)))
+		ib, err := inbox.New(backend, inbox.WithWorkers(inbox.DefaultWorkers))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchtest.RunInbox(b, ib)
 	})
 }

@@ -4,6 +4,7 @@ package sqliteinbox_test
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,16 +13,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/inbox/internal/inboxcrash"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
+	"github.com/payhook/payhook/internal/testsupport/inboxcrash"
+	"github.com/payhook/payhook/providers/kazawallet"
 )
-
-const apiKey, apiSecret = inboxcrash.APIKey, inboxcrash.APISecret
-
-var webhook = inboxcrash.Webhook
 
 // TestMain plays the application of TestKilledMidAttempt when the test
 // binary is started as one: sqlitestore and this inbox on one file.
@@ -48,7 +47,7 @@ func TestMain(m *testing.M) {
 		// The lease is the taker's: a killed process's attempts are taken
 		// back 2 s after they started.
 		return inboxcrash.App{Backend: backend, Store: store, Lease: 2 * time.Second, Timeout: time.Second,
-			Close: func() { db.Close() }}, nil
+			Close: func() { db.Close() }, Serve: serveKazawallet}, nil
 	})
 	os.Exit(m.Run())
 }
@@ -73,5 +72,19 @@ func TestKilledMidAttempt(t *testing.T) {
 			return newBackend(t, db), store
 		},
 		Abandoned: "abandoned",
+		Provider:  kazawallet.Name,
+		Webhook:   webhook,
 	})
+}
+
+// serveKazawallet is the crash test's application: Kazawallet deliveries
+// through payhook.Handle with ib and store, whose func calls fn with the
+// order id.
+func serveKazawallet(ib *inbox.Inbox, store idempotency.Store, fn func(ctx context.Context, key string) error) (http.Handler, error) {
+	kw, err := kazawallet.New(apiKey, apiSecret)
+	if err != nil {
+		return nil, err
+	}
+	return payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error { return fn(ctx, e.OrderID) },
+		payhook.WithInbox(ib), payhook.WithStore(store)), nil
 }

@@ -44,7 +44,10 @@ func ExampleNew() {
 		}
 	}
 
-	ib := inbox.New(backend, inbox.WithBackoff(0, 0)) // retry at once, for the example
+	ib, err := inbox.New(backend, inbox.WithBackoff(0, 0)) // retry at once, for the example
+	if err != nil {
+		panic(err)
+	}
 	kw, err := kazawallet.New("test_api_key", "test_api_secret")
 	if err != nil {
 		log.Fatal(err)

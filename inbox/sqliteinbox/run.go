@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/payhook/payhook/inbox"
@@ -21,39 +20,22 @@ func (b *Backend) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig)
 	if err := b.reap(ctx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("sqliteinbox: run: %w", err)
 	}
-	runCtx, cancelRun := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRun()
 	lease := cfg.Lease
 	if lease <= cfg.Timeout {
 		lease = max(2*cfg.Timeout, time.Minute)
 	}
-	slots := make(chan struct{}, max(cfg.Workers, 1))
-	var wg sync.WaitGroup
+	r := inbox.NewRunner(ctx, cfg)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	cleaned := time.Time{}
-loop:
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			break loop
-		}
+	for r.Acquire(ctx) {
 		changed := b.changes() // before the take: a Put after it wakes the wait below
 		a, ok, err := b.take(ctx, lease)
 		if ok {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				actx, cancel := context.WithTimeout(runCtx, cfg.Timeout)
-				err := h(actx, a)
-				cancel()
-				b.finish(a, err, err != nil && runCtx.Err() != nil, cfg)
-			}()
+			r.Go(h, a, func(err error, canceled bool) { b.finish(a, err, canceled, cfg) })
 			continue
 		}
-		<-slots
+		r.Release()
 		wait := b.poll
 		if err != nil {
 			if ctx.Err() == nil {
@@ -65,7 +47,6 @@ loop:
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
-			break loop
 		case <-changed:
 		case <-timer.C:
 			if err := b.reap(ctx); err != nil && ctx.Err() == nil {
@@ -78,23 +59,8 @@ loop:
 				}
 			}
 		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	shutdown := time.NewTimer(cfg.ShutdownTimeout)
-	defer shutdown.Stop()
-	select {
-	case <-done:
-	case <-shutdown.C:
-		cancelRun()
-		<-done
-	}
+	r.Shutdown()
 	return nil
 }
 
@@ -166,6 +132,8 @@ func (b *Backend) finish(a inbox.Attempt, herr error, canceled bool, cfg inbox.R
 	switch {
 	case canceled:
 		query = b.finishCanceledSQL
+	case inbox.IsDrop(herr):
+		query = b.finishDropSQL
 	case herr != nil:
 		query = b.finishFailedSQL
 		next := now

@@ -50,6 +50,8 @@
 //		updated_at   INTEGER NOT NULL
 //	);
 //	CREATE INDEX IF NOT EXISTS payhook_inbox_due ON payhook_inbox (state, next_at);
+//	CREATE INDEX IF NOT EXISTS payhook_inbox_unconfirmed ON payhook_inbox (seq)
+//		WHERE claim != 0 AND state != 'done'; -- Unconfirmed counts these alone
 //
 // # How entries run
 //
@@ -60,7 +62,8 @@
 // file, so two workers never take one entry. The attempt's outcome is
 // written only if the entry is still that attempt's (running, with that
 // attempt number): done; pending again after the backoff, with its error
-// kept; or dead after its last attempt or an [inbox.Permanent] error. An
+// kept; dead after its last attempt or an [inbox.Permanent] error; or
+// deleted after an [inbox.Drop] error. An
 // entry still running when its lease has ended was abandoned by a killed
 // process: Run makes it pending again, due at once, with the error
 // "attempt N abandoned" (dead, if that attempt was its last: an event that
@@ -107,6 +110,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
@@ -144,6 +148,7 @@ const cleanupEvery = time.Hour
 type Backend struct {
 	db            *sql.DB
 	table, index  string // quoted
+	unconfirmed   string // the partial index of entries with claim, quoted
 	poll          time.Duration
 	doneRetention time.Duration
 	timeout       time.Duration
@@ -154,6 +159,7 @@ type Backend struct {
 
 	putSQL, takeSQL, reapSQL, nextSQL, finishDoneSQL, finishCanceledSQL, finishFailedSQL string
 	getSQL, listSQL, statsSQL, replaySQL, discardSQL, existsSQL, cleanupSQL              string
+	finishDropSQL, unconfirmedSQL                                                        string
 }
 
 var (
@@ -161,57 +167,78 @@ var (
 	_ inbox.Completer = (*Backend)(nil)
 )
 
-// Option configures [New].
-type Option func(*Backend)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*Backend) error
 
-// WithTable sets the table's name: an identifier of letters, digits and
-// underscores. Two inboxes in one file need two tables. Default:
-// DefaultTable.
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("sqliteinbox: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+}
+
+// WithTable sets the table's name: an identifier of at most 59 letters,
+// digits and underscores. Two inboxes in one file need two tables.
+// Default: DefaultTable.
 func WithTable(name string) Option {
-	return func(b *Backend) { b.table = name }
+	return func(b *Backend) error {
+		if !identifier.MatchString(name) {
+			return configError("table name %q: want an identifier of at most 59 letters, digits and underscores", name)
+		}
+		b.table = name
+		return nil
+	}
 }
 
 // WithPollInterval sets how often Run looks for entries that other
 // processes put or replayed; this Backend's own Puts and Replays, and
-// retries and leases, wake Run at once or when due. Default:
-// DefaultPollInterval. Values below 1 ms are ignored.
+// retries and leases, wake Run at once or when due: 1 ms or more.
+// Default: DefaultPollInterval.
 func WithPollInterval(d time.Duration) Option {
-	return func(b *Backend) {
-		if d >= time.Millisecond {
-			b.poll = d
+	return func(b *Backend) error {
+		if d < time.Millisecond {
+			return configError("WithPollInterval(%s): want 1ms or more", d)
 		}
+		b.poll = d
+		return nil
 	}
 }
 
 // WithDoneRetention sets how long a done entry is kept before Run deletes
-// it; a negative d keeps done entries forever. Dead entries are always kept
-// until replayed or discarded. Default: DefaultDoneRetention. 0 is ignored.
+// it; a negative d keeps done entries forever, and 0 is refused (a done
+// entry must refuse its ID for a while). Dead entries are always kept
+// until replayed or discarded. Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) Option {
-	return func(b *Backend) {
-		if d != 0 {
-			b.doneRetention = d
+	return func(b *Backend) error {
+		if d == 0 {
+			return configError("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
 		}
+		b.doneRetention = d
+		return nil
 	}
 }
 
 // WithTimeout bounds each statement or transaction (on top of the caller's
-// context). Default: DefaultTimeout. Values below 1 are ignored.
+// context): a positive duration. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(b *Backend) {
-		if d > 0 {
-			b.timeout = d
+	return func(b *Backend) error {
+		if d <= 0 {
+			return configError("WithTimeout(%s): want a positive duration", d)
 		}
+		b.timeout = d
+		return nil
 	}
 }
 
 // WithLogger sets where Run logs what it cannot tell a caller: an attempt's
 // outcome it could not write (the entry then runs again after its lease).
-// Default: slog.Default().
+// It must not be nil. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(b *Backend) {
-		if l != nil {
-			b.logger = l
+	return func(b *Backend) error {
+		if l == nil {
+			return configError("WithLogger(nil)")
 		}
+		b.logger = l
+		return nil
 	}
 }
 
@@ -220,25 +247,27 @@ var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,58}$`)
 // New returns a Backend that keeps its entries in a table of db, a database
 // of the "sqlite" driver opened with sqlitestore.OpenDB. The table must
 // exist: create it with [Backend.Migrate]. The caller owns db and closes
-// it, after Run has returned. New returns an error if the table's name is
-// not a valid identifier, and panics if db is nil.
+// it, after Run has returned. New fails with an error wrapping
+// payhook.ErrConfig if db is nil or an option is given a value it cannot
+// use.
 func New(db *sql.DB, opts ...Option) (*Backend, error) {
 	if db == nil {
-		panic("sqliteinbox: nil db")
+		return nil, configError("nil db")
 	}
 	b := &Backend{
 		db: db, table: DefaultTable, poll: DefaultPollInterval, doneRetention: DefaultDoneRetention,
 		timeout: DefaultTimeout, logger: slog.Default(), changed: make(chan struct{}),
 	}
 	for _, o := range opts {
-		if o != nil {
-			o(b)
+		if o == nil {
+			continue
+		}
+		if err := o(b); err != nil {
+			return nil, err
 		}
 	}
-	if !identifier.MatchString(b.table) {
-		return nil, fmt.Errorf("sqliteinbox: table name %q: want an identifier of at most 59 letters, digits and underscores", b.table)
-	}
 	b.index = `"` + b.table + `_due"`
+	b.unconfirmed = `"` + b.table + `_unconfirmed"`
 	b.table = `"` + b.table + `"`
 	b.prepareSQL()
 	return b, nil
@@ -273,6 +302,7 @@ func (b *Backend) prepareSQL() {
 	UNION ALL SELECT min(next_at) FROM ` + t + ` WHERE state = 'running')`
 	owned := ` WHERE id = :id AND state = 'running' AND attempts = :n`
 	b.finishDoneSQL = `UPDATE ` + t + ` SET state = 'done', next_at = :now, updated_at = :now` + owned
+	b.finishDropSQL = `DELETE FROM ` + t + owned
 	b.finishCanceledSQL = `UPDATE ` + t + ` SET state = 'pending', attempts = attempts - 1, next_at = :now, updated_at = :now` + owned
 	b.finishFailedSQL = `UPDATE ` + t + ` SET
 	state = CASE WHEN :dead OR attempts >= max_attempts THEN 'dead' ELSE 'pending' END,
@@ -285,11 +315,28 @@ func (b *Backend) prepareSQL() {
 	max_attempts = attempts + max(budget, 1) WHERE id = :id AND state IN ('dead', 'done')`
 	b.discardSQL = `DELETE FROM ` + t + ` WHERE id = ? AND state != 'running'`
 	b.existsSQL = `SELECT 1 FROM ` + t + ` WHERE id = ?`
+	b.unconfirmedSQL = `SELECT count(*) FROM ` + t + ` WHERE ` + unconfirmedWhere
 	b.cleanupSQL = `DELETE FROM ` + t + ` WHERE seq IN (
 	SELECT seq FROM ` + t + ` WHERE state = 'done' AND updated_at <= ? LIMIT 1000)`
 }
 
-// Migrate creates the inbox's table and its index if they do not exist
+// unconfirmedWhere selects the entries Unconfirmed counts: the partial
+// index's condition, written the same in the query so that SQLite uses it.
+const unconfirmedWhere = `claim != 0 AND state != 'done'`
+
+// Unconfirmed implements [inbox.Backend]: a count on the partial index of
+// the entries with claim that are not done, which holds no others.
+func (b *Backend) Unconfirmed(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	var n int
+	if err := b.db.QueryRowContext(ctx, b.unconfirmedSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqliteinbox: unconfirmed: %w", err)
+	}
+	return n, nil
+}
+
+// Migrate creates the inbox's table and its indexes if they do not exist
 // (the statements in the package documentation). Call it once at startup.
 func (b *Backend) Migrate(ctx context.Context) error {
 	for _, q := range []string{
@@ -311,6 +358,7 @@ func (b *Backend) Migrate(ctx context.Context) error {
 	updated_at   INTEGER NOT NULL
 )`,
 		`CREATE INDEX IF NOT EXISTS ` + b.index + ` ON ` + b.table + ` (state, next_at)`,
+		`CREATE INDEX IF NOT EXISTS ` + b.unconfirmed + ` ON ` + b.table + ` (seq) WHERE ` + unconfirmedWhere,
 	} {
 		if _, err := b.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("sqliteinbox: migrate: %w", err)

@@ -13,16 +13,27 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/inbox/inboxtest"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
+	"github.com/payhook/payhook/providers/kazawallet"
 )
 
 // testPoll is how often the tests' backends look for other processes'
 // entries.
 const testPoll = 20 * time.Millisecond
+
+// The Kazawallet credentials of the tests' application.
+const apiKey, apiSecret = "test_api_key", "test_api_secret"
+
+// webhook is a signed Kazawallet delivery of order id.
+func webhook(id string) string {
+	return `{"order_id":"` + id + `","amount":"10.00","status":"fulfilled","currency":"USD","ref":"r","secret":"` +
+		kazawallet.Sign(apiKey, apiSecret, "10.00", id) + `"}`
+}
 
 // openDB opens path as payhook does, closed when the test ends.
 func openDB(t testing.TB, path string) *sql.DB {
@@ -61,11 +72,51 @@ func TestNewTableNames(t *testing.T) {
 	for _, name := range []string{"", "1x", `x"; DROP TABLE y; --`, "a.b", strings.Repeat("t", 60)} {
 		_, err := sqliteinbox.New(db, sqliteinbox.WithTable(name))
 		assert.ErrorContains(t, err, "sqliteinbox: table name", name)
+		assert.ErrorIs(t, err, payhook.ErrConfig)
 	}
 	b, err := sqliteinbox.New(db, sqliteinbox.WithTable("Payments_2"))
 	require.NoError(t, err)
 	require.NoError(t, b.Migrate(context.Background()))
-	assert.Panics(t, func() { sqliteinbox.New(nil) })
+}
+
+// TestNewRefusesUnusableValues: a nil db, and options given values they
+// cannot use, make New fail with payhook.ErrConfig.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
+	for name, opt := range map[string]sqliteinbox.Option{
+		"WithPollInterval(below 1ms)": sqliteinbox.WithPollInterval(time.Microsecond),
+		"WithDoneRetention(0)":        sqliteinbox.WithDoneRetention(0),
+		"WithTimeout(0)":              sqliteinbox.WithTimeout(0),
+		"WithLogger(nil)":             sqliteinbox.WithLogger(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := sqliteinbox.New(db, opt)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, b)
+		})
+	}
+	b, err := sqliteinbox.New(nil)
+	assert.ErrorIs(t, err, payhook.ErrConfig)
+	assert.Nil(t, b)
+}
+
+// TestUnconfirmedUsesItsIndex: Unconfirmed counts on the partial index of
+// the entries with claim not done, not by reading the table.
+func TestUnconfirmedUsesItsIndex(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
+	newBackend(t, db)
+	var plan []string
+	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT count(*) FROM payhook_inbox WHERE claim != 0 AND state != 'done'`)
+	require.NoError(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &notused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	assert.Contains(t, strings.Join(plan, "\n"), "payhook_inbox_unconfirmed", "the plan: %v", plan)
 }
 
 // Two inboxes in one file, in two tables, keep their entries apart.

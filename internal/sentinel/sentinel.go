@@ -10,3 +10,8 @@ import "errors"
 // ErrUnavailable is payhook.ErrUnavailable: something the delivery depends
 // on could not be reached.
 var ErrUnavailable = errors.New("payhook: unavailable")
+
+// ErrConfig is payhook.ErrConfig: a constructor was given a configuration
+// it cannot use. Packages inbox and idempotency, which the root imports,
+// wrap it from here.
+var ErrConfig = errors.New("payhook: invalid configuration")

@@ -7,8 +7,8 @@
 // file in Grafana (Dashboards, New, Import), or provision it from
 // [Dashboard].
 //
-// The command in render/ draws the picture of the dashboard in the docs
-// from a real run: see its documentation.
+// The command tools/dashboard, in the repository, draws the picture of the
+// dashboard in the docs from a real run: see its documentation.
 package grafana
 
 import (

@@ -46,7 +46,11 @@ func load(t *testing.T) dashboard {
 // names and the values each label takes.
 func exported(t *testing.T) map[string]map[string]map[string]bool {
 	reg := prom.NewRegistry()
-	reg.MustRegister(prometheus.New(prometheus.WithInbox(inbox.New(inbox.NewMemory())), prometheus.WithProviders("kazawallet")))
+	ib, err := inbox.New(inbox.NewMemory())
+	require.NoError(t, err)
+	m, err := prometheus.New(prometheus.WithInbox(ib), prometheus.WithProviders("kazawallet"))
+	require.NoError(t, err)
+	reg.MustRegister(m)
 	families, err := reg.Gather()
 	require.NoError(t, err)
 	out := make(map[string]map[string]map[string]bool)

@@ -59,6 +59,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,8 +135,9 @@ type kids struct {
 	attempts   [len(results)][]metric.AddOption
 }
 
-// Option configures [New].
-type Option func(*config)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*config) error
 
 type config struct {
 	mp           metric.MeterProvider
@@ -150,10 +152,12 @@ type config struct {
 // MeterProvider (otel.GetMeterProvider), which records nothing until the
 // application sets one.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) {
-		if mp != nil {
-			c.mp = mp
+	return func(c *config) error {
+		if mp == nil {
+			return configError("WithMeterProvider(nil)")
 		}
+		c.mp = mp
+		return nil
 	}
 }
 
@@ -161,10 +165,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // TracerProvider (otel.GetTracerProvider), which records nothing until the
 // application sets one.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) {
-		if tp != nil {
-			c.tp = tp
+	return func(c *config) error {
+		if tp == nil {
+			return configError("WithTracerProvider(nil)")
 		}
+		c.tp = tp
+		return nil
 	}
 }
 
@@ -175,16 +181,24 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // goes to otel.Handle. Default: no entries; the attempts are counted all the
 // same.
 func WithInbox(ib *inbox.Inbox) Option {
-	return func(c *config) { c.inbox = ib }
+	return func(c *config) error {
+		if ib == nil {
+			return configError("WithInbox(nil)")
+		}
+		c.inbox = ib
+		return nil
+	}
 }
 
 // WithStatsTimeout bounds the inbox's Stats call at each collection (see
-// [WithInbox]). Default: DefaultStatsTimeout. Values below 1 are ignored.
+// [WithInbox]): a positive duration. Default: DefaultStatsTimeout.
 func WithStatsTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.statsTimeout = d
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("WithStatsTimeout(%s): want a positive duration", d)
 		}
+		c.statsTimeout = d
+		return nil
 	}
 }
 
@@ -192,27 +206,45 @@ func WithStatsTimeout(d time.Duration) Option {
 // once, so that they are exported before the first delivery. Default: a
 // provider's counters are created at its first delivery or attempt.
 func WithProviders(names ...string) Option {
-	return func(c *config) { c.providers = append(c.providers, names...) }
+	return func(c *config) error {
+		if slices.Contains(names, "") {
+			return configError("WithProviders: an empty name")
+		}
+		c.providers = append(c.providers, names...)
+		return nil
+	}
 }
 
 // WithBuckets sets the bucket boundaries, in seconds, of the duration
 // histograms, as advice to the SDK (a View may override it). Default: the
-// Prometheus adapter's, 0.1ms to 30s. An empty list is ignored.
+// Prometheus adapter's, 0.1ms to 30s. The list must not be empty, and must
+// increase.
 func WithBuckets(bounds ...float64) Option {
-	return func(c *config) {
-		if len(bounds) > 0 {
-			c.buckets = bounds
+	return func(c *config) error {
+		if len(bounds) == 0 {
+			return configError("WithBuckets(): want at least one bound")
 		}
+		for i := 1; i < len(bounds); i++ {
+			if bounds[i] <= bounds[i-1] {
+				return configError("WithBuckets(%v): want bounds in increasing order", bounds)
+			}
+		}
+		c.buckets = bounds
+		return nil
 	}
 }
 
 // New returns a Telemetry recording through the providers of the options.
-// It fails when the MeterProvider refuses an instrument.
+// It fails when the MeterProvider refuses an instrument, and with an error
+// wrapping payhook.ErrConfig if an option is given a value it cannot use.
 func New(opts ...Option) (*Telemetry, error) {
 	c := config{statsTimeout: DefaultStatsTimeout, buckets: defaultBuckets}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
 		}
 	}
 	if c.mp == nil {
@@ -254,6 +286,11 @@ func New(opts ...Option) (*Telemetry, error) {
 		t.kids(name)
 	}
 	return t, nil
+}
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("payhook/observe/otel: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // Close stops observing the inbox's entries. The Observer goes on

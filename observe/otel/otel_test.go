@@ -256,7 +256,8 @@ func (f *flaky) handle(_ context.Context, e kazawallet.Event) error {
 // With an inbox: a span and a count per attempt, and the entries by state
 // observed at collection.
 func TestInboxAttemptsAndEntries(t *testing.T) {
-	ib := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
+	require.NoError(t, err)
 	s := newSDK(t, otel.WithInbox(ib))
 	t.Cleanup(func() { assert.NoError(t, s.tel.Close()) })
 	attempts := make(chan payhook.Attempt, 16)
@@ -333,7 +334,9 @@ func TestInboxDown(t *testing.T) {
 	prev := otelapi.GetErrorHandler()
 	otelapi.SetErrorHandler(&handled)
 	t.Cleanup(func() { otelapi.SetErrorHandler(prev) })
-	s := newSDK(t, otel.WithInbox(inbox.New(downBackend{inbox.NewMemory()})), otel.WithProviders("kazawallet"))
+	ib, err := inbox.New(downBackend{inbox.NewMemory()})
+	require.NoError(t, err)
+	s := newSDK(t, otel.WithInbox(ib), otel.WithProviders("kazawallet"))
 	assert.Equal(t, 0.0, s.value(t, "payhook_inbox_up"))
 	assert.Contains(t, handled.String(), "payhook/observe/otel: inbox stats: connection refused")
 	assert.Equal(t, 0.0, s.value(t, "payhook_webhooks_total", "provider", "kazawallet", "outcome", "processed"))
@@ -448,7 +451,8 @@ func TestPrometheusExporterKeepsTheNames(t *testing.T) {
 	require.NoError(t, err)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	t.Cleanup(func() { assert.NoError(t, mp.Shutdown(context.Background())) })
-	ib := inbox.New(inbox.NewMemory())
+	ib, err := inbox.New(inbox.NewMemory())
+	require.NoError(t, err)
 	tel, err := otel.New(otel.WithMeterProvider(mp), otel.WithTracerProvider(noop.NewTracerProvider()), otel.WithInbox(ib))
 	require.NoError(t, err)
 	h := payhook.Handle(newKazawallet(t), func(context.Context, kazawallet.Event) error { return nil },
@@ -479,5 +483,25 @@ func TestPrometheusExporterKeepsTheNames(t *testing.T) {
 		`payhook_inbox_up 1`,
 	} {
 		assert.Contains(t, text, line+"\n")
+	}
+}
+
+// TestNewRefusesUnusableValues: options given values they cannot use make
+// New fail with payhook.ErrConfig, where they used to be ignored.
+func TestNewRefusesUnusableValues(t *testing.T) {
+	for name, opt := range map[string]otel.Option{
+		"WithMeterProvider(nil)":  otel.WithMeterProvider(nil),
+		"WithTracerProvider(nil)": otel.WithTracerProvider(nil),
+		"WithInbox(nil)":          otel.WithInbox(nil),
+		"WithStatsTimeout(-1s)":   otel.WithStatsTimeout(-time.Second),
+		"WithProviders(\"\")":     otel.WithProviders(""),
+		"WithBuckets()":           otel.WithBuckets(),
+		"WithBuckets(unsorted)":   otel.WithBuckets(2, 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			tel, err := otel.New(opt)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, tel)
+		})
 	}
 }

@@ -26,7 +26,9 @@ func Example() {
 		panic(err)
 	}
 	mux := http.NewServeMux()
-	mount(mux, kw)
+	if err := mount(mux, kw); err != nil {
+		panic(err)
+	}
 
 	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
 	link := func(id string) kazawallet.Event {
@@ -55,12 +57,18 @@ func Example() {
 
 // With an inbox, the entries by state are read from it at each scrape.
 func ExampleWithInbox() {
-	ib := inbox.New(inbox.NewMemory())
+	ib, err := inbox.New(inbox.NewMemory())
+	if err != nil {
+		panic(err)
+	}
 	kw, err := kazawallet.New("api-key", "api-secret")
 	if err != nil {
 		panic(err)
 	}
-	metrics := prometheus.New(prometheus.WithInbox(ib))
+	metrics, err := prometheus.New(prometheus.WithInbox(ib))
+	if err != nil {
+		panic(err)
+	}
 	registry := prom.NewRegistry()
 	registry.MustRegister(metrics)
 	h := payhook.Handle(kw, onKazawallet,
@@ -85,17 +93,21 @@ func ExampleWithInbox() {
 // mount is the wiring of an application: kw's webhooks on mux, observed,
 // and the metrics on GET /metrics. One Metrics serves every provider: give
 // the same metrics.Observer() to every Handle and Middleware.
-func mount(mux *http.ServeMux, kw *kazawallet.Provider) {
-	metrics := prometheus.New(
+func mount(mux *http.ServeMux, kw *kazawallet.Provider) error {
+	metrics, err := prometheus.New(
 		prometheus.WithProviders("kazawallet"), // its series at zero from the start
 		// prometheus.WithInbox(ib): the inbox's entries by state, if you run one
 	)
+	if err != nil {
+		return err
+	}
 	registry := prom.NewRegistry() // or prom.DefaultRegisterer
 	registry.MustRegister(metrics)
 
 	mux.Handle("POST /webhooks/kazawallet",
 		payhook.Handle(kw, onKazawallet, payhook.WithObserver(metrics.Observer())))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
+	return nil
 }
 
 // printLines prints the lines of text that start with one of prefixes.

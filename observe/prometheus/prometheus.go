@@ -5,7 +5,8 @@
 // its [Metrics.Observer] to every payhook.Handle and payhook.Middleware of
 // the application (one Metrics serves every provider):
 //
-//	m := prometheus.New(prometheus.WithInbox(ib))
+//	m, err := prometheus.New(prometheus.WithInbox(ib))
+//	...
 //	registry.MustRegister(m)
 //	h := payhook.Handle(kw, onPaid, payhook.WithObserver(m.Observer()))
 //
@@ -16,13 +17,17 @@
 //	payhook_webhook_rejections_total{provider,reason}         counter
 //	payhook_webhook_step_duration_seconds{provider,step}      histogram
 //	payhook_inbox_attempts_total{provider,result}             counter
+//	payhook_reconcile_total{provider,result}                  counter
 //	payhook_inbox_entries{provider,state}                     gauge (with WithInbox)
 //	payhook_inbox_up                                          gauge (with WithInbox)
 //
 // outcome is processed, duplicate, rejected, in_flight or failed
 // (payhook.Outcome); reason is one of payhook's Reason values; step is
 // verify, store, confirm or handler; result is done, duplicate, retry or
-// dead (payhook.AttemptResult); state is pending, running, done or dead
+// dead (payhook.AttemptResult) for attempts, found, pending, error or
+// overdue (payhook.ReconcileResult) for the polls and overdue expectations
+// of a payhook.Reconciler (give it the Observer with
+// payhook.WithReconcileObserver); state is pending, running, done or dead
 // (inbox.State). No label ever holds an idempotency key, an address or
 // anything else that grows with the traffic.
 //
@@ -33,6 +38,8 @@ package prometheus
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,11 +57,12 @@ var (
 		payhook.ReasonMethodNotAllowed, payhook.ReasonRateLimited, payhook.ReasonTooLarge, payhook.ReasonMalformed,
 		payhook.ReasonInvalidSignature, payhook.ReasonPending, payhook.ReasonUnavailable, payhook.ReasonInFlight,
 		payhook.ReasonHandler, payhook.ReasonNotAcknowledged, payhook.ReasonStoreUnavailable,
-		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater,
+		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected, payhook.ReasonMismatch,
 	}
-	results = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
-	steps   = [...]string{"verify", "store", "confirm", "handler"}
-	states  = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
+	reconciled = [...]payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcilePending, payhook.ReconcileError, payhook.ReconcileOverdue}
+	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
+	steps      = [...]string{"verify", "store", "confirm", "handler"}
+	states     = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
 )
 
 // defaultBuckets suit a webhook receiver: from a delivery verified and
@@ -75,6 +83,7 @@ type Metrics struct {
 	rejections *prometheus.CounterVec
 	steps      *prometheus.HistogramVec
 	attempts   *prometheus.CounterVec
+	reconciles *prometheus.CounterVec
 
 	inbox        *inbox.Inbox
 	statsTimeout time.Duration
@@ -93,10 +102,12 @@ type kids struct {
 	rejections [len(reasons)]prometheus.Counter
 	steps      [len(steps)]prometheus.Observer
 	attempts   [len(results)]prometheus.Counter
+	reconciles [len(reconciled)]prometheus.Counter
 }
 
-// Option configures [New].
-type Option func(*config)
+// Option configures [New]. An option given a value it cannot use makes
+// New fail with an error wrapping payhook.ErrConfig.
+type Option func(*config) error
 
 type config struct {
 	inbox        *inbox.Inbox
@@ -113,16 +124,24 @@ type config struct {
 // matter. Default: no entries; the attempts are counted all the same,
 // since payhook reports them to the Observer.
 func WithInbox(ib *inbox.Inbox) Option {
-	return func(c *config) { c.inbox = ib }
+	return func(c *config) error {
+		if ib == nil {
+			return configError("WithInbox(nil)")
+		}
+		c.inbox = ib
+		return nil
+	}
 }
 
 // WithStatsTimeout bounds the inbox's Stats call at each scrape (see
-// [WithInbox]). Default: DefaultStatsTimeout. Values below 1 are ignored.
+// [WithInbox]): a positive duration. Default: DefaultStatsTimeout.
 func WithStatsTimeout(d time.Duration) Option {
-	return func(c *config) {
-		if d > 0 {
-			c.statsTimeout = d
+	return func(c *config) error {
+		if d <= 0 {
+			return configError("WithStatsTimeout(%s): want a positive duration", d)
 		}
+		c.statsTimeout = d
+		return nil
 	}
 }
 
@@ -131,28 +150,44 @@ func WithStatsTimeout(d time.Duration) Option {
 // first delivery. Default: a provider's series are created at its first
 // delivery or attempt.
 func WithProviders(names ...string) Option {
-	return func(c *config) { c.providers = append(c.providers, names...) }
+	return func(c *config) error {
+		if slices.Contains(names, "") {
+			return configError("WithProviders: an empty name")
+		}
+		c.providers = append(c.providers, names...)
+		return nil
+	}
 }
 
 // WithBuckets sets the upper bounds, in seconds, of the buckets of the
 // duration histograms. Default: 0.1ms, 0.25ms, 0.5ms, 1ms, 2.5ms, 5ms, 10ms,
-// 25ms, 50ms, 0.1s, 0.25s, 0.5s, 1s, 2.5s, 5s, 10s and 30s. An empty list is
-// ignored.
+// 25ms, 50ms, 0.1s, 0.25s, 0.5s, 1s, 2.5s, 5s, 10s and 30s. The list must
+// not be empty, and must increase.
 func WithBuckets(bounds ...float64) Option {
-	return func(c *config) {
-		if len(bounds) > 0 {
-			c.buckets = bounds
+	return func(c *config) error {
+		if len(bounds) == 0 {
+			return configError("WithBuckets(): want at least one bound")
 		}
+		for i := 1; i < len(bounds); i++ {
+			if bounds[i] <= bounds[i-1] {
+				return configError("WithBuckets(%v): want bounds in increasing order", bounds)
+			}
+		}
+		c.buckets = bounds
+		return nil
 	}
 }
 
-// New returns payhook's metrics. It panics if the buckets of [WithBuckets]
-// are not in increasing order, as prometheus.NewHistogramVec does.
-func New(opts ...Option) *Metrics {
+// New returns payhook's metrics. It fails with an error wrapping
+// payhook.ErrConfig if an option is given a value it cannot use.
+func New(opts ...Option) (*Metrics, error) {
 	c := config{statsTimeout: DefaultStatsTimeout, buckets: defaultBuckets}
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
 		}
 	}
 	m := &Metrics{
@@ -178,6 +213,10 @@ func New(opts ...Option) *Metrics {
 			Name: "payhook_inbox_attempts_total",
 			Help: "Attempts of inbox entries, by provider and result (done, duplicate, retry, dead).",
 		}, []string{"provider", "result"}),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "payhook_reconcile_total",
+			Help: "Polls of expected payments, by provider and result (found, pending, error), and expectations that became overdue (overdue).",
+		}, []string{"provider", "result"}),
 		inbox:        c.inbox,
 		statsTimeout: c.statsTimeout,
 		entries: prometheus.NewDesc("payhook_inbox_entries",
@@ -190,14 +229,27 @@ func New(opts ...Option) *Metrics {
 	for _, name := range c.providers {
 		m.kids(name)
 	}
-	return m
+	return m, nil
+}
+
+// configError is an option's error.
+func configError(format string, args ...any) error {
+	return fmt.Errorf("payhook/observe/prometheus: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // Observer returns the payhook.Observer that counts into m: give it to
 // payhook.WithObserver (combined with others by payhook.Observers). A
 // delivery or an attempt of a provider already seen allocates nothing.
 func (m *Metrics) Observer() payhook.Observer {
-	return payhook.Observer{Delivery: m.delivery, Attempt: m.attempt}
+	return payhook.Observer{Delivery: m.delivery, Attempt: m.attempt, Reconcile: m.reconcile}
+}
+
+func (m *Metrics) reconcile(_ context.Context, r payhook.Reconcile) {
+	if i := index(reconciled[:], r.Result); i >= 0 {
+		m.kids(r.Provider).reconciles[i].Inc()
+	} else {
+		m.reconciles.WithLabelValues(r.Provider, string(r.Result)).Inc()
+	}
 }
 
 func (m *Metrics) delivery(_ context.Context, d payhook.Delivery) {
@@ -267,6 +319,9 @@ func (m *Metrics) kids(provider string) *kids {
 	for i, r := range results {
 		k.attempts[i] = m.attempts.WithLabelValues(provider, string(r))
 	}
+	for i, r := range reconciled {
+		k.reconciles[i] = m.reconciles.WithLabelValues(provider, string(r))
+	}
 	next := make(map[string]*kids, len(old)+1)
 	for name, v := range old {
 		next[name] = v
@@ -283,6 +338,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.rejections.Describe(ch)
 	m.steps.Describe(ch)
 	m.attempts.Describe(ch)
+	m.reconciles.Describe(ch)
 	if m.inbox != nil {
 		ch <- m.entries
 		ch <- m.inboxUp
@@ -297,6 +353,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.rejections.Collect(ch)
 	m.steps.Collect(ch)
 	m.attempts.Collect(ch)
+	m.reconciles.Collect(ch)
 	if m.inbox != nil {
 		m.collectInbox(ch)
 	}

@@ -41,7 +41,8 @@ func newKazawallet(t testing.TB) *kazawallet.Provider {
 }
 
 func newRegistry(t testing.TB, opts ...prometheus.Option) (*prom.Registry, *prometheus.Metrics) {
-	m := prometheus.New(opts...)
+	m, err := prometheus.New(opts...)
+	require.NoError(t, err)
 	reg := prom.NewPedanticRegistry()
 	require.NoError(t, reg.Register(m))
 	return reg, m
@@ -219,16 +220,22 @@ func TestMiddlewareOutcomes(t *testing.T) {
 func TestSeriesExistAtZero(t *testing.T) {
 	reg, _ := newRegistry(t, prometheus.WithProviders("kazawallet", "kkiapay"))
 	n, err := testutil.GatherAndCount(reg, "payhook_webhooks_total", "payhook_webhook_duration_seconds",
-		"payhook_webhook_rejections_total", "payhook_webhook_step_duration_seconds", "payhook_inbox_attempts_total")
+		"payhook_webhook_rejections_total", "payhook_webhook_step_duration_seconds", "payhook_inbox_attempts_total",
+		"payhook_reconcile_total")
 	require.NoError(t, err)
-	assert.Equal(t, 2*(5+5+13+4+4), n)
+	assert.Equal(t, 2*(5+5+15+4+4+4), n)
 	for _, outcome := range []string{"processed", "duplicate", "rejected", "in_flight", "failed"} {
 		assert.Zero(t, value(t, reg, "payhook_webhooks_total", "provider", "kkiapay", "outcome", outcome))
 	}
 	for _, result := range []string{"done", "duplicate", "retry", "dead"} {
 		assert.Zero(t, value(t, reg, "payhook_inbox_attempts_total", "provider", "kazawallet", "result", result))
 	}
-	problems, err := testutil.CollectAndLint(prometheus.New(prometheus.WithProviders("kazawallet")))
+	for _, result := range []string{"found", "pending", "error", "overdue"} {
+		assert.Zero(t, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", result))
+	}
+	m, err := prometheus.New(prometheus.WithProviders("kazawallet"))
+	require.NoError(t, err)
+	problems, err := testutil.CollectAndLint(m)
 	require.NoError(t, err)
 	assert.Empty(t, problems, "promlint")
 }
@@ -252,7 +259,8 @@ func (f *flaky) handle(_ context.Context, e kazawallet.Event) error {
 // With an inbox: the attempts by result, and the entries by state read at
 // scrape time.
 func TestInboxAttemptsAndEntries(t *testing.T) {
-	ib := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
+	require.NoError(t, err)
 	reg, m := newRegistry(t, prometheus.WithInbox(ib))
 	attempts := make(chan payhook.Attempt, 16)
 	seen := payhook.Observer{Attempt: func(_ context.Context, a payhook.Attempt) { attempts <- a }}
@@ -295,7 +303,8 @@ func (downBackend) Stats(context.Context) ([]inbox.Stat, error) {
 // An inbox that cannot count its entries does not fail the scrape: the
 // webhook metrics are still served, with payhook_inbox_up 0.
 func TestInboxDownKeepsTheScrape(t *testing.T) {
-	ib := inbox.New(downBackend{inbox.NewMemory()})
+	ib, err := inbox.New(downBackend{inbox.NewMemory()})
+	require.NoError(t, err)
 	reg, m := newRegistry(t, prometheus.WithInbox(ib))
 	h := payhook.Handle(newKazawallet(t), func(context.Context, kazawallet.Event) error { return nil },
 		payhook.WithObserver(m.Observer()))
@@ -309,7 +318,8 @@ func TestInboxDownKeepsTheScrape(t *testing.T) {
 
 // A slow inbox is given up on after WithStatsTimeout.
 func TestInboxStatsTimeout(t *testing.T) {
-	ib := inbox.New(slowBackend{inbox.NewMemory()})
+	ib, err := inbox.New(slowBackend{inbox.NewMemory()})
+	require.NoError(t, err)
 	reg, _ := newRegistry(t, prometheus.WithInbox(ib), prometheus.WithStatsTimeout(time.Millisecond))
 	assert.Equal(t, 0.0, value(t, reg, "payhook_inbox_up"))
 }
@@ -393,4 +403,35 @@ func BenchmarkHandle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestNewRefusesUnusableValues: options given values they cannot use make
+// New fail with payhook.ErrConfig, where they used to be ignored (or, for
+// unordered buckets, to panic).
+func TestNewRefusesUnusableValues(t *testing.T) {
+	for name, opt := range map[string]prometheus.Option{
+		"WithInbox(nil)":        prometheus.WithInbox(nil),
+		"WithStatsTimeout(0)":   prometheus.WithStatsTimeout(0),
+		"WithProviders(\"\")":   prometheus.WithProviders("kazawallet", ""),
+		"WithBuckets()":         prometheus.WithBuckets(),
+		"WithBuckets(unsorted)": prometheus.WithBuckets(1, 0.5),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := prometheus.New(opt)
+			assert.ErrorIs(t, err, payhook.ErrConfig)
+			assert.Nil(t, m)
+		})
+	}
+}
+
+// A Reconciler's polls and overdue expectations are counted.
+func TestReconcileCounted(t *testing.T) {
+	reg, m := newRegistry(t)
+	o := m.Observer()
+	for _, r := range []payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcileOverdue, payhook.ReconcileOverdue} {
+		o.Reconcile(context.Background(), payhook.Reconcile{Provider: "kazawallet", Result: r})
+	}
+	assert.Equal(t, 1.0, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", "found"))
+	assert.Equal(t, 2.0, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", "overdue"))
+	assert.Zero(t, value(t, reg, "payhook_reconcile_total", "provider", "kazawallet", "result", "pending"))
 }

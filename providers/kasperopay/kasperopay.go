@@ -36,6 +36,7 @@ type Provider struct {
 var (
 	_ payhook.Provider[Event]  = (*Provider)(nil)
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
+	_ payhook.LocalVerifier    = (*Provider)(nil)
 )
 
 // New returns a Provider. Without options it confirms every webhook through
@@ -63,6 +64,9 @@ func New(opts ...Option) (*Provider, error) {
 			p.client, _ = NewClient() // the defaults are valid
 		}
 		p.answers = apicache.New[Payment](c.answerTTL, c.inFlight, p.client.api.Timeout(), maxAnswers, c.now)
+		if p.signer == nil { // anyone may post: forged copies of one payment cost one call
+			p.answers.Unsettled(unsettledTTL, func(err error) bool { return errors.Is(err, ErrNotFound) })
+		}
 	}
 	return p, nil
 }
@@ -72,6 +76,12 @@ func (p *Provider) Name() string { return Name }
 
 // Key returns the event's payment id.
 func (p *Provider) Key(e Event) string { return e.PaymentID }
+
+// VerifiesLocally implements payhook.LocalVerifier: with webhook secrets
+// ([WithSecrets]) Verify checks the signature with no network call, so
+// payhook's rate limit is charged only by deliveries that fail it; without
+// them Verify asks the status API, and every delivery is charged first.
+func (p *Provider) VerifiesLocally() bool { return p.signer != nil }
 
 // Verify authenticates and decodes a webhook, in this order:
 //
@@ -204,6 +214,12 @@ func (p *Provider) confirm(ctx context.Context, e *Event) error {
 
 // maxAnswers bounds the payments the Provider remembers.
 const maxAnswers = 10_000
+
+// unsettledTTL is how long a "pending" or "not found" answer is
+// remembered without a webhook secret: forged webhooks naming one payment,
+// and the inbox's retries of it, then cost one status call per payment
+// that long.
+const unsettledTTL = 10 * time.Second
 
 // settled reports whether a payment's status is final, so that the status
 // API's answer can be remembered ([WithAnswerTTL]).

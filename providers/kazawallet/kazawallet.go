@@ -24,7 +24,10 @@ type Provider struct {
 	signers []*signer // one per key pair: New's, then WithSecrets'
 }
 
-var _ payhook.Provider[Event] = (*Provider)(nil)
+var (
+	_ payhook.Provider[Event] = (*Provider)(nil)
+	_ payhook.LocalVerifier   = (*Provider)(nil)
+)
 
 // New returns a Provider for the merchant account with apiKey and apiSecret,
 // the credentials shown in Kazawallet's merchant settings, and the key
@@ -51,6 +54,11 @@ func (p *Provider) Name() string { return Name }
 
 // Key returns the event's order id: one payment link, one notification.
 func (p *Provider) Key(e Event) string { return e.OrderID }
+
+// VerifiesLocally implements payhook.LocalVerifier: Verify checks the
+// signature with no network call, so payhook's rate limit is charged only
+// by deliveries that fail it.
+func (p *Provider) VerifiesLocally() bool { return true }
 
 // Verify decodes a webhook body, JSON or form-encoded, and checks its secret
 // against the amount and order id with every key pair. See the package

@@ -348,3 +348,18 @@ func TestDuplicateKeysRefused(t *testing.T) {
 	_, err = p.Verify(context.Background(), nil, []byte(`{"order_id":"ord_1","amount":"10.00","secret":"`+sig+`","status":"fulfilled","extra":{"amount":"1"}}`))
 	assert.NoError(t, err, "a key repeated in another object is no duplicate")
 }
+
+// TestEventSurvivesJSON (issue 17): an event comes back whole from
+// json.Marshal and json.Unmarshal, as it does from an inbox.
+func TestEventSurvivesJSON(t *testing.T) {
+	p, err := kazawallet.New(apiKey, apiSecret)
+	require.NoError(t, err)
+	e, err := p.Verify(context.Background(), nil, jsonBody(t, map[string]any{"order_id": "ord_1", "amount": "10.50",
+		"secret": kazawallet.Sign(apiKey, apiSecret, "10.50", "ord_1"), "status": "fulfilled", "ref": "user-7", "currency": "USD"}))
+	require.NoError(t, err)
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	var back kazawallet.Event
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, e, back)
+}

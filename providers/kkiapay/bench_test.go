@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
-	"github.com/payhook/payhook/internal/benchtest"
+	"github.com/payhook/payhook/internal/testsupport/benchtest"
 )
 
 // The benchmarks below measure the whole middleware path on one KKiaPay

@@ -83,8 +83,10 @@ type Transaction struct {
 	PerformedOn time.Time `json:"performed_on,omitzero"`
 	// Client is the paying customer.
 	Client Customer `json:"client"`
-	// Raw is the API's answer as received, for fields not typed here.
-	Raw json.RawMessage `json:"-"`
+	// Raw is the API's answer as received, for fields not typed here. It
+	// survives a JSON round trip (an inbox keeps events as JSON) as
+	// compact JSON.
+	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
 // DecodeState decodes State into v, as json.Unmarshal does. With no State

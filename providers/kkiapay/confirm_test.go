@@ -2,6 +2,7 @@ package kkiapay_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -398,4 +399,24 @@ func TestConfirmationsInFlightCapped(t *testing.T) {
 	require.NoError(t, <-errs)
 	require.NoError(t, <-errs)
 	assert.Len(t, api.calls(), 2)
+}
+
+// TestEventSurvivesJSON (issue 17): an event, its confirmation included,
+// comes back whole from json.Marshal and json.Unmarshal, as it does from
+// an inbox; Transaction.Raw was lost.
+func TestEventSurvivesJSON(t *testing.T) {
+	api := newFakeAPI(t)
+	api.transaction(t, "3iH6wjHJ3", map[string]any{"amount": 1000, "state": `{"orderId":"ord_42"}`, "extra": "kept in Raw"})
+	p := mustNew(t, kkiapay.WithConfirmation(api.client(t)))
+	e, err := p.Verify(context.Background(), signed(hashSecret), with(t, map[string]any{"stateData": `{"orderId":"ord_42"}`}))
+	require.NoError(t, err)
+	require.NoError(t, p.Confirm(context.Background(), &e))
+	require.NotNil(t, e.Confirmation)
+	require.Contains(t, string(e.Confirmation.Raw), "kept in Raw")
+
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	var back kkiapay.Event
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, e, back)
 }

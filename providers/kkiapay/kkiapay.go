@@ -33,6 +33,7 @@ type Provider struct {
 var (
 	_ payhook.Provider[Event]  = (*Provider)(nil)
 	_ payhook.Confirmer[Event] = (*Provider)(nil)
+	_ payhook.LocalVerifier    = (*Provider)(nil)
 )
 
 // New returns a Provider that accepts webhooks whose x-kkiapay-secret header
@@ -63,6 +64,12 @@ func (p *Provider) Name() string { return Name }
 
 // Key returns the event's transaction id.
 func (p *Provider) Key(e Event) string { return e.TransactionID }
+
+// VerifiesLocally implements payhook.LocalVerifier: Verify compares the
+// x-kkiapay-secret header with no network call (confirmation, when on,
+// comes after the claim), so payhook's rate limit is charged only by
+// deliveries that fail it.
+func (p *Provider) VerifiesLocally() bool { return true }
 
 // Verify checks the x-kkiapay-secret header against the configured secrets,
 // before it reads the body; then decodes the body. A missing,

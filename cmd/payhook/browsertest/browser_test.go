@@ -43,6 +43,13 @@ var credentials = []string{
 func TestBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	bin := buildPayhook(t)
+	t.Cleanup(func() { // after the processes stopped
+		for _, f := range []string{"payhook.db", "payhook.db-wal", "payhook.db-shm"} {
+			if _, err := os.Stat(f); err == nil {
+				t.Errorf("payhook serve left %s in the package's directory: run it in a temporary one", f)
+			}
+		}
+	})
 
 	sandboxAddr := freeAddr(t)
 	sandboxURL := "http://" + sandboxAddr
@@ -273,12 +280,15 @@ type proc struct {
 	stdout, stderr *output
 }
 
-// start runs bin with args and env until the test ends, then stops it with
-// SIGTERM as a terminal's Ctrl-C would, and checks that it exits cleanly.
+// start runs bin with args and env until the test ends, in a temporary
+// directory (where serve keeps its default store, payhook.db), then stops
+// it with SIGTERM as a terminal's Ctrl-C would, and checks that it exits
+// cleanly.
 func start(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{stdout: &output{}, stderr: &output{}}
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = t.TempDir()
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, p.stdout, p.stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() {

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/examples/internal/shop"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
@@ -124,13 +125,13 @@ func Run[H http.Handler](t *testing.T, newServer NewServer[H]) {
 	rt := payhooktest.Handler(Server(t, env, newServer))
 	for _, d := range env.deliveries() {
 		t.Run(d.name, func(t *testing.T) {
-			forged := payhooktest.Deliver(rt, d.forged(), d.policy)
+			forged := deliver.Send(rt, d.forged(), d.policy)
 			assert.Equal(t, http.StatusUnauthorized, forged.Last().Status, "forged: %v", forged)
 			o := env.Order(t, d.order)
 			assert.Equal(t, shop.Pending, o.Status, "a forged webhook changed the order")
 			assert.Empty(t, o.History)
 
-			first := payhooktest.Deliver(rt, d.genuine(), d.policy)
+			first := deliver.Send(rt, d.genuine(), d.policy)
 			require.True(t, first.Acknowledged(), "genuine: %v", first)
 			assert.Len(t, first.Attempts, 1, "the provider had to retry")
 			o = env.Order(t, d.order)
@@ -140,7 +141,7 @@ func Run[H http.Handler](t *testing.T, newServer NewServer[H]) {
 			assert.Equal(t, d.payment, o.History[0].ID)
 
 			calls := env.apiCalls()
-			dup := payhooktest.Deliver(rt, d.genuine(), d.policy)
+			dup := deliver.Send(rt, d.genuine(), d.policy)
 			assert.True(t, dup.Acknowledged(), "duplicate: %v", dup)
 			assert.Len(t, env.Order(t, d.order).History, 1, "a duplicate reached the handler")
 			// An unsigned KasperoPay webhook is confirmed before its payment
@@ -158,7 +159,7 @@ type delivery struct {
 	order    string // the shop's order it pays or fails
 	payment  string // the provider's id, which the order's history records
 	want     shop.Status
-	policy   payhooktest.Policy
+	policy   deliver.Policy
 	genuine  func() *http.Request
 	forged   func() *http.Request
 }

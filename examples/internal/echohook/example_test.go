@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/examples/internal/echohook"
 	"github.com/payhook/payhook/examples/internal/shop"
 	"github.com/payhook/payhook/payhooktest"
@@ -43,7 +44,7 @@ func ExampleMiddleware() {
 	paid := kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "order-42",
 		Type: kazawallet.Fulfilled, Currency: "USD"}
 	for range 2 {
-		res := payhooktest.Deliver(payhooktest.Handler(e), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
+		res := deliver.Send(payhooktest.Handler(e), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 		fmt.Println(res.Last().Status)
 	}
 	o, _ := orders.Get(context.Background(), "order-42")

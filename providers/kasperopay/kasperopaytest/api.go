@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 )
@@ -77,7 +79,7 @@ func (a *API) route(r *http.Request, _ []byte) payhooktest.Route {
 	raw, ok := strings.CutPrefix(r.URL.EscapedPath(), statusPath)
 	id, err := url.PathUnescape(raw)
 	if r.Method != http.MethodGet || !ok || err != nil || id == "" || strings.Contains(raw, "/") {
-		return payhooktest.NotFoundPage(r)
+		return notFound(r, "")
 	}
 	return payhooktest.Route{ID: id, OK: true}
 }
@@ -86,11 +88,11 @@ func (a *API) write(w http.ResponseWriter, _ *http.Request, _ string, _ []byte, 
 	p, isPayment := ans.Payload().(kasperopay.Payment)
 	switch {
 	case isPayment:
-		payhooktest.WriteBody(w, http.StatusOK, string(paymentJSON(p)))
+		providertest.WriteBody(w, http.StatusOK, string(paymentJSON(p)))
 	case ans.Payload() != nil:
-		payhooktest.WrongPayload(w, kasperopay.Name, ans)
+		providertest.WrongPayload(w, kasperopay.Name, ans.Payload())
 	default:
-		payhooktest.WriteBody(w, http.StatusNotFound, `{"error":"Payment not found"}`)
+		providertest.WriteBody(w, http.StatusNotFound, `{"error":"Payment not found"}`)
 	}
 }
 
@@ -109,7 +111,7 @@ func paymentJSON(p kasperopay.Payment) []byte {
 		}
 		return &n
 	}
-	return payhooktest.MustJSON(struct {
+	return providertest.MustJSON(struct {
 		PaymentID   string       `json:"payment_id"`
 		Status      string       `json:"status"`
 		AmountKAS   *json.Number `json:"amount_kas"`
@@ -118,7 +120,7 @@ func paymentJSON(p kasperopay.Payment) []byte {
 		StoreName   string       `json:"store_name"`
 		ConfirmedAt *string      `json:"confirmed_at"`
 		ExpiresAt   *string      `json:"expires_at"`
-	}{p.PaymentID, string(p.Status), num(payhooktest.Number(p.AmountKAS)), num(payhooktest.Number(p.AmountUSD)), orNull(p.TxID), p.StoreName,
+	}{p.PaymentID, string(p.Status), num(jsonx.Number(p.AmountKAS.String())), num(jsonx.Number(p.AmountUSD.String())), orNull(p.TxID), p.StoreName,
 		stamp(p.ConfirmedAt), stamp(p.ExpiresAt)})
 }
 
@@ -128,4 +130,12 @@ func orNull(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// notFound is the Route of a request for a path the API does not have
+// ([providertest.NotFoundPage]), about id.
+func notFound(r *http.Request, id string) payhooktest.Route {
+	rt := payhooktest.Route{ID: id}
+	rt.Status, rt.Body = providertest.NotFoundPage(r)
+	return rt
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
@@ -33,7 +35,7 @@ func TestConformance(t *testing.T) {
 			}
 			if secret != "" {
 				opts = append(opts, kasperopay.WithSecrets(secret))
-				body, err := payhooktest.ReadBody(c.Genuine)
+				body, err := providertest.ReadBody(c.Genuine)
 				require.NoError(t, err)
 				c.Secrets = []string{secret, kasperopay.Sign(secret, body)}
 				c.Forged = append(c.Forged, sender.Forged("/webhooks/kasperopay", kpEvent))
@@ -51,7 +53,7 @@ func TestConformance(t *testing.T) {
 func deliverOnce(t *testing.T, p *kasperopay.Provider, r *http.Request, want int) {
 	t.Helper()
 	var app payhooktest.Recorder[kasperopay.Event]
-	res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, app.Handle)), r, payhooktest.Policy{})
+	res := deliver.Send(payhooktest.Handler(payhook.Handle(p, app.Handle)), r, deliver.Policy{})
 	assert.Equal(t, want, res.Last().Status, res.String())
 	assert.Equal(t, want == http.StatusOK, len(app.Events()) == 1)
 }
@@ -72,7 +74,7 @@ func TestHandle(t *testing.T) {
 	var app payhooktest.Recorder[kasperopay.Event]
 	rt := payhooktest.Handler(payhook.Handle(p, app.Handle))
 	for range 2 {
-		res := payhooktest.Deliver(rt, sender.Request("/webhooks/kasperopay", kpEvent), sender.Policy())
+		res := deliver.Send(rt, sender.Request("/webhooks/kasperopay", kpEvent), sender.Policy())
 		require.True(t, res.Acknowledged(), res.String())
 	}
 	assert.Equal(t, []kasperopay.Event{want}, app.Events())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
@@ -34,7 +35,7 @@ func ExampleAPI() {
 	api.Set("pay_down", payhooktest.Down())
 	api.Set("pay_slow", payhooktest.Slow(time.Hour, kasperopaytest.Payment(kasperopaytest.ConfirmedPayment(event("pay_slow")))))
 	for _, id := range []string{"pay_ok", "pay_cheaper", "pay_unknown", "pay_down", "pay_slow"} {
-		res := payhooktest.Deliver(h, sender.Request("/webhooks/kasperopay", event(id)), sender.Policy())
+		res := deliver.Send(h, sender.Request("/webhooks/kasperopay", event(id)), sender.Policy())
 		fmt.Println(id, res.Last().Status)
 	}
 	// Output:

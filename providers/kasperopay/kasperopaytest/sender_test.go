@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
@@ -118,7 +119,7 @@ func FuzzRoundTrip(f *testing.F) {
 func readAll(t *testing.T, r *http.Request) []byte {
 	t.Helper()
 	require.NotNil(t, r.GetBody, "the request can be sent again")
-	b, err := payhooktest.ReadBody(r)
+	b, err := providertest.ReadBody(r)
 	require.NoError(t, err)
 	return b
 }

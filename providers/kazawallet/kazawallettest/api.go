@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
@@ -95,7 +96,7 @@ func (a *API) route(r *http.Request, body []byte) payhooktest.Route {
 	_ = json.Unmarshal(body, &in)
 	switch {
 	case r.Method != http.MethodPost || r.URL.Path != "/wallet/createPaymentLink":
-		return payhooktest.NotFoundPage(r)
+		return notFound(r, "")
 	case r.Header.Get("X-Api-Key") != APIKey:
 		return payhooktest.Route{ID: in.Ref, Status: http.StatusNotFound, Body: unknownUser}
 	}
@@ -105,9 +106,9 @@ func (a *API) route(r *http.Request, body []byte) payhooktest.Route {
 func (a *API) write(w http.ResponseWriter, r *http.Request, _ string, body []byte, ans payhooktest.Answer) {
 	switch {
 	case ans.Payload() != nil:
-		payhooktest.WrongPayload(w, kazawallet.Name, ans)
+		providertest.WrongPayload(w, kazawallet.Name, ans.Payload())
 	case ans.IsNotFound():
-		payhooktest.WriteBody(w, http.StatusNotFound, unknownUser)
+		providertest.WriteBody(w, http.StatusNotFound, unknownUser)
 	default:
 		a.create(w, r, body)
 	}
@@ -119,7 +120,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, body []byte) {
 	_ = json.Unmarshal(body, &in)
 	amount, err := payhook.ParseAmount(in.Amount)
 	if err != nil || in.Currency == "" {
-		payhooktest.WriteBody(w, http.StatusBadRequest, `{"success":false,"error":"amount and currency are required"}`)
+		providertest.WriteBody(w, http.StatusBadRequest, `{"success":false,"error":"amount and currency are required"}`)
 		return
 	}
 	a.mu.Lock()
@@ -128,5 +129,13 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, body []byte) {
 		Currency: in.Currency, Email: in.Email, Ref: in.Ref, RedirectURL: in.RedirectURL}
 	a.links = append(a.links, l)
 	a.mu.Unlock()
-	payhooktest.WriteBody(w, http.StatusOK, string(payhooktest.MustJSON(map[string]string{"url": l.URL, "order_id": l.OrderID})))
+	providertest.WriteBody(w, http.StatusOK, string(providertest.MustJSON(map[string]string{"url": l.URL, "order_id": l.OrderID})))
+}
+
+// notFound is the Route of a request for a path the API does not have
+// ([providertest.NotFoundPage]), about id.
+func notFound(r *http.Request, id string) payhooktest.Route {
+	rt := payhooktest.Route{ID: id}
+	rt.Status, rt.Body = providertest.NotFoundPage(r)
+	return rt
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
@@ -46,7 +47,7 @@ func TestHandle(t *testing.T) {
 	want := kwEvent
 	want.SignedAmount = "10.00"
 	var app payhooktest.Recorder[kazawallet.Event]
-	res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/webhooks/kazawallet", kwEvent), sender.Policy())
+	res := deliver.Send(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/webhooks/kazawallet", kwEvent), sender.Policy())
 	require.True(t, res.Acknowledged(), res.String())
 	assert.Equal(t, []kazawallet.Event{want}, app.Events())
 }
@@ -78,28 +79,28 @@ func TestClockMovesLeasesAndRetention(t *testing.T) {
 	var app payhooktest.Recorder[kazawallet.Event]
 	release := app.Hold()
 	rt := payhooktest.Handler(payhook.Handle(p, app.Handle, append(clock.Options(), payhook.WithLease(time.Minute), payhook.WithRetention(time.Hour))...))
-	deliver := func() payhooktest.Result {
-		return payhooktest.Deliver(rt, sender.Request("/", kwEvent), sender.Policy())
+	deliverOne := func() deliver.Result {
+		return deliver.Send(rt, sender.Request("/", kwEvent), sender.Policy())
 	}
 
-	first := make(chan payhooktest.Result)
-	go func() { first <- deliver() }()
+	first := make(chan deliver.Result)
+	go func() { first <- deliverOne() }()
 	require.Eventually(t, func() bool { return app.Calls() == 1 }, 10*time.Second, time.Millisecond)
-	res := deliver()
+	res := deliverOne()
 	assert.Equal(t, http.StatusConflict, res.Last().Status, "in flight")
 	assert.Equal(t, "1", res.Last().RetryAfter)
 
 	clock.Advance(time.Minute)
 	release()
-	res = deliver()
+	res = deliverOne()
 	assert.Equal(t, http.StatusOK, res.Last().Status, "the first delivery's lease has ended: the event is processed again")
 	assert.Equal(t, "ok\n", res.Last().Body)
 	assert.Equal(t, http.StatusOK, (<-first).Last().Status, "the first delivery's handler succeeded too")
 
-	res = deliver()
+	res = deliverOne()
 	assert.Equal(t, "already processed\n", res.Last().Body)
 	clock.Advance(time.Hour)
-	res = deliver()
+	res = deliverOne()
 	assert.Equal(t, "ok\n", res.Last().Body, "past the retention the event is forgotten")
 	assert.Len(t, app.Events(), 3)
 }

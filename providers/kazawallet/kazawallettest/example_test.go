@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
@@ -57,7 +58,7 @@ func ExampleAPI() {
 	})
 	paid := api.Links()[0].Event(kazawallet.Fulfilled)
 	sender := kazawallettest.Sender{APIKey: "api-key", APISecret: "api-secret"}
-	payhooktest.Deliver(payhooktest.Handler(h), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
+	deliver.Send(payhooktest.Handler(h), sender.Request("/webhooks/kazawallet", paid), sender.Policy())
 	// Output:
 	// created lnk_1
 	// link lnk_1 paid: true 25.00 USD

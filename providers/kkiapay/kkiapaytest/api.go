@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook/internal/jsonx"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
@@ -124,9 +125,7 @@ func (a *API) route(r *http.Request, body []byte) payhooktest.Route {
 	rt := payhooktest.Route{ID: string(in.TransactionID)}
 	switch {
 	case r.Method != http.MethodPost || r.URL.Path != statusPath && r.URL.Path != revertPath:
-		nf := payhooktest.NotFoundPage(r)
-		nf.ID = rt.ID
-		return nf
+		return notFound(r, rt.ID)
 	case r.Header.Get("X-Api-Key") != PublicKey || r.Header.Get("X-Private-Key") != PrivateKey ||
 		r.Header.Get("X-Secret-Key") != SecretKey:
 		rt.Status, rt.Body = http.StatusUnauthorized, `{"status":401,"message":"Unauthorized: bad api keys"}`
@@ -144,18 +143,17 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, id string, _ []byte,
 			tx.Status = kkiapay.StatusReverted
 			a.Set(id, Transaction(tx))
 		}
-		payhooktest.WriteBody(w, http.StatusOK, string(TransactionJSON(tx)))
+		providertest.WriteBody(w, http.StatusOK, string(transactionJSON(tx)))
 	case ans.Payload() != nil:
-		payhooktest.WrongPayload(w, kkiapay.Name, ans)
+		providertest.WrongPayload(w, kkiapay.Name, ans.Payload())
 	default: // NotFound, or no answer set
-		payhooktest.WriteBody(w, http.StatusNotFound, `{"message":"Transaction not found"}`)
+		providertest.WriteBody(w, http.StatusNotFound, `{"message":"Transaction not found"}`)
 	}
 }
 
-// TransactionJSON encodes tx as KKiaPay's status API sends it, for a fake
-// of that API of one's own (the sandbox of payhook serve uses it). Mind the
+// transactionJSON encodes tx as KKiaPay's status API sends it. Mind the
 // names: performed_at is an ISO 8601 instant, performedAt a dd/mm/yyyy date.
-func TransactionJSON(tx kkiapay.Transaction) []byte {
+func transactionJSON(tx kkiapay.Transaction) []byte {
 	var performedAt, performedOn string
 	if !tx.PerformedAt.IsZero() {
 		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
@@ -167,11 +165,11 @@ func TransactionJSON(tx kkiapay.Transaction) []byte {
 	if len(state) == 0 {
 		state = json.RawMessage("null")
 	}
-	fees := payhooktest.Number(tx.Fees)
+	fees := jsonx.Number(tx.Fees.String())
 	if fees == "" {
 		fees = "0"
 	}
-	return payhooktest.MustJSON(struct {
+	return providertest.MustJSON(struct {
 		PerformedAt      string           `json:"performed_at,omitempty"`
 		Type             string           `json:"type"`
 		Status           string           `json:"status"`
@@ -189,7 +187,15 @@ func TransactionJSON(tx kkiapay.Transaction) []byte {
 		TransactionID    string           `json:"transactionId"`
 		PerformedOn      string           `json:"performedAt,omitempty"`
 		Client           kkiapay.Customer `json:"client"`
-	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, payhooktest.Number(tx.Amount), fees,
-		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, payhooktest.Number(tx.Income), tx.TransactionID,
+	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, jsonx.Number(tx.Amount.String()), fees,
+		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, jsonx.Number(tx.Income.String()), tx.TransactionID,
 		performedOn, tx.Client})
+}
+
+// notFound is the Route of a request for a path the API does not have
+// ([providertest.NotFoundPage]), about id.
+func notFound(r *http.Request, id string) payhooktest.Route {
+	rt := payhooktest.Route{ID: id}
+	rt.Status, rt.Body = providertest.NotFoundPage(r)
+	return rt
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
@@ -52,7 +53,7 @@ func TestConformance(t *testing.T) {
 func deliverOnce(t *testing.T, p *kkiapay.Provider, r *http.Request, want int) {
 	t.Helper()
 	var app payhooktest.Recorder[kkiapay.Event]
-	res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, app.Handle)), r, payhooktest.Policy{})
+	res := deliver.Send(payhooktest.Handler(payhook.Handle(p, app.Handle)), r, deliver.Policy{})
 	assert.Equal(t, want, res.Last().Status, res.String())
 	assert.Equal(t, want == http.StatusOK, len(app.Events()) == 1)
 }
@@ -78,7 +79,7 @@ func TestHandle(t *testing.T) {
 			require.NoError(t, err)
 			var app payhooktest.Recorder[kkiapay.Event]
 			sender := kkiapaytest.Sender{Secret: "hash_secret"}
-			res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/webhooks/kkiapay", kkEvent), sender.Policy())
+			res := deliver.Send(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/webhooks/kkiapay", kkEvent), sender.Policy())
 			require.True(t, res.Acknowledged(), res.String())
 			got := app.Events()
 			require.Len(t, got, 1)
@@ -101,13 +102,13 @@ func TestRetriesAFailedHandler(t *testing.T) {
 	app.FailNext(2)
 	rt := payhooktest.Handler(payhook.Handle(p, app.Handle))
 
-	res := payhooktest.Deliver(rt, sender.Request("/webhooks/kkiapay", kkEvent), sender.Policy())
+	res := deliver.Send(rt, sender.Request("/webhooks/kkiapay", kkEvent), sender.Policy())
 	assert.Equal(t, []int{500, 500, 200}, res.Statuses(), res.String())
 	assert.Equal(t, time.Second, res.Last().Wait)
 	assert.Len(t, app.Events(), 1)
 	assert.Equal(t, 3, app.Calls())
 
-	res = payhooktest.Deliver(rt, sender.Request("/webhooks/kkiapay", kkEvent), sender.Policy())
+	res = deliver.Send(rt, sender.Request("/webhooks/kkiapay", kkEvent), sender.Policy())
 	assert.Equal(t, "already processed\n", res.Last().Body)
 	assert.Equal(t, 3, app.Calls(), "the processed event does not reach the handler again")
 }
@@ -159,12 +160,12 @@ func TestRetryCatchesUpWithTheAPI(t *testing.T) {
 	sender := kkiapaytest.Sender{Secret: "hash_secret"}
 	policy := sender.Policy()
 	policy.Sleep = func(ctx context.Context, d time.Duration) error {
-		if d == 2*kkiapaytest.Interval { // by the second retry the payment has gone through
+		if d == 2*kkiapay.RetryInterval { // by the second retry the payment has gone through
 			api.Confirm(kkEvent)
 		}
 		return nil
 	}
-	res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/webhooks/kkiapay", kkEvent), policy)
+	res := deliver.Send(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/webhooks/kkiapay", kkEvent), policy)
 	assert.Equal(t, []int{503, 503, 200}, res.Statuses(), res.String())
 	assert.Len(t, app.Events(), 1)
 }

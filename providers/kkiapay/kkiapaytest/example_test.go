@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kkiapay"
 	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
@@ -35,7 +36,7 @@ func Example() {
 		sender.Request("/webhooks/kkiapay", e),
 		sender.Forged("/webhooks/kkiapay", e),
 	} {
-		fmt.Println(payhooktest.Deliver(to, r, payhooktest.Policy{}).Last())
+		fmt.Println(deliver.Send(to, r, deliver.Policy{}).Last())
 	}
 	// Output:
 	// received tx_1 transaction.success 1000
@@ -81,7 +82,7 @@ func ExampleAPI() {
 		api.Confirm(e) // meanwhile the payment went through
 		return nil
 	}
-	fmt.Println(payhooktest.Deliver(payhooktest.Handler(h), sender.Request("/webhooks/kkiapay", e), policy))
+	fmt.Println(deliver.Send(payhooktest.Handler(h), sender.Request("/webhooks/kkiapay", e), policy))
 	fmt.Println(len(api.Calls()), "calls of the status API")
 	// Output:
 	// paid 1000 confirmed SUCCESS
@@ -109,7 +110,7 @@ func ExampleSender_Policy() {
 	sender := kkiapaytest.Sender{Secret: "hash-secret"}
 	e := kkiapay.Event{TransactionID: "tx_1", Type: kkiapay.TransactionSuccess, Amount: payhook.MustAmount("1000")}
 
-	res := payhooktest.Deliver(payhooktest.Handler(h), sender.Request("/webhooks/kkiapay", e), sender.Policy())
+	res := deliver.Send(payhooktest.Handler(h), sender.Request("/webhooks/kkiapay", e), sender.Policy())
 	fmt.Println(res)
 	fmt.Println("acknowledged:", res.Acknowledged())
 	// Output:

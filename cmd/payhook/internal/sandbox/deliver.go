@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -10,14 +11,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payhook/payhook/payhooktest"
+	"github.com/payhook/payhook/deliver"
 )
 
-// policy is how a provider delivers a webhook: the builders' Policy.
-type policy = payhooktest.Policy
+// policy is how a provider delivers a webhook: its Sender's Policy.
+type policy = deliver.Policy
 
 // sleep waits for real.
-var sleep = payhooktest.Sleep
+var sleep = deliver.Sleep
 
 // delivery is one delivery of a payment's webhook: its first attempt and
 // the retries its provider makes. The fields after the first group change
@@ -58,18 +59,23 @@ const (
 )
 
 // newDeliveryLocked builds p's webhook and records a delivery of it, which
-// sends again delivery resendOf when that is not 0. s.mu is held.
-func (s *Sandbox) newDeliveryLocked(p *payment, resendOf int) *delivery {
+// sends again delivery resendOf when that is not 0. s.mu is held. It fails
+// only when the provider's Sender cannot build the webhook.
+func (s *Sandbox) newDeliveryLocked(p *payment, resendOf int) (*delivery, error) {
 	target := p.provider.webhookURL()
-	r, pol, shown := p.provider.webhook(p, target)
-	body, _ := io.ReadAll(r.Body) // a bytes.Reader
+	r, pol, shown, err := p.provider.webhook(p, target)
+	if err != nil {
+		return nil, fmt.Errorf("the webhook could not be built: %w", err)
+	}
+	rc, _ := r.GetBody() // the Senders set it
+	body, _ := io.ReadAll(rc)
 	d := &delivery{
 		id: len(s.deliveries) + 1, payment: p, url: target, header: r.Header,
 		body: body, policy: pol, resendOf: resendOf, shown: shown,
 	}
 	s.deliveries = append(s.deliveries, d)
 	p.deliveries = append(p.deliveries, d)
-	return d
+	return d, nil
 }
 
 // resend delivers again delivery n: the same request, as its provider
@@ -115,7 +121,7 @@ func (s *Sandbox) start(d *delivery) {
 			s.mu.Unlock()
 			return s.sleep(ctx, wait)
 		}
-		res := payhooktest.Deliver(recorder{s: s, d: d}, r, p)
+		res := deliver.Send(recorder{s: s, d: d}, r, p)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if last := res.Last(); len(res.Attempts) > len(d.attempts) && last.Err != nil {

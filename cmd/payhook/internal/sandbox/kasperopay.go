@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kasperopay"
-	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 )
 
 // kasperopaySandbox plays KasperoPay: a payment's checkout, one delivery
@@ -153,13 +153,17 @@ func (k *kasperopaySandbox) settle(p *payment, v url.Values, now time.Time) (boo
 // customerAddress is the payer's address in every sandbox payment.
 const customerAddress = "kaspa:qz0sandbox0payhook0customer0address0for0local0testing0only"
 
-func (k *kasperopaySandbox) webhook(p *payment, target string) (*http.Request, policy, string) {
+func (k *kasperopaySandbox) webhook(p *payment, target string) (*http.Request, policy, string, error) {
 	e := kasperopay.Event{Type: kasperopay.PaymentCompleted, Timestamp: p.confirmedAt, MerchantID: "kpm_sandbox",
 		PaymentID: p.id, OrderID: p.orderID, AmountKAS: p.amount, AmountUSD: p.amountUSD, TransactionID: p.txid,
 		CustomerAddress: customerAddress, Item: p.item}
-	b := kasperopaytest.Sender{Secret: k.cfg.WebhookSecret}
-	r := b.Request(target, e)
-	return r, b.Policy(), show(r, b.Body(e), kasperopay.SignatureHeader)
+	b := kasperopay.Sender{Secret: k.cfg.WebhookSecret}
+	r, err := b.NewRequest(target, e)
+	if err != nil {
+		return nil, policy{}, "", err
+	}
+	body, _ := io.ReadAll(r.Body) // a bytes.Reader; r.GetBody gives it again
+	return r, b.Policy(), show(r, body, kasperopay.SignatureHeader), nil
 }
 
 func (k *kasperopaySandbox) details(p *payment) []detail {

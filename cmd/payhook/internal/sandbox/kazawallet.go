@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/payhook/payhook/providers/kazawallet"
-	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 )
 
 // kazawalletSandbox plays Kazawallet: createPaymentLink, the link's
@@ -158,12 +158,16 @@ func (k *kazawalletSandbox) settle(p *payment, v url.Values, _ time.Time) (bool,
 
 // webhook is the link's notification, signed over the amount as the
 // merchant sent it.
-func (k *kazawalletSandbox) webhook(p *payment, target string) (*http.Request, policy, string) {
-	b := kazawallettest.Sender{APIKey: k.cfg.APIKey, APISecret: k.cfg.APISecret}
+func (k *kazawalletSandbox) webhook(p *payment, target string) (*http.Request, policy, string, error) {
+	b := kazawallet.Sender{APIKey: k.cfg.APIKey, APISecret: k.cfg.APISecret}
 	e := kazawallet.Event{OrderID: p.id, Amount: p.amount, Ref: p.ref, Type: kazawallet.EventType(p.status), Currency: p.currency}
 	sig := kazawallet.Sign(k.cfg.APIKey, k.cfg.APISecret, p.amount.String(), p.id) // 88 characters of base64
-	r := b.Request(target, e)
-	return r, b.Policy(), show(r, bytes.ReplaceAll(b.Body(e), []byte(sig), []byte("REDACTED")))
+	r, err := b.NewRequest(target, e)
+	if err != nil {
+		return nil, policy{}, "", err
+	}
+	body, _ := io.ReadAll(r.Body) // a bytes.Reader; r.GetBody gives it again
+	return r, b.Policy(), show(r, bytes.ReplaceAll(body, []byte(sig), []byte("REDACTED"))), nil
 }
 
 func (k *kazawalletSandbox) details(p *payment) []detail {

@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -10,7 +12,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kkiapay"
-	"github.com/payhook/payhook/providers/kkiapay/kkiapaytest"
 )
 
 // kkiapaySandbox plays KKiaPay: a transaction's checkout, its webhook with
@@ -146,7 +147,51 @@ func kkiapayTransaction(p *payment) []byte {
 	if tx.Status == kkiapay.StatusSuccess || tx.Status == kkiapay.StatusReverted {
 		tx.Income = p.amount // the amount, less fees of 0
 	}
-	return kkiapaytest.TransactionJSON(tx)
+	return transactionJSON(tx)
+}
+
+// transactionJSON encodes tx as KKiaPay's status API sends it. Mind the
+// names: performed_at is an ISO 8601 instant, performedAt a dd/mm/yyyy
+// date. kkiapaytest's fake encodes it the same way.
+func transactionJSON(tx kkiapay.Transaction) []byte {
+	var performedAt, performedOn string
+	if !tx.PerformedAt.IsZero() {
+		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if !tx.PerformedOn.IsZero() {
+		performedOn = tx.PerformedOn.Format("02/01/2006")
+	}
+	state := tx.State
+	if len(state) == 0 {
+		state = json.RawMessage("null")
+	}
+	number := func(a payhook.Amount) json.Number { return json.Number(a.Canonical()) }
+	fees := number(tx.Fees)
+	if fees == "" {
+		fees = "0"
+	}
+	b, _ := json.Marshal(struct { // never fails: State is valid JSON
+		PerformedAt      string           `json:"performed_at,omitempty"`
+		Type             string           `json:"type"`
+		Status           string           `json:"status"`
+		Source           string           `json:"source"`
+		SourceCommonName string           `json:"source_common_name"`
+		Amount           json.Number      `json:"amount,omitempty"`
+		Fees             json.Number      `json:"fees"`
+		Reason           string           `json:"reason"`
+		FailureCode      string           `json:"failureCode"`
+		FailureMessage   string           `json:"failureMessage"`
+		State            json.RawMessage  `json:"state"`
+		PartnerID        string           `json:"partnerId"`
+		FeeSupportedBy   string           `json:"feeSupportedBy"`
+		Income           json.Number      `json:"income,omitempty"`
+		TransactionID    string           `json:"transactionId"`
+		PerformedOn      string           `json:"performedAt,omitempty"`
+		Client           kkiapay.Customer `json:"client"`
+	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, number(tx.Amount), fees,
+		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, number(tx.Income), tx.TransactionID,
+		performedOn, tx.Client})
+	return b
 }
 
 // kkiapayFailures are the failure codes KKiaPay sends.
@@ -211,16 +256,20 @@ func (k *kkiapaySandbox) settle(p *payment, v url.Values, now time.Time) (bool, 
 }
 
 // webhook is the transaction's transaction.success or transaction.failed.
-func (k *kkiapaySandbox) webhook(p *payment, target string) (*http.Request, policy, string) {
+func (k *kkiapaySandbox) webhook(p *payment, target string) (*http.Request, policy, string, error) {
 	e := kkiapay.Event{TransactionID: p.id, Type: kkiapay.TransactionSuccess, Account: p.account, Label: p.reason,
 		Method: kkiapay.Method(p.method), Amount: p.amount, Fees: payhook.MustAmount("0"), PartnerID: p.partnerID,
 		PerformedAt: p.performedAt}
 	if p.status == string(kkiapay.StatusFailed) {
 		e.Type, e.FailureCode, e.FailureMessage = kkiapay.TransactionFailed, p.failureCode, p.failureCode
 	}
-	b := kkiapaytest.Sender{Secret: k.cfg.HashSecret}
-	r := b.Request(target, e)
-	return r, b.Policy(), show(r, b.Body(e), kkiapay.SignatureHeader)
+	b := kkiapay.Sender{Secret: k.cfg.HashSecret}
+	r, err := b.NewRequest(target, e)
+	if err != nil {
+		return nil, policy{}, "", err
+	}
+	body, _ := io.ReadAll(r.Body) // a bytes.Reader; r.GetBody gives it again
+	return r, b.Policy(), show(r, body, kkiapay.SignatureHeader), nil
 }
 
 func (k *kkiapaySandbox) details(p *payment) []detail {

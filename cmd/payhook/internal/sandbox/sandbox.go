@@ -222,7 +222,7 @@ type provider interface {
 	settle(p *payment, v url.Values, now time.Time) (bool, error)
 	// webhook is p's webhook to target, how the provider delivers it, and
 	// the request as the pages show it, without secret or signature ([show]).
-	webhook(p *payment, target string) (r *http.Request, how policy, shown string)
+	webhook(p *payment, target string) (r *http.Request, how policy, shown string, err error)
 	// details describes p on the pages.
 	details(p *payment) []detail
 	// refresh updates p for the passing of time (a KasperoPay payment
@@ -311,7 +311,7 @@ func (s *Sandbox) settle(provider, id string, v url.Values) error {
 	}
 	var d *delivery
 	if err == nil && send {
-		d = s.newDeliveryLocked(p, 0)
+		d, err = s.newDeliveryLocked(p, 0)
 	}
 	status := p.status
 	s.mu.Unlock()

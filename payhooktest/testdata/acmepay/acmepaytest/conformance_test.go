@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
+	"github.com/payhook/payhook/internal/providertest"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/acmepay"
 	"github.com/payhook/payhook/providers/acmepay/acmepaytest"
@@ -23,7 +25,7 @@ func TestConformance(t *testing.T) {
 	}
 	sender := acmepaytest.Sender{Secret: "whsec_new_2b9d", Now: clock.Now}
 	genuine := sender.Request("/webhooks/acmepay", event)
-	body, err := payhooktest.ReadBody(genuine)
+	body, err := providertest.ReadBody(genuine)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestRetries(t *testing.T) {
 	var app payhooktest.Recorder[acmepay.Event]
 	app.FailNext(2)
 	sender := acmepaytest.Sender{Secret: "whsec"}
-	res := payhooktest.Deliver(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/", event), sender.Policy())
+	res := deliver.Send(payhooktest.Handler(payhook.Handle(p, app.Handle)), sender.Request("/", event), sender.Policy())
 	if !res.Acknowledged() || len(app.Events()) != 1 {
 		t.Fatalf("not processed once: %v, %d events", res, len(app.Events()))
 	}

@@ -1,16 +1,16 @@
-// Package storetest proves, through payhook's whole middleware over real
+// Package exactlyoncetest proves, through payhook's whole middleware over real
 // HTTP, that an [idempotency.Store] shared by replicas gives exactly-once
 // processing: deliveries racing on two replicas, a replica that hangs past
 // its lease, a server stopped and started again, a claim whose reply is
 // lost. Package [github.com/payhook/payhook/idempotency/idempotencytest]
-// checks a store's contract call by call; storetest checks what the
+// checks a store's contract call by call; exactlyoncetest checks what the
 // middleware makes of it, in real time against a real server.
 //
 // Each proof takes a func that returns a store with its own connections (a
 // replica of its own):
 //
 //	func TestReplicasProcessOnce(t *testing.T) {
-//		storetest.ReplicasProcessOnce(t, func(t testing.TB) idempotency.Store {
+//		exactlyoncetest.ReplicasProcessOnce(t, func(t testing.TB) idempotency.Store {
 //			return mystore.New(connect(t))
 //		})
 //	}
@@ -19,7 +19,7 @@
 // authenticates nothing: the proofs are about the store. Keys and order ids
 // are random, so a server may be shared with other tests. It imports only
 // the standard library, payhook and package idempotency.
-package storetest
+package exactlyoncetest
 
 import (
 	"bytes"
@@ -46,14 +46,14 @@ import (
 // {"order":"<id>"}, and its key is the id.
 type orders struct{}
 
-func (orders) Name() string { return "storetest" }
+func (orders) Name() string { return "exactlyoncetest" }
 
 func (orders) Verify(_ context.Context, _ http.Header, body []byte) (string, error) {
 	var d struct {
 		Order string `json:"order"`
 	}
 	if err := json.Unmarshal(body, &d); err != nil || d.Order == "" {
-		return "", fmt.Errorf("%w: storetest: want {\"order\":\"<id>\"}", payhook.ErrMalformed)
+		return "", fmt.Errorf("%w: exactlyoncetest: want {\"order\":\"<id>\"}", payhook.ErrMalformed)
 	}
 	return d.Order, nil
 }

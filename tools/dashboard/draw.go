@@ -88,7 +88,7 @@ func render(path string, panels []panelData) error {
 	label(img, f.big, text, margin+8, 34, "payhook webhooks")
 	label(img, f.body, muted, margin+8, 54, fmt.Sprintf("provider: All   ·   %s   ·   Prometheus 2.42, scraped every 1s, $__rate_interval = 10s",
 		time.Duration((t1-t0)*float64(time.Second)).Round(time.Second)))
-	note := "Drawn by observe/grafana/render from a real Prometheus's answers to payhook.json's queries: not a Grafana screenshot"
+	note := "Drawn by payhook's tools/dashboard from a real Prometheus's answers to payhook.json's queries: not a Grafana screenshot"
 	label(img, f.small, muted, width-margin-8-textWidth(f.small, note), 54, note)
 
 	panelW := (width - margin*(cols+1)) / cols

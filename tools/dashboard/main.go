@@ -1,4 +1,4 @@
-// Command render draws the picture of payhook's Grafana dashboard
+// Command dashboard draws the picture of payhook's Grafana dashboard
 // (docs/img/observability-dashboard.png) from a real run, where no Grafana
 // is at hand:
 //
@@ -19,9 +19,10 @@
 //  5. it draws each panel's series, in Grafana's dark theme and layout, to
 //     a PNG.
 //
-// Usage, from observe/grafana:
+// Usage, from tools/dashboard (a module of its own, so that the published
+// observe/grafana module does not require golang.org/x/image):
 //
-//	go run ./render -out ../../docs/img/observability-dashboard.png
+//	go run . -out ../../docs/img/observability-dashboard.png
 //
 // -save data.json keeps the query results, and -load data.json draws them
 // again without a run.
@@ -53,10 +54,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/observe/grafana"
 	"github.com/payhook/payhook/observe/prometheus"
-	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
@@ -155,13 +156,19 @@ func work(ctx context.Context) error {
 	if slow.Load() {
 		d += time.Duration(40+rand.IntN(120)) * time.Millisecond
 	}
-	return payhooktest.Sleep(ctx, d)
+	return deliver.Sleep(ctx, d)
 }
 
 // receiver starts payhook on a free port of 127.0.0.1.
 func receiver(ctx context.Context) (addr string, stop func(), err error) {
-	ib := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(4), inbox.WithBackoff(2*time.Second, 8*time.Second), inbox.WithWorkers(4))
-	metrics := prometheus.New(prometheus.WithInbox(ib), prometheus.WithProviders(kazawallet.Name, kkiapay.Name))
+	ib, err := inbox.New(inbox.NewMemory(), inbox.WithMaxAttempts(4), inbox.WithBackoff(2*time.Second, 8*time.Second), inbox.WithWorkers(4))
+	if err != nil {
+		return "", nil, err
+	}
+	metrics, err := prometheus.New(prometheus.WithInbox(ib), prometheus.WithProviders(kazawallet.Name, kkiapay.Name))
+	if err != nil {
+		return "", nil, err
+	}
 	registry := prom.NewRegistry()
 	registry.MustRegister(metrics)
 	obs := payhook.WithObserver(metrics.Observer())

@@ -1,10 +1,10 @@
-package storetest_test
+package exactlyoncetest_test
 
 import (
 	"testing"
 
 	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/idempotency/storetest"
+	"github.com/payhook/payhook/idempotency/exactlyoncetest"
 )
 
 // The proofs need no server: two replicas sharing one memory store are two
@@ -12,14 +12,14 @@ import (
 
 func TestReplicasProcessOnceMemory(t *testing.T) {
 	shared := idempotency.NewMemory()
-	storetest.ReplicasProcessOnce(t, func(testing.TB) idempotency.Store { return shared })
+	exactlyoncetest.ReplicasProcessOnce(t, func(testing.TB) idempotency.Store { return shared })
 }
 
 func TestCrashedReplicaMemory(t *testing.T) {
 	shared := idempotency.NewMemory()
-	storetest.CrashedReplica(t, func(testing.TB) idempotency.Store { return shared })
+	exactlyoncetest.CrashedReplica(t, func(testing.TB) idempotency.Store { return shared })
 }
 
 func BenchmarkClaimCompleteMemory(b *testing.B) {
-	storetest.BenchmarkClaimComplete(b, idempotency.NewMemory(idempotency.WithMaxKeys(1<<22)))
+	exactlyoncetest.BenchmarkClaimComplete(b, idempotency.NewMemory(idempotency.WithMaxKeys(1<<22)))
 }

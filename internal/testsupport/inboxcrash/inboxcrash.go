@@ -2,16 +2,17 @@
 
 // Package inboxcrash is the crash test that the inbox backends on a
 // database that several processes share (sqliteinbox, riverinbox) pass: a
-// real process serving Kazawallet deliveries with payhook.Handle and
-// running the inbox is killed with SIGKILL while attempts run and
-// deliveries arrive from six clients; every delivery it acknowledged must
-// be in the inbox with its key done, and a new process on the same
-// database must take the abandoned attempts back after the lease and run
-// every entry to done, each once.
+// real process serving deliveries with payhook.Handle and running the
+// inbox is killed with SIGKILL while attempts run and deliveries arrive
+// from six clients; every delivery it acknowledged must be in the inbox
+// with its key done, and a new process on the same database must take the
+// abandoned attempts back after the lease and run every entry to done,
+// each once.
 //
 // The test binary plays the application: its TestMain calls [Main] first,
-// and the test calls [Run]. It lives below inbox, not in the root's
-// internal/: it imports payhook itself, which packages there never do.
+// and the test calls [Run]. Like every package of internal/, it never
+// imports the root package: the test gives it the provider's handler
+// ([App.Serve]) and its deliveries ([Test.Webhook]).
 package inboxcrash
 
 import (
@@ -33,17 +34,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/inbox"
-	"github.com/payhook/payhook/internal/testserver"
-	"github.com/payhook/payhook/providers/kazawallet"
-)
-
-// The application's Kazawallet credentials.
-const (
-	APIKey    = "test_api_key"
-	APISecret = "test_api_secret"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
 // The variables that make the test binary the application: its mode, and
@@ -52,12 +45,6 @@ const (
 	modeEnv = "PAYHOOK_INBOXCRASH_MODE"
 	dbEnv   = "PAYHOOK_INBOXCRASH_DB"
 )
-
-// Webhook is a signed Kazawallet delivery of order id.
-func Webhook(id string) string {
-	return `{"order_id":"` + id + `","amount":"10.00","status":"fulfilled","currency":"USD","ref":"r","secret":"` +
-		kazawallet.Sign(APIKey, APISecret, "10.00", id) + `"}`
-}
 
 // App is what the application runs on.
 type App struct {
@@ -69,6 +56,10 @@ type App struct {
 	Lease, Timeout time.Duration
 	// Close, if not nil, is called when the application stops.
 	Close func()
+	// Serve returns the application's handler: payhook.Handle of the
+	// provider of [Test.Webhook], with ib and store, whose func calls fn
+	// with the event's key.
+	Serve func(ib *inbox.Inbox, store idempotency.Store, fn func(ctx context.Context, key string) error) (http.Handler, error)
 }
 
 // Main plays the application if the test binary was started as one by
@@ -106,23 +97,26 @@ func child(mode, db string, open func(ctx context.Context, db string) (App, erro
 		defer mu.Unlock()
 		fmt.Printf(format+"\n", args...)
 	}
-	fn := func(ctx context.Context, e kazawallet.Event) error {
-		say("done %s", e.OrderID)
+	fn := func(ctx context.Context, key string) error {
+		say("done %s", key)
 		return nil
 	}
 	switch mode {
 	case "block":
-		fn = func(ctx context.Context, e kazawallet.Event) error {
-			say("started %s", e.OrderID)
+		fn = func(ctx context.Context, key string) error {
+			say("started %s", key)
 			select {} // until the process is killed
 		}
 	case "work":
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
 	}
-	ib := inbox.New(app.Backend, inbox.WithWorkers(4), inbox.WithLease(app.Lease),
+	ib, err := inbox.New(app.Backend, inbox.WithWorkers(4), inbox.WithLease(app.Lease),
 		inbox.WithTimeout(app.Timeout), inbox.WithBackoff(0, 0))
-	kw, err := kazawallet.New(APIKey, APISecret)
+	if err != nil {
+		return err
+	}
+	h, err := app.Serve(ib, app.Store, fn)
 	if err != nil {
 		return err
 	}
@@ -130,7 +124,7 @@ func child(mode, db string, open func(ctx context.Context, db string) (App, erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: payhook.Handle(kw, fn, payhook.WithInbox(ib), payhook.WithStore(app.Store))}
+	srv := &http.Server{Handler: h}
 	go srv.Serve(ln)
 	defer srv.Close()
 	say("listening %s", ln.Addr())
@@ -147,6 +141,10 @@ type Test struct {
 	Open func(t *testing.T) (inbox.Backend, idempotency.Store)
 	// Abandoned is in the error of an attempt taken back after the kill.
 	Abandoned string
+	// Provider is the name of the provider of Webhook, and Webhook a
+	// delivery of it, signed, whose key is key.
+	Provider string
+	Webhook  func(key string) string
 }
 
 // Run runs the crash test.
@@ -169,7 +167,7 @@ func Run(t *testing.T, c Test) {
 		go func() {
 			defer wg.Done()
 			for id := range ids {
-				res, err := http.Post("http://"+first.Addr+"/", "application/json", strings.NewReader(Webhook(id)))
+				res, err := http.Post("http://"+first.Addr+"/", "application/json", strings.NewReader(c.Webhook(id)))
 				if err != nil {
 					continue // killed before it answered: not acknowledged
 				}
@@ -210,10 +208,10 @@ func Run(t *testing.T, c Test) {
 	// Every acknowledged delivery is there, with its key done.
 	b, store := c.Open(t)
 	for _, id := range acked {
-		info, err := b.Get(ctx, "kazawallet:"+id)
+		info, err := b.Get(ctx, c.Provider+":"+id)
 		require.NoError(t, err, "the entry of acknowledged order %s", id)
 		assert.NotEqual(t, inbox.Done, info.State)
-		state, err := store.Claim(ctx, "kazawallet:"+id, idempotency.NewToken(), time.Minute)
+		state, err := store.Claim(ctx, c.Provider+":"+id, idempotency.NewToken(), time.Minute)
 		require.NoError(t, err)
 		assert.Equal(t, idempotency.Done, state, "the key of acknowledged order %s", id)
 	}

@@ -1,0 +1,201 @@
+package payhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/internal/optcheck"
+)
+
+var (
+	// ErrUnexpected means a paid payment matches no expectation
+	// ([WithExpectations]): none has its id, nor its reference. The
+	// expectation may not be added yet (the page that got a KKiaPay
+	// transaction id from the widget races its webhook), so the delivery
+	// is answered 503 with Retry-After, and an inbox retries it, until its
+	// last attempt: then it is dead, kept for an operator. The handler
+	// never sees it.
+	ErrUnexpected = errors.New("payhook: payment not expected")
+	// ErrMismatch means a payment contradicts its expectation: a paid
+	// amount or currency other than expected, an expectation already
+	// settled by another payment, a payment id that already settled another
+	// expectation, an expectation cancelled, or a reference that names an
+	// expectation of another payment id. It is never credited: the handler
+	// never sees it. With an inbox its entry is dead at once, kept for an
+	// operator (payhook inbox list --state dead); without, the delivery is
+	// answered 500 and logged at error level with both sides. Status 500.
+	ErrMismatch = errors.New("payhook: payment does not match its expectation")
+)
+
+// unexpectedRetryAfter is the Retry-After of ErrUnexpected, in seconds:
+// the time an application takes to add the expectation it was racing.
+const unexpectedRetryAfter = "5"
+
+// expectationKey is the context key of the expectation a payment settled.
+type expectationKey struct{}
+
+// ExpectationFrom returns the expectation that the event being handled
+// matched and settled ([WithExpectations]), and whether there was one. It
+// is the one way to find the order a payment pays, for every provider:
+// the order is the one the application named when it added the
+// expectation (its Ref, or its ID), and the payment's amount and currency
+// are the expected ones, checked before the handler is called.
+func ExpectationFrom(ctx context.Context) (expect.Expectation, bool) {
+	x, ok := ctx.Value(expectationKey{}).(*expect.Expectation)
+	if !ok || x == nil {
+		return expect.Expectation{}, false
+	}
+	return *x, true
+}
+
+// WithExpectations checks each payment against the application's
+// expectations in store before the handler sees it (see package expect),
+// and settles the expectation it matches:
+//
+//   - the expectation is the one whose ID is the payment's id, or, when
+//     none is, the one whose Ref is the payment's reference (Kazawallet's
+//     ref, KKiaPay's partnerId, KasperoPay's order_id) and that names no
+//     other payment id;
+//   - a paid amount and currency must be the expected ones, compared as
+//     numbers and without regard to case; each expectation is settled
+//     once, and each payment id settles at most one expectation, so a
+//     captured webhook replayed with another reference credits nothing.
+//     A payment that fails any of this is [ErrMismatch]: never credited,
+//     kept for an operator;
+//   - a paid payment that matches no expectation is [ErrUnexpected],
+//     retried (the expectation may be on its way); one that is not paid
+//     (failed, timed out) reaches the handler without an expectation.
+//
+// The handler finds the matched expectation with [ExpectationFrom]. The
+// event must give a [Payment] (every provider's does): WithExpectations
+// on another event type, or with a nil store, is refused ([ErrConfig]).
+// Without an inbox, an expectation that a delivery settled is reopened
+// when the handler fails, so that a retry or a poll settles it again.
+func WithExpectations(store expect.Store) Option {
+	return func(c *config) {
+		if store == nil {
+			c.refused.Add("WithExpectations(nil)")
+			return
+		}
+		c.expect = store
+	}
+}
+
+// WithReconciler registers [Handle]'s provider with r, the second door:
+// when the provider is a [Poller] (KKiaPay with its API keys, KasperoPay),
+// r polls its status API for the expectations no webhook has settled and
+// hands each payment it finds to this Handle's pipeline, as if its webhook
+// had come: same key, store, inbox, observer and handler, so the door that
+// comes second finds the payment already processed. It implies
+// WithExpectations(r.Store()) unless another store is given. A provider
+// that is not a Poller (Kazawallet) gets the expectations only: r reports
+// them overdue. One Handle per provider per Reconciler; an option of
+// Handle only (Middleware's next handler cannot be called from a poll).
+func WithReconciler(r *Reconciler) Option {
+	return func(c *config) { optcheck.NotNil(&c.refused, "WithReconciler", r, &c.reconciler) }
+}
+
+// expectations completes the engine's configuration of expectations: the
+// reconciler's store when none is given, and the check that E gives a
+// Payment.
+func (e *engine[E]) expectations() error {
+	if e.reconciler != nil && e.expect == nil {
+		e.expect = e.reconciler.store
+	}
+	if e.expect == nil {
+		return nil
+	}
+	var zero E
+	if _, ok := any(zero).(Payer); !ok {
+		return fmt.Errorf("%w: WithExpectations: %T has no Payment method", ErrConfig, zero)
+	}
+	return nil
+}
+
+// register makes the reconciler poll p's expectations through this
+// engine, when p is a Poller.
+func (e *engine[E]) register() {
+	if e.reconciler == nil {
+		return
+	}
+	if poller, ok := e.p.(Poller[E]); ok {
+		e.poller = poller
+		e.reconciler.register(e.name, e.poll)
+	}
+}
+
+// expected checks d's payment against its expectation and settles it, and
+// records the expectation in d for the handler ([ExpectationFrom]).
+func (e *engine[E]) expected(d *delivery[E]) error {
+	if e.expect == nil {
+		return nil
+	}
+	pay := any(d.event).(Payer).Payment()
+	x, err := e.findExpectation(d, pay)
+	switch {
+	case errors.Is(err, expect.ErrNotFound) && !pay.Paid():
+		return nil // nothing to credit: the handler may still want to know
+	case errors.Is(err, expect.ErrNotFound):
+		return fmt.Errorf("%w: %s payment %q (ref %q, %s %s)", ErrUnexpected, e.name, pay.ID, pay.Ref, pay.Amount, pay.Currency)
+	case err != nil:
+		return err
+	case pay.Outcome == "":
+		d.x = &x // not final: the handler sees it, the expectation stays pending
+		return nil
+	}
+	if pay.Paid() && !amountMatches(x, pay) {
+		return fmt.Errorf("%w: %s payment %q paid %s %s, expected %s %s for %s", ErrMismatch,
+			e.name, pay.ID, pay.Amount, pay.Currency, x.Amount, x.Currency, x.Key())
+	}
+	k, was := x.Key(), x.State
+	x, err = e.expect.Settle(d, k, expect.Settlement{PaymentID: pay.ID, Outcome: string(pay.Outcome), At: e.now()})
+	switch {
+	case errors.Is(err, expect.ErrSettled), errors.Is(err, expect.ErrConflict), errors.Is(err, expect.ErrState):
+		return fmt.Errorf("%w: %s payment %q for %s: %w", ErrMismatch, e.name, pay.ID, k, err)
+	case err != nil:
+		return fmt.Errorf("%w: expectations: %w", ErrUnavailable, err)
+	}
+	d.x, d.settledNow = &x, was != expect.Settled
+	return nil
+}
+
+// findExpectation returns the expectation of pay: by its id, else by its
+// reference when that expectation names no other payment id.
+func (e *engine[E]) findExpectation(ctx context.Context, pay Payment) (expect.Expectation, error) {
+	x, err := e.expect.Get(ctx, expect.Key{Provider: e.name, ID: pay.ID})
+	if errors.Is(err, expect.ErrNotFound) && pay.Ref != "" {
+		x, err = e.expect.Get(ctx, expect.Key{Provider: e.name, Ref: pay.Ref})
+		if err == nil && x.ID != "" && x.ID != pay.ID {
+			return x, fmt.Errorf("%w: %s payment %q names the reference %q of the expectation of payment %q",
+				ErrMismatch, e.name, pay.ID, pay.Ref, x.ID)
+		}
+	}
+	if err != nil && !errors.Is(err, expect.ErrNotFound) {
+		return x, fmt.Errorf("%w: expectations: %w", ErrUnavailable, err)
+	}
+	return x, err
+}
+
+// amountMatches reports whether a paid amount and currency are x's.
+func amountMatches(x expect.Expectation, pay Payment) bool {
+	want, err := ParseAmount(x.Amount)
+	return err == nil && !pay.Amount.IsZero() && pay.Amount.Equal(want) && strings.EqualFold(pay.Currency, x.Currency)
+}
+
+// reopen gives back the expectation that d settled, when its handler
+// failed without an inbox to retry it: a retry of the webhook, or a poll,
+// settles it again.
+func (e *engine[E]) reopen(d *delivery[E]) {
+	if !d.settledNow || d.x == nil {
+		return
+	}
+	ctx := &d.detached
+	if err := e.expect.Reopen(ctx, d.x.Key(), d.x.PaymentID); err != nil {
+		e.log(ctx, slog.LevelError, "payhook: expectation settled but its handler failed, and it could not be reopened",
+			slog.String("key", d.key), slog.Any("error", err))
+	}
+}
