@@ -95,7 +95,7 @@ func BenchmarkPageSQLite(b *testing.B) {
 	backend, err := sqliteinbox.New(fast)
 	require.NoError(b, err)
 	require.NoError(b, backend.Migrate(context.Background()))
-	fill(b, inbox.New(backend), n, 1)
+	fill(b, newInbox(b, backend), n, 1)
 	_, err = fast.Exec(`UPDATE payhook_inbox SET state = CASE
 		WHEN seq > :n - 10 THEN 'pending' WHEN seq > :n - 20 THEN 'dead' ELSE 'done' END,
 		attempts = CASE WHEN seq > :n - 10 THEN 0 WHEN seq > :n - 20 THEN 25 ELSE 1 END,
@@ -111,7 +111,7 @@ func BenchmarkPageSQLite(b *testing.B) {
 	require.NoError(b, err)
 	l, err := opspage.SQLite(db, sqliteinbox.DefaultTable)
 	require.NoError(b, err)
-	page, err := opspage.New(opspage.WithInbox(inbox.New(backend), l), opspage.WithRecorder(opspage.NewRecorder(nil)),
+	page, err := opspage.New(opspage.WithInbox(newInbox(b, backend), l), opspage.WithRecorder(opspage.NewRecorder(nil)),
 		opspage.WithProvider(kazawallet.Name, opspage.DecoderOf[kazawallet.Event]()))
 	require.NoError(b, err)
 	benchPage(b, page, n)
@@ -122,7 +122,7 @@ func BenchmarkPageSQLite(b *testing.B) {
 func BenchmarkPagePostgres(b *testing.B) {
 	n := benchEvents(b)
 	backend, lister, pool, schema := openRiver(b)
-	ib := inbox.New(backend)
+	ib := newInbox(b, backend)
 	fill(b, ib, n, 8)
 	_, err := pool.Exec(context.Background(), `WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id DESC) AS r FROM `+
 		pgx.Identifier{schema, "river_job"}.Sanitize()+`)
@@ -148,7 +148,7 @@ func BenchmarkPagePostgres(b *testing.B) {
 func BenchmarkPageRedis(b *testing.B) {
 	n := benchEvents(b)
 	backend, lister := backends[3].open(b)
-	ib := inbox.New(backend)
+	ib := newInbox(b, backend)
 	fill(b, ib, n, 8)
 	page, err := opspage.New(opspage.WithInbox(ib, lister(ib)), opspage.WithRecorder(opspage.NewRecorder(nil)),
 		opspage.WithProvider(kazawallet.Name, opspage.DecoderOf[kazawallet.Event]()))

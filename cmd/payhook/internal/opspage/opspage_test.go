@@ -29,7 +29,7 @@ import (
 	"github.com/payhook/payhook/inbox/asynqinbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
-	"github.com/payhook/payhook/internal/testserver"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
@@ -63,8 +63,9 @@ var backends = []backend{
 		require.NoError(t, err)
 		client := redis.NewClient(opts)
 		t.Cleanup(func() { client.Close() })
-		b := asynqinbox.New(client, asynqinbox.WithQueue("opspage_"+strings.ToLower(rand.Text())),
+		b, err := asynqinbox.New(client, asynqinbox.WithQueue("opspage_"+strings.ToLower(rand.Text())),
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
+		require.NoError(t, err)
 		return b, func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
 	}},
 }
@@ -91,6 +92,14 @@ func openRiver(t testing.TB) (*riverinbox.Backend, opspage.Lister, *pgxpool.Pool
 	return b, l, pool, schema
 }
 
+// newInbox returns inbox.New's inbox, failing the test on its error.
+func newInbox(t testing.TB, b inbox.Backend, opts ...inbox.Option) *inbox.Inbox {
+	t.Helper()
+	ib, err := inbox.New(b, opts...)
+	require.NoError(t, err)
+	return ib
+}
+
 // fixture is a page on an inbox whose handler fails the keys in failing.
 type fixture struct {
 	ib      *inbox.Inbox
@@ -109,7 +118,7 @@ func kazawalletEntry(key, ref, amount string, at time.Time) inbox.Entry {
 
 func newFixture(t *testing.T, b backend) *fixture {
 	backend, lister := b.open(t)
-	ib := inbox.New(backend, inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
+	ib := newInbox(t, backend, inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
 	f := &fixture{ib: ib, now: time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC), expects: expect.NewMemory()}
 	f.rec = opspage.NewRecorder(func() time.Time { return f.now })
 	page, err := opspage.New(opspage.WithInbox(ib, lister(ib)), opspage.WithRecorder(f.rec),
