@@ -255,8 +255,9 @@ func TestPage(t *testing.T) {
 			})
 			t.Run("cross-site posts refused", func(t *testing.T) {
 				for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "same-site"}, {"Origin", "http://evil.example"}} {
-					status, _, _ := f.post(t, "/replay", url.Values{"id": {"kazawallet:fail_2"}}, h...)
+					status, _, body := f.post(t, "/replay", url.Values{"id": {"kazawallet:fail_2"}}, h...)
 					assert.Equal(t, http.StatusForbidden, status, h)
+					assert.Contains(t, body, "a form of another site cannot replay or discard events")
 					status, _, _ = f.post(t, "/discard", url.Values{"id": {"kazawallet:fail_2"}, "confirm": {"discard"}}, h...)
 					assert.Equal(t, http.StatusForbidden, status, h)
 				}

@@ -196,7 +196,12 @@ func New(opts ...Option) (*Page, error) {
 	// A form of another site must not replay or discard events: refused
 	// 403 from the browser's Sec-Fetch-Site, or Origin against Host, as
 	// the sandbox's pages do.
-	p.handler = http.NewCrossOriginProtection().Handler(mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.fail(w, http.StatusForbidden, "Refused: a form of another site cannot replay or discard events. "+
+			"Open this page yourself and press the button here.")
+	}))
+	p.handler = cop.Handler(mux)
 	return p, nil
 }
 
