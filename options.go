@@ -53,7 +53,6 @@ type config struct {
 	inbox      *inbox.Inbox
 	observer   *Observer
 	expect     expect.Store // WithExpectations'
-	unexpected bool         // WithUnexpectedPayments
 	reconciler *Reconciler
 	refused    optcheck.Refused // values the options could not use
 }

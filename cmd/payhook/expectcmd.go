@@ -227,7 +227,7 @@ type expectationLine struct {
 	NextPoll  *time.Time `json:"next_poll,omitempty"`
 }
 
-func lineOf(x expect.Expectation) expectationLine {
+func expectationLineOf(x expect.Expectation) expectationLine {
 	l := expectationLine{Provider: x.Provider, ID: x.ID, Ref: x.Ref, Amount: x.Amount, Currency: x.Currency,
 		Deadline: x.Deadline.UTC(), State: x.State.String(), CreatedAt: x.CreatedAt.UTC(), PaymentID: x.PaymentID,
 		Outcome: x.Outcome, Attempts: x.Attempts}
@@ -252,7 +252,7 @@ func addExpectation(ctx context.Context, r *payhook.Reconciler, x expect.Expecta
 	if err != nil {
 		return err
 	}
-	return json.NewEncoder(w).Encode(lineOf(stored))
+	return json.NewEncoder(w).Encode(expectationLineOf(stored))
 }
 
 func listExpectations(ctx context.Context, store expect.Store, f expect.Filter, w io.Writer) error {
@@ -262,7 +262,7 @@ func listExpectations(ctx context.Context, store expect.Store, f expect.Filter, 
 	}
 	enc := json.NewEncoder(w)
 	for _, x := range xs {
-		if err := enc.Encode(lineOf(x)); err != nil {
+		if err := enc.Encode(expectationLineOf(x)); err != nil {
 			return err
 		}
 	}

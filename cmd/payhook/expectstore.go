@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/idempotency/pgstore"
+	"github.com/payhook/payhook/idempotency/redisstore"
+	"github.com/payhook/payhook/idempotency/sqlitestore"
 )
 
 // errMemoryExpectations is payhook expect's answer for PAYHOOK_STORE=memory.
@@ -36,14 +38,22 @@ func (c *storeConn) expectations(ctx context.Context, durable bool) (expect.Stor
 		return nil
 	}
 	switch {
-	case c.db != nil, c.pool != nil, c.redis != nil:
-		return durableExpectations(c, migrate)
+	case c.db != nil:
+		s, err := sqlitestore.NewExpectations(c.db)
+		if err != nil {
+			return nil, err
+		}
+		return s, migrate(s.Migrate)
+	case c.pool != nil:
+		s, err := pgstore.NewExpectations(c.pool)
+		if err != nil {
+			return nil, err
+		}
+		return s, migrate(s.Migrate)
+	case c.redis != nil:
+		return redisstore.NewExpectations(c.redis)
 	case durable:
 		return nil, errMemoryExpectations
 	}
 	return expect.NewMemory(), nil
 }
-
-// errNoExpectations says that the backend has no expectations store in
-// this build: serve then runs without its second door.
-var errNoExpectations = errors.New("no expectations store for this backend in this build")

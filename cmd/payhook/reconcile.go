@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/payhook/payhook"
@@ -23,8 +25,7 @@ func reconcileLease(first time.Duration) time.Duration {
 	return min(max(10*first, 2*time.Second), payhook.DefaultPollLease)
 }
 
-// reconciler is serve's second door; nil when the backend has no
-// expectations store (errNoExpectations) (docs/reconcile.md): the expectations
+// reconciler is serve's second door (docs/reconcile.md): the expectations
 // in the store's backend, and the payhook.Reconciler that polls the
 // providers' status APIs for those no webhook settled and reports the
 // overdue ones.
@@ -38,10 +39,6 @@ type reconciler struct {
 // expectations logged at ERROR and counted on /metrics.
 func openReconciler(ctx context.Context, cfg *config, conn *storeConn, logger *slog.Logger, m *metrics) (*reconciler, error) {
 	store, err := conn.expectations(ctx, false)
-	if errors.Is(err, errNoExpectations) {
-		logger.Warn("payhook: no expected payments nor reconciliation on this store in this build", "store", storeName(cfg.store))
-		return nil, nil
-	}
 	if err != nil {
 		return nil, fmt.Errorf("expectations: %w", err)
 	}
@@ -63,23 +60,28 @@ func newReconciler(cfg *config, store expect.Store, opts ...payhook.ReconcileOpt
 	}, opts...)...)
 }
 
-// options returns the handlers' options: each provider registers with the
-// reconciler (polled when it has a status API), its payments checked
-// against their expectations, and a payment with none handed over all the
-// same, since serve's application may keep its own orders.
+// options returns the handlers' option: each provider registers with the
+// reconciler (polled when it has a status API), and its payments are
+// checked against their expectations; a payment with none is handed over
+// all the same (payhook.ErrUnexpected), since serve's application may keep
+// its own orders.
 func (rc *reconciler) options() []payhook.Option {
-	if rc == nil {
-		return nil
+	return []payhook.Option{payhook.WithReconciler(rc.r)}
+}
+
+// mount serves the expectations endpoints (expectapi.go) on the admin
+// listener's mux, for the mounted routes' providers.
+func (rc *reconciler) mount(admin *http.ServeMux, mounted []string, logger *slog.Logger) {
+	names := make([]string, len(mounted))
+	for i, path := range mounted {
+		names[i] = strings.TrimPrefix(path, "/webhooks/")
 	}
-	return []payhook.Option{payhook.WithReconciler(rc.r), payhook.WithUnexpectedPayments()}
+	mountExpectations(admin, rc.r, names, logger)
 }
 
 // run runs serve and, beside it, the reconciler, which polls what is due
 // at once; the reconciler stops when serve returns.
 func (rc *reconciler) run(ctx context.Context, serve func(context.Context) error) error {
-	if rc == nil {
-		return serve(ctx)
-	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)

@@ -97,7 +97,7 @@ func (rig *sandboxRig) statusCalls(id string) int {
 // confirming and polling with its status APIs.
 func (rig *sandboxRig) serveEnv(addr, store string, extra ...string) []string {
 	return append([]string{
-		"PAYHOOK_ADDR=" + addr, "PAYHOOK_STORE=" + store, "PAYHOOK_RATE_LIMIT=off", "PAYHOOK_RECONCILE_BACKOFF=200ms",
+		"PAYHOOK_ADDR=" + addr, "PAYHOOK_ADMIN_ADDR=127.0.0.1:0", "PAYHOOK_STORE=" + store, "PAYHOOK_RATE_LIMIT=off", "PAYHOOK_RECONCILE_BACKOFF=200ms",
 		"KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret",
 		"KKIAPAY_WEBHOOK_SECRET=hash_secret", "KKIAPAY_PUBLIC_KEY=pk_test", "KKIAPAY_PRIVATE_KEY=tpk_test", "KKIAPAY_SECRET_KEY=tsk_test",
 		"KKIAPAY_API_URL=" + rig.srv.URL, "KASPEROPAY_ENABLED=1", "KASPEROPAY_API_URL=" + rig.srv.URL,
@@ -215,6 +215,20 @@ func waitExpectations(t *testing.T, bin, store string, timeout time.Duration, wh
 	}
 }
 
+// adminAddr is the address of p's admin listener, from its start-up line.
+func adminAddr(t *testing.T, p *process) string {
+	t.Helper()
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if strings.Contains(line, "payhook admin: listening") {
+			_, a, _ := strings.Cut(line, "addr=")
+			a, _, _ = strings.Cut(a, " ")
+			return a
+		}
+	}
+	t.Fatalf("no admin listener in:\n%s", p.stderr.String())
+	return ""
+}
+
 // TestReconcileWhileServeWasDown is issue 19's first proof: with serve
 // stopped, a KKiaPay payment succeeds (all six attempts of its webhook
 // fail) and a KasperoPay payment is paid (its one webhook fails). Started
@@ -321,7 +335,7 @@ func TestReconcileKazawalletOverdue(t *testing.T) {
 	assert.Equal(t, "paid", paid.Outcome)
 	assert.NotEmpty(t, paid.PaymentID, "the signed order id")
 	assert.Contains(t, serve.stderr.String(), "EXPECTED PAYMENT OVERDUE")
-	assert.Contains(t, page(t, "http://"+serve.addr+"/metrics"), `payhook_reconcile_total{provider="kazawallet",result="overdue"} 1`)
+	assert.Contains(t, page(t, "http://"+adminAddr(t, serve)+"/metrics"), `payhook_reconcile_total{provider="kazawallet",result="overdue"} 1`)
 	require.Nil(t, serve.stop(t, syscall.SIGTERM))
 	assert.Len(t, readLines(t, serve.stdout.String()), 1, "one payment printed")
 }
