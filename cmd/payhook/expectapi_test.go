@@ -118,3 +118,49 @@ func TestExpectAPISettled(t *testing.T) {
 	assert.Contains(t, w.Body.String(), `"payment_id":"tx_1"`)
 	assert.Contains(t, w.Body.String(), `"outcome":"paid"`)
 }
+
+// TestServeExpectationsEndpoint: serve (in-process, the memory store)
+// takes expectations on its admin listener only, behind its token, polls
+// the status API for them at once, and prints the payment it finds with
+// its expectation; the webhook that comes afterwards is already processed.
+func TestServeExpectationsEndpoint(t *testing.T) {
+	api := kasperopayStatusAPI(t)
+	const token = "0123456789abcdef0123456789abcdef"
+	srv := startServeAll(t, map[string]string{"KASPEROPAY_ENABLED": "1", "KASPEROPAY_API_URL": api.URL,
+		"PAYHOOK_RECONCILE_BACKOFF": "10ms", "PAYHOOK_ADMIN_TOKEN": token})
+	require.NotEmpty(t, srv.admin)
+	body := `{"provider":"kasperopay","id":"pay_ok","ref":"order_7","amount":"150.50","currency":"KAS","deadline":"1h"}`
+	post := func(base, token string) int {
+		req, err := http.NewRequest(http.MethodPost, base+"/expectations", strings.NewReader(body))
+		require.NoError(t, err)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	assert.Equal(t, http.StatusUnauthorized, post(srv.admin, ""), "the admin token is required")
+	assert.Equal(t, http.StatusNotFound, post(srv.base, token), "never on the public listener")
+	require.Equal(t, http.StatusCreated, post(srv.admin, token))
+	assert.Equal(t, http.StatusConflict, post(srv.admin, token))
+
+	srv.stdout.waitFor(t, 10*time.Second, func(out string) bool { return strings.Contains(out, `"key":"pay_ok"`) })
+	assert.Contains(t, srv.stdout.String(), `"expectation":{"id":"pay_ok","ref":"order_7","amount":"150.50","currency":"KAS"}`)
+	code, answer := postJSON(t, srv.base+"/webhooks/kasperopay", kasperopayWebhook("pay_ok", "150.5", time.Now()))
+	assert.Equal(t, http.StatusOK, code)
+	assert.Equal(t, "already processed\n", answer, "the webhook, second through its door")
+	assert.Len(t, readLines(t, srv.stdout.String()), 1)
+
+	req, err := http.NewRequest(http.MethodGet, srv.admin+"/expectations?state=settled", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var x expectationLine
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&x))
+	assert.Equal(t, "pay_ok", x.PaymentID)
+	assert.Equal(t, "paid", x.Outcome)
+}
