@@ -257,7 +257,7 @@ func (p *Page) attempts(info inbox.Info) []attemptView {
 	var out []attemptView
 	add := func(a attemptView) {
 		if a.N >= 1 && a.N <= len(durations) && durations[a.N-1] >= 0 {
-			a.Duration = durations[a.N-1].Round(time.Millisecond).String()
+			a.Duration = roundDuration(durations[a.N-1]).String()
 		}
 		out = append(out, a)
 	}
@@ -343,4 +343,16 @@ func (p *Page) info(ctx context.Context, f Found) (inbox.Info, error) {
 		return *f.Info, nil
 	}
 	return p.ib.Get(ctx, f.ID)
+}
+
+// roundDuration keeps a duration's first significant digits: 1.234s,
+// 12ms, 312µs.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
 }
