@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -66,6 +67,9 @@ func likePattern(s string) string {
 	return "%" + r.Replace(s) + "%"
 }
 
+// ErrCursor is returned by a Lister for a cursor it did not make.
+var ErrCursor = errors.New("opspage: not a cursor of this list")
+
 // cursorSeq reads a cursor of the SQL listers: the sequence number of the
 // last entry of the page before.
 func cursorSeq(cursor string) (int64, error) {
@@ -74,7 +78,7 @@ func cursorSeq(cursor string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(cursor, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("opspage: bad cursor %q", cursor)
+		return 0, ErrCursor
 	}
 	return n, nil
 }

@@ -243,6 +243,10 @@ func TestPage(t *testing.T) {
 				}
 				status, _ := f.get(t, "/?state=running")
 				assert.Equal(t, http.StatusBadRequest, status)
+				if b.name == "sqlite" || b.name == "postgres" {
+					status, _ = f.get(t, "/?after=x")
+					assert.Equal(t, http.StatusBadRequest, status)
+				}
 			})
 			t.Run("event", func(t *testing.T) {
 				status, body := f.get(t, "/event?id=kazawallet:fail_2")
