@@ -350,8 +350,9 @@ func (j riverJob) info(args, errs []byte) (inbox.Info, error) {
 		later(&e.At)
 	}
 	if info.State == inbox.Pending {
-		info.NextAt = j.scheduledAt
+		info.NextAt = j.scheduledAt.UTC()
 	}
+	info.UpdatedAt = info.UpdatedAt.UTC() // pgx reads timestamptz in Local; River, in UTC
 	return info, nil
 }
 
