@@ -69,6 +69,19 @@ var backends = []backend{
 		require.NoError(t, err)
 		client := redis.NewClient(opts)
 		t.Cleanup(func() { client.Close() })
+		queue := "opspage_" + strings.ToLower(rand.Text())
+		b, err := asynqinbox.New(client, asynqinbox.WithQueue(queue),
+			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
+		require.NoError(t, err)
+		l, err := opspage.Asynq(client, queue)
+		require.NoError(t, err)
+		return b, func(*inbox.Inbox) opspage.Lister { return l }
+	}},
+	{"redis-list", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
+		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
+		require.NoError(t, err)
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { client.Close() })
 		b, err := asynqinbox.New(client, asynqinbox.WithQueue("opspage_"+strings.ToLower(rand.Text())),
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
 		require.NoError(t, err)
