@@ -152,12 +152,13 @@ func (l *asynqLister) completed(ctx context.Context, tasks []asynqTask, keep fun
 	if err != nil {
 		return nil, fmt.Errorf("opspage: list: %w", err)
 	}
+	size := min(max(2*limit, 100), asynqPage)
 	found, extra := 0, false
-	for page := (qi.Completed + asynqPage - 1) / asynqPage; page >= 1; page-- {
+	for page := (qi.Completed + size - 1) / size; page >= 1; page-- {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		infos, err := l.insp.ListCompletedTasks(l.queue, asynq.PageSize(asynqPage), asynq.Page(page))
+		infos, err := l.insp.ListCompletedTasks(l.queue, asynq.PageSize(size), asynq.Page(page))
 		if err != nil {
 			return nil, fmt.Errorf("opspage: list: %w", err)
 		}
