@@ -86,8 +86,10 @@
 // default SQLite store, whose file the start-up log line names (WAL with
 // synchronous=FULL: see go doc github.com/payhook/payhook/idempotency/sqlitestore). Rejections and duplicates are logged with
 // their reason on stderr. GET /healthz answers 200; the public listener
-// serves nothing else. The admin listener serves GET /metrics, pprof and
-// the operator's endpoints, behind PAYHOOK_ADMIN_TOKEN beyond loopback.
+// serves nothing else. The admin listener serves GET /metrics, pprof,
+// the operator's endpoints and, at its root, the operator's page (events,
+// the dead and overdue ones first, with Replay and Discard; see
+// docs/operator.md), behind PAYHOOK_ADMIN_TOKEN beyond loopback.
 // Each client (behind PAYHOOK_TRUSTED_PROXIES, the address they forward)
 // has at most 8 requests in flight (429 beyond), all clients 128 (503
 // beyond); each peer that is not a trusted proxy 32 connections, all 1,024

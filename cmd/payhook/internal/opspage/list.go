@@ -34,8 +34,8 @@ type Query struct {
 
 // Lister finds the inbox's entries newest first, which [inbox.Backend]'s
 // List (oldest first, no cursor) cannot do without reading every entry.
-// [SQLite] and [River] read the backends' tables; [FromInbox] works on any
-// backend by reading its entries through List.
+// [SQLite] and [River] read the backends' tables, [Asynq] asynq's queue;
+// [FromInbox] works on any backend by reading its entries through List.
 type Lister interface {
 	// Latest returns up to limit entries that q selects, put before the
 	// entry whose Cursor is cursor ("" from the newest), newest first.
