@@ -109,6 +109,14 @@ func (g *gateway) forwarder() *forward.Forwarder {
 	return g.fwd
 }
 
+// inbox returns the gateway's inbox; nil for a nil gateway.
+func (g *gateway) inbox() *inbox.Inbox {
+	if g == nil {
+		return nil
+	}
+	return g.ib
+}
+
 // backend returns the backend of the gateway's inbox; nil for a nil
 // gateway.
 func (g *gateway) backend() inbox.Backend {

@@ -208,8 +208,18 @@ func webhookOf[E any, S sender[E]](s, forged S, e E) webhook {
 	}, policy: s.Policy()}
 }
 
-// forgedSecret is what --forge signs with instead of secret.
-func forgedSecret(secret string) string { return "forged-not-" + secret }
+// forgedKey is what --forge signs with: a key that is not secret, and
+// holds nothing of the merchant's (KKiaPay's header is the key itself).
+const forgedKey = "payhook-send-forged-key"
+
+// forgedSecret is what --forge signs with instead of secret: forgedKey,
+// unless that is the merchant's own.
+func forgedSecret(secret string) string {
+	if secret == forgedKey {
+		return forgedKey + "-2"
+	}
+	return forgedKey
+}
 
 // request builds the webhook's request to target, checking target first.
 // The error does not repeat target, which may hold a password.
