@@ -315,7 +315,7 @@ func TestReconcileKazawalletOverdue(t *testing.T) {
 	rig := newSandboxRig(t, addr)
 	serve, _ := startBinary(t, bin, dir, rig.serveEnv(addr, store)...)
 	expectCLI(t, bin, store, "add", "kazawallet", "--ref", "order_late", "--amount", "10.00", "--currency", "USD", "--deadline", "1s")
-	expectCLI(t, bin, store, "add", "kazawallet", "--ref", "order_paid", "--amount", "10.00", "--currency", "USD", "--deadline", "1s")
+	expectCLI(t, bin, store, "add", "kazawallet", "--ref", "order_paid", "--amount", "10.00", "--currency", "USD", "--deadline", "1h")
 
 	cl, err := kazawallet.NewClient("test_api_key", kazawallet.WithBaseURL(rig.srv.URL+"/wallet"))
 	require.NoError(t, err)
