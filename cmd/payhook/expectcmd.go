@@ -148,6 +148,8 @@ func (f expectFlags) check(cmd string, pos []string) error {
 		return errors.New("expect add: --amount and --currency are required")
 	case cmd == "add" && f.deadline <= 0:
 		return errors.New("expect add: --deadline: want a duration above zero, such as 30m or 24h")
+	case cmd == "list" && f.overdue && f.state != "":
+		return errors.New("expect list: --overdue is --state overdue: give one")
 	case cmd == "list" && f.limit < 1:
 		return errors.New("expect list --limit: want 1 or more")
 	case cmd == "list" && f.state != "":

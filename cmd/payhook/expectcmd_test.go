@@ -25,6 +25,7 @@ func TestExpectCmdRefuses(t *testing.T) {
 		{"no amount", []string{"add", "kkiapay", "--id", "x", "--currency", "XOF"}, nil, "--amount and --currency are required"},
 		{"no deadline", []string{"add", "kkiapay", "--id", "x", "--amount", "1", "--currency", "XOF", "--deadline", "0s"}, nil, "--deadline"},
 		{"bad state", []string{"list", "--state", "lost"}, nil, `unknown state "lost"`},
+		{"overdue and state", []string{"list", "--overdue", "--state", "settled"}, nil, "give one"},
 		{"list args", []string{"list", "kkiapay"}, nil, "want 0 argument"},
 		{"cancel no id", []string{"cancel", "kkiapay"}, nil, "want 2 argument"},
 		{"memory", []string{"list"}, map[string]string{"PAYHOOK_STORE": "memory"}, "PAYHOOK_STORE=memory: the memory expectations live in the serve process"},
