@@ -247,7 +247,7 @@ func TestReconcileWhileServeWasDown(t *testing.T) {
 			var extra []string
 			if forwarding {
 				app = newForwardApp(t)
-				extra = []string{"PAYHOOK_FORWARD_URL=" + app.srv.URL, "PAYHOOK_FORWARD_SECRET=" + app.secret, "PAYHOOK_INBOX_BACKOFF=20ms"}
+				extra = []string{"PAYHOOK_FORWARD_URL=" + app.srv.URL, "PAYHOOK_FORWARD_SECRET=" + app.secret, "PAYHOOK_INBOX_BACKOFF=20ms", "PAYHOOK_FORWARD_TIMEOUT=2s"}
 			}
 
 			// The payments start while serve runs: the app expects them.
@@ -343,10 +343,12 @@ func TestReconcileKazawalletOverdue(t *testing.T) {
 // TestReconcileKilled is issue 19's crash proof: serve, forwarding, is
 // killed with SIGKILL while it polls for missed payments; started again on
 // the same store, it settles every expectation and the application takes
-// each payment once, under one webhook-id. A payment whose key the killed
-// process had claimed, but not yet kept in the inbox, waits for the
-// claim's lease (payhook.DefaultLease, a minute), as its webhook would:
-// the rare run that kills it there takes that long.
+// each payment once, under one webhook-id. A forward the killed process
+// was making is made again once the inbox's lease on it ends (twice
+// PAYHOOK_FORWARD_TIMEOUT and a second: 6 s here); a payment whose key it
+// had claimed but not yet kept in the inbox waits for the claim's lease
+// (payhook.DefaultLease, a minute), as its webhook would: the rare run that
+// kills it there takes that long.
 func TestReconcileKilled(t *testing.T) {
 	bin := buildPayhook(t)
 	const n = 8 // of each polled provider
@@ -354,7 +356,7 @@ func TestReconcileKilled(t *testing.T) {
 	store := "sqlite:" + filepath.Join(dir, "payhook.db")
 	rig := newSandboxRig(t, closedAddr(t)) // every webhook is lost
 	app := newForwardApp(t)
-	env := rig.serveEnv("127.0.0.1:0", store, "PAYHOOK_FORWARD_URL="+app.srv.URL, "PAYHOOK_FORWARD_SECRET="+app.secret, "PAYHOOK_INBOX_BACKOFF=20ms")
+	env := rig.serveEnv("127.0.0.1:0", store, "PAYHOOK_FORWARD_URL="+app.srv.URL, "PAYHOOK_FORWARD_SECRET="+app.secret, "PAYHOOK_INBOX_BACKOFF=20ms", "PAYHOOK_FORWARD_TIMEOUT=2s")
 	var ids []string
 	for range n {
 		tx, kk := rig.start(t, "kkiapay", url.Values{"amount": {"1000"}, "method": {"MOBILE_MONEY"}})
