@@ -1,0 +1,211 @@
+//go:build unix
+
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestReadmeAsWritten follows the README as a newcomer does (issue 20),
+// outside the repository and without the network: it installs payhook
+// with the README's own lines, makes the quick start's fresh module beside
+// a clone with the README's lines for using the clone, pastes the program
+// from the README's Go block, runs it with the README's run line, and pays
+// it with the README's send line. Every command comes from the README's
+// code blocks, run by sh as written; only `go get`, which needs a
+// published release, is left out, as the README says to do until then.
+func TestReadmeAsWritten(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs cmd/payhook and builds a module")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+
+	commands := blocks(t, section(t, string(readme), "The two commands"), "sh")
+	require.NotEmpty(t, commands, "the two commands' blocks")
+	var install, send []string // the lines before serve; the send line
+	for _, l := range lines(commands[0]) {
+		switch {
+		case strings.Contains(l, "payhook send "):
+			send = append(send, l)
+		case strings.Contains(l, "payhook serve"):
+		case send == nil:
+			install = append(install, l)
+		}
+	}
+	require.Len(t, send, 1, "one send line: %q", commands[0])
+	require.Contains(t, strings.Join(install, "\n"), "install", "the lines that install payhook")
+
+	quick := section(t, string(readme), "Quick start")
+	sh := blocks(t, quick, "sh")
+	require.Len(t, sh, 3, "the quick start's blocks: the module, the clone, the run line")
+	programs := blocks(t, quick, "go")
+	require.Len(t, programs, 1, "the quick start's program")
+	var module []string
+	for _, l := range lines(sh[0]) {
+		if !strings.HasPrefix(l, "go get ") { // needs a release; the next block replaces it
+			module = append(module, l)
+		}
+	}
+	clone := lines(sh[1])
+	require.Contains(t, strings.Join(clone, "\n"), "-replace github.com/payhook/payhook=../payhook")
+	run := lines(sh[2])
+	require.Len(t, run, 1, "one run line")
+
+	// The quick start listens on :8080, as written; so does serve.
+	l, err := net.Listen("tcp", ":8080")
+	if err != nil {
+		if os.Getenv("CI") == "" {
+			t.Skipf("port 8080 is taken (a payhook serve running?), which the quick start listens on: %v", err)
+		}
+		t.Fatalf("port 8080 is taken, which the quick start listens on: %v", err)
+	}
+	require.NoError(t, l.Close())
+
+	// A home of our own: payhook is installed into its GOPATH's bin, the
+	// module cache stays the machine's. Offline: no proxy, and no checksum
+	// database for the go.sum that go mod tidy writes.
+	dir := t.TempDir()
+	require.NoError(t, os.Symlink(root, filepath.Join(dir, "payhook"))) // the clone, beside the shop
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	require.NoError(t, err)
+	base := []string{"GOPATH=" + filepath.Join(dir, "gopath"), "GOMODCACHE=" + strings.TrimSpace(string(modcache)),
+		"GOBIN=", "GOPROXY=off", "GOSUMDB=off"}
+	inRepo := env(base...) // the repository's go.work ties cmd/payhook to the tree
+	outside := env(append(base, "GOWORK=off", "GOFLAGS=-mod=mod")...)
+
+	shell(t, root, inRepo, install...)
+	shell(t, dir, outside, module...)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "shop", "main.go"), []byte(programs[0]), 0o644))
+	shell(t, filepath.Join(dir, "shop"), outside, clone...)
+
+	logs, err := os.Create(filepath.Join(dir, "shop.log"))
+	require.NoError(t, err)
+	defer logs.Close()
+	shop := exec.Command("sh", "-c", run[0])
+	shop.Dir, shop.Env, shop.Stdout, shop.Stderr = filepath.Join(dir, "shop"), outside, logs, logs
+	shop.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run's child too is stopped at the end
+	require.NoError(t, shop.Start())
+	var waited error
+	exited := make(chan struct{})
+	go func() { waited = shop.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = syscall.Kill(-shop.Process.Pid, syscall.SIGTERM)
+		<-exited
+	})
+	listening(t, exited, func() string {
+		out, _ := os.ReadFile(logs.Name())
+		return fmt.Sprintf("%v:\n%s", waited, out)
+	})
+
+	var path []string // the install lines less the install: the PATH
+	for _, l := range install {
+		if !strings.Contains(l, " install ") {
+			path = append(path, l)
+		}
+	}
+	paid := shell(t, dir, inRepo, append(path, send[0])...)
+	assert.Contains(t, paid, "200 OK: ok")
+	out, err := os.ReadFile(logs.Name())
+	require.NoError(t, err)
+	assert.Regexp(t, regexp.MustCompile(`order paid order=1001 amount=10(\.00)? currency=USD`), string(out))
+
+	again := shell(t, dir, inRepo, append(path, send[0])...)
+	assert.Contains(t, again, "already processed")
+	out, err = os.ReadFile(logs.Name())
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(out), "order paid"), "%s", out)
+}
+
+// section is the text of the README's "## name" section.
+func section(t *testing.T, md, name string) string {
+	t.Helper()
+	_, s, ok := strings.Cut(md, "\n## "+name+"\n")
+	require.True(t, ok, "the README has a section %q", name)
+	s, _, _ = strings.Cut(s, "\n## ")
+	return s
+}
+
+// blocks are the fenced blocks of md in language lang, in order.
+func blocks(t *testing.T, md, lang string) []string {
+	t.Helper()
+	var out []string
+	for rest := md; ; {
+		_, b, ok := strings.Cut(rest, "\n```"+lang+"\n")
+		if !ok {
+			return out
+		}
+		b, rest, ok = strings.Cut(b, "\n```\n")
+		require.True(t, ok, "an unclosed block")
+		out = append(out, b+"\n")
+	}
+}
+
+// lines are a shell block's commands: its lines less blanks and comments.
+func lines(block string) []string {
+	var out []string
+	for _, l := range strings.Split(block, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// env is the test's environment with vars set (an empty value unsets).
+func env(vars ...string) []string {
+	e := os.Environ()
+	for _, v := range vars {
+		name, _, _ := strings.Cut(v, "=")
+		e = slices.DeleteFunc(e, func(kv string) bool { return strings.HasPrefix(kv, name+"=") })
+		if !strings.HasSuffix(v, "=") {
+			e = append(e, v)
+		}
+	}
+	return e
+}
+
+// shell runs the lines with sh -e in dir, and returns their output.
+func shell(t *testing.T, dir string, env []string, lines ...string) string {
+	t.Helper()
+	cmd := exec.Command("sh", "-ec", strings.Join(lines, "\n"))
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "in %s:\n%s\n%s", dir, strings.Join(lines, "\n"), out)
+	return string(out)
+}
+
+// listening waits until something listens on port 8080, or the shop has
+// exited (why then says why).
+func listening(t *testing.T, exited <-chan struct{}, why func() string) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c, err := net.Dial("tcp", "localhost:8080")
+		if err == nil {
+			require.NoError(t, c.Close())
+			return
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the quick start exited: %s", why())
+		case <-tick.C:
+		}
+	}
+}
