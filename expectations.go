@@ -13,12 +13,16 @@ import (
 
 var (
 	// ErrUnexpected means a paid payment matches no expectation
-	// ([WithExpectations]): none has its id, nor its reference. The
+	// ([WithExpectations]): none has its id, nor its reference. payhook
+	// does not decide this for you: such a payment reaches the handler
+	// without an expectation ([ExpectationFrom] reports false), so that a
+	// receiver that expects only some payments (or none, as payhook serve
+	// printing every event) still gets the others. A handler that needs
+	// the expectation returns ErrUnexpected (wrapped or not): the
 	// expectation may not be added yet (the page that got a KKiaPay
 	// transaction id from the widget races its webhook), so the delivery
 	// is answered 503 with Retry-After, and an inbox retries it, until its
-	// last attempt: then it is dead, kept for an operator. The handler
-	// never sees it.
+	// last attempt: then it is dead, kept for an operator.
 	ErrUnexpected = errors.New("payhook: payment not expected")
 	// ErrMismatch means a payment contradicts its expectation: a paid
 	// amount or currency other than expected, an expectation already
@@ -66,9 +70,9 @@ func ExpectationFrom(ctx context.Context) (expect.Expectation, bool) {
 //     captured webhook replayed with another reference credits nothing.
 //     A payment that fails any of this is [ErrMismatch]: never credited,
 //     kept for an operator;
-//   - a paid payment that matches no expectation is [ErrUnexpected],
-//     retried (the expectation may be on its way); one that is not paid
-//     (failed, timed out) reaches the handler without an expectation.
+//   - a payment that matches no expectation reaches the handler without
+//     one; a handler that needs it returns [ErrUnexpected], retried (the
+//     expectation may be on its way).
 //
 // The handler finds the matched expectation with [ExpectationFrom]. The
 // event must give a [Payment] (every provider's does): WithExpectations
@@ -137,10 +141,8 @@ func (e *engine[E]) expected(d *delivery[E]) error {
 	pay := any(d.event).(Payer).Payment()
 	x, err := e.findExpectation(d, pay)
 	switch {
-	case errors.Is(err, expect.ErrNotFound) && !pay.Paid():
-		return nil // nothing to credit: the handler may still want to know
 	case errors.Is(err, expect.ErrNotFound):
-		return fmt.Errorf("%w: %s payment %q (ref %q, %s %s)", ErrUnexpected, e.name, pay.ID, pay.Ref, pay.Amount, pay.Currency)
+		return nil // not expected: the handler decides (ErrUnexpected to wait for it)
 	case err != nil:
 		return err
 	case pay.Outcome == "":

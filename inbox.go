@@ -105,7 +105,7 @@ func (e *engine[E]) polledEvent(ctx context.Context, poller Poller[E], a inbox.A
 		err = fmt.Errorf("%w: the API does not say the payment is paid", ErrInvalidSignature)
 	}
 	if err != nil {
-		return event, inbox.Permanent(fmt.Errorf("payhook: unauthenticated delivery refused by the provider's API: %w", err))
+		return event, inbox.Drop(fmt.Errorf("payhook: unauthenticated delivery refused by the provider's API: %w", err))
 	}
 	return event, nil
 }
@@ -147,7 +147,11 @@ func (e *engine[E]) enqueue(w http.ResponseWriter, r *http.Request, t *timings, 
 	}
 	t.lap(stepStore)
 	if err != nil {
-		return e.rejectKey(w, r, key, fmt.Errorf("%w: inbox: %w", ErrUnavailable, err), ReasonInboxUnavailable), false
+		reason := ReasonInboxUnavailable
+		if errors.Is(err, inbox.ErrFull) {
+			reason = ReasonInboxFull // unauthenticated deliveries at their bound
+		}
+		return e.rejectKey(w, r, key, fmt.Errorf("%w: inbox: %w", ErrUnavailable, err), reason), false
 	}
 	e.logKept(ctx, entry, added, why)
 	w.WriteHeader(http.StatusOK)
@@ -185,7 +189,10 @@ func (e *engine[E]) work(ctx context.Context, a inbox.Attempt) error {
 	if err != nil {
 		result = AttemptRetry
 		level := slog.LevelWarn
-		if inbox.IsPermanent(err) || a.N >= a.MaxAttempts {
+		switch {
+		case inbox.IsDrop(err):
+			result = AttemptDropped
+		case inbox.IsPermanent(err) || a.N >= a.MaxAttempts:
 			result, level = AttemptDead, slog.LevelError
 		}
 		e.log(ctx, level, "payhook: inbox attempt failed", slog.String("key", a.Key), slog.String("entry", a.ID),
@@ -239,10 +246,15 @@ func (e *engine[E]) entryEvent(ctx context.Context, a inbox.Attempt) (E, error) 
 	}
 	if a.Confirm && e.confirm != nil {
 		if err := e.confirm.Confirm(ctx, &event); err != nil {
-			if settlesLater(err) {
-				return event, err
+			err = fmt.Errorf("payhook: refused by the provider's API: %w", err)
+			switch {
+			case settlesLater(err):
+			case a.Claim:
+				err = inbox.Drop(err) // nothing authenticated it: a forgery is not kept
+			default:
+				err = inbox.Permanent(err)
 			}
-			return event, inbox.Permanent(fmt.Errorf("payhook: refused by the provider's API: %w", err))
+			return event, err
 		}
 	}
 	return event, nil

@@ -308,9 +308,9 @@ func TestInboxForgeryDoesNotShadowTheGenuineDelivery(t *testing.T) {
 	p.set("pay_1", "10", nil)
 	running(t, ib)
 	assert.Equal(t, shopEvent{ID: "pay_1", Amount: "10", Confirmed: true}, wait(t, c.done))
-	require.Eventually(t, func() bool {
-		dead, err := ib.List(context.Background(), inbox.Filter{State: inbox.Dead})
-		return err == nil && len(dead) == 1
+	require.Eventually(t, func() bool { // the forgery, refused: deleted, not kept dead (issue 17)
+		all, err := ib.List(context.Background(), inbox.Filter{})
+		return err == nil && len(all) == 1 && all[0].State == inbox.Done
 	}, 10*time.Second, time.Millisecond)
 	assert.Equal(t, 1, c.count(), "the forgery never reached the handler")
 

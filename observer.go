@@ -70,6 +70,7 @@ const (
 	ReasonNotAcknowledged   Reason = "not_acknowledged"
 	ReasonStoreUnavailable  Reason = "store_unavailable"
 	ReasonInboxUnavailable  Reason = "inbox_unavailable"
+	ReasonInboxFull         Reason = "inbox_full"
 	ReasonConfirmationLater Reason = "confirmation_later"
 	ReasonUnexpected        Reason = "unexpected"
 	ReasonMismatch          Reason = "mismatch"
@@ -112,6 +113,9 @@ const (
 	// AttemptDead: the attempt failed and the entry is dead: it was the
 	// last, or the event was refused by the provider's API.
 	AttemptDead AttemptResult = "dead"
+	// AttemptDropped: the provider's API refused an entry that nothing
+	// had authenticated (a forgery): it is deleted, not kept dead.
+	AttemptDropped AttemptResult = "dropped"
 )
 
 // Attempt describes one attempt of an inbox entry.

@@ -32,7 +32,10 @@ func credit(ctx context.Context, p payhook.Payment) error {
 	}
 	x, ok := payhook.ExpectationFrom(ctx)
 	if !ok {
-		return fmt.Errorf("shop: %s payment %s has no expectation", p.Provider, p.ID) // cannot happen with WithExpectations
+		// Not expected (yet: the page may still be adding it). Answered
+		// 503 and retried; with an inbox, kept dead for an operator after
+		// the last attempt.
+		return fmt.Errorf("shop: %s payment %s: %w", p.Provider, p.ID, payhook.ErrUnexpected)
 	}
 	fmt.Printf("order %s paid: %s %s by %s\n", x.Ref, p.Amount, p.Currency, p.Provider)
 	return nil

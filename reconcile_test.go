@@ -38,6 +38,9 @@ func newCredits() *credits { return &credits{calls: map[string]int{}, refs: map[
 
 func (c *credits) credit(ctx context.Context, p payhook.Payment) error {
 	x, ok := payhook.ExpectationFrom(ctx)
+	if !ok && p.Paid() {
+		return payhook.ErrUnexpected // a shop credits orders it expects
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls[p.ID]++
@@ -86,6 +89,7 @@ func TestWebhookAndPollRace(t *testing.T) {
 			send := kkiapaytest.Sender{Secret: "hash"}
 			ctx := context.Background()
 			const n = 100
+			doors := map[string]int{} // the webhook's answers: which door came first
 			for i := range n {
 				id := fmt.Sprintf("tx_%03d", i)
 				ok := true
@@ -97,12 +101,13 @@ func TestWebhookAndPollRace(t *testing.T) {
 				clock.Advance(payhook.DefaultFirstPoll) // due for its first poll now
 				var wg sync.WaitGroup
 				var code int
+				var body string
 				wg.Add(2)
 				go func() {
 					defer wg.Done()
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, send.Request("/", e))
-					code = w.Code
+					code, body = w.Code, w.Body.String()
 				}()
 				go func() {
 					defer wg.Done()
@@ -110,8 +115,10 @@ func TestWebhookAndPollRace(t *testing.T) {
 					assert.NoError(t, err)
 				}()
 				wg.Wait()
+				doors[body]++
 				assert.Contains(t, []int{http.StatusOK, http.StatusConflict}, code, "%s: the webhook is processed, or in flight under the poll", id)
 			}
+			t.Logf("webhook answers: %q", doors)
 			if withInbox {
 				drain(t, ib)
 			}
@@ -255,7 +262,7 @@ func TestKazawalletOneRule(t *testing.T) {
 		assert.Equal(t, 1, dead[0].Attempts, "dead at once: no retry mends it")
 		assert.Contains(t, dead[0].LastError(), "does not match its expectation")
 	})
-	t.Run("unexpected payment is not credited", func(t *testing.T) {
+	t.Run("unexpected payment reaches the handler, which waits for its expectation", func(t *testing.T) {
 		h, c, send := kazawalletHandle(t, expect.NewMemory())
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, send.Request("/", paid("ord_D", "order_9", "10.00", "USD")))
@@ -454,6 +461,47 @@ func TestExpectationOptionsRefused(t *testing.T) {
 	}
 }
 
+// TestForgedUnsignedBoundedAndDropped (issue 17 §1): unauthenticated
+// entries are bounded in total (beyond: 503), and one that the status API
+// refuses is deleted, not kept dead.
+func TestForgedUnsignedBoundedAndDropped(t *testing.T) {
+	ctx := context.Background()
+	api := kasperopaytest.NewAPI(t)
+	api.SetDefault(kasperopaytest.Payment(kasperopay.Payment{Status: kasperopay.StatusPending}))
+	clock := payhooktest.NewClock(time.Now())
+	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()), kasperopay.WithClock(clock.Now))
+	require.NoError(t, err)
+	const bound = 50
+	ib := memInbox(t, inbox.WithMaxUnconfirmed(bound))
+	var o observed
+	c := newCredits()
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { return c.credit(ctx, e.Payment()) },
+		payhook.WithInbox(ib), payhook.WithObserver(o.observer()))
+
+	codes := map[int]int{}
+	const n = 300
+	for i := range n {
+		e := kasperopay.Event{Type: kasperopay.PaymentCompleted, PaymentID: fmt.Sprintf("pay_forged_%d", i), AmountKAS: payhook.MustAmount("1")}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, kasperopaytest.Sender{}.Request("/", e))
+		codes[w.Code]++
+	}
+	assert.Equal(t, map[int]int{http.StatusOK: bound, http.StatusServiceUnavailable: n - bound}, codes)
+	assert.Contains(t, o.outcomes(), "rejected/inbox_full")
+	entries, err := ib.Backend().List(ctx, inbox.Filter{Limit: 1000})
+	require.NoError(t, err)
+	assert.Len(t, entries, bound)
+	assert.LessOrEqual(t, len(api.Calls()), n, "one status call per forged id")
+
+	api.SetDefault(payhooktest.NotFound()) // the forgeries: unknown to KasperoPay
+	clock.Advance(time.Minute)             // past the pending answers remembered
+	drain(t, ib)
+	entries, err = ib.Backend().List(ctx, inbox.Filter{Limit: 1000})
+	require.NoError(t, err)
+	assert.Len(t, entries, 0, "refused by the API: deleted, not dead")
+	assert.Zero(t, c.total())
+}
+
 // memInbox is a memory inbox with opts, or the test's end.
 func memInbox(t testing.TB, opts ...inbox.Option) *inbox.Inbox {
 	t.Helper()
@@ -462,4 +510,61 @@ func memInbox(t testing.TB, opts ...inbox.Option) *inbox.Inbox {
 		t.Fatal(err)
 	}
 	return ib
+}
+
+// TestDoorsExcludeEachOther: while one door's handler runs, the other
+// door does not run it: a webhook settled the expectation, so no poll
+// takes it; a poll holds the key, so the webhook is answered 409. Then
+// the webhook is "already processed".
+func TestDoorsExcludeEachOther(t *testing.T) {
+	for _, first := range []string{"webhook", "poll"} {
+		t.Run(first+" first", func(t *testing.T) {
+			api := kkiapaytest.NewAPI(t)
+			p, err := kkiapay.New("hash", kkiapay.WithConfirmation(api.Client()))
+			require.NoError(t, err)
+			clock := payhooktest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+			r := payhook.NewReconciler(expect.NewMemory(), payhook.WithReconcileClock(clock.Now))
+			entered, release := make(chan struct{}, 2), make(chan struct{})
+			c := newCredits()
+			h := payhook.Handle(p, func(ctx context.Context, e kkiapay.Event) error {
+				entered <- struct{}{}
+				<-release
+				return c.credit(ctx, e.Payment())
+			}, payhook.WithReconciler(r))
+			ctx := context.Background()
+			ok := true
+			e := kkiapay.Event{TransactionID: "tx_1", Type: kkiapay.TransactionSuccess, PaymentSucceeded: &ok, Amount: payhook.MustAmount("1000")}
+			api.Confirm(e)
+			require.NoError(t, r.Expect(ctx, expect.Expectation{Provider: kkiapay.Name, ID: "tx_1", Ref: "order_1", Amount: "1000", Currency: "XOF"}))
+			clock.Advance(payhook.DefaultFirstPoll)
+			webhook := func() *httptest.ResponseRecorder {
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, kkiapaytest.Sender{Secret: "hash"}.Request("/", e))
+				return w
+			}
+			pass := func() payhook.PassResult {
+				res, err := r.Pass(ctx)
+				require.NoError(t, err)
+				return res
+			}
+
+			done := make(chan any, 1)
+			if first == "webhook" {
+				go func() { done <- webhook().Code }()
+				<-entered
+				assert.Equal(t, payhook.PassResult{}, pass(), "the webhook settled the expectation before its handler: no poll")
+			} else {
+				go func() { done <- pass() }()
+				<-entered
+				assert.Equal(t, http.StatusConflict, webhook().Code, "the webhook finds it in flight: KKiaPay retries")
+			}
+			close(release)
+			<-done
+			assert.Equal(t, 1, c.n("tx_1"))
+			assert.Equal(t, "already processed\n", webhook().Body.String())
+			clock.Advance(time.Hour)
+			assert.Zero(t, pass().Polled, "settled: not polled again")
+			assert.Equal(t, 1, c.n("tx_1"))
+		})
+	}
 }

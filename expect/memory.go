@@ -2,6 +2,7 @@ package expect
 
 import (
 	"cmp"
+	"container/heap"
 	"context"
 	"slices"
 	"sync"
@@ -21,13 +22,59 @@ type Memory struct {
 	byRef     map[pkey]*memRec
 	byPayment map[pkey]*memRec
 	recs      map[*memRec]struct{}
+	polls     map[string]*pollHeap // per provider: the pending ones with an ID, by NextPoll
 }
 
 type pkey struct{ provider, s string }
 
 type memRec struct {
-	x   Expectation
-	seq uint64 // the order of Add, to break ties
+	x     Expectation
+	seq   uint64 // the order of Add, to break ties
+	index int    // in its provider's pollHeap; -1 when not in it
+}
+
+// pollHeap orders a provider's pollable expectations by NextPoll, so that
+// Due finds the due ones without a scan of every expectation.
+type pollHeap []*memRec
+
+func (h pollHeap) Len() int { return len(h) }
+func (h pollHeap) Less(i, j int) bool {
+	return cmp.Or(h[i].x.NextPoll.Compare(h[j].x.NextPoll), cmp.Compare(h[i].seq, h[j].seq)) < 0
+}
+func (h pollHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *pollHeap) Push(x any) {
+	r := x.(*memRec)
+	r.index = len(*h)
+	*h = append(*h, r)
+}
+func (h *pollHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h, r.index = old[:len(old)-1], -1
+	return r
+}
+
+// track keeps r in its provider's pollHeap while it is pending with an
+// ID, at its NextPoll, and out of it otherwise. m.mu is held.
+func (m *Memory) track(r *memRec) {
+	h := m.polls[r.x.Provider]
+	pollable := r.x.State == Pending && r.x.ID != ""
+	switch {
+	case pollable && r.index < 0:
+		if h == nil {
+			h = &pollHeap{}
+			m.polls[r.x.Provider] = h
+		}
+		heap.Push(h, r)
+	case pollable:
+		heap.Fix(h, r.index)
+	case r.index >= 0:
+		heap.Remove(h, r.index)
+	}
 }
 
 // MemoryOption configures [NewMemory].
@@ -51,6 +98,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		byRef:     make(map[pkey]*memRec),
 		byPayment: make(map[pkey]*memRec),
 		recs:      make(map[*memRec]struct{}),
+		polls:     make(map[string]*pollHeap),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -82,7 +130,7 @@ func (m *Memory) Add(ctx context.Context, x Expectation) error {
 		return ErrExists
 	}
 	m.seq++
-	r := &memRec{x: x, seq: m.seq}
+	r := &memRec{x: x, seq: m.seq, index: -1}
 	if x.ID != "" {
 		m.byID[pkey{x.Provider, x.ID}] = r
 	}
@@ -90,6 +138,7 @@ func (m *Memory) Add(ctx context.Context, x Expectation) error {
 		m.byRef[pkey{x.Provider, x.Ref}] = r
 	}
 	m.recs[r] = struct{}{}
+	m.track(r)
 	return nil
 }
 
@@ -149,6 +198,7 @@ func (m *Memory) Settle(ctx context.Context, k Key, s Settlement) (Expectation, 
 	}
 	x.State, x.PaymentID, x.Outcome, x.SettledAt = Settled, s.PaymentID, s.Outcome, s.At
 	m.byPayment[pk] = r
+	m.track(r)
 	return *x, nil
 }
 
@@ -169,6 +219,7 @@ func (m *Memory) Reopen(ctx context.Context, k Key, paymentID string) error {
 	}
 	delete(m.byPayment, pkey{x.Provider, x.PaymentID})
 	x.State, x.PaymentID, x.Outcome, x.SettledAt, x.NextPoll = Pending, "", "", time.Time{}, time.Time{}
+	m.track(r)
 	return nil
 }
 
@@ -187,6 +238,7 @@ func (m *Memory) Cancel(ctx context.Context, k Key) error {
 		return ErrState
 	}
 	r.x.State = Cancelled
+	m.track(r)
 	return nil
 }
 
@@ -197,16 +249,50 @@ func (m *Memory) Due(ctx context.Context, providers []string, now time.Time, lea
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	due := m.select_(func(x *Expectation) bool {
-		return x.State == Pending && x.ID != "" && !x.NextPoll.After(now) && in(providers, x.Provider)
-	}, func(a, b *memRec) int { return a.x.NextPoll.Compare(b.x.NextPoll) }, limit)
+	due := m.due(providers, now, limit)
 	out := make([]Expectation, len(due))
 	for i, r := range due {
 		r.x.NextPoll = now.Add(lease)
 		r.x.Attempts++
+		m.track(r)
 		out[i] = r.x
 	}
 	return out, nil
+}
+
+// due returns up to limit of the providers' pollable expectations due at
+// now, those due first, from the heads of their pollHeaps. m.mu is held.
+func (m *Memory) due(providers []string, now time.Time, limit int) []*memRec {
+	if limit <= 0 {
+		return nil
+	}
+	if len(providers) == 0 {
+		for p := range m.polls {
+			providers = append(providers, p)
+		}
+	}
+	var out []*memRec
+	for _, p := range providers {
+		h := m.polls[p]
+		if h == nil {
+			continue
+		}
+		taken := 0
+		for h.Len() > 0 && taken < limit && !(*h)[0].x.NextPoll.After(now) {
+			out = append(out, heap.Pop(h).(*memRec))
+			taken++
+		}
+	}
+	slices.SortFunc(out, func(a, b *memRec) int {
+		return cmp.Or(a.x.NextPoll.Compare(b.x.NextPoll), cmp.Compare(a.seq, b.seq))
+	})
+	for _, r := range out[min(limit, len(out)):] {
+		m.track(r) // not taken: back in its heap
+	}
+	for _, r := range out[:min(limit, len(out))] {
+		m.track(r) // back in, at the lease's end once Due moves it
+	}
+	return out[:min(limit, len(out))]
 }
 
 // Reschedule implements [Store].
@@ -224,6 +310,7 @@ func (m *Memory) Reschedule(ctx context.Context, k Key, next time.Time) error {
 		return ErrState
 	}
 	r.x.NextPoll = next
+	m.track(r)
 	return nil
 }
 
@@ -240,6 +327,7 @@ func (m *Memory) MarkOverdue(ctx context.Context, providers []string, now time.T
 	out := make([]Expectation, len(late))
 	for i, r := range late {
 		r.x.State = Overdue
+		m.track(r)
 		out[i] = r.x
 	}
 	return out, nil

@@ -15,6 +15,12 @@
 // verifies the signature, refuses timestamps more than a few minutes away,
 // and deduplicates on webhook-id: a forwarded event may arrive more than
 // once (at least once is the guarantee), never with another id.
+//
+// The application answers 2xx to take an event. 410 Gone refuses it for
+// good: [IsPermanent] says so, and payhook serve's inbox then gives the
+// event up at once (dead, until an operator replays it) instead of
+// retrying it. Every other answer is retried, 4xx included: it may come
+// from a deployment in progress or a bug about to be fixed.
 package forward
 
 import (
@@ -156,11 +162,12 @@ func (k Key) Verify(h http.Header, body []byte, now time.Time, tolerance time.Du
 }
 
 // Forwarder posts events to one URL. Make one with [New]; it is safe for
-// concurrent use, and prints and logs without its key or the URL's
-// password.
+// concurrent use, and prints, logs and writes its errors without its key,
+// the URL's password or the values of its query (where an application's
+// token often is: ?token=...).
 type Forwarder struct {
 	url     string
-	shown   string // url without a password
+	shown   string // url without a password nor query values: Redact
 	key     Key
 	client  *http.Client
 	timeout time.Duration
@@ -223,7 +230,7 @@ func New(target, secret string, opts ...Option) (*Forwarder, error) {
 		return nil, err
 	}
 	f := &Forwarder{
-		url: target, shown: u.Redacted(), key: k, timeout: DefaultTimeout, now: time.Now,
+		url: target, shown: Redact(u), key: k, timeout: DefaultTimeout, now: time.Now,
 		client: &http.Client{Transport: transport(), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 	for _, o := range opts {
@@ -234,13 +241,39 @@ func New(target, secret string, opts ...Option) (*Forwarder, error) {
 	return f, nil
 }
 
-// String describes f without its key or the URL's password.
+// Redact returns u as the forwarder shows it: without its password, and
+// with the value of every query parameter (or a part of the query that is
+// not key=value) written xxxxx, so that a token in the URL is never
+// printed, logged or kept in an error.
+func Redact(u *url.URL) string {
+	r := *u
+	if r.RawQuery != "" {
+		parts := strings.Split(r.RawQuery, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=xxxxx"
+			} else {
+				parts[i] = "xxxxx"
+			}
+		}
+		r.RawQuery = strings.Join(parts, "&")
+	}
+	r.Fragment, r.RawFragment = "", ""
+	return r.Redacted()
+}
+
+// String describes f without its key or the URL's secrets (Redact).
 func (f *Forwarder) String() string { return "forward.Forwarder{url: " + f.shown + ", key: REDACTED}" }
 
 // LogValue implements slog.LogValuer.
 func (f *Forwarder) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("url", f.shown), slog.String("key", "REDACTED"))
 }
+
+// ErrRequest is wrapped by the error of a request that cannot be built or
+// sent as it is (an id that no header can carry): sending it again would
+// fail the same way, so it is permanent ([IsPermanent]).
+var ErrRequest = errors.New("forward: the request cannot be sent")
 
 // StatusError is the error of a request that the application answered with
 // a status other than 2xx.
@@ -249,6 +282,21 @@ type StatusError struct {
 	Code int
 	// Body is the start of the answer's body, for the log.
 	Body string
+}
+
+// Permanent reports whether the answer refuses the event for good: 410
+// Gone, the one status that says "never send this again" (as Standard
+// Webhooks senders read it). Every other status, 4xx included, may come
+// from an application being deployed or a bug about to be fixed, and is
+// worth a retry: a retry costs a request, a payment given up costs money.
+func (e *StatusError) Permanent() bool { return e.Code == http.StatusGone }
+
+// IsPermanent reports whether err (from [Forwarder.Send]) will not change
+// on a retry: the application answered 410 Gone, or the request cannot be
+// sent ([ErrRequest]). The caller stops retrying the event.
+func IsPermanent(err error) bool {
+	var se *StatusError
+	return errors.Is(err, ErrRequest) || (errors.As(err, &se) && se.Permanent())
 }
 
 func (e *StatusError) Error() string {
@@ -261,13 +309,16 @@ func (e *StatusError) Error() string {
 // Send posts body (JSON) with id as its webhook-id, and returns nil only
 // when the application answers 2xx. A timeout, a refused connection, a
 // redirect or any other status is an error: the caller retries with the
-// same id.
+// same id, unless [IsPermanent] says a retry cannot succeed.
 func (f *Forwarder) Send(ctx context.Context, id string, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
+	if !validHeader(id) {
+		return fmt.Errorf("%w: the webhook-id %.40q... holds a character no header can carry", ErrRequest, id)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("forward: %w", err)
+		return fmt.Errorf("%w: %w", ErrRequest, stripURL(err))
 	}
 	now := f.now()
 	req.Header.Set("Content-Type", "application/json")
@@ -277,11 +328,7 @@ func (f *Forwarder) Send(ctx context.Context, id string, body []byte) error {
 	req.Header.Set(HeaderSignature, f.key.Sign(id, now, body))
 	res, err := f.client.Do(req)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) { // its text repeats the URL, password and all
-			err = ue.Err
-		}
-		return fmt.Errorf("forward: POST %s: %w", f.shown, err)
+		return fmt.Errorf("forward: POST %s: %w", f.shown, stripURL(err))
 	}
 	defer res.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(res.Body, 512))
@@ -290,4 +337,25 @@ func (f *Forwarder) Send(ctx context.Context, id string, body []byte) error {
 		return &StatusError{Code: res.StatusCode, Body: strings.TrimSpace(string(head))}
 	}
 	return nil
+}
+
+// stripURL returns the error that err, a *url.Error, wraps: its text
+// repeats the URL, password, token and all.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// validHeader reports whether s can be a header's value: no control
+// character but tab (a CR or LF would end the header).
+func validHeader(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

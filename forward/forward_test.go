@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,4 +228,81 @@ func TestSendReusesConnections(t *testing.T) {
 		round()
 	}
 	assert.Equal(t, first, dials.Load(), "no connection dialed after the first round")
+}
+
+// TestSendHidesQueryValues (issue 17, §5): a token in the URL's query is
+// printed nowhere: not by the forwarder, not in its log value, not in the
+// error of a request that failed (which the inbox keeps).
+func TestSendHidesQueryValues(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	u := closed.URL + "/hooks?token=hunter2&plain&team=payments"
+	closed.Close()
+	f, err := forward.New(u, forward.NewSecret())
+	require.NoError(t, err)
+	err = f.Send(context.Background(), "id", []byte(`{}`))
+	require.Error(t, err)
+	var log strings.Builder
+	slog.New(slog.NewTextHandler(&log, nil)).Info("forwarding", "forward", f)
+	for _, s := range []string{err.Error(), fmt.Sprint(f), fmt.Sprintf("%+v", f), log.String()} {
+		assert.NotContains(t, s, "hunter2")
+		assert.NotContains(t, s, "plain")
+		assert.Contains(t, s, "/hooks?token=xxxxx&xxxxx&team=xxxxx", "the keys stay, to tell the URL")
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"https://app.example/hooks", "https://app.example/hooks"},
+		{"https://u:pw@app.example/hooks?token=abc", "https://u:xxxxx@app.example/hooks?token=xxxxx"},
+		{"https://app.example/hooks?abc", "https://app.example/hooks?xxxxx"},
+		{"https://app.example/hooks?a=1&b=&c", "https://app.example/hooks?a=xxxxx&b=xxxxx&xxxxx"},
+		{"https://app.example/hooks#frag", "https://app.example/hooks"},
+	} {
+		u, err := url.Parse(tt.in)
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, forward.Redact(u), tt.in)
+	}
+}
+
+// TestSendPermanent (issue 17, §5): 410 Gone refuses the event for good,
+// and so does a request that cannot be sent; every other failure is worth
+// a retry.
+func TestSendPermanent(t *testing.T) {
+	var status atomic.Int32
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	t.Cleanup(app.Close)
+	f, err := forward.New(app.URL, forward.NewSecret())
+	require.NoError(t, err)
+	for _, tt := range []struct {
+		code      int
+		permanent bool
+	}{
+		{http.StatusGone, true},
+		{http.StatusBadRequest, false},
+		{http.StatusNotFound, false},
+		{http.StatusUnprocessableEntity, false},
+		{http.StatusInternalServerError, false},
+		{http.StatusServiceUnavailable, false},
+	} {
+		status.Store(int32(tt.code))
+		err := f.Send(context.Background(), "kazawallet:ord_1", []byte(`{}`))
+		require.Error(t, err)
+		assert.Equal(t, tt.permanent, forward.IsPermanent(err), "%d", tt.code)
+	}
+
+	for _, id := range []string{"kkiapay:tx\r\nX-Injected: 1", "kkiapay:tx\x00", "kkiapay:tx\x7f"} {
+		err = f.Send(context.Background(), id, []byte(`{}`))
+		assert.ErrorIs(t, err, forward.ErrRequest)
+		assert.True(t, forward.IsPermanent(err))
+	}
+	status.Store(http.StatusOK)
+	assert.NoError(t, f.Send(context.Background(), "kkiapay:tx\twith a tab", []byte(`{}`)), "a tab is a header's character")
+
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	f, err = forward.New(closed.URL, forward.NewSecret())
+	require.NoError(t, err)
+	assert.False(t, forward.IsPermanent(f.Send(context.Background(), "id", []byte(`{}`))), "a refused connection is retried")
 }

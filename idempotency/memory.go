@@ -3,10 +3,10 @@ package idempotency
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
+	"github.com/payhook/payhook/internal/optcheck"
 	"github.com/payhook/payhook/internal/sentinel"
 )
 
@@ -29,8 +29,9 @@ const DefaultMaxKeys = 100_000
 // A Memory is safe for concurrent use. Make one with [NewMemory]; the zero
 // value is not usable.
 type Memory struct {
-	now func() time.Time
-	max int
+	refused optcheck.Refused // values the options could not use
+	now     func() time.Time
+	max     int
 
 	mu      sync.Mutex
 	records map[string]record
@@ -49,23 +50,17 @@ type record struct {
 // MemoryOption configures a [Memory] store. An option given a value it
 // cannot use makes NewMemory panic with an error wrapping
 // payhook.ErrConfig.
-type MemoryOption func(*Memory) error
-
-// configError is an option's error: it wraps payhook.ErrConfig (through
-// internal/sentinel, since payhook imports this package).
-func configError(format string, args ...any) error {
-	return fmt.Errorf("idempotency: %s: %w", fmt.Sprintf(format, args...), sentinel.ErrConfig)
-}
+type MemoryOption func(*Memory)
 
 // WithMaxKeys bounds the number of keys the store holds: 1 or more.
 // Default: DefaultMaxKeys.
 func WithMaxKeys(n int) MemoryOption {
-	return func(m *Memory) error {
+	return func(m *Memory) {
 		if n < 1 {
-			return configError("WithMaxKeys(%d): want 1 or more", n)
+			m.refused.Add("WithMaxKeys(%d): want 1 or more", n)
+			return
 		}
 		m.max = n
-		return nil
 	}
 }
 
@@ -73,12 +68,12 @@ func WithMaxKeys(n int) MemoryOption {
 // leases and retention forward without sleeping. It must not be nil.
 // Default: time.Now.
 func WithClock(now func() time.Time) MemoryOption {
-	return func(m *Memory) error {
+	return func(m *Memory) {
 		if now == nil {
-			return configError("WithClock(nil)")
+			m.refused.Add("WithClock(nil)")
+			return
 		}
 		m.now = now
-		return nil
 	}
 }
 
@@ -90,12 +85,12 @@ func WithClock(now func() time.Time) MemoryOption {
 func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{now: time.Now, max: DefaultMaxKeys, records: make(map[string]record)}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(m)
 		}
-		if err := o(m); err != nil {
-			panic(err)
-		}
+	}
+	if err := m.refused.Err("idempotency", sentinel.ErrConfig); err != nil {
+		panic(err)
 	}
 	return m
 }

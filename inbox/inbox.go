@@ -332,6 +332,9 @@ func Drop(err error) error {
 
 // IsDrop reports whether err was made by [Drop].
 func IsDrop(err error) bool {
+	if err == nil {
+		return false
+	}
 	var d *drop
 	return errors.As(err, &d)
 }

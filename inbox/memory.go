@@ -7,6 +7,9 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/payhook/payhook/internal/optcheck"
+	"github.com/payhook/payhook/internal/sentinel"
 )
 
 // Memory is a [Backend] held in one process's memory: for tests, and for a
@@ -18,6 +21,7 @@ import (
 // A Memory is safe for concurrent use, and several Run loops may share it.
 // Make one with [NewMemory]; the zero value is not usable.
 type Memory struct {
+	refused       optcheck.Refused // values the options could not use
 	now           func() time.Time
 	doneRetention time.Duration
 
@@ -100,12 +104,12 @@ const DefaultDoneRetention = 7 * 24 * time.Hour
 // its ID for a while). Every backend's WithDoneRetention means the same.
 // Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) MemoryOption {
-	return func(m *Memory) error {
+	return func(m *Memory) {
 		if d == 0 {
-			return configError("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+			m.refused.Add("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+			return
 		}
 		m.doneRetention = d
-		return nil
 	}
 }
 
@@ -127,17 +131,17 @@ func (m *Memory) forgetDone(now time.Time) {
 }
 
 // MemoryOption configures [NewMemory].
-type MemoryOption func(*Memory) error
+type MemoryOption func(*Memory)
 
 // WithClock makes the store read the time from now, which must not be
 // nil. Default: time.Now.
 func WithClock(now func() time.Time) MemoryOption {
-	return func(m *Memory) error {
+	return func(m *Memory) {
 		if now == nil {
-			return configError("WithClock(nil)")
+			m.refused.Add("WithClock(nil)")
+			return
 		}
 		m.now = now
-		return nil
 	}
 }
 
@@ -149,12 +153,12 @@ func WithClock(now func() time.Time) MemoryOption {
 func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{now: time.Now, doneRetention: DefaultDoneRetention, entries: make(map[string]*memEntry), changed: make(chan struct{})}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(m)
 		}
-		if err := o(m); err != nil {
-			panic(err)
-		}
+	}
+	if err := m.refused.Err("inbox", sentinel.ErrConfig); err != nil {
+		panic(err)
 	}
 	return m
 }
@@ -271,13 +275,13 @@ func (m *Memory) finish(a Attempt, err error, canceled bool, cfg RunConfig) {
 
 // Run implements [Backend].
 func (m *Memory) Run(ctx context.Context, h Handler, cfg RunConfig) error {
-	r := NewRunner(ctx, cfg)
+	r := NewRunner(ctx, cfg, h, func(a Attempt, err error, canceled bool) { m.finish(a, err, canceled, cfg) })
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for r.Acquire(ctx) {
 		a, ok, wait, changed := m.take(cfg.Lease)
 		if ok {
-			r.Go(h, a, func(err error, canceled bool) { m.finish(a, err, canceled, cfg) })
+			r.Go(a)
 			continue
 		}
 		r.Release()

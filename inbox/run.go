@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 	"github.com/payhook/payhook/internal/sentinel"
 )
 
@@ -40,6 +41,7 @@ const DefaultMaxUnconfirmed = 2000
 // payhook.WithInbox registers a provider's handler on it, and [Inbox.Run]
 // runs them. Its methods are safe for concurrent use.
 type Inbox struct {
+	refused        optcheck.Refused // values the options could not use
 	b              Backend
 	maxAttempts    int
 	maxUnconfirmed int
@@ -52,23 +54,24 @@ type Inbox struct {
 
 // Option configures [New]. An option given a value it cannot use makes New
 // fail with an error wrapping payhook.ErrConfig.
-type Option func(*Inbox) error
+type Option func(*Inbox)
 
-// configError is an option's error: it wraps payhook.ErrConfig (through
-// internal/sentinel, since payhook imports this package).
+// configError is a refusal of New, worded as optcheck words the options';
+// it wraps payhook.ErrConfig (through internal/sentinel, since payhook
+// imports this package).
 func configError(format string, args ...any) error {
-	return fmt.Errorf("inbox: %s: %w", fmt.Sprintf(format, args...), sentinel.ErrConfig)
+	return fmt.Errorf("inbox: %w: %s", sentinel.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // WithMaxAttempts sets how many times an entry is run before it is dead:
 // 1 or more. Default: DefaultMaxAttempts.
 func WithMaxAttempts(n int) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if n < 1 {
-			return configError("WithMaxAttempts(%d): want 1 or more", n)
+			ib.refused.Add("WithMaxAttempts(%d): want 1 or more", n)
+			return
 		}
 		ib.maxAttempts = n
-		return nil
 	}
 }
 
@@ -77,36 +80,36 @@ func WithMaxAttempts(n int) Option {
 // retries at once (for tests); neither may be negative, nor most below
 // first. Default: DefaultBackoff and DefaultMaxBackoff.
 func WithBackoff(first, most time.Duration) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if first < 0 || most < first {
-			return configError("WithBackoff(%s, %s): want 0 <= first <= most", first, most)
+			ib.refused.Add("WithBackoff(%s, %s): want 0 <= first <= most", first, most)
+			return
 		}
 		ib.cfg.Backoff = Backoff(first, most)
-		return nil
 	}
 }
 
 // WithWorkers sets how many entries run at once in this process: 1 or
 // more. Default: DefaultWorkers.
 func WithWorkers(n int) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if n < 1 {
-			return configError("WithWorkers(%d): want 1 or more", n)
+			ib.refused.Add("WithWorkers(%d): want 1 or more", n)
+			return
 		}
 		ib.cfg.Workers = n
-		return nil
 	}
 }
 
 // WithTimeout bounds one attempt; its context is canceled after d, and the
 // attempt counts as failed. d must be positive. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if d <= 0 {
-			return configError("WithTimeout(%s): want a positive duration", d)
+			ib.refused.Add("WithTimeout(%s): want a positive duration", d)
+			return
 		}
 		ib.cfg.Timeout = d
-		return nil
 	}
 }
 
@@ -117,12 +120,12 @@ func WithTimeout(d time.Duration) Option {
 // ended first; New fails otherwise. Default: twice the timeout, at least a
 // minute.
 func WithLease(d time.Duration) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if d <= 0 {
-			return configError("WithLease(%s): want a positive duration", d)
+			ib.refused.Add("WithLease(%s): want a positive duration", d)
+			return
 		}
 		ib.lease = d
-		return nil
 	}
 }
 
@@ -131,12 +134,12 @@ func WithLease(d time.Duration) Option {
 // entries run again at the next start. 0 cancels them at once; negative
 // values make New fail. Default: DefaultShutdownTimeout.
 func WithShutdownTimeout(d time.Duration) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if d < 0 {
-			return configError("WithShutdownTimeout(%s): want 0 or more", d)
+			ib.refused.Add("WithShutdownTimeout(%s): want 0 or more", d)
+			return
 		}
 		ib.cfg.ShutdownTimeout = d
-		return nil
 	}
 }
 
@@ -150,12 +153,12 @@ func WithShutdownTimeout(d time.Duration) Option {
 // at payhook's default body limit of 256 KiB holds at most about 500 MB
 // of events.
 func WithMaxUnconfirmed(n int) Option {
-	return func(ib *Inbox) error {
+	return func(ib *Inbox) {
 		if n < 1 {
-			return configError("WithMaxUnconfirmed(%d): want 1 or more", n)
+			ib.refused.Add("WithMaxUnconfirmed(%d): want 1 or more", n)
+			return
 		}
 		ib.maxUnconfirmed = n
-		return nil
 	}
 }
 
@@ -179,12 +182,12 @@ func New(b Backend, opts ...Option) (*Inbox, error) {
 		handlers: make(map[string]Handler),
 	}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(ib)
 		}
-		if err := o(ib); err != nil {
-			return nil, err
-		}
+	}
+	if err := ib.refused.Err("inbox", sentinel.ErrConfig); err != nil {
+		return nil, err
 	}
 	ib.cfg.Lease = max(2*ib.cfg.Timeout, time.Minute)
 	if ib.lease != 0 {

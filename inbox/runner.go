@@ -12,7 +12,7 @@ import (
 // graceful shutdown that waits RunConfig.ShutdownTimeout for the running
 // attempts before it cancels them. A backend's loop reads:
 //
-//	r := inbox.NewRunner(ctx, cfg)
+//	r := inbox.NewRunner(ctx, cfg, h, finish)
 //	for r.Acquire(ctx) {
 //		a, ok := take()
 //		if !ok {
@@ -20,7 +20,7 @@ import (
 //			wait() // for a change, a due entry, or ctx
 //			continue
 //		}
-//		r.Go(h, a, func(err error, canceled bool) { finish(a, err, canceled) })
+//		r.Go(a)
 //	}
 //	r.Shutdown()
 //
@@ -28,17 +28,22 @@ import (
 // goroutines.
 type Runner struct {
 	cfg    RunConfig
+	h      Handler
+	finish func(a Attempt, err error, canceled bool)
 	slots  chan struct{}
 	wg     sync.WaitGroup
 	runCtx context.Context // the attempts' parent: canceled at the shutdown timeout
 	cancel context.CancelFunc
 }
 
-// NewRunner returns a Runner for one call of Run with ctx and cfg. The
-// attempts' contexts outlive ctx until [Runner.Shutdown]'s timeout.
-func NewRunner(ctx context.Context, cfg RunConfig) *Runner {
+// NewRunner returns a Runner for one call of Run with ctx and cfg, that
+// runs attempts with h and records each one's end with finish: h's error,
+// and canceled when the shutdown canceled the attempt (it should not
+// count). The attempts' contexts outlive ctx until [Runner.Shutdown]'s
+// timeout.
+func NewRunner(ctx context.Context, cfg RunConfig, h Handler, finish func(a Attempt, err error, canceled bool)) *Runner {
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	return &Runner{cfg: cfg, slots: make(chan struct{}, max(cfg.Workers, 1)), runCtx: runCtx, cancel: cancel}
+	return &Runner{cfg: cfg, h: h, finish: finish, slots: make(chan struct{}, max(cfg.Workers, 1)), runCtx: runCtx, cancel: cancel}
 }
 
 // Acquire waits for a free worker and holds it; it returns false, holding
@@ -58,20 +63,21 @@ func (r *Runner) Acquire(ctx context.Context) bool {
 // Release gives back a worker held by Acquire and not used.
 func (r *Runner) Release() { <-r.slots }
 
-// Go runs attempt a with h on the worker held by Acquire, under the
-// attempt timeout, then calls finish with h's error; canceled says that
-// the shutdown canceled the attempt (it should not count). The worker is
-// free again once finish has returned.
-func (r *Runner) Go(h Handler, a Attempt, finish func(err error, canceled bool)) {
+// Go runs attempt a on the worker held by Acquire, under the attempt
+// timeout, then records its end. The worker is free again once the end is
+// recorded.
+func (r *Runner) Go(a Attempt) {
 	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		defer r.Release()
-		actx, cancel := context.WithTimeout(r.runCtx, r.cfg.Timeout)
-		err := h(actx, a)
-		cancel()
-		finish(err, err != nil && r.runCtx.Err() != nil)
-	}()
+	go r.run(a)
+}
+
+func (r *Runner) run(a Attempt) {
+	defer r.wg.Done()
+	defer r.Release()
+	actx, cancel := context.WithTimeout(r.runCtx, r.cfg.Timeout)
+	err := r.h(actx, a)
+	cancel()
+	r.finish(a, err, err != nil && r.runCtx.Err() != nil)
 }
 
 // Shutdown waits up to the shutdown timeout for the running attempts, then

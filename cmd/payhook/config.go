@@ -26,7 +26,14 @@ type config struct {
 	rateLimit *payhook.RateLimit // PAYHOOK_RATE_LIMIT; nil: off
 	rateSpec  string             // PAYHOOK_RATE_LIMIT as written, for the log
 	metrics   bool               // PAYHOOK_METRICS
-	pprofAddr string             // PAYHOOK_PPROF_ADDR
+	proxies   proxies            // PAYHOOK_TRUSTED_PROXIES
+	tlsCert   string             // PAYHOOK_TLS_CERT
+	tlsKey    string             // PAYHOOK_TLS_KEY
+	limits    limits             // not variables: defaultLimits; tests lower them
+
+	adminAddr  string       // PAYHOOK_ADMIN_ADDR; "": off
+	adminToken secret.Value // PAYHOOK_ADMIN_TOKEN
+	pprof      bool         // PAYHOOK_PPROF
 
 	forwardURL     string       // PAYHOOK_FORWARD_URL
 	forwardSecret  secret.Value // PAYHOOK_FORWARD_SECRET
@@ -93,8 +100,26 @@ var variables = []variable{
 		doc:   "the idempotency store (and the inbox's backend): `sqlite:PATH`, `memory`, `redis://...` or `postgres://...` ([below](#payhook_store))",
 		parse: func(c *config, v string) error { c.store = v; return nil }},
 	{name: "PAYHOOK_RATE_LIMIT", def: defaultRateLimit,
-		doc:   "requests per client (an IP address; an IPv6 address by its /64): `N/s`, `N/m` (or `N/min`) or `N/h`, with up to N at once; `off` for none. Over it: 429 with `Retry-After`, before the body is read",
+		doc:   "requests per client (an IP address; an IPv6 address by its /64; behind a proxy, see `PAYHOOK_TRUSTED_PROXIES`): `N/s`, `N/m` (or `N/min`) or `N/h`, with up to N at once; `off` for none. Over it: 429 with `Retry-After`, before the body is read",
 		parse: parseRateLimit},
+	{name: "PAYHOOK_TRUSTED_PROXIES",
+		unset: "none: the client is the connection's peer",
+		doc:   "the reverse proxies in front of serve, comma-separated addresses or CIDRs (`127.0.0.1,10.0.0.0/8`): for a request from one of them, the client (of the rate limit and of the caps on requests in flight) is the right-most `X-Forwarded-For` address that is not one of them ([security.md](security.md#behind-a-reverse-proxy))",
+		parse: func(c *config, v string) (err error) { c.proxies, err = parseProxies(v); return err }},
+	{name: "PAYHOOK_TLS_CERT",
+		unset: "HTTP",
+		doc:   "with `PAYHOOK_TLS_KEY`: serve HTTPS on `PAYHOOK_ADDR` with this PEM certificate (chain) file; a renewed file is served within a minute, without a restart",
+		parse: func(c *config, v string) error { c.tlsCert = v; return nil }},
+	{name: "PAYHOOK_TLS_KEY", secret: true,
+		doc:   "the PEM private key file of `PAYHOOK_TLS_CERT`",
+		parse: func(c *config, v string) error { c.tlsKey = v; return nil }},
+	{name: "PAYHOOK_ADMIN_ADDR", def: "127.0.0.1:9090",
+		doc:   "the admin listener: `GET /metrics`, pprof with `PAYHOOK_PPROF`, and the operator's endpoints, never on `PAYHOOK_ADDR`; `off` for none. Beyond loopback it needs `PAYHOOK_ADMIN_TOKEN` ([security.md](security.md#the-admin-listener))",
+		parse: parseAdminAddr},
+	{name: "PAYHOOK_ADMIN_TOKEN", secret: true,
+		unset: "no token: loopback only",
+		doc:   "the token every request to the admin listener must carry, as `Authorization: Bearer TOKEN`: at least 16 characters (`openssl rand -hex 16`). Required when `PAYHOOK_ADMIN_ADDR` is not a loopback address",
+		parse: parseAdminToken},
 	{name: "KAZAWALLET_API_KEY", secret: true,
 		unset: "Kazawallet not mounted",
 		doc:   "with `KAZAWALLET_API_SECRET`, mounts `POST /webhooks/kazawallet`; one without the other is refused. While rotating, a comma-separated list of as many keys as secrets, paired in order",
@@ -139,8 +164,11 @@ var variables = []variable{
 		doc:   "the status API's path, to which the payment id is appended",
 		parse: func(c *config, v string) error { c.kasperopay.statusPath = v; return nil }},
 	{name: "PAYHOOK_METRICS", def: "on",
-		doc:   "`on`: `GET /metrics` serves Prometheus metrics; `off`: no `/metrics`",
-		parse: parseMetrics},
+		doc:   "`on`: the admin listener's `GET /metrics` serves Prometheus metrics; `off`: no `/metrics`",
+		parse: func(c *config, v string) (err error) { c.metrics, err = parseOnOff(v); return err }},
+	{name: "PAYHOOK_PPROF", def: "off",
+		doc:   "`on`: the admin listener serves `net/http/pprof` under `/debug/pprof/`, for profiling (`scripts/load` turns it on with `PROFILE=1`)",
+		parse: func(c *config, v string) (err error) { c.pprof, err = parseOnOff(v); return err }},
 	{name: "PAYHOOK_FORWARD_URL", secret: true,
 		unset: "print only, no inbox",
 		doc:   "forward each processed event to the application at this http(s) URL, through the inbox of `PAYHOOK_STORE`'s backend ([below](#forwarding-to-your-application))",
@@ -160,17 +188,13 @@ var variables = []variable{
 	{name: "PAYHOOK_INBOX_BACKOFF", def: inbox.DefaultBackoff.String(), needs: "PAYHOOK_FORWARD_URL",
 		doc:   "the wait before the first retry, a Go duration; each retry waits about twice as long as the one before (between half and all of it, at random), at most " + shortDuration(inbox.DefaultMaxBackoff),
 		parse: func(c *config, v string) (err error) { c.inboxBackoff, err = parseDuration(v, 0); return err }},
-	{name: "PAYHOOK_PPROF_ADDR",
-		unset: "no pprof",
-		doc:   "only in a binary built with `-tags pprof` (`scripts/load` builds one with `PROFILE=1`; others refuse it): serves `net/http/pprof` on that address, for profiling under load",
-		parse: func(c *config, v string) error { c.pprofAddr = v; return nil }},
 }
 
 // loadConfig reads every variable of the table through getenv, once. An
 // unset or empty variable takes its default. Its errors name every
 // variable that holds a value it cannot use, and quote no credential.
 func loadConfig(getenv func(string) string) (*config, error) {
-	c := &config{set: map[string]bool{}}
+	c := &config{set: map[string]bool{}, limits: defaultLimits}
 	var errs []error
 	for _, v := range variables {
 		val := getenv(v.name)
@@ -190,15 +214,17 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	return c, errors.Join(errs...)
 }
 
-// needs refuses a variable set without the one it needs (variable.needs),
-// which serve would otherwise ignore.
-func (c *config) needs() error {
+// checkServe refuses what serve cannot honour: a variable set without the
+// one it needs (variable.needs), which serve would otherwise ignore; an
+// admin listener open to the network without a token; half a TLS
+// configuration.
+func (c *config) checkServe() error {
 	for _, v := range variables {
 		if v.needs != "" && c.set[v.name] && !c.set[v.needs] {
 			return fmt.Errorf("%s set without %s", v.name, v.needs)
 		}
 	}
-	return nil
+	return errors.Join(c.checkAdmin(), c.checkTLS())
 }
 
 // secrets is a list of credentials: the ones accepted while rotating them,
@@ -263,16 +289,14 @@ func parseAttempts(c *config, v string) error {
 	return nil
 }
 
-func parseMetrics(c *config, v string) error {
+func parseOnOff(v string) (bool, error) {
 	switch v {
 	case "on":
-		c.metrics = true
+		return true, nil
 	case "off":
-		c.metrics = false
-	default:
-		return errors.New("want on or off")
+		return false, nil
 	}
-	return nil
+	return false, errors.New("want on or off")
 }
 
 // defaultRateLimit is PAYHOOK_RATE_LIMIT when it is not set.

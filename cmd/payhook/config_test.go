@@ -121,7 +121,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.True(t, cfg.metrics)
 	assert.Equal(t, 25, cfg.inboxAttempts)
 	assert.Empty(t, cfg.set, "nothing was set")
-	assert.NoError(t, cfg.needs())
+	assert.NoError(t, cfg.checkServe())
 }
 
 // TestLoadConfigErrors: every value that cannot be used is named, the
@@ -141,7 +141,7 @@ func TestLoadConfigErrors(t *testing.T) {
 
 	cfg, err := loadConfig(env(map[string]string{"PAYHOOK_INBOX_BACKOFF": "2s"}))
 	require.NoError(t, err)
-	assert.EqualError(t, cfg.needs(), "PAYHOOK_INBOX_BACKOFF set without PAYHOOK_FORWARD_URL")
+	assert.EqualError(t, cfg.checkServe(), "PAYHOOK_INBOX_BACKOFF set without PAYHOOK_FORWARD_URL")
 }
 
 // TestConfigPrintsNoSecret: a config printed by mistake shows no

@@ -14,9 +14,26 @@
 //	PAYHOOK_STORE              the idempotency store (and the inbox's backend): sqlite:PATH, memory,
 //	                           redis://... or postgres://... (default: the SQLite file payhook.db in
 //	                           the working directory)
-//	PAYHOOK_RATE_LIMIT         requests per client (an IP address; an IPv6 address by its /64): N/s,
-//	                           N/m (or N/min) or N/h, with up to N at once; off for none. Over it: 429
-//	                           with Retry-After, before the body is read (default: 20/s)
+//	PAYHOOK_RATE_LIMIT         requests per client (an IP address; an IPv6 address by its /64; behind
+//	                           a proxy, see PAYHOOK_TRUSTED_PROXIES): N/s, N/m (or N/min) or N/h, with
+//	                           up to N at once; off for none. Over it: 429 with Retry-After, before
+//	                           the body is read (default: 20/s)
+//	PAYHOOK_TRUSTED_PROXIES    the reverse proxies in front of serve, comma-separated addresses or
+//	                           CIDRs (127.0.0.1,10.0.0.0/8): for a request from one of them, the
+//	                           client (of the rate limit and of the caps on requests in flight) is the
+//	                           right-most X-Forwarded-For address that is not one of them (default:
+//	                           none: the client is the connection's peer)
+//	PAYHOOK_TLS_CERT           with PAYHOOK_TLS_KEY: serve HTTPS on PAYHOOK_ADDR with this PEM
+//	                           certificate (chain) file; a renewed file is served within a minute,
+//	                           without a restart (default: HTTP)
+//	PAYHOOK_TLS_KEY            the PEM private key file of PAYHOOK_TLS_CERT
+//	PAYHOOK_ADMIN_ADDR         the admin listener: GET /metrics, pprof with PAYHOOK_PPROF, and the
+//	                           operator's endpoints, never on PAYHOOK_ADDR; off for none. Beyond
+//	                           loopback it needs PAYHOOK_ADMIN_TOKEN (default: 127.0.0.1:9090)
+//	PAYHOOK_ADMIN_TOKEN        the token every request to the admin listener must carry, as
+//	                           Authorization: Bearer TOKEN: at least 16 characters (openssl rand -hex
+//	                           16). Required when PAYHOOK_ADMIN_ADDR is not a loopback address
+//	                           (default: no token: loopback only)
 //	KAZAWALLET_API_KEY         with KAZAWALLET_API_SECRET, mounts POST /webhooks/kazawallet; one
 //	                           without the other is refused. While rotating, a comma-separated list of
 //	                           as many keys as secrets, paired in order (default: Kazawallet not
@@ -42,8 +59,10 @@
 //	KASPEROPAY_API_URL         the status API's base URL (default: https://kaspa-store.com)
 //	KASPEROPAY_STATUS_PATH     the status API's path, to which the payment id is appended (default:
 //	                           /pay/status/)
-//	PAYHOOK_METRICS            on: GET /metrics serves Prometheus metrics; off: no /metrics (default:
-//	                           on)
+//	PAYHOOK_METRICS            on: the admin listener's GET /metrics serves Prometheus metrics; off:
+//	                           no /metrics (default: on)
+//	PAYHOOK_PPROF              on: the admin listener serves net/http/pprof under /debug/pprof/, for
+//	                           profiling (scripts/load turns it on with PROFILE=1) (default: off)
 //	PAYHOOK_FORWARD_URL        forward each processed event to the application at this http(s) URL,
 //	                           through the inbox of PAYHOOK_STORE's backend (default: print only, no
 //	                           inbox)
@@ -57,9 +76,6 @@
 //	PAYHOOK_INBOX_BACKOFF      the wait before the first retry, a Go duration; each retry waits about
 //	                           twice as long as the one before (between half and all of it, at
 //	                           random), at most 1h (default: 1s)
-//	PAYHOOK_PPROF_ADDR         only in a binary built with -tags pprof (scripts/load builds one with
-//	                           PROFILE=1; others refuse it): serves net/http/pprof on that address,
-//	                           for profiling under load (default: no pprof)
 //
 // A secret holding a comma cannot be given in a list; an empty value in one
 // ("a,,b") is refused. payhook send signs with the first of each list.
@@ -69,7 +85,14 @@
 // delivery prints nothing there, even after a restart or a crash with the
 // default SQLite store, whose file the start-up log line names (WAL with
 // synchronous=FULL: see go doc github.com/payhook/payhook/idempotency/sqlitestore). Rejections and duplicates are logged with
-// their reason on stderr. GET /healthz answers 200. SIGINT or SIGTERM shuts
+// their reason on stderr. GET /healthz answers 200; the public listener
+// serves nothing else. The admin listener serves GET /metrics, pprof and
+// the operator's endpoints, behind PAYHOOK_ADMIN_TOKEN beyond loopback.
+// Each client (behind PAYHOOK_TRUSTED_PROXIES, the address they forward)
+// has at most 8 requests in flight (429 beyond), all clients 128 (503
+// beyond); each peer that is not a trusted proxy 32 connections, all 1,024
+// (closed as accepted beyond); headers 32 KiB read within 5 s, a whole
+// request within 10 s (docs/security.md). SIGINT or SIGTERM shuts
 // the server down gracefully (and the inbox: running forwards may finish
 // within 20 s; the others run at the next start).
 //
@@ -96,9 +119,14 @@
 //
 //	payhook inbox list [--dead] [--limit N]   one JSON line per entry: id, provider, key, state,
 //	                                          attempts, max_attempts, last_error, received_at, ...
-//	payhook inbox replay ID...                dead (or done) entries pending again, with their attempts again
+//	payhook inbox replay ID...                dead entries pending again, with their attempts again
+//	payhook inbox replay --force ID...        done entries too (a second delivery to the application)
 //	payhook inbox replay --dead               every dead entry
-//	payhook inbox discard ID...               delete entries that are not running
+//	payhook inbox discard --force ID...       delete entries that are not running
+//
+// Without --force, discard and replay of a done entry show the payment
+// (provider, key, amount, currency, reference) and do nothing. An
+// application answering 410 Gone refuses an event for good: dead at once.
 //
 // sandbox plays the three providers on one local address, for trying an
 // integration without them (docs/sandbox.md): their APIs as they answer
@@ -123,7 +151,10 @@
 // KKiaPay's hash secret and API keys (without the keys its status API
 // refuses every call), KASPEROPAY_ENABLED or KASPEROPAY_WEBHOOK_SECRET
 // (which signs its webhooks), the first of each list, and PAYHOOK_ADDR for
-// the port of the default webhook URLs.
+// the port of the default webhook URLs. It serves only requests whose Host
+// is localhost, a loopback address or the host of --addr (a page of another
+// site resolving to 127.0.0.1 cannot drive it), and marks every webhook it
+// sends with the header Payhook-Sandbox: 1, which serve logs a WARN for.
 //
 // Point serve at it with KKIAPAY_API_URL=http://127.0.0.1:8090 and
 // KASPEROPAY_API_URL=http://127.0.0.1:8090, and the API clients with their

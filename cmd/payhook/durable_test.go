@@ -140,7 +140,7 @@ func (p *process) stop(t *testing.T, sig syscall.Signal) *exec.ExitError {
 func TestServeDurableByDefault(t *testing.T) {
 	bin := buildPayhook(t)
 	dir := t.TempDir()
-	env := []string{"PAYHOOK_ADDR=127.0.0.1:0", "KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret"}
+	env := []string{"PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_ADMIN_ADDR=127.0.0.1:0", "KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret"}
 	body := kazawalletWebhook("ord_durable", "10.00")
 
 	first, listening := startBinary(t, bin, dir, env...)

@@ -21,6 +21,7 @@ import (
 type gateway struct {
 	fwd *forward.Forwarder
 	ib  *inbox.Inbox
+	b   inbox.Backend // ib's
 }
 
 // openGateway opens the inbox on conn's backend and the forwarder, as cfg
@@ -59,7 +60,7 @@ func openGateway(ctx context.Context, cfg *config, conn *storeConn, logger *slog
 	}
 	logger.Info("payhook: forwarding processed events through the inbox", "forward", fwd,
 		"inbox", inboxName(backend), "attempts", attempts, "backoff", backoff, "timeout", timeout)
-	return &gateway{fwd: fwd, ib: ib}, nil
+	return &gateway{fwd: fwd, ib: ib, b: backend}, nil
 }
 
 // forwardEvent is the handler of every provider when serve forwards:
@@ -75,6 +76,9 @@ func forwardEvent[E any](name string, out *lineWriter, fwd *forward.Forwarder, l
 			return err
 		}
 		if err := fwd.Send(ctx, name+":"+key, body); err != nil {
+			if forward.IsPermanent(err) { // 410 Gone, or a request that cannot be sent: dead at once
+				return inbox.Permanent(err)
+			}
 			return err
 		}
 		if err := out.write(json.RawMessage(body)); err != nil {
@@ -111,6 +115,15 @@ func (g *gateway) inbox() *inbox.Inbox {
 		return nil
 	}
 	return g.ib
+}
+
+// backend returns the backend of the gateway's inbox; nil for a nil
+// gateway.
+func (g *gateway) backend() inbox.Backend {
+	if g == nil {
+		return nil
+	}
+	return g.b
 }
 
 // run runs serve and, beside it, the inbox: the inbox starts with serve,

@@ -100,7 +100,7 @@ func freshRedis(t *testing.T) string {
 // gatewayEnv is serve's environment for a gateway to app on store.
 func gatewayEnv(app *forwardApp, store string, extra ...string) []string {
 	return append([]string{
-		"PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_STORE=" + store,
+		"PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_ADMIN_ADDR=127.0.0.1:0", "PAYHOOK_STORE=" + store,
 		"KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret",
 		"PAYHOOK_FORWARD_URL=" + app.srv.URL, "PAYHOOK_FORWARD_SECRET=" + app.secret,
 		"PAYHOOK_FORWARD_TIMEOUT=2s", "PAYHOOK_INBOX_BACKOFF=20ms", "PAYHOOK_RATE_LIMIT=off",

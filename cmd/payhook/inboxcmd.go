@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/payhook/payhook/forward"
 	"github.com/payhook/payhook/inbox"
 )
 
@@ -21,10 +24,15 @@ Operates the inbox that payhook serve forwards through (PAYHOOK_FORWARD_URL),
 in the store that PAYHOOK_STORE names (the same variable as serve's):
 
   list [--dead] [--limit N]   one JSON line per entry, oldest first: id, provider, key, state,
-                              attempts, max_attempts, last_error, received_at, updated_at, next_at
-  replay ID...                make dead (or done) entries pending again, with their attempts again
+                              attempts, max_attempts, last_error, received_at, updated_at, next_at,
+                              amount, currency, ref
+  replay ID...                make dead entries pending again, with their attempts again
+  replay --force ID...        done entries too: the application gets the event a second time
   replay --dead               replay every dead entry
-  discard ID...               delete entries that are not running
+  discard --force ID...       delete entries that are not running: their events are gone for good
+
+Without --force, replay of a done entry and discard show what they would act
+on (provider, key, amount, currency, reference) and do nothing.
 `
 
 // inboxCmd runs payhook inbox.
@@ -40,6 +48,7 @@ func inboxCmd(ctx context.Context, args []string, cfg *config, stdout, stderr io
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, inboxUsage) }
 	dead := fs.Bool("dead", false, "dead entries only (list), every dead entry (replay)")
+	force := fs.Bool("force", false, "discard, or replay done entries (replay, discard)")
 	limit := fs.Int("limit", 1000, "the most entries list prints")
 	cmd := args[0]
 	switch cmd {
@@ -61,6 +70,8 @@ func inboxCmd(ctx context.Context, args []string, cfg *config, stdout, stderr io
 		return errors.New("inbox discard takes entry IDs")
 	case *limit < 1:
 		return errors.New("inbox list --limit: want 1 or more")
+	case *force && (cmd == "list" || *dead):
+		return errors.New("inbox: --force applies to replay and discard of entry IDs")
 	}
 
 	ib, closeInbox, err := openInboxCmd(ctx, cfg.store, stderr)
@@ -89,9 +100,9 @@ func inboxCmd(ctx context.Context, args []string, cfg *config, stdout, stderr io
 			}
 			return nil
 		}
-		return eachEntry(ids, "replay", "replayed", stdout, stderr, func(id string) error { return ib.Replay(ctx, id) })
+		return eachEntry(ctx, ib, ids, "replay", "replayed", *force, stdout, stderr, ib.Replay)
 	default:
-		return eachEntry(ids, "discard", "discarded", stdout, stderr, func(id string) error { return ib.Discard(ctx, id) })
+		return eachEntry(ctx, ib, ids, "discard", "discarded", *force, stdout, stderr, ib.Discard)
 	}
 }
 
@@ -144,6 +155,36 @@ type entryLine struct {
 	ReceivedAt  time.Time  `json:"received_at"`
 	UpdatedAt   time.Time  `json:"updated_at,omitzero"`
 	NextAt      *time.Time `json:"next_at,omitempty"`
+	payment
+}
+
+// lineOf is e as payhook inbox prints it: its error without the secrets a
+// URL in it may hold.
+func lineOf(e inbox.Info) entryLine {
+	line := entryLine{ID: e.ID, Provider: e.Provider, Key: e.Key, State: e.State.String(), Attempts: e.Attempts,
+		MaxAttempts: e.MaxAttempts, LastError: redactURLs(e.LastError()), ReceivedAt: e.ReceivedAt, UpdatedAt: e.UpdatedAt,
+		payment: paymentOf(e.Provider, e.Event)}
+	if e.State == inbox.Pending && !e.NextAt.IsZero() {
+		line.NextAt = &e.NextAt
+	}
+	return line
+}
+
+// urlInText finds the URLs in an error's text.
+var urlInText = regexp.MustCompile(`https?://[^\s"'<>]+`)
+
+// redactURLs writes every URL in s as forward.Redact does: an error kept
+// by an older payhook, or written by another program, may quote
+// PAYHOOK_FORWARD_URL with its token.
+func redactURLs(s string) string {
+	return urlInText.ReplaceAllStringFunc(s, func(raw string) string {
+		trimmed := strings.TrimRight(raw, ".,:;)]") // the text's punctuation, not the URL's
+		u, err := url.Parse(trimmed)
+		if err != nil {
+			return "(a URL)"
+		}
+		return forward.Redact(u) + raw[len(trimmed):]
+	})
 }
 
 func listEntries(ctx context.Context, ib *inbox.Inbox, f inbox.Filter, stdout io.Writer) error {
@@ -153,24 +194,30 @@ func listEntries(ctx context.Context, ib *inbox.Inbox, f inbox.Filter, stdout io
 	}
 	enc := json.NewEncoder(stdout)
 	for _, e := range entries {
-		line := entryLine{ID: e.ID, Provider: e.Provider, Key: e.Key, State: e.State.String(), Attempts: e.Attempts,
-			MaxAttempts: e.MaxAttempts, LastError: e.LastError(), ReceivedAt: e.ReceivedAt, UpdatedAt: e.UpdatedAt}
-		if e.State == inbox.Pending && !e.NextAt.IsZero() {
-			line.NextAt = &e.NextAt
-		}
-		if err := enc.Encode(line); err != nil {
+		if err := enc.Encode(lineOf(e)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// eachEntry runs op on every ID, saying what it did to each, and fails if
-// it failed for any.
-func eachEntry(ids []string, op, done string, stdout, stderr io.Writer, f func(id string) error) error {
-	failed := 0
+// eachEntry runs op (replay or discard) on every ID, saying what it did to
+// each, and fails if it failed for any. Without force, it shows and leaves
+// the entries whose loss cannot be undone: every one for discard, the done
+// ones for replay (their event would reach the application twice).
+func eachEntry(ctx context.Context, ib *inbox.Inbox, ids []string, op, done string, force bool, stdout, stderr io.Writer,
+	f func(ctx context.Context, id string) error) error {
+	failed, held := 0, 0
 	for _, id := range ids {
-		err := f(id)
+		info, err := ib.Get(ctx, id)
+		if err == nil && !force && (op == "discard" || info.State == inbox.Done) {
+			fmt.Fprintf(stderr, "payhook: %s: not %s without --force: %s\n", id, done, describeEntry(info))
+			held++
+			continue
+		}
+		if err == nil {
+			err = f(ctx, id)
+		}
 		switch {
 		case err == nil:
 			fmt.Fprintln(stdout, done, id)
@@ -188,8 +235,23 @@ func eachEntry(ids []string, op, done string, stdout, stderr io.Writer, f func(i
 		}
 		failed++
 	}
+	if held > 0 {
+		why := "a discarded event is gone for good"
+		if op == "replay" {
+			why = "a done entry replayed reaches the application a second time"
+		}
+		return fmt.Errorf("inbox %s: %d of %d entries left as they are: %s; run again with --force once sure", op, held+failed, len(ids), why)
+	}
 	if failed > 0 {
 		return fmt.Errorf("inbox %s: %d of %d entries not %s", op, failed, len(ids), done)
 	}
 	return nil
+}
+
+// describeEntry says which payment an entry holds, for the operator to
+// check before acting on it.
+func describeEntry(e inbox.Info) string {
+	p := paymentOf(e.Provider, e.Event)
+	return fmt.Sprintf("%s, key %q, amount %s %s, reference %q, %s after %d attempts",
+		e.Provider, e.Key, or(p.Amount, "?"), or(p.Currency, "?"), p.Ref, e.State, e.Attempts)
 }

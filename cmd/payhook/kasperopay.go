@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -16,7 +17,15 @@ import (
 //
 // A payment the provider could not confirm (KasperoPay does not resend it)
 // is in the error that serve's logger writes at error level.
-var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler, detectsReplays: true}
+var kasperopayMount = mount{name: kasperopay.Name, handler: kasperopayHandler, payment: kasperopayPayment, detectsReplays: true}
+
+// kasperopayPayment: the amount is the KAS paid; the reference, the
+// merchant's order_id.
+func kasperopayPayment(event []byte) (payment, error) {
+	var e kasperopay.Event
+	err := json.Unmarshal(event, &e)
+	return payment{Amount: e.AmountKAS.String(), Currency: "KAS", Ref: e.OrderID}, err
+}
 
 func kasperopayHandler(env mountEnv) (http.Handler, error) {
 	kp := env.cfg.kasperopay

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +13,15 @@ import (
 // kkiapayMount mounts POST /webhooks/kkiapay when KKIAPAY_WEBHOOK_SECRET is
 // set, confirming each webhook with the status API when the three API keys
 // are set too.
-var kkiapayMount = mount{name: kkiapay.Name, handler: kkiapayHandler}
+var kkiapayMount = mount{name: kkiapay.Name, handler: kkiapayHandler, payment: kkiapayPayment}
+
+// kkiapayPayment: KKiaPay's amounts are XOF; its reference is the
+// partnerId the merchant gave the widget.
+func kkiapayPayment(event []byte) (payment, error) {
+	var e kkiapay.Event
+	err := json.Unmarshal(event, &e)
+	return payment{Amount: e.Amount.String(), Currency: "XOF", Ref: e.PartnerID}, err
+}
 
 func kkiapayHandler(env mountEnv) (http.Handler, error) {
 	kk := env.cfg.kkiapay

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,7 +11,7 @@ import (
 
 // mounts lists the providers serve can mount, in route order.
 var mounts = []mount{
-	{name: kazawallet.Name, handler: kazawalletHandler},
+	{name: kazawallet.Name, handler: kazawalletHandler, payment: kazawalletPayment},
 	kkiapayMount,
 	kasperopayMount,
 }
@@ -39,4 +40,10 @@ func kazawalletHandler(env mountEnv) (http.Handler, error) {
 		return nil, err
 	}
 	return handle(env, p), nil
+}
+
+func kazawalletPayment(event []byte) (payment, error) {
+	var e kazawallet.Event
+	err := json.Unmarshal(event, &e)
+	return payment{Amount: e.Amount.String(), Currency: e.Currency, Ref: e.Ref}, err
 }

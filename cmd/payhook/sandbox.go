@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
 
 	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
 	"github.com/payhook/payhook/providers/kasperopay"
@@ -75,7 +79,7 @@ func runSandbox(ctx context.Context, args []string, cfg *config, stdout, stderr 
 
 	// Deliveries in flight stop, between two attempts, once the server is
 	// down (the deferred Close).
-	return listenAndServe(ctx, "payhook sandbox", f.addr, sb, logger, ready, func(addr string) {
+	ep := endpoint{name: "payhook sandbox", addr: f.addr, addrFrom: "--addr", handler: localHosts(f.addr, sb), listening: func(addr string) {
 		base := "http://" + addr
 		fmt.Fprintf(stdout, "payhook sandbox on %s\n", base)
 		for _, line := range sb.Providers() {
@@ -83,7 +87,45 @@ func runSandbox(ctx context.Context, args []string, cfg *config, stdout, stderr 
 		}
 		fmt.Fprintf(stdout, "Open %s/ in a browser. For payhook serve: KKIAPAY_API_URL=%s KASPEROPAY_API_URL=%s\n", base, base, base)
 		logger.Info("payhook sandbox: listening", "addr", addr)
+	}}
+	var readyAddrs func([]string)
+	if ready != nil {
+		readyAddrs = func(addrs []string) { ready <- addrs[0] }
+	}
+	return listenAndServe(ctx, logger, readyAddrs, ep)
+}
+
+// localHosts serves h only to requests whose Host is a loopback address,
+// localhost, or the host of addr (--addr): a web page of another site
+// whose name its owner pointed at 127.0.0.1 (DNS rebinding) sends its own
+// name as the Host, and is refused 403 rather than served the sandbox's
+// pages and APIs, which hold the merchant's credentials' effects.
+func localHosts(addr string, h http.Handler) http.Handler {
+	own, _, _ := net.SplitHostPort(addr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !localHost(r.Host, own) {
+			http.Error(w, "payhook sandbox: this Host is not served (only localhost, a loopback address or the host of --addr): "+
+				"another site pointed at this machine cannot use the sandbox", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
 	})
+}
+
+// localHost reports whether host (a Host header, with or without its
+// port) names this machine: localhost, a loopback address, or own.
+func localHost(host, own string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Unmap().IsLoopback() {
+		return true
+	}
+	if a, err := netip.ParseAddr(own); err == nil && a.IsUnspecified() {
+		own = "" // all interfaces: no name of its own
+	}
+	return host == "localhost" || (own != "" && host == strings.ToLower(own))
 }
 
 // sandboxConfig is the sandbox's configuration: the merchant's credentials

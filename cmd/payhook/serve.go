@@ -6,26 +6,38 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
 	"github.com/payhook/payhook/forward"
 )
 
+// serveAddrs are the addresses serve listens on.
+type serveAddrs struct {
+	public string // PAYHOOK_ADDR: the webhooks and /healthz
+	admin  string // PAYHOOK_ADMIN_ADDR: /metrics, pprof, the operator's endpoints; "" when off
+}
+
 // serve runs the webhook receiver until ctx is done. If ready is not nil,
-// it receives the listening address once the server accepts connections.
-func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer, ready chan<- string) error {
+// it receives the listening addresses once the servers accept connections.
+func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer, ready chan<- serveAddrs) error {
 	if len(args) > 0 {
 		return fmt.Errorf("serve takes no arguments, it reads the environment (got %q)", args)
 	}
-	if err := cfg.needs(); err != nil {
+	if err := cfg.checkServe(); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	if err := startPprof(cfg.pprofAddr, logger); err != nil {
-		return err
+	var cert *certFiles
+	if cfg.tlsCert != "" {
+		var err error
+		if cert, err = loadCert(cfg.tlsCert, cfg.tlsKey, logger, clock); err != nil {
+			return err
+		}
 	}
 	conn, err := openConn(ctx, cfg.store, logger)
 	if err != nil {
@@ -40,7 +52,9 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 
 	opts := []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger), payhook.WithClock(clock)}
 	if cfg.rateLimit != nil {
-		opts = append(opts, payhook.WithRateLimit(*cfg.rateLimit))
+		limit := *cfg.rateLimit
+		limit.Key = cfg.proxies.client
+		opts = append(opts, payhook.WithRateLimit(limit))
 	}
 	env := mountEnv{
 		cfg:    cfg,
@@ -50,18 +64,64 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 	}
 	env.forward, env.opts = gw.forwarder(), append(env.opts, gw.options()...)
 	env.opts = append(env.opts, metrics.options()...)
-	mux := http.NewServeMux()
+	public := http.NewServeMux()
+	mounted, err := mountProviders(public, env, gw == nil)
+	if err != nil {
+		return err
+	}
+	public.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+
+	// The admin listener: /metrics, pprof, and every operator endpoint.
+	// Mount operator endpoints here, on admin, never on public: they are
+	// then behind PAYHOOK_ADMIN_TOKEN.
+	admin := http.NewServeMux()
+	limited := &limitStats{}
+	if err := metrics.mount(admin, mounted, gw, limited); err != nil {
+		return err
+	}
+	if cfg.pprof {
+		mountPprof(admin)
+	}
+
+	eps := []endpoint{publicEndpoint(cfg, public, cert, limited, logger, mounted)}
+	if cfg.adminAddr != "" {
+		eps = append(eps, endpoint{name: "payhook admin", addr: cfg.adminAddr, addrFrom: "PAYHOOK_ADMIN_ADDR", handler: requireToken(cfg.adminToken, admin),
+			listening: func(addr string) {
+				logger.Info("payhook admin: listening", "addr", addr, "metrics", cfg.metrics, "pprof", cfg.pprof, "token", !cfg.adminToken.IsZero())
+			}})
+	}
+	var readyAddrs func([]string)
+	if ready != nil {
+		readyAddrs = func(addrs []string) {
+			a := serveAddrs{public: addrs[0]}
+			if len(addrs) > 1 {
+				a.admin = addrs[1]
+			}
+			ready <- a
+		}
+	}
+	return gw.run(ctx, func(ctx context.Context) error {
+		return listenAndServe(ctx, logger, readyAddrs, eps...)
+	})
+}
+
+// mountProviders mounts POST /webhooks/NAME on mux for each provider whose
+// variables are set, and returns their paths. print says that events are
+// printed in the request (no inbox): the printer then batches them.
+func mountProviders(mux *http.ServeMux, env mountEnv, print bool) ([]string, error) {
 	var mounted, replayable []string
 	for _, m := range mounts {
 		h, err := m.handler(env)
 		if err != nil {
-			return fmt.Errorf("%s: %w", m.name, err)
+			return nil, fmt.Errorf("%s: %w", m.name, err)
 		}
 		if h == nil {
 			continue
 		}
 		path := "/webhooks/" + m.name
-		if gw == nil { // events are printed in the request: let the printer batch them
+		if print {
 			h = env.out.track(h)
 		}
 		mux.Handle("POST "+path, h)
@@ -71,26 +131,68 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 		}
 	}
 	if len(mounted) == 0 {
-		return errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET, " +
+		return nil, errors.New("no provider configured: set KAZAWALLET_API_KEY and KAZAWALLET_API_SECRET, " +
 			"KKIAPAY_WEBHOOK_SECRET, or KASPEROPAY_ENABLED=1 (see go doc github.com/payhook/payhook/cmd/payhook)")
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	if err := metrics.mount(mux, mounted, gw); err != nil {
-		return err
-	}
-
-	if storeForgets(cfg.store) && len(replayable) > 0 {
-		logger.Warn("payhook: the memory store forgets every processed event when payhook restarts, and these providers' "+
+	if storeForgets(env.cfg.store) && len(replayable) > 0 {
+		env.logger.Warn("payhook: the memory store forgets every processed event when payhook restarts, and these providers' "+
 			"webhooks carry no signed time: a captured delivery would then be processed again. Set PAYHOOK_STORE to "+
 			"redis://... or postgres://... (see docs/security.md)", "providers", strings.Join(replayable, " "))
 	}
-	return gw.run(ctx, func(ctx context.Context) error {
-		return listenAndServe(ctx, "payhook", cfg.addr, mux, logger, ready, func(addr string) {
-			logger.Info("payhook: listening", "addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(cfg.store),
-				"rate_limit", cfg.rateSpec)
-		})
+	return mounted, nil
+}
+
+// publicEndpoint is the listener of the webhooks: within the caps on
+// connections and requests (cfg.limits), with short reads, over TLS when
+// cert is not nil.
+func publicEndpoint(cfg *config, mux http.Handler, cert *certFiles, limited *limitStats, logger *slog.Logger, mounted []string) endpoint {
+	adm := newAdmission(cfg.limits, cfg.proxies.client, limited)
+	ep := endpoint{
+		name:     "payhook",
+		addr:     cfg.addr,
+		addrFrom: "PAYHOOK_ADDR",
+		handler:  adm.wrap(warnSandbox(logger, mux)),
+		server: func(srv *http.Server) {
+			srv.MaxHeaderBytes = maxHeaderBytes
+			srv.ReadHeaderTimeout = readHeaderTimeout
+			srv.ReadTimeout = cfg.limits.read
+		},
+		listener: func(ln net.Listener) net.Listener { return limitConns(ln, cfg.limits, cfg.proxies, limited) },
+		listening: func(addr string) {
+			attrs := []any{"addr", addr, "webhooks", strings.Join(mounted, " "), "store", storeName(cfg.store), "rate_limit", cfg.rateSpec}
+			if cert != nil {
+				attrs = append(attrs, "https", true)
+			}
+			if len(cfg.proxies) > 0 {
+				attrs = append(attrs, "trusted_proxies", len(cfg.proxies))
+			}
+			logger.Info("payhook: listening", attrs...)
+		},
+	}
+	if cert != nil {
+		ep.tls = cert.config()
+	}
+	return ep
+}
+
+// The public listener's bounds on reading a request's headers: 5 seconds
+// and 32 KiB (the whole request: limits.read).
+const (
+	maxHeaderBytes    = 32 << 10
+	readHeaderTimeout = 5 * time.Second
+)
+
+// warnSandbox logs at WARN each request that h gets from payhook sandbox
+// (marked with sandbox.Header): signed with the merchant's credentials, it
+// verifies, but no real payment is behind it, and a production receiver
+// should never see one.
+func warnSandbox(logger *slog.Logger, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(sandbox.Header) != "" {
+			logger.Warn("payhook: a webhook from payhook sandbox (it carries "+sandbox.Header+"): its payment is not real. "+
+				"If this is production, the sandbox holds your credentials: stop it and rotate them", "path", r.URL.Path)
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 
@@ -107,6 +209,30 @@ type mount struct {
 	// handler returns the provider's handler, nil when its environment is
 	// not set, or an error when it is set wrongly.
 	handler func(env mountEnv) (http.Handler, error)
+	// payment reads what payhook inbox shows of an event of the provider
+	// (as the inbox keeps it, JSON) before discarding or replaying it.
+	payment func(event []byte) (payment, error)
+}
+
+// payment is what payhook inbox shows of an entry's event before it
+// discards or replays it: enough for the operator to know which payment.
+type payment struct {
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+	Ref      string `json:"ref"` // the merchant's reference, as the event says it
+}
+
+// paymentOf reads an event of provider for payhook inbox; a zero payment
+// when the provider is unknown or the event does not decode.
+func paymentOf(provider string, event []byte) payment {
+	for _, m := range mounts {
+		if m.name == provider && m.payment != nil {
+			if p, err := m.payment(event); err == nil {
+				return p
+			}
+		}
+	}
+	return payment{}
 }
 
 // mountEnv is what serve gives every mount.

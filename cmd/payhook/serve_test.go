@@ -102,13 +102,29 @@ func env(kv map[string]string) func(string) string {
 }
 
 // serveEnv is serve with the configuration that getenv holds, loaded as
-// run loads it.
+// run loads it, its admin listener on a free port unless getenv says
+// otherwise; ready, when not nil, receives the public address.
 func serveEnv(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready chan<- string) error {
-	cfg, err := loadConfig(getenv)
+	cfg, err := loadConfig(func(name string) string {
+		if v := getenv(name); v != "" || name != "PAYHOOK_ADMIN_ADDR" {
+			return v
+		}
+		return "127.0.0.1:0"
+	})
 	if err != nil {
 		return err
 	}
-	return serve(ctx, args, cfg, stdout, stderr, ready)
+	var addrs chan serveAddrs
+	if ready != nil {
+		addrs = make(chan serveAddrs, 1)
+		defer close(addrs)
+		go func() {
+			if a, ok := <-addrs; ok {
+				ready <- a.public
+			}
+		}()
+	}
+	return serve(ctx, args, cfg, stdout, stderr, addrs)
 }
 
 // sandboxWith is runSandbox with the configuration that getenv holds.
@@ -123,13 +139,50 @@ func sandboxWith(ctx context.Context, args []string, getenv func(string) string,
 // startServe runs serve in-process on a free port until the test ends.
 func startServe(t *testing.T, vars map[string]string) (base string, stdout, stderr *syncBuffer) {
 	t.Helper()
+	srv := startServeAll(t, vars)
+	return srv.base, srv.stdout, srv.stderr
+}
+
+// served is a serve started by startServeAll.
+type served struct {
+	base, admin    string // http://ADDR of the public and the admin listeners
+	stdout, stderr *syncBuffer
+}
+
+// startServeAll runs serve in-process on free ports (the public and the
+// admin listeners') until the test ends. edit, when given, changes the
+// configuration loaded from vars (what no variable sets: the limits).
+func startServeAll(t *testing.T, vars map[string]string, edit ...func(*config)) served {
+	t.Helper()
 	vars["PAYHOOK_ADDR"] = "127.0.0.1:0"
+	if _, ok := vars["PAYHOOK_ADMIN_ADDR"]; !ok {
+		vars["PAYHOOK_ADMIN_ADDR"] = "127.0.0.1:0"
+	}
 	if _, ok := vars["PAYHOOK_STORE"]; !ok {
 		vars["PAYHOOK_STORE"] = "memory" // unset is a file in the working directory, shared by every test
 	}
-	return startInProcess(t, func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error {
-		return serveEnv(ctx, nil, env(vars), stdout, stderr, ready)
+	cfg, err := loadConfig(env(vars))
+	require.NoError(t, err)
+	for _, e := range edit {
+		e(cfg)
+	}
+	admin := make(chan string, 1)
+	base, stdout, stderr := startInProcess(t, func(ctx context.Context, stdout, stderr io.Writer, ready chan<- string) error {
+		addrs := make(chan serveAddrs, 1)
+		go func() {
+			if a, ok := <-addrs; ok {
+				admin <- a.admin
+				ready <- a.public
+			}
+		}()
+		defer close(addrs)
+		return serve(ctx, nil, cfg, stdout, stderr, addrs)
 	})
+	srv := served{base: base, stdout: stdout, stderr: stderr}
+	if a := <-admin; a != "" {
+		srv.admin = "http://" + a
+	}
+	return srv
 }
 
 // startInProcess runs a command in-process until the test ends, then
@@ -283,7 +336,7 @@ func TestServeProcessStopsOnSIGTERM(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "serve")
-			cmd.Env = append(os.Environ(), "PAYHOOK_TEST_MAIN=1", "PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_STORE=memory",
+			cmd.Env = append(os.Environ(), "PAYHOOK_TEST_MAIN=1", "PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_ADMIN_ADDR=127.0.0.1:0", "PAYHOOK_STORE=memory",
 				"KAZAWALLET_API_KEY=test_api_key", "KAZAWALLET_API_SECRET=test_api_secret")
 			stderr, err := cmd.StderrPipe()
 			require.NoError(t, err)

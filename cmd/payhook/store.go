@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -128,6 +130,9 @@ func openSQLite(ctx context.Context, spec, path string, logger *slog.Logger) (*s
 	if path == "" {
 		return nil, fmt.Errorf("PAYHOOK_STORE=%s: no file named, as in sqlite:payhook.db", storeName(spec))
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, storeError(spec, err)
+	}
 	db, err := sqlitestore.OpenDB(path)
 	if err != nil {
 		return nil, storeError(spec, err)
@@ -138,6 +143,21 @@ func openSQLite(ctx context.Context, spec, path string, logger *slog.Logger) (*s
 		c.db = db
 	}
 	return c, err
+}
+
+// createPrivate creates the SQLite file at path, empty, readable and
+// writable by its owner only (0600), unless it is there already: it holds
+// every event serve forwards, and SQLite creates the -wal and -shm files
+// beside it with the same mode.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // tableStore is a store kept in a table of a database: PostgreSQL's or

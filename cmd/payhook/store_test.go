@@ -71,7 +71,7 @@ func TestOpenStoreRefuses(t *testing.T) {
 		{"redis URL with a tab", "redis://:" + password + "\t@" + addr + "/0", "PAYHOOK_STORE=(hidden: not a URL)"},
 		{"postgres URL with a tab", "postgres://app:" + password + "\t@" + addr + "/app", "PAYHOOK_STORE=(hidden: not a URL)"},
 		{"sqlite without a file", "sqlite:", "PAYHOOK_STORE=sqlite:: no file named"},
-		{"sqlite in no directory", "sqlite:/nonexistent-dir/payhook.db", "PAYHOOK_STORE=sqlite:/nonexistent-dir/payhook.db: sqlitestore: open "},
+		{"sqlite in no directory", "sqlite:/nonexistent-dir/payhook.db", "PAYHOOK_STORE=sqlite:/nonexistent-dir/payhook.db: open /nonexistent-dir/payhook.db: no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

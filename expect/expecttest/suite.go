@@ -90,6 +90,9 @@ var epoch = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 type check struct {
 	s   expect.Store
 	tag string
+	// replicas, when set, are stores of the same backend as s, each a
+	// replica's own: the concurrent cases spread their calls over them.
+	replicas []expect.Store
 
 	mu   sync.Mutex // failf is called from the cases' goroutines too
 	errs []error
@@ -111,6 +114,14 @@ func (c *check) failf(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.errs = append(c.errs, fmt.Errorf(format, args...))
+}
+
+// replica returns the store the i-th concurrent caller uses.
+func (c *check) replica(i int) expect.Store {
+	if len(c.replicas) == 0 {
+		return c.s
+	}
+	return c.replicas[i%len(c.replicas)]
 }
 
 // provider returns this case's provider called name.
@@ -356,7 +367,7 @@ func concurrentSettlesOneWinner(c *check) error {
 			defer wg.Done()
 			cx, cancel := ctx()
 			defer cancel()
-			_, errs[i] = c.s.Settle(cx, x.Key(), expect.Settlement{PaymentID: fmt.Sprintf("pay_%d", i), Outcome: expect.OutcomePaid, At: epoch})
+			_, errs[i] = c.replica(i).Settle(cx, x.Key(), expect.Settlement{PaymentID: fmt.Sprintf("pay_%d", i), Outcome: expect.OutcomePaid, At: epoch})
 		}()
 	}
 	wg.Wait()
@@ -389,7 +400,7 @@ func onePaymentSettlesOne(c *check) error {
 			defer wg.Done()
 			cx, cancel := ctx()
 			defer cancel()
-			_, errs[i] = c.s.Settle(cx, expect.Key{Provider: c.provider("p"), Ref: fmt.Sprintf("order_%d", i)},
+			_, errs[i] = c.replica(i).Settle(cx, expect.Key{Provider: c.provider("p"), Ref: fmt.Sprintf("order_%d", i)},
 				expect.Settlement{PaymentID: "ord_signed", Outcome: expect.OutcomePaid, At: epoch})
 		}()
 	}
@@ -552,12 +563,12 @@ func concurrentDueTakesEachOnce(c *check) error {
 		taken = map[string]int{}
 		wg    sync.WaitGroup
 	)
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range n {
-				xs := c.dueQuiet(epoch)
+				xs := c.dueQuiet(c.replica(w), epoch)
 				if len(xs) == 0 {
 					return
 				}
@@ -581,10 +592,10 @@ func concurrentDueTakesEachOnce(c *check) error {
 	return c.err()
 }
 
-func (c *check) dueQuiet(now time.Time) []expect.Expectation {
+func (c *check) dueQuiet(s expect.Store, now time.Time) []expect.Expectation {
 	cx, cancel := ctx()
 	defer cancel()
-	xs, err := c.s.Due(cx, []string{c.provider("p")}, now, time.Hour, 3)
+	xs, err := s.Due(cx, []string{c.provider("p")}, now, time.Hour, 3)
 	if err != nil {
 		c.failf("Due: %v", err)
 	}
@@ -674,14 +685,14 @@ func concurrentMarkOverdueEachOnce(c *check) error {
 		seen = map[string]int{}
 		wg   sync.WaitGroup
 	)
-	for range workers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			cx, cancel := ctx()
 			defer cancel()
 			for range n {
-				xs, err := c.s.MarkOverdue(cx, []string{c.provider("p")}, epoch, 4)
+				xs, err := c.replica(w).MarkOverdue(cx, []string{c.provider("p")}, epoch, 4)
 				if err != nil {
 					c.failf("MarkOverdue: %v", err)
 					return

@@ -65,6 +65,30 @@ func TestCatchesBrokenStores(t *testing.T) {
 	}
 }
 
+func TestMemoryReplicas(t *testing.T) {
+	shared := expect.NewMemory()
+	expecttest.RunReplicas(t, func(t *testing.T) []expect.Store {
+		return []expect.Store{shared, shared}
+	})
+}
+
+// TestReplicasReachEveryStore: a broken store among the replicas fails
+// the concurrent cases, so each replica is used.
+func TestReplicasReachEveryStore(t *testing.T) {
+	err := expecttest.TestReplicas(func() ([]expect.Store, error) {
+		shared := expect.NewMemory()
+		return []expect.Store{shared, doubleSettle{shared}}, nil
+	})
+	for _, c := range []string{"ConcurrentSettlesOneWinner", "OnePaymentSettlesOne"} {
+		if err == nil || !strings.Contains(err.Error(), c+":") {
+			t.Errorf("case %s did not fail; got:\n%v", c, err)
+		}
+	}
+	if err := expecttest.TestReplicas(func() ([]expect.Store, error) { return []expect.Store{expect.NewMemory()}, nil }); err == nil {
+		t.Error("TestReplicas passed with one store")
+	}
+}
+
 func BenchmarkMemory(b *testing.B) {
 	expecttest.Benchmark(b, func(*testing.B) expect.Store { return expect.NewMemory() })
 }

@@ -52,6 +52,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultTable is the table the store uses unless [WithTable] says
@@ -77,9 +78,10 @@ var _ idempotency.Store = (*Store)(nil)
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*config) error
+type Option func(*config)
 
 type config struct {
+	refused optcheck.Refused // values the options could not use
 	table   string
 	timeout time.Duration
 }
@@ -94,18 +96,18 @@ const DefaultTimeout = 5 * time.Second
 // WithTimeout bounds one Claim, Complete or Release (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if d <= 0 {
-			return configError("WithTimeout(%s): want a positive duration", d)
+			c.refused.Add("WithTimeout(%s): want a positive duration", d)
+			return
 		}
 		c.timeout = d
-		return nil
 	}
 }
 
-// configError is an option's error.
+// configError is a refusal of New, worded as optcheck words the options'.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("pgstore: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+	return fmt.Errorf("pgstore: %w: %s", payhook.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // WithTable sets the table's name: an identifier of letters, digits and
@@ -113,9 +115,8 @@ func configError(format string, args ...any) error {
 // It is quoted as given, so it is case-sensitive. Default: DefaultTable, in
 // the connection's search_path.
 func WithTable(name string) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		c.table = name
-		return nil
 	}
 }
 
@@ -132,12 +133,12 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	}
 	c := config{table: DefaultTable, timeout: DefaultTimeout}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&c)
 		}
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	}
+	if err := c.refused.Err("pgstore", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	parts := strings.Split(c.table, ".")
 	for _, p := range parts {

@@ -111,7 +111,7 @@ func TestWithTable(t *testing.T) {
 			defer pool.Close()
 			store, err := pgstore.New(pool, pgstore.WithTable(tt.table))
 			if !tt.ok {
-				assert.ErrorContains(t, err, "pgstore: table name")
+				assert.ErrorContains(t, err, "table name")
 				assert.Nil(t, store)
 				return
 			}

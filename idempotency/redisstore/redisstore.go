@@ -40,6 +40,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultPrefix is prepended to every key unless [WithPrefix] says otherwise.
@@ -49,23 +50,23 @@ const DefaultPrefix = "payhook:"
 // value is not usable. A Store is safe for concurrent use by many goroutines
 // and many processes sharing one Redis.
 type Store struct {
-	client redis.Scripter
-	prefix string
+	refused optcheck.Refused // values the options could not use
+	client  redis.Scripter
+	prefix  string
 }
 
 var _ idempotency.Store = (*Store)(nil)
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*Store) error
+type Option func(*Store)
 
 // WithPrefix sets the prefix of the store's Redis keys, to share one Redis
 // database with other data or other applications; "" keys by the bare
 // idempotency key. Default: DefaultPrefix.
 func WithPrefix(prefix string) Option {
-	return func(s *Store) error {
+	return func(s *Store) {
 		s.prefix = prefix
-		return nil
 	}
 }
 
@@ -75,16 +76,16 @@ func WithPrefix(prefix string) Option {
 // wrapping payhook.ErrConfig if client is nil.
 func New(client redis.Scripter, opts ...Option) (*Store, error) {
 	if client == nil {
-		return nil, fmt.Errorf("redisstore: nil client: %w", payhook.ErrConfig)
+		return nil, fmt.Errorf("redisstore: %w: nil client", payhook.ErrConfig)
 	}
 	s := &Store{client: client, prefix: DefaultPrefix}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(s)
 		}
-		if err := o(s); err != nil {
-			return nil, err
-		}
+	}
+	if err := s.refused.Err("redisstore", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

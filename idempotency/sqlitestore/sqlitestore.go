@@ -76,6 +76,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultTable is the table the store uses unless [WithTable] says
@@ -156,9 +157,10 @@ var _ idempotency.Store = (*Store)(nil)
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*config) error
+type Option func(*config)
 
 type config struct {
+	refused optcheck.Refused // values the options could not use
 	table   string
 	timeout time.Duration
 	now     func() time.Time
@@ -167,39 +169,38 @@ type config struct {
 // WithTable sets the table's name: an identifier of letters, digits and
 // underscores. Default: DefaultTable.
 func WithTable(name string) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		c.table = name
-		return nil
 	}
 }
 
 // WithTimeout bounds one Claim, Complete or Release (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if d <= 0 {
-			return configError("WithTimeout(%s): want a positive duration", d)
+			c.refused.Add("WithTimeout(%s): want a positive duration", d)
+			return
 		}
 		c.timeout = d
-		return nil
 	}
 }
 
-// configError is an option's error.
+// configError is a refusal of New, worded as optcheck words the options'.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("sqlitestore: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+	return fmt.Errorf("sqlitestore: %w: %s", payhook.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // WithClock makes the store read the time from now, so that tests can move
 // leases and retention forward without sleeping. Every process sharing a
 // file must read the same clock. It must not be nil. Default: time.Now.
 func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if now == nil {
-			return configError("WithClock(nil)")
+			c.refused.Add("WithClock(nil)")
+			return
 		}
 		c.now = now
-		return nil
 	}
 }
 
@@ -217,12 +218,12 @@ func New(db *sql.DB, opts ...Option) (*Store, error) {
 	}
 	c := config{table: DefaultTable, timeout: DefaultTimeout, now: time.Now}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&c)
 		}
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	}
+	if err := c.refused.Err("sqlitestore", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	if !identifier.MatchString(c.table) {
 		return nil, configError("table name %q: want an identifier of at most 63 letters, digits and underscores", c.table)

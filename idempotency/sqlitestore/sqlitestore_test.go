@@ -116,7 +116,7 @@ func TestWithTable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			store, err := sqlitestore.New(db, sqlitestore.WithTable(tt.table))
 			if !tt.ok {
-				assert.ErrorContains(t, err, "sqlitestore: table name")
+				assert.ErrorContains(t, err, "table name")
 				assert.ErrorIs(t, err, payhook.ErrConfig)
 				assert.Nil(t, store)
 				return

@@ -110,6 +110,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Defaults of the options.
@@ -152,6 +153,7 @@ const (
 // many goroutines, and several processes may run one inbox through
 // Backends on the same Redis and queue.
 type Backend struct {
+	refused   optcheck.Refused // values the options could not use
 	redis     redis.UniversalClient
 	client    *asynq.Client
 	inspector *asynq.Inspector
@@ -167,23 +169,23 @@ var _ inbox.Backend = (*Backend)(nil)
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*Backend) error
+type Option func(*Backend)
 
-// configError is an option's error.
+// configError is a refusal of New, worded as optcheck words the options'.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("asynqinbox: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+	return fmt.Errorf("asynqinbox: %w: %s", payhook.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // WithQueue sets the asynq queue that keeps the inbox's entries: two
 // inboxes on one Redis need two queues (or two Redis databases). A blank
 // name is refused. Default: DefaultQueue.
 func WithQueue(name string) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if strings.TrimSpace(name) == "" || strings.ContainsAny(name, "{}") {
-			return configError("WithQueue(%q): want a name, without braces", name)
+			b.refused.Add("WithQueue(%q): want a name, without braces", name)
+			return
 		}
 		b.queue = name
-		return nil
 	}
 }
 
@@ -195,16 +197,16 @@ func WithQueue(name string) Option {
 // retention (payhook.WithRetention). Dead entries are always kept until
 // replayed or discarded. Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		switch {
 		case d < 0:
 			b.retention = forever
 		case d < time.Second:
-			return configError("WithDoneRetention(%s): want a second or more (asynq keeps whole seconds), or a negative duration to keep done entries forever", d)
+			b.refused.Add("WithDoneRetention(%s): want a second or more (asynq keeps whole seconds), or a negative duration to keep done entries forever", d)
+			return
 		default:
 			b.retention = d
 		}
-		return nil
 	}
 }
 
@@ -216,12 +218,12 @@ const forever = 100 * 365 * 24 * time.Hour
 // was idle: a positive duration. Lower values query Redis more often.
 // Default: DefaultPollInterval.
 func WithPollInterval(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d <= 0 {
-			return configError("WithPollInterval(%s): want a positive duration", d)
+			b.refused.Add("WithPollInterval(%s): want a positive duration", d)
+			return
 		}
 		b.poll = d
-		return nil
 	}
 }
 
@@ -229,12 +231,12 @@ func WithPollInterval(d time.Duration) Option {
 // is due pending again: a positive duration. Default:
 // DefaultRetryPollInterval.
 func WithRetryPollInterval(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d <= 0 {
-			return configError("WithRetryPollInterval(%s): want a positive duration", d)
+			b.refused.Add("WithRetryPollInterval(%s): want a positive duration", d)
+			return
 		}
 		b.retryPoll = d
-		return nil
 	}
 }
 
@@ -244,12 +246,12 @@ func WithRetryPollInterval(d time.Duration) Option {
 // errors are not logged here; payhook logs them. It must not be nil.
 // Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if l == nil {
-			return configError("WithLogger(nil)")
+			b.refused.Add("WithLogger(nil)")
+			return
 		}
 		b.logger = l
-		return nil
 	}
 }
 
@@ -275,12 +277,12 @@ func New(client redis.UniversalClient, opts ...Option) (*Backend, error) {
 		logger:    slog.Default(),
 	}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(b)
 		}
-		if err := o(b); err != nil {
-			return nil, err
-		}
+	}
+	if err := b.refused.Err("asynqinbox", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	b.client = asynq.NewClientFromRedisClient(client)
 	b.inspector = asynq.NewInspectorFromRedisClient(client)

@@ -50,7 +50,7 @@ func TestNewNames(t *testing.T) {
 			defer pool.Close()
 			b, err := riverinbox.New(pool, tt.opt)
 			if tt.err != "" {
-				assert.ErrorContains(t, err, "riverinbox: "+tt.err)
+				assert.ErrorContains(t, err, tt.err)
 				assert.ErrorIs(t, err, payhook.ErrConfig)
 				assert.Nil(t, b)
 				return

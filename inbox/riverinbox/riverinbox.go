@@ -79,6 +79,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Kind is the River job kind of inbox entries.
@@ -105,6 +106,7 @@ const DefaultFetchCooldown = 10 * time.Millisecond
 // A Backend is safe for concurrent use, and any number of processes may
 // share its database, each calling Run.
 type Backend struct {
+	refused       optcheck.Refused // values the options could not use
 	pool          *pgxpool.Pool
 	client        *river.Client[pgx.Tx] // insert-only: Put, Get, List, Replay, Discard
 	schema        string
@@ -128,11 +130,11 @@ var (
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*Backend) error
+type Option func(*Backend)
 
-// configError is an option's error.
+// configError is a refusal of New, worded as optcheck words the options'.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("riverinbox: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+	return fmt.Errorf("riverinbox: %w: %s", payhook.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // WithSchema sets the PostgreSQL schema of River's tables: an identifier of
@@ -146,12 +148,12 @@ func configError(format string, args ...any) error {
 // River's default retention, would delete dead entries after 7 days.
 // Default: DefaultSchema.
 func WithSchema(name string) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if name != "" && !schemaName.MatchString(name) {
-			return configError("schema name %q: want an identifier of at most 46 letters, digits and underscores", name)
+			b.refused.Add("schema name %q: want an identifier of at most 46 letters, digits and underscores", name)
+			return
 		}
 		b.schema = name
-		return nil
 	}
 }
 
@@ -161,12 +163,12 @@ func WithSchema(name string) Option {
 // queues.
 // Default: DefaultQueue.
 func WithQueue(name string) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if len(name) > 64 || !queueName.MatchString(name) {
-			return configError("queue name %q: want at most 64 lowercase letters and digits, in words joined by one underscore or dash", name)
+			b.refused.Add("queue name %q: want at most 64 lowercase letters and digits, in words joined by one underscore or dash", name)
+			return
 		}
 		b.queue = name
-		return nil
 	}
 }
 
@@ -175,16 +177,16 @@ func WithQueue(name string) Option {
 // refused (a done entry must refuse its ID for a while). Dead entries are
 // always kept until replayed or discarded. Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		switch {
 		case d < 0:
 			b.doneRetention = -1 // River's "never"
 		case d == 0:
-			return configError("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+			b.refused.Add("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+			return
 		default:
 			b.doneRetention = d
 		}
-		return nil
 	}
 }
 
@@ -196,12 +198,12 @@ func WithDoneRetention(d time.Duration) Option {
 // scheduler, so polling matters for a retry due later, once due, and for
 // servers without notifications. Default: River's, 1 s.
 func WithPollInterval(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d < time.Millisecond {
-			return configError("WithPollInterval(%s): want 1ms or more", d)
+			b.refused.Add("WithPollInterval(%s): want 1ms or more", d)
+			return
 		}
 		b.pollInterval = d
-		return nil
 	}
 }
 
@@ -212,12 +214,12 @@ func WithPollInterval(d time.Duration) Option {
 // a second with River's default of 100 ms and 8 workers, 800 with this
 // package's. Default: DefaultFetchCooldown.
 func WithFetchCooldown(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d < time.Millisecond {
-			return configError("WithFetchCooldown(%s): want 1ms or more", d)
+			b.refused.Add("WithFetchCooldown(%s): want 1ms or more", d)
+			return
 		}
 		b.fetchCooldown = d
-		return nil
 	}
 }
 
@@ -226,12 +228,12 @@ func WithFetchCooldown(d time.Duration) Option {
 // only (River logs each failed attempt at info level; payhook logs them
 // itself).
 func WithLogger(l *slog.Logger) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if l == nil {
-			return configError("WithLogger(nil)")
+			b.refused.Add("WithLogger(nil)")
+			return
 		}
 		b.logger = l
-		return nil
 	}
 }
 
@@ -259,12 +261,12 @@ func New(pool *pgxpool.Pool, opts ...Option) (*Backend, error) {
 		logger:        slog.New(warnings{slog.Default().Handler()}),
 	}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(b)
 		}
-		if err := o(b); err != nil {
-			return nil, err
-		}
+	}
+	if err := b.refused.Err("riverinbox", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	b.jobTable = "river_job"
 	if b.schema != "" {

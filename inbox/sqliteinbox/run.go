@@ -24,7 +24,7 @@ func (b *Backend) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig)
 	if lease <= cfg.Timeout {
 		lease = max(2*cfg.Timeout, time.Minute)
 	}
-	r := inbox.NewRunner(ctx, cfg)
+	r := inbox.NewRunner(ctx, cfg, h, func(a inbox.Attempt, err error, canceled bool) { b.finish(a, err, canceled, cfg) })
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	cleaned := time.Time{}
@@ -32,7 +32,7 @@ func (b *Backend) Run(ctx context.Context, h inbox.Handler, cfg inbox.RunConfig)
 		changed := b.changes() // before the take: a Put after it wakes the wait below
 		a, ok, err := b.take(ctx, lease)
 		if ok {
-			r.Go(h, a, func(err error, canceled bool) { b.finish(a, err, canceled, cfg) })
+			r.Go(a)
 			continue
 		}
 		r.Release()

@@ -114,6 +114,7 @@ import (
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // Defaults of the options.
@@ -146,6 +147,7 @@ const cleanupEvery = time.Hour
 // the zero value is not usable. It is safe for concurrent use, and several
 // processes of one machine may share its file, each calling Run.
 type Backend struct {
+	refused       optcheck.Refused // values the options could not use
 	db            *sql.DB
 	table, index  string // quoted
 	unconfirmed   string // the partial index of entries with claim, quoted
@@ -169,23 +171,23 @@ var (
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*Backend) error
+type Option func(*Backend)
 
-// configError is an option's error.
+// configError is a refusal of New, worded as optcheck words the options'.
 func configError(format string, args ...any) error {
-	return fmt.Errorf("sqliteinbox: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
+	return fmt.Errorf("sqliteinbox: %w: %s", payhook.ErrConfig, fmt.Sprintf(format, args...))
 }
 
 // WithTable sets the table's name: an identifier of at most 59 letters,
 // digits and underscores. Two inboxes in one file need two tables.
 // Default: DefaultTable.
 func WithTable(name string) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if !identifier.MatchString(name) {
-			return configError("table name %q: want an identifier of at most 59 letters, digits and underscores", name)
+			b.refused.Add("table name %q: want an identifier of at most 59 letters, digits and underscores", name)
+			return
 		}
 		b.table = name
-		return nil
 	}
 }
 
@@ -194,12 +196,12 @@ func WithTable(name string) Option {
 // retries and leases, wake Run at once or when due: 1 ms or more.
 // Default: DefaultPollInterval.
 func WithPollInterval(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d < time.Millisecond {
-			return configError("WithPollInterval(%s): want 1ms or more", d)
+			b.refused.Add("WithPollInterval(%s): want 1ms or more", d)
+			return
 		}
 		b.poll = d
-		return nil
 	}
 }
 
@@ -208,24 +210,24 @@ func WithPollInterval(d time.Duration) Option {
 // entry must refuse its ID for a while). Dead entries are always kept
 // until replayed or discarded. Default: DefaultDoneRetention.
 func WithDoneRetention(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d == 0 {
-			return configError("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+			b.refused.Add("WithDoneRetention(0): want a positive duration, or a negative one to keep done entries forever")
+			return
 		}
 		b.doneRetention = d
-		return nil
 	}
 }
 
 // WithTimeout bounds each statement or transaction (on top of the caller's
 // context): a positive duration. Default: DefaultTimeout.
 func WithTimeout(d time.Duration) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if d <= 0 {
-			return configError("WithTimeout(%s): want a positive duration", d)
+			b.refused.Add("WithTimeout(%s): want a positive duration", d)
+			return
 		}
 		b.timeout = d
-		return nil
 	}
 }
 
@@ -233,12 +235,12 @@ func WithTimeout(d time.Duration) Option {
 // outcome it could not write (the entry then runs again after its lease).
 // It must not be nil. Default: slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(b *Backend) error {
+	return func(b *Backend) {
 		if l == nil {
-			return configError("WithLogger(nil)")
+			b.refused.Add("WithLogger(nil)")
+			return
 		}
 		b.logger = l
-		return nil
 	}
 }
 
@@ -259,12 +261,12 @@ func New(db *sql.DB, opts ...Option) (*Backend, error) {
 		timeout: DefaultTimeout, logger: slog.Default(), changed: make(chan struct{}),
 	}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(b)
 		}
-		if err := o(b); err != nil {
-			return nil, err
-		}
+	}
+	if err := b.refused.Err("sqliteinbox", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	b.index = `"` + b.table + `_due"`
 	b.unconfirmed = `"` + b.table + `_unconfirmed"`

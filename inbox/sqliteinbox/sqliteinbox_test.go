@@ -71,7 +71,7 @@ func TestNewTableNames(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
 	for _, name := range []string{"", "1x", `x"; DROP TABLE y; --`, "a.b", strings.Repeat("t", 60)} {
 		_, err := sqliteinbox.New(db, sqliteinbox.WithTable(name))
-		assert.ErrorContains(t, err, "sqliteinbox: table name", name)
+		assert.ErrorContains(t, err, "table name", name)
 		assert.ErrorIs(t, err, payhook.ErrConfig)
 	}
 	b, err := sqliteinbox.New(db, sqliteinbox.WithTable("Payments_2"))

@@ -72,6 +72,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // ScopeName is the instrumentation scope of the meter and the tracer.
@@ -137,9 +138,10 @@ type kids struct {
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*config) error
+type Option func(*config)
 
 type config struct {
+	refused      optcheck.Refused // values the options could not use
 	mp           metric.MeterProvider
 	tp           trace.TracerProvider
 	inbox        *inbox.Inbox
@@ -152,12 +154,12 @@ type config struct {
 // MeterProvider (otel.GetMeterProvider), which records nothing until the
 // application sets one.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if mp == nil {
-			return configError("WithMeterProvider(nil)")
+			c.refused.Add("WithMeterProvider(nil)")
+			return
 		}
 		c.mp = mp
-		return nil
 	}
 }
 
@@ -165,12 +167,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // TracerProvider (otel.GetTracerProvider), which records nothing until the
 // application sets one.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if tp == nil {
-			return configError("WithTracerProvider(nil)")
+			c.refused.Add("WithTracerProvider(nil)")
+			return
 		}
 		c.tp = tp
-		return nil
 	}
 }
 
@@ -181,24 +183,24 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // goes to otel.Handle. Default: no entries; the attempts are counted all the
 // same.
 func WithInbox(ib *inbox.Inbox) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if ib == nil {
-			return configError("WithInbox(nil)")
+			c.refused.Add("WithInbox(nil)")
+			return
 		}
 		c.inbox = ib
-		return nil
 	}
 }
 
 // WithStatsTimeout bounds the inbox's Stats call at each collection (see
 // [WithInbox]): a positive duration. Default: DefaultStatsTimeout.
 func WithStatsTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if d <= 0 {
-			return configError("WithStatsTimeout(%s): want a positive duration", d)
+			c.refused.Add("WithStatsTimeout(%s): want a positive duration", d)
+			return
 		}
 		c.statsTimeout = d
-		return nil
 	}
 }
 
@@ -206,12 +208,12 @@ func WithStatsTimeout(d time.Duration) Option {
 // once, so that they are exported before the first delivery. Default: a
 // provider's counters are created at its first delivery or attempt.
 func WithProviders(names ...string) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if slices.Contains(names, "") {
-			return configError("WithProviders: an empty name")
+			c.refused.Add("WithProviders: an empty name")
+			return
 		}
 		c.providers = append(c.providers, names...)
-		return nil
 	}
 }
 
@@ -220,17 +222,18 @@ func WithProviders(names ...string) Option {
 // Prometheus adapter's, 0.1ms to 30s. The list must not be empty, and must
 // increase.
 func WithBuckets(bounds ...float64) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if len(bounds) == 0 {
-			return configError("WithBuckets(): want at least one bound")
+			c.refused.Add("WithBuckets(): want at least one bound")
+			return
 		}
 		for i := 1; i < len(bounds); i++ {
 			if bounds[i] <= bounds[i-1] {
-				return configError("WithBuckets(%v): want bounds in increasing order", bounds)
+				c.refused.Add("WithBuckets(%v): want bounds in increasing order", bounds)
+				return
 			}
 		}
 		c.buckets = bounds
-		return nil
 	}
 }
 
@@ -240,12 +243,12 @@ func WithBuckets(bounds ...float64) Option {
 func New(opts ...Option) (*Telemetry, error) {
 	c := config{statsTimeout: DefaultStatsTimeout, buckets: defaultBuckets}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&c)
 		}
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	}
+	if err := c.refused.Err("payhook/observe/otel", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	if c.mp == nil {
 		c.mp = otel.GetMeterProvider()
@@ -286,11 +289,6 @@ func New(opts ...Option) (*Telemetry, error) {
 		t.kids(name)
 	}
 	return t, nil
-}
-
-// configError is an option's error.
-func configError(format string, args ...any) error {
-	return fmt.Errorf("payhook/observe/otel: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // Close stops observing the inbox's entries. The Observer goes on

@@ -23,10 +23,10 @@
 //
 // outcome is processed, duplicate, rejected, in_flight or failed
 // (payhook.Outcome); reason is one of payhook's Reason values; step is
-// verify, store, confirm or handler; result is done, duplicate, retry or
-// dead (payhook.AttemptResult) for attempts, found, pending, error or
-// overdue (payhook.ReconcileResult) for the polls and overdue expectations
-// of a payhook.Reconciler (give it the Observer with
+// verify, store, confirm or handler; result is done, duplicate, retry,
+// dead or dropped (payhook.AttemptResult) for attempts, and found,
+// pending, error or overdue (payhook.ReconcileResult) for the polls and
+// overdue expectations of a payhook.Reconciler (give it the Observer with
 // payhook.WithReconcileObserver); state is pending, running, done or dead
 // (inbox.State). No label ever holds an idempotency key, an address or
 // anything else that grows with the traffic.
@@ -38,7 +38,6 @@ package prometheus
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -48,6 +47,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // The label values, in the order of the children's arrays.
@@ -57,10 +57,11 @@ var (
 		payhook.ReasonMethodNotAllowed, payhook.ReasonRateLimited, payhook.ReasonTooLarge, payhook.ReasonMalformed,
 		payhook.ReasonInvalidSignature, payhook.ReasonPending, payhook.ReasonUnavailable, payhook.ReasonInFlight,
 		payhook.ReasonHandler, payhook.ReasonNotAcknowledged, payhook.ReasonStoreUnavailable,
-		payhook.ReasonInboxUnavailable, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected, payhook.ReasonMismatch,
+		payhook.ReasonInboxUnavailable, payhook.ReasonInboxFull, payhook.ReasonConfirmationLater, payhook.ReasonUnexpected,
+		payhook.ReasonMismatch,
 	}
 	reconciled = [...]payhook.ReconcileResult{payhook.ReconcileFound, payhook.ReconcilePending, payhook.ReconcileError, payhook.ReconcileOverdue}
-	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead}
+	results    = [...]payhook.AttemptResult{payhook.AttemptDone, payhook.AttemptDuplicate, payhook.AttemptRetry, payhook.AttemptDead, payhook.AttemptDropped}
 	steps      = [...]string{"verify", "store", "confirm", "handler"}
 	states     = [...]inbox.State{inbox.Pending, inbox.Running, inbox.Done, inbox.Dead}
 )
@@ -107,9 +108,10 @@ type kids struct {
 
 // Option configures [New]. An option given a value it cannot use makes
 // New fail with an error wrapping payhook.ErrConfig.
-type Option func(*config) error
+type Option func(*config)
 
 type config struct {
+	refused      optcheck.Refused // values the options could not use
 	inbox        *inbox.Inbox
 	statsTimeout time.Duration
 	providers    []string
@@ -124,24 +126,24 @@ type config struct {
 // matter. Default: no entries; the attempts are counted all the same,
 // since payhook reports them to the Observer.
 func WithInbox(ib *inbox.Inbox) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if ib == nil {
-			return configError("WithInbox(nil)")
+			c.refused.Add("WithInbox(nil)")
+			return
 		}
 		c.inbox = ib
-		return nil
 	}
 }
 
 // WithStatsTimeout bounds the inbox's Stats call at each scrape (see
 // [WithInbox]): a positive duration. Default: DefaultStatsTimeout.
 func WithStatsTimeout(d time.Duration) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if d <= 0 {
-			return configError("WithStatsTimeout(%s): want a positive duration", d)
+			c.refused.Add("WithStatsTimeout(%s): want a positive duration", d)
+			return
 		}
 		c.statsTimeout = d
-		return nil
 	}
 }
 
@@ -150,12 +152,12 @@ func WithStatsTimeout(d time.Duration) Option {
 // first delivery. Default: a provider's series are created at its first
 // delivery or attempt.
 func WithProviders(names ...string) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if slices.Contains(names, "") {
-			return configError("WithProviders: an empty name")
+			c.refused.Add("WithProviders: an empty name")
+			return
 		}
 		c.providers = append(c.providers, names...)
-		return nil
 	}
 }
 
@@ -164,17 +166,18 @@ func WithProviders(names ...string) Option {
 // 25ms, 50ms, 0.1s, 0.25s, 0.5s, 1s, 2.5s, 5s, 10s and 30s. The list must
 // not be empty, and must increase.
 func WithBuckets(bounds ...float64) Option {
-	return func(c *config) error {
+	return func(c *config) {
 		if len(bounds) == 0 {
-			return configError("WithBuckets(): want at least one bound")
+			c.refused.Add("WithBuckets(): want at least one bound")
+			return
 		}
 		for i := 1; i < len(bounds); i++ {
 			if bounds[i] <= bounds[i-1] {
-				return configError("WithBuckets(%v): want bounds in increasing order", bounds)
+				c.refused.Add("WithBuckets(%v): want bounds in increasing order", bounds)
+				return
 			}
 		}
 		c.buckets = bounds
-		return nil
 	}
 }
 
@@ -183,12 +186,12 @@ func WithBuckets(bounds ...float64) Option {
 func New(opts ...Option) (*Metrics, error) {
 	c := config{statsTimeout: DefaultStatsTimeout, buckets: defaultBuckets}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&c)
 		}
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	}
+	if err := c.refused.Err("payhook/observe/prometheus", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	m := &Metrics{
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -230,11 +233,6 @@ func New(opts ...Option) (*Metrics, error) {
 		m.kids(name)
 	}
 	return m, nil
-}
-
-// configError is an option's error.
-func configError(format string, args ...any) error {
-	return fmt.Errorf("payhook/observe/prometheus: %s: %w", fmt.Sprintf(format, args...), payhook.ErrConfig)
 }
 
 // Observer returns the payhook.Observer that counts into m: give it to

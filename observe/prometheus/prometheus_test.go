@@ -223,7 +223,7 @@ func TestSeriesExistAtZero(t *testing.T) {
 		"payhook_webhook_rejections_total", "payhook_webhook_step_duration_seconds", "payhook_inbox_attempts_total",
 		"payhook_reconcile_total")
 	require.NoError(t, err)
-	assert.Equal(t, 2*(5+5+15+4+4+4), n)
+	assert.Equal(t, 2*(5+5+16+4+5+4), n)
 	for _, outcome := range []string{"processed", "duplicate", "rejected", "in_flight", "failed"} {
 		assert.Zero(t, value(t, reg, "payhook_webhooks_total", "provider", "kkiapay", "outcome", outcome))
 	}

@@ -54,7 +54,7 @@ func TestBrowser(t *testing.T) {
 	sandboxAddr := freeAddr(t)
 	sandboxURL := "http://" + sandboxAddr
 	env := append(baseEnv(), credentials...)
-	serve := start(t, bin, append(env, "PAYHOOK_ADDR=127.0.0.1:0", "KKIAPAY_API_URL="+sandboxURL, "KASPEROPAY_API_URL="+sandboxURL), "serve")
+	serve := start(t, bin, append(env, "PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_ADMIN_ADDR=127.0.0.1:0", "KKIAPAY_API_URL="+sandboxURL, "KASPEROPAY_API_URL="+sandboxURL), "serve")
 	serveAddr := serve.listening(t)
 
 	// KKiaPay's webhooks go to a merchant that answers 500 three times,

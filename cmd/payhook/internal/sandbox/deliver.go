@@ -99,6 +99,12 @@ func (s *Sandbox) resend(n int) (provider, id string, err error) {
 	return p.provider.name(), p.id, nil
 }
 
+// Header marks every webhook the sandbox sends, with the value "1": its
+// webhooks are signed with the merchant's own credentials, so that payhook
+// serve takes them, and this header is what tells them from a provider's
+// (serve warns when one reaches it).
+const Header = "Payhook-Sandbox"
+
 // start delivers d in the background, recording each attempt as it is
 // answered. After Close, it records that nothing was sent.
 func (s *Sandbox) start(d *delivery) {
@@ -114,6 +120,7 @@ func (s *Sandbox) start(d *delivery) {
 		defer s.flights.Done()
 		r, _ := http.NewRequestWithContext(s.ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
 		r.Header = d.header.Clone()
+		r.Header.Set(Header, "1")
 		p := d.policy
 		p.Sleep = func(ctx context.Context, wait time.Duration) error {
 			s.mu.Lock()

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook/inbox"
+)
+
+// TestMetricsOnTheAdminListenerOnly (issue 17, §2): /metrics and pprof are
+// the operator's, on the admin listener; the public listener serves the
+// webhooks and /healthz only.
+func TestMetricsOnTheAdminListenerOnly(t *testing.T) {
+	vars := map[string]string{"PAYHOOK_PPROF": "on"}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	srv := startServeAll(t, vars)
+	for path, want := range map[string]int{"/metrics": 404, "/debug/pprof/": 404, "/healthz": 200} {
+		code, _ := get(t, srv.base+path)
+		assert.Equal(t, want, code, "public %s", path)
+	}
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/pprof/heap?debug=1"} {
+		code, _ := get(t, srv.admin+path)
+		assert.Equal(t, http.StatusOK, code, "admin %s", path)
+	}
+	code, _ := get(t, srv.admin+"/webhooks/kazawallet")
+	assert.Equal(t, http.StatusNotFound, code, "no webhook on the admin listener")
+
+	delete(vars, "PAYHOOK_PPROF")
+	srv = startServeAll(t, vars)
+	code, _ = get(t, srv.admin+"/debug/pprof/")
+	assert.Equal(t, http.StatusNotFound, code, "pprof is off by default")
+
+	vars["PAYHOOK_ADMIN_ADDR"] = "off"
+	srv = startServeAll(t, vars)
+	assert.Empty(t, srv.admin, "no admin listener")
+	code, _ = get(t, srv.base+"/metrics")
+	assert.Equal(t, http.StatusNotFound, code)
+}
+
+// TestAdminBeyondLoopbackNeedsToken (issue 17, §2): an admin listener on
+// every interface without PAYHOOK_ADMIN_TOKEN is a configuration error;
+// with one, every request must carry it.
+func TestAdminBeyondLoopbackNeedsToken(t *testing.T) {
+	vars := map[string]string{"PAYHOOK_ADMIN_ADDR": "0.0.0.0:0", "PAYHOOK_ADDR": "127.0.0.1:0", "PAYHOOK_STORE": "memory"}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	err := serveEnv(context.Background(), nil, env(vars), io.Discard, io.Discard, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "PAYHOOK_ADMIN_ADDR=0.0.0.0:0 is not a loopback address: set PAYHOOK_ADMIN_TOKEN")
+	for _, addr := range []string{":9090", "[::]:9090", "192.0.2.1:9090", "admin.internal:9090"} {
+		cfg, err := loadConfig(env(map[string]string{"PAYHOOK_ADMIN_ADDR": addr}))
+		require.NoError(t, err)
+		assert.ErrorContains(t, cfg.checkServe(), "PAYHOOK_ADMIN_TOKEN", addr)
+	}
+	for _, addr := range []string{"127.0.0.1:9090", "[::1]:9090", "localhost:9090", "127.0.0.2:0"} {
+		cfg, err := loadConfig(env(map[string]string{"PAYHOOK_ADMIN_ADDR": addr}))
+		require.NoError(t, err)
+		assert.NoError(t, cfg.checkServe(), addr)
+	}
+	_, err = loadConfig(env(map[string]string{"PAYHOOK_ADMIN_TOKEN": "hunter2"}))
+	assert.ErrorContains(t, err, "PAYHOOK_ADMIN_TOKEN: want at least 16 characters")
+	assert.NotContains(t, err.Error(), "hunter2")
+
+	const token = "0123456789abcdef0123456789abcdef"
+	vars["PAYHOOK_ADMIN_TOKEN"] = token
+	srv := startServeAll(t, vars)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.admin, "http://"))
+	require.NoError(t, err)
+	admin := "http://127.0.0.1:" + port
+	for _, tt := range []struct {
+		name, auth string
+		want       int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"another token", "Bearer 0123456789abcdef0123456789abcdeX", http.StatusUnauthorized},
+		{"a prefix of it", "Bearer 0123456789abcdef", http.StatusUnauthorized},
+		{"not a bearer", "Basic " + token, http.StatusUnauthorized},
+		{"the token", "Bearer " + token, http.StatusOK},
+	} {
+		r, err := http.NewRequest(http.MethodGet, admin+"/metrics", nil)
+		require.NoError(t, err)
+		if tt.auth != "" {
+			r.Header.Set("Authorization", tt.auth)
+		}
+		res, err := http.DefaultClient.Do(r)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		assert.Equal(t, tt.want, res.StatusCode, tt.name)
+		if tt.want == http.StatusUnauthorized {
+			assert.NotContains(t, string(body), "payhook_webhooks_total", tt.name)
+			assert.Equal(t, `Bearer realm="payhook admin"`, res.Header.Get("WWW-Authenticate"))
+		}
+	}
+	assert.NotContains(t, srv.stderr.String(), token)
+}
+
+// TestAdminAddressTaken: the admin listener's address taken (Prometheus
+// listens on 9090 too) fails the start, and says which variable to change.
+func TestAdminAddressTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	vars := map[string]string{"PAYHOOK_ADMIN_ADDR": ln.Addr().String(), "PAYHOOK_ADDR": "127.0.0.1:0", "PAYHOOK_STORE": "memory"}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	err = serveEnv(context.Background(), nil, env(vars), io.Discard, io.Discard, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "PAYHOOK_ADMIN_ADDR="+ln.Addr().String())
+	assert.Contains(t, err.Error(), "address already in use")
+}
+
+// countingBackend counts the Stats calls of a memory inbox, and how many
+// run at once.
+type countingBackend struct {
+	inbox.Backend
+	calls, running, most atomic.Int32
+	entered, release     chan struct{} // when not nil, Stats says it began, and waits for release
+}
+
+func (b *countingBackend) Stats(ctx context.Context) ([]inbox.Stat, error) {
+	b.calls.Add(1)
+	n := b.running.Add(1)
+	defer b.running.Add(-1)
+	for {
+		m := b.most.Load()
+		if n <= m || b.most.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if b.release != nil {
+		b.entered <- struct{}{}
+		<-b.release
+	}
+	return b.Backend.Stats(ctx)
+}
+
+// TestInboxStatsCached (issue 17, §2): however often /metrics is scraped,
+// the inbox's counts (a GROUP BY over its table) are read at most once
+// every statsEvery, one read at a time.
+func TestInboxStatsCached(t *testing.T) {
+	now := time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)
+	b := &countingBackend{Backend: inbox.NewMemory(), entered: make(chan struct{}, 50), release: make(chan struct{})}
+	c := newStatsCache(b, statsEvery, func() time.Time { return now })
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			_, err := c.Stats(context.Background())
+			assert.NoError(t, err)
+		})
+	}
+	<-b.entered // the first scrape reads, the others wait for it
+	close(b.release)
+	wg.Wait()
+	assert.EqualValues(t, 1, b.calls.Load(), "50 scrapes at once, one read")
+	assert.EqualValues(t, 1, b.most.Load(), "one read at a time")
+
+	now = now.Add(statsEvery - time.Nanosecond)
+	_, _ = c.Stats(context.Background())
+	assert.EqualValues(t, 1, b.calls.Load(), "still fresh")
+	now = now.Add(time.Nanosecond)
+	_, _ = c.Stats(context.Background())
+	assert.EqualValues(t, 2, b.calls.Load(), "read again after statsEvery")
+}

@@ -1,0 +1,346 @@
+package opspage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/inbox"
+)
+
+// Bounds of the index page.
+const (
+	// PageSize is how many events the list shows at once.
+	PageSize = 50
+	// deadShown is how many dead events the top of the page shows.
+	deadShown = 20
+	// countMost is the most a count of dead, pending or overdue events
+	// reads ("1000+").
+	countMost = 1000
+	// searchScan is how many entries a search reads before it stops,
+	// showing what it found and a link to search on.
+	searchScan  = 5000
+	searchBatch = 500
+)
+
+// indexPage is the index's data.
+type indexPage struct {
+	layout
+	NoInbox string
+
+	Dead               []eventView
+	DeadCount, Pending count
+	Overdue            []overdueView
+	OverdueCount       count
+	HasExpectations    bool
+	Chart              *chart
+
+	Providers               []string
+	Provider, State, Search string
+	Events                  []eventView
+	Next                    string // the cursor of the next page
+	Scanned                 int    // a search that stopped after this many entries
+}
+
+// count is a count that may have reached its bound.
+type count struct {
+	N    int
+	More bool
+}
+
+func countOf(n, most int) count { return count{N: n, More: n >= most} }
+
+// overdueView is an overdue expectation and what to check.
+type overdueView struct {
+	expect.Expectation
+	Check string
+}
+
+func (p *Page) index(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := p.context(r)
+	defer cancel()
+	data := indexPage{layout: layout{Title: "payhook", Message: messages[r.FormValue("done")]}, Providers: p.names}
+	var err error
+	if p.expects != nil {
+		data.HasExpectations = true
+		if data.Overdue, data.OverdueCount, err = p.overdue(r); err != nil {
+			p.internal(w, r, err)
+			return
+		}
+	}
+	if p.rec != nil {
+		c := drawChart(p.rec.Minutes())
+		data.Chart = &c
+	}
+	if p.ib == nil {
+		data.NoInbox = noInbox
+		p.render(w, "index", data)
+		return
+	}
+	q, cursor, err := queryOf(r)
+	if err != nil {
+		p.fail(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	data.Provider, data.Search = q.Provider, q.Search
+	if q.State != 0 {
+		data.State = q.State.String()
+	}
+	n, err := p.lister.Count(ctx, inbox.Dead, countMost)
+	if err == nil {
+		data.DeadCount = countOf(n, countMost)
+		n, err = p.lister.Count(ctx, inbox.Pending, countMost)
+		data.Pending = countOf(n, countMost)
+	}
+	if err == nil && data.DeadCount.N > 0 {
+		data.Dead, _, _, err = p.events(r, Query{State: inbox.Dead}, "", deadShown)
+	}
+	if err == nil {
+		data.Events, data.Next, data.Scanned, err = p.events(r, q, cursor, PageSize)
+	}
+	if err != nil {
+		p.internal(w, r, err)
+		return
+	}
+	if data.Pending.N > 0 {
+		data.Refresh = p.refresh
+	}
+	p.render(w, "index", data)
+}
+
+// queryOf reads the index's filters.
+func queryOf(r *http.Request) (Query, string, error) {
+	q := Query{Provider: r.FormValue("provider"), Search: strings.TrimSpace(r.FormValue("q"))}
+	switch s := r.FormValue("state"); s {
+	case "", "all":
+	case "done", "pending", "dead":
+		q.State, _ = inbox.ParseState(s)
+	default:
+		return q, "", errors.New("Unknown state " + s + ": pick done, pending or dead.")
+	}
+	if len(q.Search) > 200 {
+		return q, "", errors.New("The search is too long: a key or a reference is at most 200 characters.")
+	}
+	return q, r.FormValue("after"), nil
+}
+
+// events returns up to limit events that q selects after cursor, newest
+// first, and the cursor of the next page ("" when there is none). A search
+// reads the entries in batches, keeping those whose key or decoded
+// reference holds it, and stops after searchScan entries (scanned then
+// says how many it read, and the cursor goes on from there).
+func (p *Page) events(r *http.Request, q Query, cursor string, limit int) (out []eventView, next string, scanned int, err error) {
+	ctx, cancel := p.context(r)
+	defer cancel()
+	batch := limit + 1 // one more: is there a next page?
+	if q.Search != "" {
+		batch = searchBatch
+	}
+	for {
+		found, err := p.lister.Latest(ctx, q, cursor, batch)
+		if err != nil {
+			return nil, "", 0, err
+		}
+		for _, f := range found {
+			info, err := p.info(ctx, f)
+			if errors.Is(err, inbox.ErrNotFound) {
+				cursor = f.Cursor
+				continue // done and cleaned up, or discarded, since
+			}
+			if err != nil {
+				return nil, "", 0, err
+			}
+			v := p.view(info)
+			if q.Search != "" && !v.matches(q.Search) {
+				cursor = f.Cursor
+				continue
+			}
+			if len(out) == limit {
+				return out, cursor, 0, nil
+			}
+			out, cursor = append(out, v), f.Cursor
+		}
+		scanned += len(found)
+		if len(found) < batch {
+			return out, "", 0, nil
+		}
+		if scanned >= searchScan {
+			return out, cursor, scanned, nil
+		}
+	}
+}
+
+// overdue returns the overdue expectations, the soonest deadline first.
+func (p *Page) overdue(r *http.Request) ([]overdueView, count, error) {
+	ctx, cancel := p.context(r)
+	defer cancel()
+	xs, err := p.expects.List(ctx, expect.Filter{State: expect.Overdue, Limit: countMost})
+	if err != nil {
+		return nil, count{}, err
+	}
+	var out []overdueView
+	for _, x := range xs[:min(len(xs), deadShown)] {
+		out = append(out, overdueView{Expectation: x, Check: checkAt(x)})
+	}
+	return out, countOf(len(xs), countMost), nil
+}
+
+// checkAt says what the operator checks at the provider for an overdue
+// expectation.
+func checkAt(x expect.Expectation) string {
+	id := x.ID
+	if id == "" {
+		id = "the payment with reference " + x.Ref
+	}
+	cancel := " Once you know, settle the order by hand and run payhook expect cancel " + x.Provider + " " + or(x.ID, x.Ref) + "."
+	switch x.Provider {
+	case "kazawallet":
+		return "Kazawallet has no status API: find " + id + " in the Kazawallet dashboard. If it was paid, its webhook was lost." + cancel
+	case "kkiapay":
+		return "Look up transaction " + id + " in the KKiaPay dashboard (or POST /api/v1/transactions/status): " +
+			"the reconciler polled it until the deadline and KKiaPay gave no final status." + cancel
+	case "kasperopay":
+		return "Look up payment " + id + " at KasperoPay (GET /pay/status/" + x.ID + "): " +
+			"the reconciler polled it until the deadline and it was neither completed nor expired." + cancel
+	}
+	return "Look up " + id + " in the provider's dashboard." + cancel
+}
+
+// attemptView is one attempt on the event's page.
+type attemptView struct {
+	N        int
+	At       time.Time
+	Answer   string
+	OK       bool
+	Duration string
+}
+
+// eventPage is the event page's data.
+type eventPage struct {
+	layout
+	Event    eventView
+	Attempts []attemptView
+	Decoded  string
+	Payment  string
+}
+
+func (p *Page) event(w http.ResponseWriter, r *http.Request) {
+	info, ok := p.get(w, r)
+	if !ok {
+		return
+	}
+	v := p.view(info)
+	data := eventPage{layout: layout{Title: v.Provider + " " + v.Key, Message: messages[r.FormValue("done")]}, Event: v,
+		Attempts: p.attempts(info)}
+	if v.decoded != nil {
+		b, _ := json.MarshalIndent(v.decoded, "", "  ")
+		data.Decoded = string(b)
+		b, _ = json.MarshalIndent(v.payment, "", "  ")
+		data.Payment = string(b)
+	}
+	if info.State == inbox.Pending || info.State == inbox.Running {
+		data.Refresh = p.refresh
+	}
+	p.render(w, "event", data)
+}
+
+// attempts lists info's attempts: each failed one with its error, and the
+// last one of a done entry as accepted; with their durations when this
+// process's Recorder saw them.
+func (p *Page) attempts(info inbox.Info) []attemptView {
+	durations := p.rec.Durations(info.ID)
+	var out []attemptView
+	add := func(a attemptView) {
+		if a.N >= 1 && a.N <= len(durations) && durations[a.N-1] >= 0 {
+			a.Duration = durations[a.N-1].Round(time.Millisecond).String()
+		}
+		out = append(out, a)
+	}
+	for _, e := range info.Errors {
+		add(attemptView{N: e.Attempt, At: e.At, Answer: e.Error})
+	}
+	switch info.State {
+	case inbox.Done:
+		add(attemptView{N: info.Attempts, At: info.UpdatedAt, Answer: "accepted (2xx): done", OK: true})
+	case inbox.Running:
+		add(attemptView{N: info.Attempts, At: info.UpdatedAt, Answer: "running now"})
+	}
+	return out
+}
+
+func (p *Page) replay(w http.ResponseWriter, r *http.Request) {
+	info, ok := p.get(w, r)
+	if !ok {
+		return
+	}
+	if info.State != inbox.Dead {
+		p.fail(w, http.StatusConflict, "Only a dead event is replayed here; this one is "+info.State.String()+
+			". Replaying a done event would deliver it to your application a second time: payhook inbox replay does it, with --force.")
+		return
+	}
+	switch err := p.ib.Replay(r.Context(), info.ID); {
+	case errors.Is(err, inbox.ErrState):
+		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
+		return
+	case err != nil:
+		p.internal(w, r, err)
+		return
+	}
+	seeOther(w, "event?"+url.Values{"id": {info.ID}, "done": {"replayed"}}.Encode())
+}
+
+func (p *Page) confirmDiscard(w http.ResponseWriter, r *http.Request) {
+	info, ok := p.get(w, r)
+	if !ok {
+		return
+	}
+	p.render(w, "discard", struct {
+		layout
+		Event eventView
+	}{layout{Title: "Discard " + info.Provider + " " + info.Key + "?"}, p.view(info)})
+}
+
+func (p *Page) discard(w http.ResponseWriter, r *http.Request) {
+	info, ok := p.get(w, r)
+	if !ok {
+		return
+	}
+	if r.FormValue("confirm") != "discard" {
+		p.confirmDiscard(w, r) // asked once more: the form says what it costs
+		return
+	}
+	if info.State != inbox.Dead {
+		p.fail(w, http.StatusConflict, "Only a dead event is discarded here; this one is "+info.State.String()+".")
+		return
+	}
+	switch err := p.ib.Discard(r.Context(), info.ID); {
+	case errors.Is(err, inbox.ErrState):
+		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
+		return
+	case err != nil:
+		p.internal(w, r, err)
+		return
+	}
+	p.logger.WarnContext(r.Context(), "payhook: an event was discarded from the operator's page", "provider", info.Provider, "key", info.Key)
+	seeOther(w, "./?done=discarded")
+}
+
+// seeOther redirects to the relative URL to, which the browser resolves
+// against the page's own URL, wherever the page is mounted.
+func seeOther(w http.ResponseWriter, to string) {
+	w.Header().Set("Location", to)
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// info returns the entry f found: as the Lister read it, or from the inbox.
+func (p *Page) info(ctx context.Context, f Found) (inbox.Info, error) {
+	if f.Info != nil {
+		return *f.Info, nil
+	}
+	return p.ib.Get(ctx, f.ID)
+}

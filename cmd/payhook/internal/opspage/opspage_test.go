@@ -1,0 +1,412 @@
+package opspage_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/cmd/payhook/internal/opspage"
+	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/idempotency/sqlitestore"
+	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/inbox/asynqinbox"
+	"github.com/payhook/payhook/inbox/riverinbox"
+	"github.com/payhook/payhook/inbox/sqliteinbox"
+	"github.com/payhook/payhook/internal/testsupport/testserver"
+	"github.com/payhook/payhook/providers/kazawallet"
+)
+
+// backend is one inbox backend the page is tested on, with its Lister.
+type backend struct {
+	name string
+	open func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister)
+}
+
+var backends = []backend{
+	{"memory", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
+		return inbox.NewMemory(), func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
+	}},
+	{"sqlite", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
+		db, err := sqlitestore.OpenDB(filepath.Join(t.TempDir(), "payhook.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		b, err := sqliteinbox.New(db, sqliteinbox.WithPollInterval(10*time.Millisecond))
+		require.NoError(t, err)
+		require.NoError(t, b.Migrate(context.Background()))
+		l, err := opspage.SQLite(db, sqliteinbox.DefaultTable)
+		require.NoError(t, err)
+		return b, func(*inbox.Inbox) opspage.Lister { return l }
+	}},
+	{"postgres", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
+		b, l, _, _ := openRiver(t)
+		return b, func(*inbox.Inbox) opspage.Lister { return l }
+	}},
+	{"redis", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
+		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
+		require.NoError(t, err)
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { client.Close() })
+		b, err := asynqinbox.New(client, asynqinbox.WithQueue("opspage_"+strings.ToLower(rand.Text())),
+			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
+		require.NoError(t, err)
+		return b, func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
+	}},
+}
+
+// openRiver returns a River inbox in a fresh schema, dropped when the
+// test ends, its Lister, its pool and the schema.
+func openRiver(t testing.TB) (*riverinbox.Backend, opspage.Lister, *pgxpool.Pool, string) {
+	u := testserver.URL(t, "PAYHOOK_TEST_POSTGRES_URL")
+	schema := "opspage_" + strings.ToLower(rand.Text())
+	t.Cleanup(func() {
+		if conn, err := pgx.Connect(context.Background(), u); err == nil {
+			conn.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`)
+			conn.Close(context.Background())
+		}
+	})
+	pool, err := pgxpool.New(context.Background(), u)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	b, err := riverinbox.New(pool, riverinbox.WithSchema(schema), riverinbox.WithPollInterval(20*time.Millisecond))
+	require.NoError(t, err)
+	require.NoError(t, b.Migrate(context.Background()))
+	l, err := opspage.River(pool, schema, riverinbox.Kind, riverinbox.DefaultQueue)
+	require.NoError(t, err)
+	return b, l, pool, schema
+}
+
+// newInbox returns inbox.New's inbox, failing the test on its error.
+func newInbox(t testing.TB, b inbox.Backend, opts ...inbox.Option) *inbox.Inbox {
+	t.Helper()
+	ib, err := inbox.New(b, opts...)
+	require.NoError(t, err)
+	return ib
+}
+
+// fixture is a page on an inbox whose handler fails the keys in failing.
+type fixture struct {
+	ib      *inbox.Inbox
+	page    *opspage.Page
+	srv     *httptest.Server
+	rec     *opspage.Recorder
+	expects expect.Store
+	now     time.Time
+}
+
+// order is a Kazawallet event put in the inbox.
+func kazawalletEntry(key, ref, amount string, at time.Time) inbox.Entry {
+	ev, _ := json.Marshal(kazawallet.Event{OrderID: key, Ref: ref, Amount: payhook.MustAmount(amount), Currency: "USD", Type: kazawallet.Fulfilled})
+	return inbox.Entry{ID: "kazawallet:" + key, Provider: "kazawallet", Key: key, Event: ev, ReceivedAt: at}
+}
+
+func newFixture(t *testing.T, b backend) *fixture {
+	backend, lister := b.open(t)
+	ib := newInbox(t, backend, inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
+	f := &fixture{ib: ib, now: time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC), expects: expect.NewMemory()}
+	f.rec = opspage.NewRecorder(func() time.Time { return f.now })
+	page, err := opspage.New(opspage.WithInbox(ib, lister(ib)), opspage.WithRecorder(f.rec),
+		opspage.WithProvider(kazawallet.Name, opspage.DecoderOf[kazawallet.Event]()),
+		opspage.WithExpectations(f.expects))
+	require.NoError(t, err)
+	f.page, f.srv = page, httptest.NewServer(page)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// run runs the inbox until the test ends: entries whose key starts with
+// "fail" fail.
+func (f *fixture) run(t *testing.T) {
+	f.ib.Handle(kazawallet.Name, func(ctx context.Context, a inbox.Attempt) error {
+		if strings.HasPrefix(a.Key, "fail") {
+			return errors.New("forward: 500 Internal Server Error: shop down")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.ib.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// waitState waits for the entry to be in state: the inbox runs it in
+// another goroutine (or process), so this is a deadline, not a timing.
+func (f *fixture) waitState(t *testing.T, id string, state inbox.State) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		info, err := f.ib.Get(context.Background(), id)
+		require.NoError(c, err)
+		assert.Equal(c, state, info.State)
+	}, 20*time.Second, 10*time.Millisecond)
+}
+
+func (f *fixture) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	res, err := http.Get(f.srv.URL + path)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, string(b)
+}
+
+// post posts form with the headers (name, value, ...) a browser adds,
+// following no redirect.
+func (f *fixture) post(t *testing.T, path string, form url.Values, headers ...string) (int, string, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.srv.URL+path, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(b)
+}
+
+func TestPage(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b)
+			ctx := context.Background()
+			t0 := time.Now().Add(-time.Hour)
+			for i, e := range []inbox.Entry{
+				kazawalletEntry("ord_1", "order-1", "10.00", t0),
+				kazawalletEntry("fail_2", "order-2", "20.50", t0.Add(time.Minute)),
+				kazawalletEntry("ord_3", "order-3", "30.00", t0.Add(2*time.Minute)),
+			} {
+				if i == 1 {
+					// The event as a Kazawallet body holds it: the signature field must never show.
+					e.Event = []byte(strings.Replace(string(e.Event), `{`, `{"secret":"sig_never_shown",`, 1))
+				}
+				_, err := f.ib.Put(ctx, e)
+				require.NoError(t, err)
+			}
+			f.run(t)
+			f.waitState(t, "kazawallet:fail_2", inbox.Dead)
+			f.waitState(t, "kazawallet:ord_3", inbox.Done)
+			f.waitState(t, "kazawallet:ord_1", inbox.Done)
+
+			t.Run("index", func(t *testing.T) {
+				status, body := f.get(t, "/")
+				require.Equal(t, http.StatusOK, status)
+				assert.Contains(t, body, `Dead: 1`)
+				assert.Contains(t, body, `20.50 USD`)
+				assert.Contains(t, body, "forward: 500 Internal Server Error: shop down")
+				assert.NotContains(t, body, "sig_never_shown")
+				assert.NotContains(t, body, `http-equiv="refresh"`, "nothing pending")
+				// Latest first.
+				i3, i1 := strings.Index(body, ">ord_3<"), strings.Index(body, ">ord_1<")
+				require.Positive(t, i3)
+				assert.Less(t, i3, i1, "latest first")
+			})
+			t.Run("filters", func(t *testing.T) {
+				for _, tc := range []struct {
+					query     string
+					want, not []string
+				}{
+					{"q=order-3", []string{">ord_3<"}, []string{">ord_1<", ">fail_2<"}},
+					{"q=ORD_1", []string{">ord_1<"}, []string{">ord_3<"}},
+					{"state=done", []string{">ord_1<", ">ord_3<"}, []string{"Events</h2>.*fail_2"}},
+					{"provider=kkiapay", []string{"No event"}, []string{">ord_1<"}},
+				} {
+					status, body := f.get(t, "/?"+tc.query)
+					require.Equal(t, http.StatusOK, status, tc.query)
+					events := body[strings.Index(body, `id="events-title"`):]
+					for _, w := range tc.want {
+						assert.Contains(t, events, w, tc.query)
+					}
+					for _, n := range tc.not {
+						assert.NotContains(t, events, n, tc.query)
+					}
+				}
+				status, _ := f.get(t, "/?state=running")
+				assert.Equal(t, http.StatusBadRequest, status)
+			})
+			t.Run("event", func(t *testing.T) {
+				status, body := f.get(t, "/event?id=kazawallet:fail_2")
+				require.Equal(t, http.StatusOK, status)
+				assert.Equal(t, 2, strings.Count(body, "forward: 500 Internal Server Error: shop down"), "both attempts")
+				assert.Contains(t, body, `&#34;ref&#34;: &#34;order-2&#34;`, "the event as decoded")
+				assert.NotContains(t, body, "sig_never_shown")
+				status, _ = f.get(t, "/event?id=kazawallet:nope")
+				assert.Equal(t, http.StatusNotFound, status)
+			})
+			t.Run("cross-site posts refused", func(t *testing.T) {
+				for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "same-site"}, {"Origin", "http://evil.example"}} {
+					status, _, body := f.post(t, "/replay", url.Values{"id": {"kazawallet:fail_2"}}, h...)
+					assert.Equal(t, http.StatusForbidden, status, h)
+					assert.Contains(t, body, "a form of another site cannot replay or discard events")
+					status, _, _ = f.post(t, "/discard", url.Values{"id": {"kazawallet:fail_2"}, "confirm": {"discard"}}, h...)
+					assert.Equal(t, http.StatusForbidden, status, h)
+				}
+				info, err := f.ib.Get(ctx, "kazawallet:fail_2")
+				require.NoError(t, err)
+				assert.Equal(t, inbox.Dead, info.State)
+			})
+			t.Run("discard asks again", func(t *testing.T) {
+				status, body := f.get(t, "/discard?id=kazawallet:fail_2")
+				require.Equal(t, http.StatusOK, status)
+				assert.Contains(t, body, "the payment is gone")
+				status, _, body = f.post(t, "/discard", url.Values{"id": {"kazawallet:fail_2"}}, "Sec-Fetch-Site", "same-origin")
+				assert.Equal(t, http.StatusOK, status)
+				assert.Contains(t, body, "the payment is gone", "without the confirmation, the question again")
+				_, err := f.ib.Get(ctx, "kazawallet:fail_2")
+				require.NoError(t, err, "not discarded")
+				status, _, _ = f.post(t, "/discard", url.Values{"id": {"kazawallet:ord_1"}, "confirm": {"discard"}}, "Sec-Fetch-Site", "same-origin")
+				assert.Equal(t, http.StatusConflict, status, "only dead events")
+			})
+			t.Run("replay", func(t *testing.T) {
+				status, _, _ := f.post(t, "/replay", url.Values{"id": {"kazawallet:ord_1"}}, "Sec-Fetch-Site", "same-origin")
+				assert.Equal(t, http.StatusConflict, status, "a done event is not replayed here")
+				status, loc, _ := f.post(t, "/replay", url.Values{"id": {"kazawallet:fail_2"}}, "Sec-Fetch-Site", "same-origin")
+				require.Equal(t, http.StatusSeeOther, status)
+				assert.Equal(t, "event?done=replayed&id=kazawallet%3Afail_2", loc)
+				f.waitState(t, "kazawallet:fail_2", inbox.Dead) // fails again, twice more
+				info, err := f.ib.Get(ctx, "kazawallet:fail_2")
+				require.NoError(t, err)
+				assert.Equal(t, 4, info.Attempts)
+			})
+			t.Run("discard", func(t *testing.T) {
+				status, loc, _ := f.post(t, "/discard", url.Values{"id": {"kazawallet:fail_2"}, "confirm": {"discard"}}, "Origin", f.srv.URL)
+				require.Equal(t, http.StatusSeeOther, status)
+				assert.Equal(t, "./?done=discarded", loc)
+				_, err := f.ib.Get(ctx, "kazawallet:fail_2")
+				assert.ErrorIs(t, err, inbox.ErrNotFound)
+				_, body := f.get(t, "/")
+				assert.Contains(t, body, `<span class="n">0</span> dead`)
+			})
+		})
+	}
+}
+
+func TestPendingRefreshes(t *testing.T) {
+	f := newFixture(t, backends[0])
+	_, err := f.ib.Put(context.Background(), kazawalletEntry("ord_9", "order-9", "1", time.Now()))
+	require.NoError(t, err)
+	_, body := f.get(t, "/")
+	assert.Contains(t, body, `<meta http-equiv="refresh" content="5">`)
+	assert.Contains(t, body, `<span class="n">1</span> pending`)
+	_, body = f.get(t, "/event?id=kazawallet:ord_9")
+	assert.Contains(t, body, `<meta http-equiv="refresh" content="5">`)
+	assert.Contains(t, body, "Not attempted yet")
+}
+
+func TestLatestPaging(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b)
+			t0 := time.Now().Add(-time.Hour)
+			n := opspage.PageSize + 7
+			for i := range n {
+				_, err := f.ib.Put(context.Background(), kazawalletEntry(fmt.Sprintf("ord_%03d", i), fmt.Sprintf("ref-%03d", i), "1", t0.Add(time.Duration(i)*time.Second)))
+				require.NoError(t, err)
+			}
+			_, body := f.get(t, "/")
+			assert.Equal(t, opspage.PageSize, strings.Count(body, `<td><a href="event?id=`))
+			assert.Contains(t, body, fmt.Sprintf(">ord_%03d<", n-1))
+			assert.NotContains(t, body, ">ord_006<")
+			i := strings.Index(body, `class="button secondary" href="`)
+			require.Positive(t, i, "a link to the older events")
+			next := body[i+len(`class="button secondary" href="`):]
+			next = strings.ReplaceAll(next[:strings.Index(next, `"`)], "&amp;", "&")
+			_, body = f.get(t, "/"+next)
+			assert.Equal(t, 7, strings.Count(body, `<td><a href="event?id=`))
+			assert.Contains(t, body, ">ord_006<")
+			assert.Contains(t, body, ">ord_000<")
+			assert.NotContains(t, body, ">ord_007<")
+			assert.NotContains(t, body, "Older events")
+		})
+	}
+}
+
+func TestOverdue(t *testing.T) {
+	f := newFixture(t, backends[0])
+	ctx := context.Background()
+	past := time.Now().Add(-time.Hour)
+	require.NoError(t, f.expects.Add(ctx, expect.Expectation{Provider: "kazawallet", Ref: "order-77", Amount: "12.00", Currency: "USD", Deadline: past}))
+	require.NoError(t, f.expects.Add(ctx, expect.Expectation{Provider: "kkiapay", ID: "tx_5", Amount: "2500", Currency: "XOF", Deadline: past}))
+	_, err := f.expects.MarkOverdue(ctx, nil, time.Now(), 10)
+	require.NoError(t, err)
+	_, body := f.get(t, "/")
+	assert.Contains(t, body, "Overdue expected payments: 2")
+	assert.Contains(t, body, "Kazawallet has no status API: find the payment with reference order-77 in the Kazawallet dashboard")
+	assert.Contains(t, body, "payhook expect cancel kkiapay tx_5")
+	assert.Contains(t, body, `<span class="n">2</span> overdue`)
+}
+
+func TestRates(t *testing.T) {
+	f := newFixture(t, backends[0])
+	obs := f.rec.Observer()
+	ctx := context.Background()
+	for range 3 {
+		obs.Delivery(ctx, payhook.Delivery{Provider: "kazawallet", Outcome: payhook.Processed})
+	}
+	obs.Delivery(ctx, payhook.Delivery{Provider: "kazawallet", Outcome: payhook.Rejected})
+	f.now = f.now.Add(-2 * time.Hour) // counted two hours ago: out of the chart
+	obs.Delivery(ctx, payhook.Delivery{Provider: "kazawallet", Outcome: payhook.Failed})
+	f.now = f.now.Add(2*time.Hour + time.Minute)
+	obs.Delivery(ctx, payhook.Delivery{Provider: "kazawallet", Outcome: payhook.Duplicate})
+	obs.Attempt(ctx, payhook.Attempt{Provider: "kazawallet", Key: "ord_1", N: 2, Duration: 1500 * time.Millisecond})
+
+	m := f.rec.Minutes()
+	require.Len(t, m, 60)
+	assert.Equal(t, [4]int{0, 1, 0, 0}, m[59])
+	assert.Equal(t, [4]int{3, 0, 1, 0}, m[58])
+	assert.Equal(t, []time.Duration{-1, 1500 * time.Millisecond}, f.rec.Durations("kazawallet:ord_1"))
+
+	_, body := f.get(t, "/")
+	assert.Contains(t, body, `<polyline class="line o-processed"`)
+	assert.Contains(t, body, "processed: 3")
+	assert.Contains(t, body, "failed: 0")
+	assert.Contains(t, body, "peak 3/min")
+}
+
+func TestNoInbox(t *testing.T) {
+	page, err := opspage.New()
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), "serve keeps no inbox")
+	rec = httptest.NewRecorder()
+	page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/event?id=x", nil))
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+}
+
+func TestNewRefuses(t *testing.T) {
+	for name, o := range map[string]opspage.Option{
+		"nil inbox":    opspage.WithInbox(nil, nil),
+		"nil decoder":  opspage.WithProvider("kazawallet", nil),
+		"nil store":    opspage.WithExpectations(nil),
+		"nil recorder": opspage.WithRecorder(nil),
+		"nil clock":    opspage.WithClock(nil),
+	} {
+		_, err := opspage.New(o)
+		assert.Error(t, err, name)
+	}
+	_, err := opspage.SQLite(nil, "t")
+	assert.Error(t, err)
+}

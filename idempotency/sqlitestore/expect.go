@@ -1,0 +1,656 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/idempotency"
+)
+
+// DefaultExpectationsTable is the table of [Expectations] unless
+// [WithExpectationsTable] says otherwise.
+const DefaultExpectationsTable = "payhook_expectations"
+
+// Expectations is an [expect.Store] in a SQLite table, on the same file as
+// the idempotency [Store] (and the SQLite inbox) if you like: a payment
+// expected before a restart, a crash or a SIGKILL is still expected after
+// it. Make one with [NewExpectations] and create its table with
+// [Expectations.Migrate]; the zero value is not usable. It is safe for
+// concurrent use by many goroutines, and by many processes of one machine
+// sharing the file.
+//
+// Every method is one statement, atomic under SQLite's one writer; one
+// that changes nothing (a refused Settle, Cancel, ...) reads why in a
+// second. The
+// table ([WithExpectationsTable], default DefaultExpectationsTable) has one
+// row per expectation; unique indexes make each ID, each Ref and each
+// settling payment id name at most one expectation of a provider, and
+// indexes on the due time, the deadline, the state and the provider serve
+// Due, MarkOverdue and List without a scan of the table:
+//
+//	CREATE TABLE payhook_expectations (
+//		seq        INTEGER PRIMARY KEY,  -- the order of Add, breaking ties
+//		provider   TEXT NOT NULL,
+//		id         TEXT,                 -- NULL when expected by reference only
+//		ref        TEXT,                 -- NULL when expected by id only
+//		amount     TEXT NOT NULL,        -- exact decimal text
+//		currency   TEXT NOT NULL,
+//		deadline   INTEGER NOT NULL,     -- Unix microseconds, as every time here
+//		state      INTEGER NOT NULL,     -- 1 pending, 2 settled, 3 overdue, 4 cancelled
+//		created_at INTEGER NOT NULL,
+//		payment_id TEXT,                 -- the payment that settled it
+//		outcome    TEXT NOT NULL DEFAULT '',
+//		settled_at INTEGER,
+//		next_poll  INTEGER NOT NULL,
+//		attempts   INTEGER NOT NULL DEFAULT 0
+//	);
+//
+// Times are kept to the microsecond. [Expectations.SettleComplete] settles
+// an expectation and completes an idempotency key of a [Store] on the same
+// file in one transaction; [Expectations.SettleTx] settles one in a
+// transaction of yours.
+type Expectations struct {
+	db      *sql.DB
+	now     func() time.Time
+	timeout time.Duration
+	table   string // quoted
+	name    string // unquoted, for the indexes
+
+	addSQL                           string
+	getSQL, settleSQL, whySQL        [2]string // [0] by id, [1] by ref
+	reopenSQL, cancelSQL, reschedSQL [2]string
+	existsSQL                        [2]string
+
+	fileMu sync.Mutex
+	path   string
+}
+
+var (
+	_ expect.Store     = (*Expectations)(nil)
+	_ expect.Completer = (*Expectations)(nil)
+)
+
+// ExpectationsOption configures [NewExpectations]. An option given a value
+// it cannot use makes NewExpectations fail with an error wrapping
+// payhook.ErrConfig.
+type ExpectationsOption func(*expectConfig) error
+
+type expectConfig struct {
+	table   string
+	timeout time.Duration
+	now     func() time.Time
+}
+
+// WithExpectationsTable sets the table's name: an identifier of letters,
+// digits and underscores. Default: DefaultExpectationsTable.
+func WithExpectationsTable(name string) ExpectationsOption {
+	return func(c *expectConfig) error {
+		if !identifier.MatchString(name) {
+			return configError("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
+		}
+		c.table = name
+		return nil
+	}
+}
+
+// WithExpectationsTimeout bounds one call of the store (on top of the
+// caller's context): a positive duration. Default: DefaultTimeout.
+func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
+	return func(c *expectConfig) error {
+		if d <= 0 {
+			return configError("WithExpectationsTimeout(%s): want a positive duration", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithExpectationsClock sets the clock that stamps CreatedAt when Add is
+// given none; every other time is the caller's. It must not be nil.
+// Default: time.Now.
+func WithExpectationsClock(now func() time.Time) ExpectationsOption {
+	return func(c *expectConfig) error {
+		if now == nil {
+			return configError("WithExpectationsClock(nil)")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// The states as the table keeps them; the SQL below writes them as
+// literals, so that SQLite uses the partial indexes.
+const (
+	stPending   = int(expect.Pending)
+	stSettled   = int(expect.Settled)
+	stOverdue   = int(expect.Overdue)
+	stCancelled = int(expect.Cancelled)
+)
+
+const expectCols = `seq, provider, id, ref, amount, currency, deadline, state, created_at, payment_id, outcome, settled_at, next_poll, attempts`
+
+// NewExpectations returns an Expectations store in a table of db, a
+// database of the "sqlite" driver, best opened with [OpenDB] (and shared
+// with [New]'s store). The table must exist: create it with
+// [Expectations.Migrate]. The caller owns db and closes it.
+// NewExpectations fails with an error wrapping payhook.ErrConfig if db is
+// nil or an option is given a value it cannot use.
+func NewExpectations(db *sql.DB, opts ...ExpectationsOption) (*Expectations, error) {
+	if db == nil {
+		return nil, configError("nil db")
+	}
+	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	t := `"` + c.table + `"`
+	e := &Expectations{db: db, now: c.now, timeout: c.timeout, table: t, name: c.table}
+	keys := [2]string{`provider = ?1 AND id = ?2`, `provider = ?1 AND ref = ?2`}
+	for i, k := range keys {
+		e.getSQL[i] = `SELECT ` + expectCols + ` FROM ` + t + ` WHERE ` + k
+		// OR IGNORE: a payment id that settled another expectation of the
+		// provider (the unique index) changes nothing, and whySQL says so.
+		e.settleSQL[i] = fmt.Sprintf(`UPDATE OR IGNORE %s SET state = %d, payment_id = ?3, outcome = ?4, settled_at = ?5
+	WHERE %s AND state IN (%d, %d) AND (id IS NULL OR id = ?3) RETURNING `+expectCols, t, stSettled, k, stPending, stOverdue)
+		e.whySQL[i] = `SELECT ` + expectCols + `, EXISTS (SELECT 1 FROM ` + t + ` WHERE provider = ?1 AND payment_id = ?3) FROM ` + t + ` WHERE ` + k
+		e.reopenSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = NULL, outcome = '', settled_at = NULL, next_poll = ?4
+	WHERE %s AND state = %d AND payment_id = ?3`, t, stPending, k, stSettled)
+		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, stCancelled, k, stPending, stOverdue, stCancelled)
+		e.reschedSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = ?3 WHERE %s AND state = %d`, t, k, stPending)
+		e.existsSQL[i] = `SELECT 1 FROM ` + t + ` WHERE ` + k
+	}
+	e.addSQL = `INSERT INTO ` + t + ` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll)
+	VALUES (?, ?, ?, ?, ?, ?, ` + fmt.Sprint(stPending) + `, ?, ?) ON CONFLICT DO NOTHING`
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	e.readFile(ctx)
+	return e, nil
+}
+
+// Migrate creates the table and its indexes if they do not exist. Call it
+// once at startup.
+func (e *Expectations) Migrate(ctx context.Context) error {
+	t, n := e.table, e.name
+	idx := func(suffix string) string { return `"` + n + "_" + suffix + `"` }
+	pending := fmt.Sprintf(`state = %d`, stPending)
+	for _, q := range []string{
+		`CREATE TABLE IF NOT EXISTS ` + t + ` (
+	seq        INTEGER PRIMARY KEY,
+	provider   TEXT NOT NULL,
+	id         TEXT,
+	ref        TEXT,
+	amount     TEXT NOT NULL,
+	currency   TEXT NOT NULL,
+	deadline   INTEGER NOT NULL,
+	state      INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	payment_id TEXT,
+	outcome    TEXT NOT NULL DEFAULT '',
+	settled_at INTEGER,
+	next_poll  INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0
+)`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS ` + idx("id") + ` ON ` + t + ` (provider, id) WHERE id IS NOT NULL`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS ` + idx("ref") + ` ON ` + t + ` (provider, ref) WHERE ref IS NOT NULL`,
+		`CREATE UNIQUE INDEX IF NOT EXISTS ` + idx("payment") + ` ON ` + t + ` (provider, payment_id) WHERE payment_id IS NOT NULL`,
+		`CREATE INDEX IF NOT EXISTS ` + idx("due") + ` ON ` + t + ` (provider, next_poll) WHERE ` + pending + ` AND id IS NOT NULL`,
+		`CREATE INDEX IF NOT EXISTS ` + idx("due_all") + ` ON ` + t + ` (next_poll) WHERE ` + pending + ` AND id IS NOT NULL`,
+		`CREATE INDEX IF NOT EXISTS ` + idx("state_provider") + ` ON ` + t + ` (state, provider, deadline)`,
+		`CREATE INDEX IF NOT EXISTS ` + idx("state") + ` ON ` + t + ` (state, deadline)`,
+		`CREATE INDEX IF NOT EXISTS ` + idx("provider") + ` ON ` + t + ` (provider, deadline)`,
+		`CREATE INDEX IF NOT EXISTS ` + idx("deadline") + ` ON ` + t + ` (deadline)`,
+	} {
+		if _, err := e.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlitestore: migrate expectations: %w", err)
+		}
+	}
+	if err := e.readFile(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: migrate expectations: %w", err)
+	}
+	return nil
+}
+
+// begin bounds ctx by the store's timeout, after checking it.
+func (e *Expectations) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if err := ctx.Err(); err != nil {
+		return ctx, func() {}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	return ctx, cancel, nil
+}
+
+// Add implements [expect.Store].
+func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
+	if err := x.Validate(); err != nil {
+		return err
+	}
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: add expectation: %w", err)
+	}
+	if x.CreatedAt.IsZero() {
+		x.CreatedAt = e.now()
+	}
+	res, err := e.db.ExecContext(ctx, e.addSQL, x.Provider, null(x.ID), null(x.Ref), x.Amount, x.Currency,
+		micros(x.Deadline), micros(x.CreatedAt), micros(x.NextPoll))
+	if err != nil {
+		return fmt.Errorf("sqlitestore: add expectation: %w", err)
+	}
+	switch n, err := res.RowsAffected(); {
+	case err != nil:
+		return fmt.Errorf("sqlitestore: add expectation: %w", err)
+	case n == 0:
+		return expect.ErrExists
+	}
+	return nil
+}
+
+// by returns the index of the statements for k (0 by id, 1 by ref) and the
+// value to find; ok is false for a key that can find nothing.
+func by(k expect.Key) (i int, v string, ok bool) {
+	switch {
+	case k.ID != "":
+		return 0, k.ID, true
+	case k.Ref != "":
+		return 1, k.Ref, true
+	}
+	return 0, "", false
+}
+
+// Get implements [expect.Store].
+func (e *Expectations) Get(ctx context.Context, k expect.Key) (expect.Expectation, error) {
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return expect.Expectation{}, fmt.Errorf("sqlitestore: get expectation: %w", err)
+	}
+	i, v, ok := by(k)
+	if !ok {
+		return expect.Expectation{}, expect.ErrNotFound
+	}
+	x, err := scanExpectation(e.db.QueryRowContext(ctx, e.getSQL[i], k.Provider, v))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return expect.Expectation{}, expect.ErrNotFound
+	case err != nil:
+		return expect.Expectation{}, fmt.Errorf("sqlitestore: get expectation: %w", err)
+	}
+	return x, nil
+}
+
+// Settle implements [expect.Store]: one statement when it settles.
+func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settlement) (expect.Expectation, error) {
+	if err := expect.ValidSettlement(s); err != nil {
+		return expect.Expectation{}, err
+	}
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+	}
+	return e.settle(ctx, e.db, k, s)
+}
+
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func (e *Expectations) settle(ctx context.Context, q rowQuerier, k expect.Key, s expect.Settlement) (expect.Expectation, error) {
+	i, v, ok := by(k)
+	if !ok {
+		return expect.Expectation{}, expect.ErrNotFound
+	}
+	for range 3 {
+		x, err := scanExpectation(q.QueryRowContext(ctx, e.settleSQL[i], k.Provider, v, s.PaymentID, s.Outcome, micros(s.At)))
+		if err == nil {
+			return x, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+		}
+		var taken bool
+		x, err = scanExpectation(q.QueryRowContext(ctx, e.whySQL[i], k.Provider, v, s.PaymentID), &taken)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return expect.Expectation{}, expect.ErrNotFound
+		case err != nil:
+			return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+		}
+		switch retry, err := expect.WhyNotSettled(x, s, taken); {
+		case err != nil:
+			return expect.Expectation{}, err
+		case !retry:
+			return x, nil
+		}
+		// Changed between the two statements: try again.
+	}
+	return expect.Expectation{}, errors.New("sqlitestore: settle expectation: the expectation kept changing")
+}
+
+// SettleTx is [Expectations.Settle] run in tx, a transaction of the
+// caller's on the store's database file: the expectation is settled if and
+// only if tx commits, with whatever else tx writes. Begin tx on a
+// database opened with [OpenDB] (whose transactions take the write lock at
+// BEGIN). It returns [ErrOtherDatabase], having run nothing, when tx's main
+// database is not the store's file, and Settle's errors otherwise; after
+// one of expect's errors, tx is still usable.
+func (e *Expectations) SettleTx(ctx context.Context, tx *sql.Tx, k expect.Key, s expect.Settlement) (expect.Expectation, error) {
+	if err := expect.ValidSettlement(s); err != nil {
+		return expect.Expectation{}, err
+	}
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+	}
+	theirs, err := mainFile(ctx, tx)
+	if err != nil {
+		return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+	}
+	if mine := e.file(); mine == "" || mine != theirs {
+		return expect.Expectation{}, ErrOtherDatabase
+	}
+	return e.settle(ctx, tx, k, s)
+}
+
+// SettleComplete implements [expect.Completer]: it settles the expectation
+// k finds with s and, in the same transaction, completes the claim of key
+// with token in store for retention, as store.Complete does: both happen or
+// neither does. It reports handled false, having done nothing, when store
+// is not a *Store on this store's file; the caller then calls Settle and
+// store.Complete itself. A Settle that is refused (expect.ErrSettled,
+// ErrConflict, ...) or a Complete that is (idempotency.ErrNotOwner) rolls
+// both back.
+func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
+	keys, ok := store.(*Store)
+	if !ok {
+		return x, false, nil
+	}
+	if mine := e.file(); mine == "" || mine != keys.file() {
+		return x, false, nil
+	}
+	if err := expect.ValidSettlement(s); err != nil {
+		return x, true, err
+	}
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return x, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+	}
+	tx, err := e.db.BeginTx(ctx, nil)
+	if err != nil {
+		return x, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+	}
+	defer tx.Rollback()
+	if x, err = e.settle(ctx, tx, k, s); err != nil {
+		return expect.Expectation{}, true, err
+	}
+	switch err := keys.CompleteTx(ctx, tx, key, token, retention); {
+	case errors.Is(err, ErrOtherDatabase):
+		return expect.Expectation{}, false, nil
+	case err != nil:
+		return expect.Expectation{}, true, err
+	}
+	if err := tx.Commit(); err != nil {
+		return expect.Expectation{}, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
+	}
+	return x, true, nil
+}
+
+// change runs one of the statements that change an expectation k finds, a
+// statement of k's kind (by id or by ref) with args after the key's two;
+// when it changes nothing, it returns expect.ErrState if k finds an
+// expectation, expect.ErrNotFound if not.
+func (e *Expectations) change(ctx context.Context, op string, stmts [2]string, k expect.Key, args ...any) error {
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
+	}
+	i, v, ok := by(k)
+	if !ok {
+		return expect.ErrNotFound
+	}
+	res, err := e.db.ExecContext(ctx, stmts[i], append([]any{k.Provider, v}, args...)...)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	var one int
+	switch err := e.db.QueryRowContext(ctx, e.existsSQL[i], k.Provider, v).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return expect.ErrNotFound
+	case err != nil:
+		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
+	}
+	return expect.ErrState
+}
+
+// Reopen implements [expect.Store].
+func (e *Expectations) Reopen(ctx context.Context, k expect.Key, paymentID string) error {
+	if paymentID == "" {
+		if _, err := e.Get(ctx, k); err != nil {
+			return err
+		}
+		return expect.ErrState
+	}
+	return e.change(ctx, "reopen", e.reopenSQL, k, paymentID, micros(time.Time{}))
+}
+
+// Cancel implements [expect.Store].
+func (e *Expectations) Cancel(ctx context.Context, k expect.Key) error {
+	return e.change(ctx, "cancel", e.cancelSQL, k)
+}
+
+// Reschedule implements [expect.Store].
+func (e *Expectations) Reschedule(ctx context.Context, k expect.Key, next time.Time) error {
+	return e.change(ctx, "reschedule", e.reschedSQL, k, micros(next))
+}
+
+// Due implements [expect.Store], in one statement.
+func (e *Expectations) Due(ctx context.Context, providers []string, now time.Time, lease time.Duration, limit int) ([]expect.Expectation, error) {
+	if limit <= 0 {
+		return nil, ctx.Err()
+	}
+	q, args := e.dueQuery(providers, now, lease, limit)
+	return e.query(ctx, "take due expectations", q, args...)
+}
+
+func (e *Expectations) dueQuery(providers []string, now time.Time, lease time.Duration, limit int) (string, []any) {
+	cond := fmt.Sprintf(`state = %d AND id IS NOT NULL AND next_poll <= ?`, stPending)
+	pick, args := e.pick(providers, cond, "next_poll", [2]string{"due_all", "due"}, micros(now), limit)
+	q := `UPDATE ` + e.table + ` SET next_poll = ?, attempts = attempts + 1 WHERE seq IN (` + pick + `) RETURNING ` + expectCols
+	return q, append([]any{micros(now.Add(lease))}, args...)
+}
+
+// MarkOverdue implements [expect.Store], in one statement.
+func (e *Expectations) MarkOverdue(ctx context.Context, providers []string, now time.Time, limit int) ([]expect.Expectation, error) {
+	if limit <= 0 {
+		return nil, ctx.Err()
+	}
+	q, args := e.overdueQuery(providers, now, limit)
+	xs, err := e.query(ctx, "mark expectations overdue", q, args...)
+	slices.SortFunc(xs, func(a, b expect.Expectation) int { return a.Deadline.Compare(b.Deadline) })
+	return xs, err
+}
+
+func (e *Expectations) overdueQuery(providers []string, now time.Time, limit int) (string, []any) {
+	cond := fmt.Sprintf(`state = %d AND deadline <= ?`, stPending)
+	pick, args := e.pick(providers, cond, "deadline", [2]string{"state", "state_provider"}, micros(now), limit)
+	return fmt.Sprintf(`UPDATE %s SET state = %d WHERE seq IN (%s) RETURNING %s`, e.table, stOverdue, pick, expectCols), args
+}
+
+// pick returns a SELECT of the seq of up to limit rows matching cond (whose
+// one parameter is arg), in the order of col, of the given providers:
+// one index range per provider, so that no call reads the rows of
+// providers it did not ask for. index names the indexes to read, of every
+// provider and of one; INDEXED BY holds SQLite to them, since without
+// ANALYZE it may prefer another and sort every match.
+func (e *Expectations) pick(providers []string, cond, col string, index [2]string, arg any, limit int) (string, []any) {
+	order := ` ORDER BY ` + col + `, seq LIMIT ?`
+	providers = distinct(providers)
+	if len(providers) == 0 {
+		return `SELECT seq FROM ` + e.table + ` INDEXED BY "` + e.name + `_` + index[0] + `" WHERE ` + cond + order, []any{arg, limit}
+	}
+	from := e.table + ` INDEXED BY "` + e.name + `_` + index[1] + `"`
+	var b strings.Builder
+	args := make([]any, 0, 3*len(providers)+1)
+	b.WriteString(`SELECT seq FROM (`)
+	for i, p := range providers {
+		if i > 0 {
+			b.WriteString(` UNION ALL `)
+		}
+		b.WriteString(`SELECT * FROM (SELECT seq, ` + col + ` FROM ` + from + ` WHERE provider = ? AND ` + cond + order + `)`)
+		args = append(args, p, arg, limit)
+	}
+	b.WriteString(`)` + order)
+	return b.String(), append(args, limit)
+}
+
+// distinct returns providers without repeats.
+func distinct(providers []string) []string {
+	if len(providers) < 2 {
+		return providers
+	}
+	out := slices.Clone(providers)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// List implements [expect.Store].
+func (e *Expectations) List(ctx context.Context, f expect.Filter) ([]expect.Expectation, error) {
+	q, args := e.listQuery(f)
+	return e.query(ctx, "list expectations", q, args...)
+}
+
+func (e *Expectations) listQuery(f expect.Filter) (string, []any) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = expect.DefaultListLimit
+	}
+	var (
+		where []string
+		args  []any
+	)
+	if f.Provider != "" {
+		where, args = append(where, `provider = ?`), append(args, f.Provider)
+	}
+	if f.State != 0 {
+		where, args = append(where, `state = ?`), append(args, int(f.State))
+	}
+	q := `SELECT ` + expectCols + ` FROM ` + e.table
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	return q + ` ORDER BY deadline, seq LIMIT ?`, append(args, limit)
+}
+
+// query runs q and returns the expectations of its rows.
+func (e *Expectations) query(ctx context.Context, op, q string, args ...any) ([]expect.Expectation, error) {
+	ctx, cancel, err := e.begin(ctx)
+	defer cancel()
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	rows, err := e.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	defer rows.Close()
+	var xs []expect.Expectation
+	for rows.Next() {
+		x, err := scanExpectation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+		}
+		xs = append(xs, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
+	}
+	return xs, nil
+}
+
+// scanExpectation reads the columns expectCols, then more.
+func scanExpectation(s interface{ Scan(...any) error }, more ...any) (expect.Expectation, error) {
+	var (
+		x                                     expect.Expectation
+		seq                                   int64
+		id, ref, payment                      sql.NullString
+		deadline, created, next, state, tries int64
+		settled                               sql.NullInt64
+	)
+	err := s.Scan(append([]any{&seq, &x.Provider, &id, &ref, &x.Amount, &x.Currency, &deadline, &state, &created,
+		&payment, &x.Outcome, &settled, &next, &tries}, more...)...)
+	if err != nil {
+		return expect.Expectation{}, err
+	}
+	x.ID, x.Ref, x.PaymentID = id.String, ref.String, payment.String
+	x.Deadline, x.CreatedAt, x.NextPoll = fromMicros(deadline), fromMicros(created), fromMicros(next)
+	if settled.Valid {
+		x.SettledAt = fromMicros(settled.Int64)
+	}
+	x.State, x.Attempts = expect.State(state), int(tries)
+	return x, nil
+}
+
+// null is s, or NULL when s is empty.
+func null(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// zeroMicros is the zero time.Time in Unix microseconds.
+var zeroMicros = micros(time.Time{})
+
+// fromMicros is micros's inverse, in UTC, with the zero time kept zero.
+func fromMicros(us int64) time.Time {
+	if us == zeroMicros {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// file returns the path of the store's database file ("" when unknown).
+func (e *Expectations) file() string {
+	e.fileMu.Lock()
+	defer e.fileMu.Unlock()
+	return e.path
+}
+
+func (e *Expectations) readFile(ctx context.Context) error {
+	if e.file() != "" {
+		return nil
+	}
+	p, err := mainFile(ctx, e.db)
+	if err == nil {
+		e.fileMu.Lock()
+		e.path = p
+		e.fileMu.Unlock()
+	}
+	return err
+}
