@@ -132,6 +132,57 @@ func TestReadmeAsWritten(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(string(out), "order paid"), "%s", out)
 }
 
+// TestDocsCloneLines runs, for each page that says how to use a clone
+// until a release exists, its replace lines as written, in a fresh module
+// beside a clone, offline, and builds a program importing every module
+// they replace; each module the page tells to go get is among them.
+func TestDocsCloneLines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every store and inbox module")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	require.NoError(t, err)
+	outside := env("GOMODCACHE="+strings.TrimSpace(string(modcache)), "GOPROXY=off", "GOSUMDB=off",
+		"GOWORK=off", "GOFLAGS=-mod=mod")
+	replaced := regexp.MustCompile("-replace (github\\.com/payhook/payhook[^\\s`]*)=\\.\\./payhook")
+	gotten := regexp.MustCompile("go get (github\\.com/payhook/payhook[^\\s`]*)")
+	for _, page := range []string{"README.md", "docs/kazawallet.md", "docs/stores.md", "docs/inbox.md"} {
+		t.Run(page, func(t *testing.T) {
+			md, err := os.ReadFile(filepath.Join(root, page))
+			require.NoError(t, err)
+			var clone []string
+			for _, b := range blocks(t, string(md), "sh") {
+				if strings.Contains(b, "go mod edit -replace") {
+					require.Nil(t, clone, "one block of replace lines")
+					clone = lines(b)
+				}
+			}
+			require.NotNil(t, clone, "%s says how to use a clone", page)
+			var imports []string
+			mods := map[string]bool{}
+			for _, m := range replaced.FindAllStringSubmatch(strings.Join(clone, "\n"), -1) {
+				mods[m[1]] = true
+				imports = append(imports, "\t_ \""+m[1]+"\"\n")
+			}
+			for _, m := range gotten.FindAllStringSubmatch(string(md), -1) {
+				assert.True(t, mods[m[1]], "%s: go get %s, but no replace line for it", page, m[1])
+			}
+
+			dir := t.TempDir()
+			require.NoError(t, os.Symlink(root, filepath.Join(dir, "payhook")))
+			mod := filepath.Join(dir, "app")
+			require.NoError(t, os.Mkdir(mod, 0o755))
+			prog := "package main\n\nimport (\n" + strings.Join(imports, "") + ")\n\nfunc main() {}\n"
+			require.NoError(t, os.WriteFile(filepath.Join(mod, "main.go"), []byte(prog), 0o644))
+			shell(t, mod, outside, "go mod init example.com/app")
+			shell(t, mod, outside, clone...)
+			shell(t, mod, outside, "go build -o /dev/null .")
+		})
+	}
+}
+
 // section is the text of the README's "## name" section.
 func section(t *testing.T, md, name string) string {
 	t.Helper()
