@@ -146,9 +146,22 @@ type limits struct {
 }
 
 // defaultLimits are serve's caps. A provider sends a webhook at a time, or
-// a few: eight requests at once is more than any sends, and 128 requests
-// of at most 256 KiB each bound the bodies held to 32 MiB.
-var defaultLimits = limits{clientRequests: 8, requests: 128, peerConns: 32, conns: 1024, read: 10 * time.Second}
+// a few: 16 requests at once is more than any sends, and 256 requests of
+// at most 256 KiB each bound the bodies held to 64 MiB.
+var defaultLimits = limits{clientRequests: 16, requests: 256, peerConns: 32, conns: 1024, read: 10 * time.Second}
+
+// withRateLimit is l for a rate limit of burst (0: off): a client may have
+// in flight at least as many requests as the rate limit lets it send at
+// once; with the rate limit off, no client has a cap of its own but the
+// total.
+func (l limits) withRateLimit(burst int) limits {
+	if burst == 0 {
+		l.clientRequests = l.requests
+	} else {
+		l.clientRequests = max(l.clientRequests, burst)
+	}
+	return l
+}
 
 // limitStats counts what the limits refused, and what they hold, for
 // /metrics.

@@ -211,6 +211,11 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			}
 		}
 	}
+	burst := 0
+	if c.rateLimit != nil {
+		burst = c.rateLimit.Burst
+	}
+	c.limits = c.limits.withRateLimit(burst)
 	return c, errors.Join(errs...)
 }
 

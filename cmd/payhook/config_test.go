@@ -121,7 +121,20 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.True(t, cfg.metrics)
 	assert.Equal(t, 25, cfg.inboxAttempts)
 	assert.Empty(t, cfg.set, "nothing was set")
+	assert.Equal(t, 20, cfg.limits.clientRequests, "a client may have in flight what the rate limit lets it send at once")
+	assert.Equal(t, 256, cfg.limits.requests)
 	assert.NoError(t, cfg.checkServe())
+}
+
+// TestClientRequestsFollowTheRateLimit: the cap on a client's requests in
+// flight never refuses what the rate limit lets through at once, and goes
+// with it.
+func TestClientRequestsFollowTheRateLimit(t *testing.T) {
+	for spec, want := range map[string]int{"20/s": 20, "5/s": 16, "100/s": 100, "6000/m": 6000, "off": 256} {
+		cfg, err := loadConfig(env(map[string]string{"PAYHOOK_RATE_LIMIT": spec}))
+		require.NoError(t, err)
+		assert.Equal(t, want, cfg.limits.clientRequests, spec)
+	}
 }
 
 // TestLoadConfigErrors: every value that cannot be used is named, the

@@ -86,11 +86,14 @@
 // default SQLite store, whose file the start-up log line names (WAL with
 // synchronous=FULL: see go doc github.com/payhook/payhook/idempotency/sqlitestore). Rejections and duplicates are logged with
 // their reason on stderr. GET /healthz answers 200; the public listener
-// serves nothing else. The admin listener serves GET /metrics, pprof and
-// the operator's endpoints, behind PAYHOOK_ADMIN_TOKEN beyond loopback.
+// serves nothing else. The admin listener serves GET /metrics, pprof,
+// the operator's endpoints and, at its root, the operator's page (events,
+// the dead and overdue ones first, with Replay and Discard; see
+// docs/operator.md), behind PAYHOOK_ADMIN_TOKEN beyond loopback.
 // Each client (behind PAYHOOK_TRUSTED_PROXIES, the address they forward)
-// has at most 8 requests in flight (429 beyond), all clients 128 (503
-// beyond); each peer that is not a trusted proxy 32 connections, all 1,024
+// has at most 16 requests in flight, or the rate limit's burst if more
+// (429 beyond; no cap of its own with PAYHOOK_RATE_LIMIT=off), all clients
+// 256 (503 beyond); each peer that is not a trusted proxy 32 connections, all 1,024
 // (closed as accepted beyond); headers 32 KiB read within 5 s, a whole
 // request within 10 s (docs/security.md). SIGINT or SIGTERM shuts
 // the server down gracefully (and the inbox: running forwards may finish

@@ -34,12 +34,14 @@ func newMetrics(cfg *config) *metrics {
 	return &metrics{}
 }
 
-// options returns the handlers' observer option; none for nil metrics.
-func (m *metrics) options() []payhook.Option {
+// observer returns the handlers' observer of the metrics; none (the zero
+// Observer) for nil metrics. serve combines it with the operator's page's
+// (payhook.Observers), so that both count the same calls.
+func (m *metrics) observer() payhook.Observer {
 	if m == nil {
-		return nil
+		return payhook.Observer{}
 	}
-	return []payhook.Option{payhook.WithObserver(payhook.Observer{
+	return payhook.Observer{
 		Delivery: func(ctx context.Context, d payhook.Delivery) {
 			if o := m.obs.Load(); o != nil {
 				o.Delivery(ctx, d)
@@ -50,7 +52,7 @@ func (m *metrics) options() []payhook.Option {
 				o.Attempt(ctx, a)
 			}
 		},
-	})}
+	}
 }
 
 // mount makes the metrics of the mounted routes (/webhooks/NAME), of gw's

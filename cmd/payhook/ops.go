@@ -5,6 +5,7 @@ import (
 
 	"github.com/payhook/payhook/cmd/payhook/internal/opspage"
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/inbox/asynqinbox"
 	"github.com/payhook/payhook/inbox/riverinbox"
 	"github.com/payhook/payhook/inbox/sqliteinbox"
 	"github.com/payhook/payhook/providers/kasperopay"
@@ -36,14 +37,16 @@ func opsPage(conn *storeConn, gw *gateway, rec *opspage.Recorder, logger *slog.L
 }
 
 // lister finds the newest entries of ib, the inbox of c's backend
-// (backend.go): in SQLite's and River's tables, or through ib's List
-// (memory, asynq).
+// (backend.go): in SQLite's and River's tables, asynq's queue, or
+// through ib's List (memory).
 func (c *storeConn) lister(ib *inbox.Inbox) (opspage.Lister, error) {
 	switch {
 	case c.db != nil:
 		return opspage.SQLite(c.db, sqliteinbox.DefaultTable)
 	case c.pool != nil:
 		return opspage.River(c.pool, riverinbox.DefaultSchema, riverinbox.Kind, riverinbox.DefaultQueue)
+	case c.redis != nil:
+		return opspage.Asynq(c.redis, asynqinbox.DefaultQueue)
 	}
 	return opspage.FromInbox(ib, 0), nil
 }

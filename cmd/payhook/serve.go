@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/cmd/payhook/internal/opspage"
 	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
 	"github.com/payhook/payhook/forward"
 )
@@ -63,7 +64,8 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 		logger: logger,
 	}
 	env.forward, env.opts = gw.forwarder(), append(env.opts, gw.options()...)
-	env.opts = append(env.opts, metrics.options()...)
+	rates := opspage.NewRecorder(clock) // the operator's page's chart, from the calls /metrics counts
+	env.opts = append(env.opts, payhook.WithObserver(payhook.Observers(metrics.observer(), rates.Observer())))
 	public := http.NewServeMux()
 	mounted, err := mountProviders(public, env, gw == nil)
 	if err != nil {
@@ -84,6 +86,11 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 	if cfg.pprof {
 		mountPprof(admin)
 	}
+	page, err := opsPage(conn, gw, rates, logger) // docs/operator.md
+	if err != nil {
+		return err
+	}
+	admin.Handle("/", page)
 
 	eps := []endpoint{publicEndpoint(cfg, public, cert, limited, logger, mounted)}
 	if cfg.adminAddr != "" {

@@ -4,6 +4,10 @@
 //	load lua N PREFIX       a wrk script that posts N distinct signed Kazawallet webhooks
 //	                        (order ids PREFIX-0 ... PREFIX-N-1), signed with the test
 //	                        credentials KAZAWALLET_API_KEY=load_key, KAZAWALLET_API_SECRET=load_secret
+//	load attack --payhook BIN [flags]
+//	                        issue 17's load scenario against BIN serve: junk, forged unsigned
+//	                        KasperoPay bodies, slow bodies and public /metrics scrapes while
+//	                        genuine webhooks arrive (attack.go; load attack -h)
 //
 // The bare server is the baseline payhook serve is compared with: the same
 // connections, the same bodies, and nothing done with them.
@@ -27,10 +31,14 @@ const apiKey, apiSecret = "load_key", "load_secret"
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: load bare ADDR | load lua N PREFIX")
+		fmt.Fprintln(os.Stderr, "usage: load bare ADDR | load lua N PREFIX | load attack --payhook BIN")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
+	case "attack":
+		if err := attack(os.Args[2:]); err != nil {
+			log.Fatal(err)
+		}
 	case "bare":
 		bare(os.Args[2])
 	case "lua":

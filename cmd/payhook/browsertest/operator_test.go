@@ -70,6 +70,7 @@ func TestOperatorPage(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		for time.Now().Before(deadline) {
 			require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(admin+"/"), chromedp.Text(`.summary`, &dead)))
+			dead = strings.Join(strings.Fields(dead), " ")
 			if strings.Contains(dead, "1 dead") {
 				break
 			}

@@ -11,8 +11,9 @@
 // sandbox's pages do.
 //
 // It reads the inbox through [Lister], which finds the newest entries
-// first: [SQLite] and [River] read those backends' tables, [FromInbox]
-// works on any backend through inbox.Inbox.List. The rates and the
+// first: [SQLite] and [River] read those backends' tables, [Asynq] asynq's
+// queue through its Inspector, and [FromInbox] works on any backend
+// through inbox.Inbox.List. The rates and the
 // attempts' durations come from a [Recorder] fed by the same
 // payhook.Observer calls as /metrics.
 package opspage

@@ -82,9 +82,9 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		p.render(w, "index", data)
 		return
 	}
-	q, cursor, err := queryOf(r)
-	if err != nil {
-		p.fail(w, http.StatusBadRequest, err.Error())
+	q, cursor, problem := queryOf(r)
+	if problem != "" {
+		p.fail(w, http.StatusBadRequest, problem)
 		return
 	}
 	data.Provider, data.Search = q.Provider, q.Search
@@ -103,6 +103,10 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		data.Events, data.Next, data.Scanned, err = p.events(r, q, cursor, PageSize)
 	}
+	if errors.Is(err, ErrCursor) {
+		p.fail(w, http.StatusBadRequest, "This link to older events is not one of this page's: start from the latest events.")
+		return
+	}
 	if err != nil {
 		p.internal(w, r, err)
 		return
@@ -113,20 +117,21 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	p.render(w, "index", data)
 }
 
-// queryOf reads the index's filters.
-func queryOf(r *http.Request) (Query, string, error) {
-	q := Query{Provider: r.FormValue("provider"), Search: strings.TrimSpace(r.FormValue("q"))}
+// queryOf reads the index's filters and cursor, or says what is wrong
+// with them.
+func queryOf(r *http.Request) (q Query, cursor, problem string) {
+	q = Query{Provider: r.FormValue("provider"), Search: strings.TrimSpace(r.FormValue("q"))}
 	switch s := r.FormValue("state"); s {
 	case "", "all":
 	case "done", "pending", "dead":
 		q.State, _ = inbox.ParseState(s)
 	default:
-		return q, "", errors.New("Unknown state " + s + ": pick done, pending or dead.")
+		return q, "", "Unknown state " + s + ": pick done, pending or dead."
 	}
 	if len(q.Search) > 200 {
-		return q, "", errors.New("The search is too long: a key or a reference is at most 200 characters.")
+		return q, "", "The search is too long: a key or a reference is at most 200 characters."
 	}
-	return q, r.FormValue("after"), nil
+	return q, r.FormValue("after"), ""
 }
 
 // events returns up to limit events that q selects after cursor, newest
@@ -257,7 +262,7 @@ func (p *Page) attempts(info inbox.Info) []attemptView {
 	var out []attemptView
 	add := func(a attemptView) {
 		if a.N >= 1 && a.N <= len(durations) && durations[a.N-1] >= 0 {
-			a.Duration = durations[a.N-1].Round(time.Millisecond).String()
+			a.Duration = roundDuration(durations[a.N-1]).String()
 		}
 		out = append(out, a)
 	}
@@ -343,4 +348,16 @@ func (p *Page) info(ctx context.Context, f Found) (inbox.Info, error) {
 		return *f.Info, nil
 	}
 	return p.ib.Get(ctx, f.ID)
+}
+
+// roundDuration keeps a duration's first significant digits: 1.234s,
+// 12ms, 312µs.
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= time.Second:
+		return d.Round(time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(100 * time.Microsecond)
+	}
+	return d.Round(time.Microsecond)
 }

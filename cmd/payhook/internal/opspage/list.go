@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -33,8 +34,8 @@ type Query struct {
 
 // Lister finds the inbox's entries newest first, which [inbox.Backend]'s
 // List (oldest first, no cursor) cannot do without reading every entry.
-// [SQLite] and [River] read the backends' tables; [FromInbox] works on any
-// backend by reading its entries through List.
+// [SQLite] and [River] read the backends' tables, [Asynq] asynq's queue;
+// [FromInbox] works on any backend by reading its entries through List.
 type Lister interface {
 	// Latest returns up to limit entries that q selects, put before the
 	// entry whose Cursor is cursor ("" from the newest), newest first.
@@ -66,6 +67,9 @@ func likePattern(s string) string {
 	return "%" + r.Replace(s) + "%"
 }
 
+// ErrCursor is returned by a Lister for a cursor it did not make.
+var ErrCursor = errors.New("opspage: not a cursor of this list")
+
 // cursorSeq reads a cursor of the SQL listers: the sequence number of the
 // last entry of the page before.
 func cursorSeq(cursor string) (int64, error) {
@@ -74,7 +78,7 @@ func cursorSeq(cursor string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(cursor, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("opspage: bad cursor %q", cursor)
+		return 0, ErrCursor
 	}
 	return n, nil
 }
@@ -205,9 +209,9 @@ func riverStates(s inbox.State) []string {
 // riverLister reads River's job table: one job per entry, its args
 // holding the entry's id, provider, key and event.
 type riverLister struct {
-	pool             *pgxpool.Pool
-	kind, queue      string
-	table, stateType string // quoted
+	pool        *pgxpool.Pool
+	kind, queue string
+	table       string // quoted
 }
 
 // River returns the Lister of a riverinbox.Backend on pool: River's
@@ -219,10 +223,9 @@ func River(pool *pgxpool.Pool, schema, kind, queue string) (Lister, error) {
 	if pool == nil || (schema != "" && !identifier.MatchString(schema)) || kind == "" || queue == "" {
 		return nil, fmt.Errorf("opspage: River: want a pool, a schema, a kind and a queue (got %q, %q, %q)", schema, kind, queue)
 	}
-	l := &riverLister{pool: pool, kind: kind, queue: queue, table: "river_job", stateType: "river_job_state"}
+	l := &riverLister{pool: pool, kind: kind, queue: queue, table: "river_job"}
 	if schema != "" {
 		l.table = pgx.Identifier{schema, "river_job"}.Sanitize()
-		l.stateType = pgx.Identifier{schema, "river_job_state"}.Sanitize()
 	}
 	return l, nil
 }
@@ -237,7 +240,11 @@ func (l *riverLister) where(q Query, before int64) (string, []any) {
 		return fmt.Sprintf("$%d", len(args))
 	}
 	if states := riverStates(q.State); states != nil {
-		cond = append(cond, `state = ANY(`+arg(states)+`::text[]::`+l.stateType+`[])`)
+		// Literals, not a parameter: PostgreSQL then reads the states'
+		// statistics and takes River's index on state for the few
+		// pending and dead jobs (a text[] cast to the enum is not folded
+		// when planning, and the estimate was every row).
+		cond = append(cond, `state IN ('`+strings.Join(states, `', '`)+`')`)
 	}
 	if q.Provider != "" {
 		cond = append(cond, `args->>'provider' = `+arg(q.Provider))
@@ -343,8 +350,9 @@ func (j riverJob) info(args, errs []byte) (inbox.Info, error) {
 		later(&e.At)
 	}
 	if info.State == inbox.Pending {
-		info.NextAt = j.scheduledAt
+		info.NextAt = j.scheduledAt.UTC()
 	}
+	info.UpdatedAt = info.UpdatedAt.UTC() // pgx reads timestamptz in Local; River, in UTC
 	return info, nil
 }
 

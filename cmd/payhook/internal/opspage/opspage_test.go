@@ -3,6 +3,7 @@ package opspage_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +41,9 @@ type backend struct {
 	open func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister)
 }
 
+// sqliteDBs are the SQLite backends' databases, for a test to close.
+var sqliteDBs sync.Map // *sqliteinbox.Backend -> *sql.DB
+
 var backends = []backend{
 	{"memory", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
 		return inbox.NewMemory(), func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
@@ -52,6 +57,7 @@ var backends = []backend{
 		require.NoError(t, b.Migrate(context.Background()))
 		l, err := opspage.SQLite(db, sqliteinbox.DefaultTable)
 		require.NoError(t, err)
+		sqliteDBs.Store(b, db)
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"postgres", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
@@ -59,6 +65,19 @@ var backends = []backend{
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"redis", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
+		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
+		require.NoError(t, err)
+		client := redis.NewClient(opts)
+		t.Cleanup(func() { client.Close() })
+		queue := "opspage_" + strings.ToLower(rand.Text())
+		b, err := asynqinbox.New(client, asynqinbox.WithQueue(queue),
+			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
+		require.NoError(t, err)
+		l, err := opspage.Asynq(client, queue)
+		require.NoError(t, err)
+		return b, func(*inbox.Inbox) opspage.Lister { return l }
+	}},
+	{"redis-list", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
 		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
 		require.NoError(t, err)
 		client := redis.NewClient(opts)
@@ -103,6 +122,7 @@ func newInbox(t testing.TB, b inbox.Backend, opts ...inbox.Option) *inbox.Inbox 
 // fixture is a page on an inbox whose handler fails the keys in failing.
 type fixture struct {
 	ib      *inbox.Inbox
+	lister  opspage.Lister
 	page    *opspage.Page
 	srv     *httptest.Server
 	rec     *opspage.Recorder
@@ -119,9 +139,9 @@ func kazawalletEntry(key, ref, amount string, at time.Time) inbox.Entry {
 func newFixture(t *testing.T, b backend) *fixture {
 	backend, lister := b.open(t)
 	ib := newInbox(t, backend, inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
-	f := &fixture{ib: ib, now: time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC), expects: expect.NewMemory()}
+	f := &fixture{ib: ib, lister: lister(ib), now: time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC), expects: expect.NewMemory()}
 	f.rec = opspage.NewRecorder(func() time.Time { return f.now })
-	page, err := opspage.New(opspage.WithInbox(ib, lister(ib)), opspage.WithRecorder(f.rec),
+	page, err := opspage.New(opspage.WithInbox(ib, f.lister), opspage.WithRecorder(f.rec),
 		opspage.WithProvider(kazawallet.Name, opspage.DecoderOf[kazawallet.Event]()),
 		opspage.WithExpectations(f.expects))
 	require.NoError(t, err)
@@ -243,6 +263,10 @@ func TestPage(t *testing.T) {
 				}
 				status, _ := f.get(t, "/?state=running")
 				assert.Equal(t, http.StatusBadRequest, status)
+				if b.name == "sqlite" || b.name == "postgres" {
+					status, _ = f.get(t, "/?after=x")
+					assert.Equal(t, http.StatusBadRequest, status)
+				}
 			})
 			t.Run("event", func(t *testing.T) {
 				status, body := f.get(t, "/event?id=kazawallet:fail_2")
@@ -409,4 +433,49 @@ func TestNewRefuses(t *testing.T) {
 	}
 	_, err := opspage.SQLite(nil, "t")
 	assert.Error(t, err)
+}
+
+// TestListerInfoIsGet: a Lister that reads entries with their place (the
+// River one) reads each as the backend's Get does, so the page shows the
+// same entry in the list and on its own page.
+func TestListerInfoIsGet(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b)
+			ctx := context.Background()
+			_, err := f.ib.Put(ctx, kazawalletEntry("fail_1", "order-1", "1.50", time.Now().Add(-time.Minute)))
+			require.NoError(t, err)
+			_, err = f.ib.Put(ctx, kazawalletEntry("ord_2", "order-2", "2.50", time.Now()))
+			require.NoError(t, err)
+			f.run(t)
+			f.waitState(t, "kazawallet:fail_1", inbox.Dead)
+			f.waitState(t, "kazawallet:ord_2", inbox.Done)
+			found, err := f.lister.Latest(ctx, opspage.Query{}, "", 10)
+			require.NoError(t, err)
+			require.Len(t, found, 2)
+			assert.Equal(t, "kazawallet:ord_2", found[0].ID, "newest first")
+			for _, fd := range found {
+				if fd.Info == nil {
+					continue
+				}
+				want, err := f.ib.Get(ctx, fd.ID)
+				require.NoError(t, err)
+				assert.Equal(t, want, *fd.Info)
+			}
+		})
+	}
+}
+
+// TestInboxDown: an inbox that fails is answered 500, its error logged and
+// never shown.
+func TestInboxDown(t *testing.T) {
+	f := newFixture(t, backends[1]) // SQLite
+	db, ok := sqliteDBs.Load(f.ib.Backend())
+	require.True(t, ok)
+	require.NoError(t, db.(*sql.DB).Close())
+	status, body := f.get(t, "/")
+	assert.Equal(t, http.StatusInternalServerError, status)
+	assert.NotContains(t, body, "database is closed")
+	assert.Contains(t, body, "the log says why")
 }
