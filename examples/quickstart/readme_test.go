@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,15 +68,7 @@ func TestReadmeAsWritten(t *testing.T) {
 	run := lines(sh[2])
 	require.Len(t, run, 1, "one run line")
 
-	// The quick start listens on :8080, as written; so does serve.
-	l, err := net.Listen("tcp", ":8080")
-	if err != nil {
-		if os.Getenv("CI") == "" {
-			t.Skipf("port 8080 is taken (a payhook serve running?), which the quick start listens on: %v", err)
-		}
-		t.Fatalf("port 8080 is taken, which the quick start listens on: %v", err)
-	}
-	require.NoError(t, l.Close())
+	free(t, ":8080") // the quick start listens there, as written; so does serve
 
 	// A home of our own: payhook is installed into its GOPATH's bin, the
 	// module cache stays the machine's. Offline: no proxy, and no checksum
@@ -94,24 +87,7 @@ func TestReadmeAsWritten(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "shop", "main.go"), []byte(programs[0]), 0o644))
 	shell(t, filepath.Join(dir, "shop"), outside, clone...)
 
-	logs, err := os.Create(filepath.Join(dir, "shop.log"))
-	require.NoError(t, err)
-	defer logs.Close()
-	shop := exec.Command("sh", "-c", run[0])
-	shop.Dir, shop.Env, shop.Stdout, shop.Stderr = filepath.Join(dir, "shop"), outside, logs, logs
-	shop.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // go run's child too is stopped at the end
-	require.NoError(t, shop.Start())
-	var waited error
-	exited := make(chan struct{})
-	go func() { waited = shop.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-shop.Process.Pid, syscall.SIGTERM)
-		<-exited
-	})
-	listening(t, exited, func() string {
-		out, _ := os.ReadFile(logs.Name())
-		return fmt.Sprintf("%v:\n%s", waited, out)
-	})
+	shopLog, _ := start(t, filepath.Join(dir, "shop"), outside, run...)
 
 	var path []string // the install lines less the install: the PATH
 	for _, l := range install {
@@ -121,15 +97,143 @@ func TestReadmeAsWritten(t *testing.T) {
 	}
 	paid := shell(t, dir, inRepo, append(path, send[0])...)
 	assert.Contains(t, paid, "200 OK: ok")
-	out, err := os.ReadFile(logs.Name())
-	require.NoError(t, err)
-	assert.Regexp(t, regexp.MustCompile(`order paid.*1001`), string(out))
+	assert.Regexp(t, regexp.MustCompile(`order paid.*1001`), shopLog())
 
 	again := shell(t, dir, inRepo, append(path, send[0])...)
 	assert.Contains(t, again, "already processed")
-	out, err = os.ReadFile(logs.Name())
+	assert.Equal(t, 1, strings.Count(shopLog(), "order paid"), "%s", shopLog())
+}
+
+// TestReadmeServe runs the README's first command as written, payhook
+// serve on its SQLite default, and its send line against it: the first
+// delivery is printed, the second answered "already processed", the
+// payhook.db is in serve's working directory, and Ctrl-C (SIGINT) stops
+// it gracefully.
+func TestReadmeServe(t *testing.T) {
+	if testing.Short() {
+		t.Skip("installs cmd/payhook")
+	}
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
-	assert.Equal(t, 1, strings.Count(string(out), "order paid"), "%s", out)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	commands := blocks(t, section(t, string(readme), "The two commands"), "sh")
+	require.NotEmpty(t, commands)
+	var path, serve, send []string
+	for _, l := range lines(commands[0]) {
+		switch {
+		case strings.Contains(l, "payhook send "):
+			send = append(send, l)
+		case strings.Contains(l, "payhook serve"):
+			serve = append(serve, l)
+		case strings.Contains(l, " install "):
+		case serve == nil:
+			path = append(path, l)
+		}
+	}
+	require.Len(t, serve, 1)
+	require.Len(t, send, 1)
+	free(t, ":8080", "127.0.0.1:9090") // serve's webhooks and admin listener, by default
+
+	dir := t.TempDir()
+	modcache, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	require.NoError(t, err)
+	// Only what the README sets: none of payhook's variables from the
+	// environment of the test.
+	var vars []string
+	for _, kv := range os.Environ() {
+		for _, prefix := range []string{"PAYHOOK_", "KAZAWALLET_", "KKIAPAY_", "KASPEROPAY_"} {
+			if strings.HasPrefix(kv, prefix) {
+				name, _, _ := strings.Cut(kv, "=")
+				vars = append(vars, name+"=")
+			}
+		}
+	}
+	e := env(append(vars, "GOPATH="+filepath.Join(dir, "gopath"), "GOMODCACHE="+strings.TrimSpace(string(modcache)),
+		"GOBIN=", "GOPROXY=off")...)
+	shell(t, root, e, "go -C cmd/payhook install .")
+
+	work := filepath.Join(dir, "work")
+	require.NoError(t, os.Mkdir(work, 0o755))
+	serveLog, stop := start(t, work, e, append(path, serve[0])...)
+	out := shell(t, dir, e, append(path, send[0])...)
+	assert.Contains(t, out, "200 OK: ok")
+	assert.Contains(t, serveLog(), `{"provider":"kazawallet","key":"ord_123","event":{"order_id":"ord_123","amount":"10.00"`)
+	out = shell(t, dir, e, append(path, send[0])...)
+	assert.Contains(t, out, "200 OK: already processed")
+	assert.FileExists(t, filepath.Join(work, "payhook.db"), "serve's default store, in its working directory")
+
+	stop() // Ctrl-C
+	assert.Contains(t, serveLog(), "shutting down", "a graceful shutdown")
+}
+
+// free fails (under CI) or skips the test when an address is taken.
+func free(t *testing.T, addrs ...string) {
+	t.Helper()
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			if os.Getenv("CI") == "" {
+				t.Skipf("%s is taken (a payhook serve running?): %v", addr, err)
+			}
+			t.Fatalf("%s is taken: %v", addr, err)
+		}
+		require.NoError(t, l.Close())
+	}
+}
+
+// start runs the lines with sh in dir, in a process group of their own,
+// until something listens on port 8080. It returns a func that reads their
+// output, and one that stops the group with SIGINT, as Ctrl-C does, and
+// waits until port 8080 is free; the test's end calls it too.
+func start(t *testing.T, dir string, env []string, lines ...string) (read func() string, stop func()) {
+	t.Helper()
+	logs, err := os.Create(filepath.Join(t.TempDir(), "out.log"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = logs.Close() })
+	read = func() string {
+		out, _ := os.ReadFile(logs.Name())
+		return string(out)
+	}
+	cmd := exec.Command("sh", "-c", strings.Join(lines, "\n"))
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = dir, env, logs, logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // what sh starts (go run's child) is stopped too
+	require.NoError(t, cmd.Start())
+	var waited error
+	exited := make(chan struct{})
+	go func() { waited = cmd.Wait(); close(exited) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+			<-exited
+			gone(t) // sh may be gone before what it started
+		})
+	}
+	t.Cleanup(stop)
+	listening(t, exited, func() string { return fmt.Sprintf("%v:\n%s", waited, read()) })
+	return read, stop
+}
+
+// gone waits until nothing listens on port 8080 any more.
+func gone(t *testing.T) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(30 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "localhost:8080")
+		if err != nil {
+			return
+		}
+		_ = c.Close()
+		select {
+		case <-timeout:
+			t.Errorf("port 8080 still answers 30 s after SIGINT")
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // TestDocsCloneLines runs, for each page that says how to use a clone
