@@ -345,7 +345,7 @@ func shell(t *testing.T, dir string, env []string, lines ...string) string {
 	return string(out)
 }
 
-// listening waits until something listens on port 8080, or the shop has
+// listening waits until something listens on port 8080, or the command has
 // exited (why then says why).
 func listening(t *testing.T, exited <-chan struct{}, why func() string) {
 	t.Helper()
@@ -359,7 +359,7 @@ func listening(t *testing.T, exited <-chan struct{}, why func() string) {
 		}
 		select {
 		case <-exited:
-			t.Fatalf("the quick start exited: %s", why())
+			t.Fatalf("exited before it listened on port 8080: %s", why())
 		case <-tick.C:
 		}
 	}
