@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 	"unicode"
@@ -184,8 +185,9 @@ func (e *engine[E]) process(w http.ResponseWriter, r *http.Request, next http.Ha
 	defer e.finish(d, &c, t) // completes or releases the claim, panics included
 	later, err := e.confirmEvent(d, t)
 	if err != nil {
-		c.why = "not confirmed"
-		return e.rejectKey(w, r, key, err, ReasonNone)
+		res := e.rejectKey(w, r, key, err, ReasonNone)
+		c.why = "not confirmed: answered " + strconv.Itoa(res.status) // the log says what the provider was told
+		return res
 	}
 	return e.deliver(w, r, next, t, d, &c, body, later)
 }
@@ -438,7 +440,7 @@ func (e *engine[E]) finish(d *delivery[E], c *claim, t *timings) {
 	default:
 		e.reopen(d)
 		err := e.store.Release(ctx, c.storeKey, c.token)
-		e.log(ctx, slog.LevelWarn, "payhook: event released for retry",
+		e.log(ctx, slog.LevelWarn, "payhook: event not processed; its key is released, so a later delivery is checked again",
 			slog.String("key", d.key), slog.String("reason", c.why), slog.Any("release_error", err))
 	}
 }

@@ -849,6 +849,29 @@ func TestConfirmerRunsAfterTheClaim(t *testing.T) {
 	assert.Equal(t, 3, p.calls, "without asking the API")
 }
 
+// TestConfirmationRefusedLogSaysTheAnswer (issue 20, trap 7): a webhook
+// the provider's API does not confirm is answered 401, and the log of its
+// released key says so, where it used to say "event released for retry"
+// beside a 401 that reads as final.
+func TestConfirmationRefusedLogSaysTheAnswer(t *testing.T) {
+	for _, tt := range []struct {
+		answer error
+		status int
+	}{
+		{fmt.Errorf("fake: %w: transaction not found", payhook.ErrInvalidSignature), http.StatusUnauthorized},
+		{fmt.Errorf("fake: %w: api down", payhook.ErrUnavailable), http.StatusServiceUnavailable},
+	} {
+		p := &confirmingProvider{fakeProvider: fakeProvider{key: "tx_1"}, answer: tt.answer}
+		var logs bytes.Buffer
+		h := payhook.Handle[string](p, func(context.Context, string) error { return nil },
+			payhook.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		assert.Equal(t, tt.status, serve(h, post("{}")).Code)
+		assert.Contains(t, logs.String(), fmt.Sprintf(`status=%d`, tt.status))
+		assert.Contains(t, logs.String(), fmt.Sprintf(`reason="not confirmed: answered %d"`, tt.status))
+		assert.NotContains(t, logs.String(), "released for retry")
+	}
+}
+
 func TestConfirmerPanicReleases(t *testing.T) {
 	p := &confirmingProvider{fakeProvider: fakeProvider{key: "tx_1"}, panics: true}
 	store := idempotency.NewMemory()
