@@ -104,6 +104,18 @@
 // the server down gracefully (and the inbox: running forwards may finish
 // within 20 s; the others run at the next start).
 //
+// serve expects payments too (docs/reconcile.md): an application registers
+// one with POST /expectations on the admin listener, an operator with
+// payhook expect add, in PAYHOOK_STORE's backend. serve polls KKiaPay's and
+// KasperoPay's status APIs for those no webhook settled, from its start
+// (the first wait PAYHOOK_RECONCILE_BACKOFF, growing), and prints or
+// forwards a payment it finds exactly as its webhook, under the same key;
+// a record whose payment matched an expectation carries it ("expectation":
+// the id, ref, amount and currency the application named). An expectation
+// past its deadline with no outcome (Kazawallet's, which has no status
+// API) is logged at ERROR, counted on /metrics and listed by payhook expect
+// list --overdue.
+//
 // With PAYHOOK_FORWARD_URL, serve is a gateway: each verified, new
 // delivery is written to the inbox of the store's backend (memory:
 // in-process; SQLite: the same file; PostgreSQL: River, in the same
