@@ -45,7 +45,8 @@ func TestInternalBelowRoot(t *testing.T) {
 // testify, no payhook.
 func TestIdempotencytestStandalone(t *testing.T) {
 	allowed := []string{"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/idempotency/idempotencytest",
-		"github.com/payhook/payhook/internal/sentinel"} // payhook's sentinel errors, standard library only
+		// payhook's sentinel errors and option checks, standard library only
+		"github.com/payhook/payhook/internal/sentinel", "github.com/payhook/payhook/internal/optcheck"}
 	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./idempotency/idempotencytest") {
 		if !slices.Contains(allowed, dep) {
 			t.Errorf("idempotencytest imports %s", dep)
@@ -194,7 +195,10 @@ func f(a, b bool, xs []int) {
 // TestExpecttestStandalone: an expectations store's author runs expecttest
 // with nothing but the standard library and package expect.
 func TestExpecttestStandalone(t *testing.T) {
-	allowed := []string{"github.com/payhook/payhook/expect", "github.com/payhook/payhook/expect/expecttest", "github.com/payhook/payhook/internal/decimal"}
+	allowed := []string{"github.com/payhook/payhook/expect", "github.com/payhook/payhook/expect/expecttest", "github.com/payhook/payhook/internal/decimal",
+		// expect.Completer names idempotency.Store, which brings payhook's
+		// sentinel errors and option checks (standard library only)
+		"github.com/payhook/payhook/idempotency", "github.com/payhook/payhook/internal/sentinel", "github.com/payhook/payhook/internal/optcheck"}
 	for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./expect/expecttest") {
 		if !slices.Contains(allowed, dep) {
 			t.Errorf("expecttest imports %s", dep)
