@@ -12,8 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultExpectationsTable is the table of [Expectations] unless
@@ -82,9 +84,10 @@ var (
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
 // payhook.ErrConfig.
-type ExpectationsOption func(*expectConfig) error
+type ExpectationsOption func(*expectConfig)
 
 type expectConfig struct {
+	refused optcheck.Refused // values the options could not use
 	table   string
 	timeout time.Duration
 	now     func() time.Time
@@ -95,21 +98,18 @@ type expectConfig struct {
 // ("payments.expectations"), quoted as given. Default:
 // DefaultExpectationsTable, in the connection's search_path.
 func WithExpectationsTable(name string) ExpectationsOption {
-	return func(c *expectConfig) error {
-		c.table = name
-		return nil
-	}
+	return func(c *expectConfig) { c.table = name }
 }
 
 // WithExpectationsTimeout bounds one call of the store (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
-	return func(c *expectConfig) error {
+	return func(c *expectConfig) {
 		if d <= 0 {
-			return configError("WithExpectationsTimeout(%s): want a positive duration", d)
+			c.refused.Add("WithExpectationsTimeout(%s): want a positive duration", d)
+			return
 		}
 		c.timeout = d
-		return nil
 	}
 }
 
@@ -117,12 +117,12 @@ func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(c *expectConfig) error {
+	return func(c *expectConfig) {
 		if now == nil {
-			return configError("WithExpectationsClock(nil)")
+			c.refused.Add("WithExpectationsClock(nil)")
+			return
 		}
 		c.now = now
-		return nil
 	}
 }
 
@@ -149,12 +149,12 @@ func NewExpectations(pool *pgxpool.Pool, opts ...ExpectationsOption) (*Expectati
 	}
 	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&c)
 		}
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	}
+	if err := c.refused.Err("pgstore", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	parts := strings.Split(c.table, ".")
 	for _, p := range parts {

@@ -12,6 +12,7 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultExpectationsPrefix is the prefix of the Redis keys of
@@ -50,9 +51,10 @@ const DefaultExpectationsPrefix = "payhook:{expect}:"
 // [Expectations.SettleComplete] settles an expectation and completes an
 // idempotency key of a [Store] on the same client in one script.
 type Expectations struct {
-	client redis.Scripter
-	prefix string
-	now    func() time.Time
+	refused optcheck.Refused // values the options could not use
+	client  redis.Scripter
+	prefix  string
+	now     func() time.Time
 }
 
 var (
@@ -63,28 +65,25 @@ var (
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
 // payhook.ErrConfig.
-type ExpectationsOption func(*Expectations) error
+type ExpectationsOption func(*Expectations)
 
 // WithExpectationsPrefix sets the prefix of the store's Redis keys.
 // On a Redis Cluster it must hold a hash tag ("{...}"), so that every key
 // is in one slot. Default: DefaultExpectationsPrefix.
 func WithExpectationsPrefix(prefix string) ExpectationsOption {
-	return func(e *Expectations) error {
-		e.prefix = prefix
-		return nil
-	}
+	return func(e *Expectations) { e.prefix = prefix }
 }
 
 // WithExpectationsClock sets the clock that stamps CreatedAt when Add is
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(e *Expectations) error {
+	return func(e *Expectations) {
 		if now == nil {
-			return fmt.Errorf("redisstore: WithExpectationsClock(nil): %w", payhook.ErrConfig)
+			e.refused.Add("WithExpectationsClock(nil)")
+			return
 		}
 		e.now = now
-		return nil
 	}
 }
 
@@ -95,16 +94,16 @@ func WithExpectationsClock(now func() time.Time) ExpectationsOption {
 // is given a value it cannot use.
 func NewExpectations(client redis.Scripter, opts ...ExpectationsOption) (*Expectations, error) {
 	if client == nil {
-		return nil, fmt.Errorf("redisstore: nil client: %w", payhook.ErrConfig)
+		return nil, fmt.Errorf("redisstore: %w: nil client", payhook.ErrConfig)
 	}
 	e := &Expectations{client: client, prefix: DefaultExpectationsPrefix, now: time.Now}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(e)
 		}
-		if err := o(e); err != nil {
-			return nil, err
-		}
+	}
+	if err := e.refused.Err("redisstore", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	return e, nil
 }

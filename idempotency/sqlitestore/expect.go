@@ -10,8 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/optcheck"
 )
 
 // DefaultExpectationsTable is the table of [Expectations] unless
@@ -80,9 +82,10 @@ var (
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
 // payhook.ErrConfig.
-type ExpectationsOption func(*expectConfig) error
+type ExpectationsOption func(*expectConfig)
 
 type expectConfig struct {
+	refused optcheck.Refused // values the options could not use
 	table   string
 	timeout time.Duration
 	now     func() time.Time
@@ -91,24 +94,24 @@ type expectConfig struct {
 // WithExpectationsTable sets the table's name: an identifier of letters,
 // digits and underscores. Default: DefaultExpectationsTable.
 func WithExpectationsTable(name string) ExpectationsOption {
-	return func(c *expectConfig) error {
+	return func(c *expectConfig) {
 		if !identifier.MatchString(name) {
-			return configError("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
+			c.refused.Add("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
+			return
 		}
 		c.table = name
-		return nil
 	}
 }
 
 // WithExpectationsTimeout bounds one call of the store (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
-	return func(c *expectConfig) error {
+	return func(c *expectConfig) {
 		if d <= 0 {
-			return configError("WithExpectationsTimeout(%s): want a positive duration", d)
+			c.refused.Add("WithExpectationsTimeout(%s): want a positive duration", d)
+			return
 		}
 		c.timeout = d
-		return nil
 	}
 }
 
@@ -116,12 +119,12 @@ func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(c *expectConfig) error {
+	return func(c *expectConfig) {
 		if now == nil {
-			return configError("WithExpectationsClock(nil)")
+			c.refused.Add("WithExpectationsClock(nil)")
+			return
 		}
 		c.now = now
-		return nil
 	}
 }
 
@@ -148,12 +151,12 @@ func NewExpectations(db *sql.DB, opts ...ExpectationsOption) (*Expectations, err
 	}
 	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
 	for _, o := range opts {
-		if o == nil {
-			continue
+		if o != nil {
+			o(&c)
 		}
-		if err := o(&c); err != nil {
-			return nil, err
-		}
+	}
+	if err := c.refused.Err("sqlitestore", payhook.ErrConfig); err != nil {
+		return nil, err
 	}
 	t := `"` + c.table + `"`
 	e := &Expectations{db: db, now: c.now, timeout: c.timeout, table: t, name: c.table}
