@@ -56,7 +56,7 @@ type Order struct {
 // Expect tells payhook, through expected, what o's payment must be when it
 // starts: the expectation of o.Provider's payment o.PaymentID (when
 // known), with o's id as its Ref, o's amount and currency, due within a
-// day. Payhook then hands the webhook handlers (Webhooks) the expectation
+// day. payhook then hands the webhook handlers (Webhooks) the expectation
 // of each payment, checked against it: the one rule for finding the order
 // a payment pays (docs/reconcile.md).
 func Expect(ctx context.Context, expected expect.Store, o Order) error {
