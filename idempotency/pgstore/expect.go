@@ -14,7 +14,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/internal/optcheck"
 )
 
@@ -57,10 +56,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 //	);
 //
 // Times are the caller's (expect.Store's contract), kept to the
-// microsecond. [Expectations.SettleComplete] settles an expectation and
-// completes an idempotency key of a [Store] on the same database in one
-// transaction; [Expectations.SettleTx] settles one in a transaction of
-// yours.
+// microsecond. [Expectations.SettleTx] settles an expectation in a
+// transaction of yours.
 type Expectations struct {
 	pool    *pgxpool.Pool
 	now     func() time.Time
@@ -76,10 +73,7 @@ type Expectations struct {
 	migrateSQL                           []string
 }
 
-var (
-	_ expect.Store     = (*Expectations)(nil)
-	_ expect.Completer = (*Expectations)(nil)
-)
+var _ expect.Store = (*Expectations)(nil)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -445,40 +439,6 @@ func (e *Expectations) SettleTx(ctx context.Context, tx pgx.Tx, k expect.Key, s 
 		return expect.Expectation{}, fmt.Errorf("pgstore: settle expectation: %w", err)
 	}
 	return e.settle(ctx, tx, tx, k, s)
-}
-
-// SettleComplete implements [expect.Completer]: it settles the expectation
-// k finds with s and, in the same transaction, completes the claim of key
-// with token in store for retention, as store.Complete does: both happen or
-// neither does. It reports handled false, having done nothing, when store
-// is not a *Store on this store's database; the caller then calls Settle
-// and store.Complete itself. A Settle that is refused (expect.ErrSettled,
-// ErrConflict, ...) or a Complete that is (idempotency.ErrNotOwner) rolls
-// both back.
-func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
-	keys, ok := store.(*Store)
-	if !ok || !sameDatabase(keys.pool.Config().ConnConfig, e.pool.Config().ConnConfig) {
-		return x, false, nil
-	}
-	if err := expect.ValidSettlement(s); err != nil {
-		return x, true, err
-	}
-	ctx, cancel, err := e.begin(ctx)
-	defer cancel()
-	if err != nil {
-		return x, true, fmt.Errorf("pgstore: settle expectation: %w", err)
-	}
-	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		var err error
-		if x, err = e.settle(ctx, tx, tx, k, s); err != nil {
-			return err
-		}
-		return keys.CompleteTx(ctx, tx, key, token, retention)
-	})
-	if err != nil {
-		return expect.Expectation{}, true, err
-	}
-	return x, true, nil
 }
 
 // change runs one of the statements that change the expectation k finds,

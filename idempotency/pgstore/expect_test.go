@@ -16,7 +16,6 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
 	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
@@ -117,62 +116,6 @@ func TestExpectationsTimes(t *testing.T) {
 	assert.Equal(t, deadline.Truncate(time.Microsecond).UTC(), x.Deadline)
 	assert.True(t, x.NextPoll.IsZero(), "a zero NextPoll stays zero: %v", x.NextPoll)
 	assert.True(t, x.SettledAt.IsZero())
-}
-
-// TestSettleComplete: the expectation is settled and the key done in one
-// transaction, or neither.
-func TestExpectationsSettleComplete(t *testing.T) {
-	ctx := context.Background()
-	pool := newPool(t)
-	keys, store := migrated(t, pool, pgstore.WithTable("keys_"+rand8())), expectations(t, pool, pgstore.WithExpectationsTable("settle_"+rand8()))
-	claim := func(key string) string {
-		t.Helper()
-		token := idempotency.NewToken()
-		state, err := keys.Claim(ctx, key, token, time.Minute)
-		require.NoError(t, err)
-		require.Equal(t, idempotency.Acquired, state)
-		return token
-	}
-	stateOf := func(key string) idempotency.State {
-		t.Helper()
-		state, err := keys.Claim(ctx, key, idempotency.NewToken(), time.Minute)
-		require.NoError(t, err)
-		return state
-	}
-	paid := expect.Settlement{PaymentID: "ord_1", Outcome: expect.OutcomePaid, At: time.Now()}
-	for _, ref := range []string{"cart_1", "cart_2"} {
-		require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kazawallet", Ref: ref, Amount: "10", Currency: "USD", Deadline: time.Now().Add(time.Hour)}))
-	}
-
-	t.Run("both", func(t *testing.T) {
-		token := claim("kazawallet:ord_1")
-		x, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_1"}, paid, keys, "kazawallet:ord_1", token, time.Hour)
-		require.NoError(t, err)
-		assert.True(t, handled)
-		assert.Equal(t, expect.Settled, x.State)
-		assert.Equal(t, idempotency.Done, stateOf("kazawallet:ord_1"))
-	})
-	t.Run("a refused settlement completes nothing", func(t *testing.T) {
-		token := claim("kazawallet:ord_1b")
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, keys, "kazawallet:ord_1b", token, time.Hour)
-		assert.ErrorIs(t, err, expect.ErrConflict, "ord_1 settled cart_1")
-		assert.True(t, handled)
-		assert.Equal(t, idempotency.InFlight, stateOf("kazawallet:ord_1b"), "still held by its claim")
-	})
-	t.Run("a lost claim settles nothing", func(t *testing.T) {
-		s := expect.Settlement{PaymentID: "ord_2", Outcome: expect.OutcomePaid, At: time.Now()}
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, s, keys, "kazawallet:ord_2", "not-the-owner", time.Hour)
-		assert.ErrorIs(t, err, idempotency.ErrNotOwner)
-		assert.True(t, handled)
-		x, err := store.Get(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"})
-		require.NoError(t, err)
-		assert.Equal(t, expect.Pending, x.State, "rolled back with the key")
-	})
-	t.Run("another store is not handled", func(t *testing.T) {
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, idempotency.NewMemory(), "k", "t", time.Hour)
-		assert.NoError(t, err)
-		assert.False(t, handled)
-	})
 }
 
 // TestExpectationsSettleTx: the settlement is the caller's transaction's,

@@ -11,7 +11,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/internal/optcheck"
 )
 
@@ -47,9 +46,6 @@ const DefaultExpectationsPrefix = "payhook:{expect}:"
 // idempotency store, run Redis with AOF (appendonly yes) for the
 // expectations to survive a Redis restart, and keep maxmemory-policy at
 // noeviction.
-//
-// [Expectations.SettleComplete] settles an expectation and completes an
-// idempotency key of a [Store] on the same client in one script.
 type Expectations struct {
 	refused optcheck.Refused // values the options could not use
 	client  redis.Scripter
@@ -57,10 +53,7 @@ type Expectations struct {
 	now     func() time.Time
 }
 
-var (
-	_ expect.Store     = (*Expectations)(nil)
-	_ expect.Completer = (*Expectations)(nil)
-)
+var _ expect.Store = (*Expectations)(nil)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -176,11 +169,10 @@ const (
 	codeSettled
 	codeConflict
 	codeState
-	codeNotOwner
 )
 
 var codeErrs = [...]error{codeNotFound: expect.ErrNotFound, codeSettled: expect.ErrSettled,
-	codeConflict: expect.ErrConflict, codeState: expect.ErrState, codeNotOwner: idempotency.ErrNotOwner}
+	codeConflict: expect.ErrConflict, codeState: expect.ErrState}
 
 // addScript: ARGV provider, id, ref, amount, currency, deadline, created,
 // next poll. Answers 1 if it added, 0 if the id or ref is taken.
@@ -242,18 +234,6 @@ end
 
 var settleScript = redis.NewScript(luaCommon + luaSettle + `
 return settle(function() return 0 end)
-`)
-
-// settleCompleteScript is settleScript that also completes KEYS[1], held
-// by ARGV[8] (the token), for ARGV[9] milliseconds, as finishScript does:
-// both or neither.
-var settleCompleteScript = redis.NewScript(luaCommon + luaSettle + `
-local r = settle(function()
-	if redis.call('GET', KEYS[1]) ~= 'held:' .. ARGV[8] then return 5 end
-	return 0
-end)
-if r[1] == 0 then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[9]) end
-return r
 `)
 
 // reopenScript: ARGV provider, id, ref, payment id, the zero next poll.
@@ -411,37 +391,6 @@ func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settle
 		return expect.Expectation{}, expect.ErrNotFound
 	}
 	return e.one(ctx, "settle", settleScript, e.route(), e.keyArgs(k, s.PaymentID, s.Outcome, micros(s.At))...)
-}
-
-// SettleComplete implements [expect.Completer]: it settles the expectation
-// k finds with s and, in the same script, completes the claim of key with
-// token in store for retention, as store.Complete does: both happen or
-// neither does. It reports handled false, having done nothing, when store
-// is not a *Store on the same client, or the client is a
-// *redis.ClusterClient (the idempotency key and the expectations are in
-// different slots); the caller then calls Settle and store.Complete itself.
-// A Settle that is refused (expect.ErrSettled, ErrConflict, ...) or a
-// Complete that is (idempotency.ErrNotOwner) changes neither.
-func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
-	keys, ok := store.(*Store)
-	if !ok || keys.client != e.client {
-		return x, false, nil
-	}
-	if _, cluster := e.client.(*redis.ClusterClient); cluster {
-		return x, false, nil
-	}
-	if err := expect.ValidSettlement(s); err != nil {
-		return x, true, err
-	}
-	if k.ID == "" && k.Ref == "" {
-		return x, true, expect.ErrNotFound
-	}
-	if token == "" {
-		return x, true, idempotency.ErrNotOwner
-	}
-	x, err = e.one(ctx, "settle", settleCompleteScript, []string{keys.prefix + key, e.prefix + "seq"},
-		e.keyArgs(k, s.PaymentID, s.Outcome, micros(s.At), token, millis(retention))...)
-	return x, true, err
 }
 
 // change runs a script that changes one expectation and answers {code}.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/internal/optcheck"
 )
 
@@ -54,10 +53,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 //		attempts   INTEGER NOT NULL DEFAULT 0
 //	);
 //
-// Times are kept to the microsecond. [Expectations.SettleComplete] settles
-// an expectation and completes an idempotency key of a [Store] on the same
-// file in one transaction; [Expectations.SettleTx] settles one in a
-// transaction of yours.
+// Times are kept to the microsecond. [Expectations.SettleTx] settles an
+// expectation in a transaction of yours.
 type Expectations struct {
 	db      *sql.DB
 	now     func() time.Time
@@ -74,10 +71,7 @@ type Expectations struct {
 	path   string
 }
 
-var (
-	_ expect.Store     = (*Expectations)(nil)
-	_ expect.Completer = (*Expectations)(nil)
-)
+var _ expect.Store = (*Expectations)(nil)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -370,50 +364,6 @@ func (e *Expectations) SettleTx(ctx context.Context, tx *sql.Tx, k expect.Key, s
 		return expect.Expectation{}, ErrOtherDatabase
 	}
 	return e.settle(ctx, tx, k, s)
-}
-
-// SettleComplete implements [expect.Completer]: it settles the expectation
-// k finds with s and, in the same transaction, completes the claim of key
-// with token in store for retention, as store.Complete does: both happen or
-// neither does. It reports handled false, having done nothing, when store
-// is not a *Store on this store's file; the caller then calls Settle and
-// store.Complete itself. A Settle that is refused (expect.ErrSettled,
-// ErrConflict, ...) or a Complete that is (idempotency.ErrNotOwner) rolls
-// both back.
-func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
-	keys, ok := store.(*Store)
-	if !ok {
-		return x, false, nil
-	}
-	if mine := e.file(); mine == "" || mine != keys.file() {
-		return x, false, nil
-	}
-	if err := expect.ValidSettlement(s); err != nil {
-		return x, true, err
-	}
-	ctx, cancel, err := e.begin(ctx)
-	defer cancel()
-	if err != nil {
-		return x, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-	}
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		return x, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-	}
-	defer tx.Rollback()
-	if x, err = e.settle(ctx, tx, k, s); err != nil {
-		return expect.Expectation{}, true, err
-	}
-	switch err := keys.CompleteTx(ctx, tx, key, token, retention); {
-	case errors.Is(err, ErrOtherDatabase):
-		return expect.Expectation{}, false, nil
-	case err != nil:
-		return expect.Expectation{}, true, err
-	}
-	if err := tx.Commit(); err != nil {
-		return expect.Expectation{}, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-	}
-	return x, true, nil
 }
 
 // change runs one of the statements that change an expectation k finds, a
