@@ -558,38 +558,51 @@ func concurrentDueTakesEachOnce(c *check) error {
 	for i := range n {
 		c.add(c.x(fmt.Sprintf("pay_%02d", i), ""), nil, "")
 	}
+	c.eachOnce("concurrent Dues", "within its lease", n, workers, func(w int) []expect.Expectation {
+		return c.dueQuiet(c.replica(w), epoch)
+	})
+	return c.err()
+}
+
+// eachOnce runs take in workers goroutines, each until take returns
+// nothing (or n times), and checks that of the n expectations each was
+// returned by one take only, once; what names the calls in a failure, and
+// within says when they must not return one twice.
+func (c *check) eachOnce(what, within string, n, workers int, take func(w int) []expect.Expectation) {
 	var (
-		mu    sync.Mutex
-		taken = map[string]int{}
-		wg    sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
 	)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range n {
-				xs := c.dueQuiet(c.replica(w), epoch)
+				xs := take(w)
 				if len(xs) == 0 {
 					return
 				}
 				mu.Lock()
 				for _, x := range xs {
-					taken[x.ID]++
+					seen[x.ID]++
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if len(taken) != n {
-		c.failf("concurrent Dues took %d distinct expectations, want %d", len(taken), n)
+	if within != "" {
+		within = " " + within
 	}
-	for id, k := range taken {
+	if len(seen) != n {
+		c.failf("%s returned %d distinct expectations, want %d", what, len(seen), n)
+	}
+	for id, k := range seen {
 		if k != 1 {
-			c.failf("%s taken %d times within its lease, want once", id, k)
+			c.failf("%s returned %s %d times%s, want once", what, id, k, within)
 		}
 	}
-	return c.err()
 }
 
 func (c *check) dueQuiet(s expect.Store, now time.Time) []expect.Expectation {
@@ -680,43 +693,15 @@ func concurrentMarkOverdueEachOnce(c *check) error {
 		x.Deadline = epoch
 		c.add(x, nil, "")
 	}
-	var (
-		mu   sync.Mutex
-		seen = map[string]int{}
-		wg   sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cx, cancel := ctx()
-			defer cancel()
-			for range n {
-				xs, err := c.replica(w).MarkOverdue(cx, []string{c.provider("p")}, epoch, 4)
-				if err != nil {
-					c.failf("MarkOverdue: %v", err)
-					return
-				}
-				if len(xs) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, x := range xs {
-					seen[x.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != n {
-		c.failf("concurrent MarkOverdues returned %d distinct expectations, want %d", len(seen), n)
-	}
-	for id, k := range seen {
-		if k != 1 {
-			c.failf("%s returned %d times, want once", id, k)
+	c.eachOnce("concurrent MarkOverdues", "", n, workers, func(w int) []expect.Expectation {
+		cx, cancel := ctx()
+		defer cancel()
+		xs, err := c.replica(w).MarkOverdue(cx, []string{c.provider("p")}, epoch, 4)
+		if err != nil {
+			c.failf("MarkOverdue: %v", err)
 		}
-	}
+		return xs
+	})
 	return c.err()
 }
 

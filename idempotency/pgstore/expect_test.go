@@ -17,6 +17,7 @@ import (
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
 	"github.com/payhook/payhook/idempotency/pgstore"
+	"github.com/payhook/payhook/internal/testsupport/expectsupport"
 	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
@@ -81,41 +82,23 @@ func TestNewExpectationsRefuses(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), "postgres://127.0.0.1:1/nothing")
 	require.NoError(t, err)
 	defer pool.Close()
-	for name, tc := range map[string]struct {
-		pool *pgxpool.Pool
-		opts []pgstore.ExpectationsOption
-		want string
-	}{
-		"nil pool":     {nil, nil, "nil pool"},
-		"bad table":    {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTable(`x"; DROP TABLE y`)}, "WithExpectationsTable"},
-		"three parts":  {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTable("a.b.c")}, "WithExpectationsTable"},
-		"zero timeout": {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTimeout(0)}, "WithExpectationsTimeout(0s)"},
-		"nil clock":    {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsClock(nil)}, "WithExpectationsClock(nil)"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			x, err := pgstore.NewExpectations(tc.pool, tc.opts...)
-			assert.ErrorIs(t, err, payhook.ErrConfig)
-			assert.ErrorContains(t, err, tc.want)
-			assert.Nil(t, x)
-		})
+	refused := func(pool *pgxpool.Pool, opts ...pgstore.ExpectationsOption) func() (any, error) {
+		return func() (any, error) { return pgstore.NewExpectations(pool, opts...) }
 	}
+	expectsupport.Refuses(t, payhook.ErrConfig, map[string]expectsupport.Refusal{
+		"nil pool":     {New: refused(nil), Want: "nil pool"},
+		"bad table":    {New: refused(pool, pgstore.WithExpectationsTable(`x"; DROP TABLE y`)), Want: "WithExpectationsTable"},
+		"three parts":  {New: refused(pool, pgstore.WithExpectationsTable("a.b.c")), Want: "WithExpectationsTable"},
+		"zero timeout": {New: refused(pool, pgstore.WithExpectationsTimeout(0)), Want: "WithExpectationsTimeout(0s)"},
+		"nil clock":    {New: refused(pool, pgstore.WithExpectationsClock(nil)), Want: "WithExpectationsClock(nil)"},
+	})
 }
 
-// TestExpectationsTimes: CreatedAt comes from the store's clock when Add
-// has none, times come back to the microsecond, and zero stays zero.
-func TestExpectationsTimes(t *testing.T) {
-	ctx := context.Background()
-	created := time.Date(2031, 5, 6, 7, 8, 9, 123456000, time.UTC)
-	store := expectations(t, newPool(t), pgstore.WithExpectationsTable("times_"+rand8()),
-		pgstore.WithExpectationsClock(func() time.Time { return created }))
-	deadline := time.Date(2031, 5, 7, 0, 0, 0, 999, time.FixedZone("x", 3600))
-	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kkiapay", ID: "tx_1", Amount: "100", Currency: "XOF", Deadline: deadline}))
-	x, err := store.Get(ctx, expect.Key{Provider: "kkiapay", ID: "tx_1"})
-	require.NoError(t, err)
-	assert.Equal(t, created, x.CreatedAt)
-	assert.Equal(t, deadline.Truncate(time.Microsecond).UTC(), x.Deadline)
-	assert.True(t, x.NextPoll.IsZero(), "a zero NextPoll stays zero: %v", x.NextPoll)
-	assert.True(t, x.SettledAt.IsZero())
+func TestExpectationsClock(t *testing.T) {
+	pool := newPool(t)
+	expectsupport.Clock(t, func(now func() time.Time) expect.Store {
+		return expectations(t, pool, pgstore.WithExpectationsTable("times_"+rand8()), pgstore.WithExpectationsClock(now))
+	})
 }
 
 // TestExpectationsSettleTx: the settlement is the caller's transaction's,

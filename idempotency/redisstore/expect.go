@@ -11,7 +11,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/internal/optcheck"
+	"github.com/payhook/payhook/internal/expectstore"
 )
 
 // DefaultExpectationsPrefix is the prefix of the Redis keys of
@@ -47,10 +47,9 @@ const DefaultExpectationsPrefix = "payhook:{expect}:"
 // expectations to survive a Redis restart, and keep maxmemory-policy at
 // noeviction.
 type Expectations struct {
-	refused optcheck.Refused // values the options could not use
-	client  redis.Scripter
-	prefix  string
-	now     func() time.Time
+	cfg    expectstore.Config // Now, and what the options refused
+	client redis.Scripter
+	prefix string
 }
 
 var _ expect.Store = (*Expectations)(nil)
@@ -71,13 +70,7 @@ func WithExpectationsPrefix(prefix string) ExpectationsOption {
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(e *Expectations) {
-		if now == nil {
-			e.refused.Add("WithExpectationsClock(nil)")
-			return
-		}
-		e.now = now
-	}
+	return func(e *Expectations) { e.cfg.SetClock(now) }
 }
 
 // NewExpectations returns an Expectations store in Redis through client,
@@ -89,13 +82,9 @@ func NewExpectations(client redis.Scripter, opts ...ExpectationsOption) (*Expect
 	if client == nil {
 		return nil, fmt.Errorf("redisstore: %w: nil client", payhook.ErrConfig)
 	}
-	e := &Expectations{client: client, prefix: DefaultExpectationsPrefix, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o(e)
-		}
-	}
-	if err := e.refused.Err("redisstore", payhook.ErrConfig); err != nil {
+	e := &Expectations{client: client, prefix: DefaultExpectationsPrefix, cfg: expectstore.Config{Now: time.Now}}
+	expectstore.Apply(e, opts)
+	if err := e.cfg.Refused.Err("redisstore", payhook.ErrConfig); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -323,7 +312,7 @@ func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 		return fmt.Errorf("redisstore: add expectation: %w", err)
 	}
 	if x.CreatedAt.IsZero() {
-		x.CreatedAt = e.now()
+		x.CreatedAt = e.cfg.Now()
 	}
 	n, err := addScript.Run(ctx, e.client, e.route(), e.prefix, x.Provider, x.ID, x.Ref, x.Amount, x.Currency,
 		micros(x.Deadline), micros(x.CreatedAt), micros(x.NextPoll)).Int()

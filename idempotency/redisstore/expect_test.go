@@ -17,6 +17,7 @@ import (
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
 	"github.com/payhook/payhook/idempotency/redisstore"
+	"github.com/payhook/payhook/internal/testsupport/expectsupport"
 )
 
 // expectations returns an Expectations store of client, failing the test
@@ -53,11 +54,21 @@ func TestExpectationsReplicas(t *testing.T) {
 }
 
 func TestNewExpectationsRefuses(t *testing.T) {
-	_, err := redisstore.NewExpectations(nil)
-	assert.ErrorIs(t, err, payhook.ErrConfig)
-	_, err = redisstore.NewExpectations(redis.NewClient(&redis.Options{}), redisstore.WithExpectationsClock(nil))
-	assert.ErrorIs(t, err, payhook.ErrConfig)
-	assert.ErrorContains(t, err, "WithExpectationsClock(nil)")
+	client := redis.NewClient(&redis.Options{})
+	defer client.Close()
+	expectsupport.Refuses(t, payhook.ErrConfig, map[string]expectsupport.Refusal{
+		"nil client": {New: func() (any, error) { return redisstore.NewExpectations(nil) }, Want: "nil client"},
+		"nil clock": {New: func() (any, error) {
+			return redisstore.NewExpectations(client, redisstore.WithExpectationsClock(nil))
+		}, Want: "WithExpectationsClock(nil)"},
+	})
+}
+
+func TestExpectationsClock(t *testing.T) {
+	client := newClient(t)
+	expectsupport.Clock(t, func(now func() time.Time) expect.Store {
+		return expectations(t, client, redisstore.WithExpectationsPrefix(ownPrefix()), redisstore.WithExpectationsClock(now))
+	})
 }
 
 // TestExpectationsLayout checks the keys the store keeps, as its

@@ -15,6 +15,7 @@ import (
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
+	"github.com/payhook/payhook/internal/testsupport/expectsupport"
 )
 
 // expectations returns an Expectations store of db whose table exists.
@@ -59,42 +60,22 @@ func TestExpectationsReplicas(t *testing.T) {
 
 func TestNewExpectationsRefuses(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
-	for name, tc := range map[string]struct {
-		db   *sql.DB
-		opts []sqlitestore.ExpectationsOption
-		want string
-	}{
-		"nil db":       {nil, nil, "nil db"},
-		"bad table":    {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsTable(`x"; DROP TABLE y`)}, "WithExpectationsTable"},
-		"empty table":  {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsTable("")}, "WithExpectationsTable"},
-		"zero timeout": {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsTimeout(0)}, "WithExpectationsTimeout(0s)"},
-		"nil clock":    {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsClock(nil)}, "WithExpectationsClock(nil)"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			x, err := sqlitestore.NewExpectations(tc.db, tc.opts...)
-			assert.ErrorIs(t, err, payhook.ErrConfig)
-			assert.ErrorContains(t, err, tc.want)
-			assert.Nil(t, x)
-		})
+	refused := func(db *sql.DB, opts ...sqlitestore.ExpectationsOption) func() (any, error) {
+		return func() (any, error) { return sqlitestore.NewExpectations(db, opts...) }
 	}
+	expectsupport.Refuses(t, payhook.ErrConfig, map[string]expectsupport.Refusal{
+		"nil db":       {New: refused(nil), Want: "nil db"},
+		"bad table":    {New: refused(db, sqlitestore.WithExpectationsTable(`x"; DROP TABLE y`)), Want: "WithExpectationsTable"},
+		"empty table":  {New: refused(db, sqlitestore.WithExpectationsTable("")), Want: "WithExpectationsTable"},
+		"zero timeout": {New: refused(db, sqlitestore.WithExpectationsTimeout(0)), Want: "WithExpectationsTimeout(0s)"},
+		"nil clock":    {New: refused(db, sqlitestore.WithExpectationsClock(nil)), Want: "WithExpectationsClock(nil)"},
+	})
 }
 
-// TestExpectationsClockAndTimes: CreatedAt comes from the store's clock
-// when Add has none, and times come back as they went in, to the
-// microsecond, zero staying zero.
-func TestExpectationsClockAndTimes(t *testing.T) {
-	ctx := context.Background()
-	created := time.Date(2031, 5, 6, 7, 8, 9, 123456000, time.UTC)
-	store := expectations(t, openDB(t, filepath.Join(t.TempDir(), "payhook.db")),
-		sqlitestore.WithExpectationsClock(func() time.Time { return created }))
-	deadline := time.Date(2031, 5, 7, 0, 0, 0, 999, time.FixedZone("x", 3600))
-	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kkiapay", ID: "tx_1", Amount: "100", Currency: "XOF", Deadline: deadline}))
-	x, err := store.Get(ctx, expect.Key{Provider: "kkiapay", ID: "tx_1"})
-	require.NoError(t, err)
-	assert.Equal(t, created, x.CreatedAt)
-	assert.True(t, x.Deadline.Equal(deadline.Truncate(time.Microsecond)), "deadline %v", x.Deadline)
-	assert.True(t, x.NextPoll.IsZero(), "a zero NextPoll stays zero: %v", x.NextPoll)
-	assert.True(t, x.SettledAt.IsZero())
+func TestExpectationsClock(t *testing.T) {
+	expectsupport.Clock(t, func(now func() time.Time) expect.Store {
+		return expectations(t, openDB(t, filepath.Join(t.TempDir(), "payhook.db")), sqlitestore.WithExpectationsClock(now))
+	})
 }
 
 // TestSettleTx: the settlement is the caller's transaction's.
