@@ -50,6 +50,8 @@ var cases = []tcase{
 	{"MarkOverdue", markOverdue},
 	{"ConcurrentMarkOverdueEachOnce", concurrentMarkOverdueEachOnce},
 	{"List", list},
+	{"Forget", forget},
+	{"ConcurrentForgetsCountEachOnce", concurrentForgetsCountEachOnce},
 	{"CanceledContextChangesNothing", canceledContextChangesNothing},
 }
 
@@ -740,6 +742,145 @@ func list(c *check) error {
 	}
 	if qs, _ := c.s.List(cx, expect.Filter{Provider: q}); !slices.Equal(ids(qs), []string{"pay_q"}) {
 		c.failf("List(provider q) = %v, want [pay_q]", ids(qs))
+	}
+	return c.err()
+}
+
+// The times of the Forget cases: deadlines long before any other case's,
+// so that a Forget of every provider's, before justAfter, deletes only the
+// Forget case's own (not even those of the concurrent case, run at once,
+// whose deadlines are later); and the time before which the other
+// Forgets delete.
+var (
+	longAgo   = time.Date(1990, 1, 2, 3, 4, 5, 0, time.UTC)
+	justAfter = longAgo.Add(time.Hour)
+	later     = time.Date(1995, 1, 2, 3, 4, 5, 0, time.UTC)
+	retained  = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// old returns an expectation of this case's provider p whose deadline is
+// long ago.
+func (c *check) old(provider, id string) expect.Expectation {
+	x := c.x(id, "ref_"+id)
+	x.Provider, x.Deadline, x.NextPoll = c.provider(provider), longAgo, longAgo
+	return x
+}
+
+func (c *check) settleAt(x expect.Expectation, at time.Time) {
+	cx, cancel := ctx()
+	defer cancel()
+	if _, err := c.s.Settle(cx, x.Key(), expect.Settlement{PaymentID: x.ID, Outcome: expect.OutcomePaid, At: at}); err != nil {
+		c.failf("Settle(%s): %v", x.Key(), err)
+	}
+}
+
+func (c *check) forget(providers []string, before time.Time, limit int) int {
+	cx, cancel := ctx()
+	defer cancel()
+	n, err := c.s.Forget(cx, providers, before, limit)
+	if err != nil {
+		c.failf("Forget(%v): %v", providers, err)
+	}
+	return n
+}
+
+func forget(c *check) error {
+	cx, cancel := ctx()
+	defer cancel()
+	p := c.provider("p")
+	settled, late, cancelled := c.old("p", "pay_settled"), c.old("p", "pay_late"), c.old("p", "pay_cancelled")
+	overdue, pending, recent := c.old("p", "pay_overdue"), c.old("p", "pay_pending"), c.x("pay_recent", "")
+	other := c.old("q", "pay_other")
+	for _, x := range []expect.Expectation{settled, late, cancelled, overdue, recent, other} {
+		c.add(x, nil, "")
+	}
+	c.settleAt(settled, longAgo)
+	c.settleAt(late, epoch) // settled after the retention began: kept
+	c.settleAt(other, longAgo)
+	for _, x := range []expect.Expectation{cancelled, recent} {
+		if err := c.s.Cancel(cx, x.Key()); err != nil {
+			c.failf("Cancel(%s): %v", x.Key(), err)
+		}
+	}
+	if _, err := c.s.MarkOverdue(cx, []string{p}, retained, 10); err != nil {
+		c.failf("MarkOverdue: %v", err)
+	}
+	c.add(pending, nil, "pending, its deadline long ago")
+
+	if n := c.forget([]string{p}, retained, 0); n != 0 {
+		c.failf("Forget(limit 0) = %d, want 0", n)
+	}
+	if n := c.forget([]string{p}, retained, 1); n != 1 {
+		c.failf("Forget(limit 1) = %d, want 1", n)
+	}
+	if n := c.forget([]string{p}, retained, 10); n != 1 {
+		c.failf("Forget of the rest = %d, want 1 (the settled and the cancelled ones, in all)", n)
+	}
+	for _, x := range []expect.Expectation{settled, cancelled} {
+		c.getErr(x.Key(), expect.ErrNotFound, "forgotten")
+		c.getErr(expect.Key{Provider: p, Ref: x.Ref}, expect.ErrNotFound, "forgotten, by ref")
+	}
+	c.wantState(late.Key(), expect.Settled, "settled after the retention began")
+	c.wantState(overdue.Key(), expect.Overdue, "overdue: never forgotten")
+	c.wantState(pending.Key(), expect.Pending, "pending: never forgotten")
+	c.wantState(recent.Key(), expect.Cancelled, "cancelled, its deadline after the retention began")
+	c.wantState(other.Key(), expect.Settled, "another provider's")
+
+	// Forgotten, its id, ref and payment are free again: the payment that
+	// settled it may settle another expectation.
+	c.add(settled, nil, "again, once forgotten")
+	again := c.x("", "ref_again")
+	c.add(again, nil, "")
+	c.settle(again.Key(), settled.ID, nil, "by the payment of a forgotten expectation")
+
+	if n := c.forget(nil, justAfter, 100); n < 1 {
+		c.failf("Forget of every provider = %d, want at least 1 (another provider's)", n)
+	}
+	c.getErr(other.Key(), expect.ErrNotFound, "forgotten with every provider's")
+	return c.err()
+}
+
+func concurrentForgetsCountEachOnce(c *check) error {
+	const n, workers = 24, 6
+	p := c.provider("p")
+	for i := range n {
+		x := c.old("p", fmt.Sprintf("pay_%02d", i))
+		x.Deadline = later
+		c.add(x, nil, "")
+		cx, cancel := ctx()
+		if err := c.s.Cancel(cx, x.Key()); err != nil {
+			c.failf("Cancel(%s): %v", x.Key(), err)
+		}
+		cancel()
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				cx, cancel := ctx()
+				k, err := c.replica(w).Forget(cx, []string{p}, retained, 3)
+				cancel()
+				if err != nil {
+					c.failf("Forget: %v", err)
+				}
+				if k == 0 {
+					return
+				}
+				mu.Lock()
+				total += k
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if total != n {
+		c.failf("concurrent Forgets counted %d, want %d", total, n)
 	}
 	return c.err()
 }

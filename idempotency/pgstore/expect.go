@@ -70,6 +70,7 @@ type Expectations struct {
 	getSQL, settleSQL, whySQL, existsSQL [2]string // [0] by id, [1] by ref
 	reopenSQL, cancelSQL, rescheduleSQL  [2]string
 	listSQL                              [4]string // by provider (1) and state (2)
+	forgetSQL                            [2]string // [0] of every provider, [1] of those given
 	migrateSQL                           []string
 }
 
@@ -172,6 +173,24 @@ func (e *Expectations) prepare() {
 	}
 	e.dueSQL = take(fmt.Sprintf(`state = %d AND id IS NOT NULL AND next_poll <= $1`, expectstore.Pending), `next_poll, seq`, `next_poll = $3, attempts = e.attempts + 1`, `$4`)
 	e.overdueSQL = take(fmt.Sprintf(`state = %d AND deadline <= $1`, expectstore.Pending), `deadline, seq`, fmt.Sprintf(`state = %d`, expectstore.Overdue), `$3`)
+
+	// Forget: $1 before, $2 limit, $3 the providers. The settled and the
+	// cancelled ones are read, each, from their index range by deadline
+	// (of each provider given); SKIP LOCKED: of replicas forgetting at
+	// once, each deletes (and counts) rows of its own.
+	forget := [2]string{fmt.Sprintf(`state = %d AND deadline < $1 AND settled_at < $1`, expectstore.Settled),
+		fmt.Sprintf(`state = %d AND deadline < $1`, expectstore.Cancelled)}
+	for i := range e.forgetSQL {
+		var old [2]string
+		for j, cond := range forget {
+			old[j] = `(SELECT seq FROM (SELECT seq FROM ` + t + ` WHERE ` + cond + ` ORDER BY deadline, seq LIMIT $2 FOR UPDATE SKIP LOCKED) x)`
+			if i == 1 {
+				old[j] = `(SELECT x.seq FROM unnest($3::text[]) AS p(provider) CROSS JOIN LATERAL (
+		SELECT seq FROM ` + t + ` WHERE provider = p.provider AND ` + cond + ` ORDER BY deadline, seq LIMIT $2 FOR UPDATE SKIP LOCKED) x)`
+			}
+		}
+		e.forgetSQL[i] = `DELETE FROM ` + t + ` WHERE seq IN (SELECT seq FROM (` + old[0] + ` UNION ALL ` + old[1] + `) AS old LIMIT $2)`
+	}
 
 	for i := range e.listSQL {
 		var where []string
@@ -454,6 +473,29 @@ func (e *Expectations) MarkOverdue(ctx context.Context, providers []string, now 
 	xs, err := e.query(ctx, "mark expectations overdue", q, args...)
 	slices.SortFunc(xs, func(a, b expect.Expectation) int { return a.Deadline.Compare(b.Deadline) })
 	return xs, err
+}
+
+// Forget implements [expect.Store], in one statement that reads the
+// index of the settled and cancelled expectations by deadline.
+func (e *Expectations) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
+	defer cancel()
+	if err != nil || limit <= 0 {
+		return 0, err
+	}
+	q, args := e.forgetSQL[0], []any{at(before), limit}
+	if len(providers) > 0 {
+		q, args = e.forgetSQL[1], append(args, expectstore.Distinct(providers))
+	}
+	var tag pgconn.CommandTag
+	err = retry(func() (err error) {
+		tag, err = e.pool.Exec(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: forget expectations: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // List implements [expect.Store].

@@ -142,8 +142,9 @@ func TestExpectationsUseIndexes(t *testing.T) {
 	pool := newPool(t)
 	table := "plans_" + rand8()
 	expectations(t, pool, pgstore.WithExpectationsTable(table))
-	_, err := pool.Exec(ctx, `INSERT INTO `+table+` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll, payment_id)
-SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', to_timestamp(i), s, now(), to_timestamp(i), CASE WHEN s = 2 THEN 'pay_' || i END
+	_, err := pool.Exec(ctx, `INSERT INTO `+table+` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll, payment_id, settled_at)
+SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', to_timestamp(i), s, now(), to_timestamp(i), CASE WHEN s = 2 THEN 'pay_' || i END,
+	CASE WHEN s = 2 THEN to_timestamp(i) END
 FROM generate_series(1, 100000) AS i,
 	-- as in a shop: most settled, a few pending, fewer overdue or cancelled
 	LATERAL (SELECT CASE WHEN i % 100 < 95 THEN 2 WHEN i % 100 < 98 THEN 1 WHEN i % 100 < 99 THEN 3 ELSE 4 END AS s) AS st`)
@@ -202,6 +203,10 @@ FROM generate_series(1, 100000) AS i,
 		})
 		explain(fmt.Sprint("overdue ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
 			_, err := s.MarkOverdue(ctx, ps, now, 100)
+			return err
+		})
+		explain(fmt.Sprint("forget ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
+			_, err := s.Forget(ctx, ps, now, 100)
 			return err
 		})
 	}

@@ -41,8 +41,9 @@ const DefaultExpectationsPrefix = "payhook:{expect}:"
 //	seq               the counter of n
 //
 // so that no call reads more than it returns, whatever the number of
-// expectations. Times are kept in Unix microseconds. Nothing expires by
-// itself: an expectation stays until you delete it. As for the
+// expectations. Times are kept in Unix microseconds. No key expires by
+// itself (a TTL would break the indexes): an expectation stays until
+// Forget deletes it, as payhook.Reconciler does past its retention. As for the
 // idempotency store, run Redis with AOF (appendonly yes) for the
 // expectations to survive a Redis restart, and keep maxmemory-policy at
 // noeviction.
@@ -293,6 +294,38 @@ end
 return out
 `)
 
+// forgetScript: ARGV before, limit, then the providers. It deletes the
+// settled expectations whose deadline and settlement are before before,
+// then the cancelled ones whose deadline is, from the sorted sets of each
+// state by deadline. A settled one whose settlement is not yet before
+// before is skipped, not deleted: it is taken again, until it is.
+var forgetScript = redis.NewScript(luaCommon + `
+local before, limit, n = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
+for _, st in ipairs({'2', '4'}) do
+	local keys = {}
+	for i = 4, #ARGV do keys[#keys + 1] = P .. 'dl:ps:' .. st .. ':' .. ARGV[i] end
+	if #keys == 0 then keys = {P .. 'dl:s:' .. st} end
+	if n >= limit then break end
+	for _, m in ipairs(take(keys, '(' .. ARGV[2], limit - n)) do
+		local h = load(m)
+		if st == '4' or (h.sa ~= '' and tonumber(h.sa) < before) then
+			if h.id ~= '' then redis.call('HDEL', P .. 'id', f(h.p, h.id)) end
+			if h.ref ~= '' then redis.call('HDEL', P .. 'ref', f(h.p, h.ref)) end
+			if h.pid ~= '' and redis.call('HGET', P .. 'pay', f(h.p, h.pid)) == m then
+				redis.call('HDEL', P .. 'pay', f(h.p, h.pid))
+			end
+			lists(m, h, h.st, false)
+			due(m, h, false)
+			redis.call('ZREM', P .. 'dl', m)
+			redis.call('ZREM', P .. 'dl:p:' .. h.p, m)
+			redis.call('DEL', P .. 'x:' .. m)
+			n = n + 1
+		end
+	end
+end
+return n
+`)
+
 // listScript: ARGV the sorted set's name after the prefix, limit.
 var listScript = redis.NewScript(luaCommon + `
 local out = {}
@@ -424,6 +457,20 @@ func (e *Expectations) MarkOverdue(ctx context.Context, providers []string, now 
 	return e.many(ctx, "mark expectations overdue", overdueScript, append(args, distinct(providers)...)...)
 }
 
+// Forget implements [expect.Store], in one script that reads the sorted
+// sets of the settled and cancelled expectations by deadline.
+func (e *Expectations) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil || limit <= 0 {
+		return 0, err
+	}
+	args := append([]any{e.prefix, micros(before), limit}, distinct(providers)...)
+	n, err := forgetScript.Run(ctx, e.client, e.route(), args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: forget expectations: %w", err)
+	}
+	return n, nil
+}
+
 // List implements [expect.Store]: one range of the sorted set by deadline
 // that f names.
 func (e *Expectations) List(ctx context.Context, f expect.Filter) ([]expect.Expectation, error) {
@@ -524,13 +571,10 @@ func decode(v any) (expect.Expectation, error) {
 
 // distinct returns providers without repeats, as script arguments.
 func distinct(providers []string) []any {
-	out := make([]any, 0, len(providers))
-	seen := make(map[string]bool, len(providers))
-	for _, p := range providers {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
+	ps := expectstore.Distinct(providers)
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = p
 	}
 	return out
 }

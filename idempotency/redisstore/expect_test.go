@@ -120,6 +120,13 @@ func TestExpectationsLayout(t *testing.T) {
 	assert.Empty(t, members("dl:s:1"))
 	assert.Equal(t, []string{"000000000002"}, members("dl:s:4"))
 	assert.Equal(t, []string{"000000000001", "000000000002"}, members("dl"), "List of every state still finds both")
+
+	forgotten, err := store.Forget(ctx, nil, deadline.Add(2*time.Hour), 10)
+	require.NoError(t, err)
+	assert.Equal(t, 2, forgotten)
+	keys, err := client.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	assert.Equal(t, []string{prefix + "seq"}, keys, "a forgotten expectation leaves nothing behind")
 }
 
 // BenchmarkExpectations measures Add and Settle (expecttest.Benchmark) on

@@ -419,6 +419,40 @@ func (e *Expectations) pick(providers []string, cond, col string, index [2]strin
 	return b.String(), append(args, limit)
 }
 
+// Forget implements [expect.Store], in one statement that reads the
+// index of the settled and cancelled expectations by deadline.
+func (e *Expectations) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
+	defer cancel()
+	if err != nil || limit <= 0 {
+		return 0, err
+	}
+	q, args := e.forgetQuery(providers, before, limit)
+	res, err := e.db.ExecContext(ctx, q, args...)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: forget expectations: %w", err)
+	}
+	return int(n), nil
+}
+
+func (e *Expectations) forgetQuery(providers []string, before time.Time, limit int) (string, []any) {
+	index, of, args := "state", "", []any{micros(before), limit}
+	if providers = expectstore.Distinct(providers); len(providers) > 0 {
+		marks := make([]string, len(providers))
+		for i, p := range providers {
+			marks[i], args = fmt.Sprintf("?%d", i+3), append(args, p)
+		}
+		index, of = "state_provider", ` AND provider IN (`+strings.Join(marks, ", ")+`)`
+	}
+	return fmt.Sprintf(`DELETE FROM %s WHERE seq IN (SELECT seq FROM %s INDEXED BY "%s_%s"
+	WHERE state IN (%d, %d)%s AND deadline < ?1 AND (state = %d OR settled_at < ?1) LIMIT ?2)`,
+		e.table, e.table, e.name, index, expectstore.Settled, expectstore.Cancelled, of, expectstore.Cancelled), args
+}
+
 // List implements [expect.Store].
 func (e *Expectations) List(ctx context.Context, f expect.Filter) ([]expect.Expectation, error) {
 	q, args := e.listQuery(f)

@@ -58,6 +58,8 @@ SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', i, 1 + i % 4, 0, i,
 		stmts = append(stmts, stmt{"due " + strings.Join(ps, ","), q, args})
 		q, args = e.overdueQuery(ps, now, 100)
 		stmts = append(stmts, stmt{"overdue " + strings.Join(ps, ","), q, args})
+		q, args = e.forgetQuery(ps, now, 100)
+		stmts = append(stmts, stmt{"forget " + strings.Join(ps, ","), q, args})
 	}
 	for _, f := range []expect.Filter{{}, {Provider: "p1"}, {State: expect.Overdue}, {Provider: "p1", State: expect.Settled}} {
 		q, args := e.listQuery(f)
