@@ -301,10 +301,10 @@ type Store interface {
 	Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error)
 }
 
-// Forgettable reports whether Forget with before deletes x: settled or
+// forgettable reports whether Forget with before deletes x: settled or
 // cancelled, its Deadline before before and, when settled, its SettledAt
-// too. It is for the stores, and says the contract's rule in one place.
-func Forgettable(x Expectation, before time.Time) bool {
+// too.
+func forgettable(x Expectation, before time.Time) bool {
 	switch x.State {
 	case Settled:
 		return x.Deadline.Before(before) && x.SettledAt.Before(before)

@@ -362,7 +362,7 @@ func (m *Memory) Forget(ctx context.Context, providers []string, before time.Tim
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old := m.select_(func(x *Expectation) bool {
-		return in(providers, x.Provider) && Forgettable(*x, before)
+		return in(providers, x.Provider) && forgettable(*x, before)
 	}, byDeadline, limit)
 	for _, r := range old {
 		x := r.x
