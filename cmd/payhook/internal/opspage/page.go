@@ -16,12 +16,18 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/cmd/payhook/internal/ui"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/inbox"
 )
 
-//go:embed templates/*.html opspage.css
+//go:embed templates/*.html
 var files embed.FS
+
+// css is the page's own rules, served after the pages' base.
+//
+//go:embed opspage.css
+var css []byte
 
 var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -45,12 +51,7 @@ var pages = func() map[string]*template.Template {
 			return template.URL("?" + v.Encode())
 		},
 	}
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html"))
-	m := map[string]*template.Template{}
-	for _, name := range []string{"index", "event", "discard", "error"} {
-		m[name] = template.Must(template.Must(base.Clone()).ParseFS(files, "templates/"+name+".html"))
-	}
-	return m
+	return ui.Pages(files, funcs, []string{"templates/parts.html"}, "index", "event", "discard", "error")
 }()
 
 // Decoder decodes an inbox entry's event (JSON, as the inbox keeps it)
@@ -186,10 +187,7 @@ func New(opts ...Option) (*Page, error) {
 	mux.HandleFunc("GET /discard", p.confirmDiscard)
 	mux.HandleFunc("POST /discard", p.discard)
 	mux.HandleFunc("POST /replay", p.replay)
-	mux.HandleFunc("GET /opspage.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
-		http.ServeFileFS(w, r, files, "opspage.css")
-	})
+	mux.HandleFunc("GET /opspage.css", ui.Stylesheet(css))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
