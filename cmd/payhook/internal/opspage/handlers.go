@@ -288,12 +288,7 @@ func (p *Page) replay(w http.ResponseWriter, r *http.Request) {
 			". Replaying a done event would deliver it to your application a second time: payhook inbox replay does it, with --force.")
 		return
 	}
-	switch err := p.ib.Replay(r.Context(), info.ID); {
-	case errors.Is(err, inbox.ErrState):
-		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
-		return
-	case err != nil:
-		p.internal(w, r, err)
+	if !p.applied(w, r, p.ib.Replay(r.Context(), info.ID)) {
 		return
 	}
 	seeOther(w, "event?"+url.Values{"id": {info.ID}, "done": {"replayed"}}.Encode())
@@ -323,16 +318,26 @@ func (p *Page) discard(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusConflict, "Only a dead event is discarded here; this one is "+info.State.String()+".")
 		return
 	}
-	switch err := p.ib.Discard(r.Context(), info.ID); {
-	case errors.Is(err, inbox.ErrState):
-		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
-		return
-	case err != nil:
-		p.internal(w, r, err)
+	if !p.applied(w, r, p.ib.Discard(r.Context(), info.ID)) {
 		return
 	}
 	p.logger.WarnContext(r.Context(), "payhook: an event was discarded from the operator's page", "provider", info.Provider, "key", info.Key)
 	seeOther(w, "./?done=discarded")
+}
+
+// applied reports whether err, of a Replay or a Discard, is nil. When it
+// is not, it has answered: 409 when the entry changed state meanwhile,
+// else 500.
+func (p *Page) applied(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, inbox.ErrState):
+		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
+	default:
+		p.internal(w, r, err)
+	}
+	return false
 }
 
 // seeOther redirects to the relative URL to, which the browser resolves
