@@ -151,10 +151,11 @@ func newFixture(t *testing.T, b backend) *fixture {
 }
 
 // run runs the inbox until the test ends: entries whose key starts with
-// "fail" fail.
+// "fail" fail, those whose key starts with "flaky" fail their first
+// attempt only.
 func (f *fixture) run(t *testing.T) {
 	f.ib.Handle(kazawallet.Name, func(ctx context.Context, a inbox.Attempt) error {
-		if strings.HasPrefix(a.Key, "fail") {
+		if strings.HasPrefix(a.Key, "fail") || strings.HasPrefix(a.Key, "flaky") && a.N == 1 {
 			return errors.New("forward: 500 Internal Server Error: shop down")
 		}
 		return nil
@@ -335,6 +336,27 @@ func TestPendingRefreshes(t *testing.T) {
 	_, body = f.get(t, "/event?id=kazawallet:ord_9")
 	assert.Contains(t, body, `<meta http-equiv="refresh" content="5">`)
 	assert.Contains(t, body, "Not attempted yet")
+}
+
+// A done entry whose first attempt failed shows no last error in the list
+// (issue 20 §12): its last attempt succeeded. Its page keeps the failed
+// attempt as history.
+func TestDoneShowsNoStaleError(t *testing.T) {
+	f := newFixture(t, backends[0])
+	_, err := f.ib.Put(context.Background(), kazawalletEntry("flaky_1", "order-1", "1", time.Now()))
+	require.NoError(t, err)
+	f.run(t)
+	f.waitState(t, "kazawallet:flaky_1", inbox.Done)
+	info, err := f.ib.Get(context.Background(), "kazawallet:flaky_1")
+	require.NoError(t, err)
+	require.Equal(t, "forward: 500 Internal Server Error: shop down", info.LastError(), "the inbox keeps the failed attempt")
+
+	_, body := f.get(t, "/")
+	require.Contains(t, body, ">flaky_1<")
+	assert.NotContains(t, body, "shop down")
+	_, body = f.get(t, "/event?id=kazawallet:flaky_1")
+	assert.Contains(t, body, "shop down", "the attempts, as history")
+	assert.Contains(t, body, "accepted (2xx): done")
 }
 
 func TestLatestPaging(t *testing.T) {

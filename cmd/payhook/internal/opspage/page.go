@@ -231,8 +231,13 @@ func (p *Page) view(info inbox.Info) eventView {
 	v := eventView{
 		ID: info.ID, Provider: info.Provider, Key: info.Key, State: info.State.String(),
 		ReceivedAt: info.ReceivedAt, UpdatedAt: info.UpdatedAt, NextAt: info.NextAt,
-		Attempts: info.Attempts, MaxAttempts: info.MaxAttempts, LastError: info.LastError(),
+		Attempts: info.Attempts, MaxAttempts: info.MaxAttempts,
 		Confirm: info.Confirm, Claim: info.Claim,
+	}
+	if info.State != inbox.Done {
+		// A done entry's last attempt succeeded: an earlier attempt's error
+		// is history (the event's page lists it), not the entry's error.
+		v.LastError = info.LastError()
 	}
 	if info.State == inbox.Running {
 		v.State = "pending" // running: an attempt is under way
