@@ -137,15 +137,26 @@ func TestGatewayKillLoop(t *testing.T) {
 			app.waitTaken(t, 4*time.Minute, acked)
 			require.Nil(t, last.stop(t, syscall.SIGTERM), "a graceful shutdown")
 
+			// The attempts abandoned at the last kills are taken back only
+			// after their lease (asynq's: a minute or two), when the test
+			// has ended: an entry not done whose event the app took will
+			// be forwarded again, so it counts now.
 			mu.Lock()
 			defer mu.Unlock()
+			var later int
+			for id, e := range listInbox(t, bin, store, "--limit", "1000000") {
+				if l, taken := firstTaken[id]; taken && e.State != "done" {
+					repeats[l]++
+					later++
+				}
+			}
 			total, most := 0, 0
 			for _, n := range repeats {
 				total += n
 				most = max(most, n)
 			}
-			t.Logf("%s: %d deliveries acknowledged over %d kills, %d events taken; events taken again: %d in all, at most %d for one kill (%v)",
-				b.name, len(acked), kills, len(firstTaken), total, most, repeats)
+			t.Logf("%s: %d deliveries acknowledged over %d kills, %d events taken; events taken again: %d in all (%d of them due after the test), at most %d for one kill (%v)",
+				b.name, len(acked), kills, len(firstTaken), total, later, most, repeats)
 			require.NotEmpty(t, acked)
 			for k, n := range repeats {
 				assert.LessOrEqual(t, n, inbox.DefaultWorkers, "events taken again after kill %d: more than the forwards in flight", k+1)

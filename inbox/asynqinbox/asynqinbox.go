@@ -215,12 +215,12 @@ const forever = 100 * 365 * 24 * time.Hour
 
 // WithPollInterval sets how often an idle worker of Run looks for a
 // pending entry, which bounds how long a new entry waits when the inbox
-// was idle: a positive duration. Lower values query Redis more often.
-// Default: DefaultPollInterval.
+// was idle: 1 ms or more, as every backend's WithPollInterval. Lower
+// values query Redis more often. Default: DefaultPollInterval.
 func WithPollInterval(d time.Duration) Option {
 	return func(b *Backend) {
-		if d <= 0 {
-			b.refused.Add("WithPollInterval(%s): want a positive duration", d)
+		if d < time.Millisecond {
+			b.refused.Add("WithPollInterval(%s): want 1ms or more", d)
 			return
 		}
 		b.poll = d
@@ -228,12 +228,11 @@ func WithPollInterval(d time.Duration) Option {
 }
 
 // WithRetryPollInterval sets how often Run makes the entries whose retry
-// is due pending again: a positive duration. Default:
-// DefaultRetryPollInterval.
+// is due pending again: 1 ms or more. Default: DefaultRetryPollInterval.
 func WithRetryPollInterval(d time.Duration) Option {
 	return func(b *Backend) {
-		if d <= 0 {
-			b.refused.Add("WithRetryPollInterval(%s): want a positive duration", d)
+		if d < time.Millisecond {
+			b.refused.Add("WithRetryPollInterval(%s): want 1ms or more", d)
 			return
 		}
 		b.retryPoll = d

@@ -318,6 +318,7 @@ func TestNewRefusesUnusableValues(t *testing.T) {
 		"WithDoneRetention(0)":            asynqinbox.WithDoneRetention(0),
 		"WithDoneRetention(below 1s)":     asynqinbox.WithDoneRetention(time.Millisecond),
 		"WithPollInterval(0)":             asynqinbox.WithPollInterval(0),
+		"WithPollInterval(below 1ms)":     asynqinbox.WithPollInterval(time.Microsecond),
 		"WithRetryPollInterval(negative)": asynqinbox.WithRetryPollInterval(-time.Second),
 		"WithLogger(nil)":                 asynqinbox.WithLogger(nil),
 	} {

@@ -244,3 +244,38 @@ func TestDoneBeforeNext(t *testing.T) {
 		}
 	}
 }
+
+// TestUnconfirmedUsesItsIndex: the count of Unconfirmed can use the
+// partial index Migrate adds to River's job table (PostgreSQL is told to
+// avoid a sequential scan, which it prefers on a table this small), and
+// counts the jobs with claim that are not completed.
+func TestUnconfirmedUsesItsIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b, schema := migrated(t)
+	pool := newPool(t)
+	conn, err := pool.Acquire(ctx)
+	require.NoError(t, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, `SET enable_seqscan = off`)
+	require.NoError(t, err)
+	var plan []string
+	rows, err := conn.Query(ctx, `EXPLAIN SELECT count(*) FROM `+schema+`.river_job WHERE kind = '`+riverinbox.Kind+
+		`' AND (args->>'claim') = 'true' AND state <> 'completed' AND queue = '`+riverinbox.DefaultQueue+`'`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var line string
+		require.NoError(t, rows.Scan(&line))
+		plan = append(plan, line)
+	}
+	require.NoError(t, rows.Err())
+	assert.Contains(t, strings.Join(plan, "\n"), "payhook_inbox_unconfirmed", "the plan: %v", plan)
+
+	for i, claim := range []bool{true, true, false} {
+		_, err := b.Put(ctx, inbox.Entry{ID: fmt.Sprintf("test:%d", i), Provider: "test", Key: fmt.Sprint(i), Event: []byte(`{}`), Claim: claim})
+		require.NoError(t, err)
+	}
+	n, err := b.Unconfirmed(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+}
