@@ -65,10 +65,7 @@ var backends = []backend{
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"redis", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
-		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
-		require.NoError(t, err)
-		client := redis.NewClient(opts)
-		t.Cleanup(func() { client.Close() })
+		client := redisClient(t)
 		queue := "opspage_" + strings.ToLower(rand.Text())
 		b, err := asynqinbox.New(client, asynqinbox.WithQueue(queue),
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
@@ -78,15 +75,22 @@ var backends = []backend{
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"redis-list", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
-		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
-		require.NoError(t, err)
-		client := redis.NewClient(opts)
-		t.Cleanup(func() { client.Close() })
+		client := redisClient(t)
 		b, err := asynqinbox.New(client, asynqinbox.WithQueue("opspage_"+strings.ToLower(rand.Text())),
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
 		require.NoError(t, err)
 		return b, func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
 	}},
+}
+
+// redisClient returns a client of the test's Redis, closed when the test
+// ends.
+func redisClient(t testing.TB) *redis.Client {
+	opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
+	require.NoError(t, err)
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	return client
 }
 
 // openRiver returns a River inbox in a fresh schema, dropped when the
