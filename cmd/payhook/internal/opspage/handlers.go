@@ -79,7 +79,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.ib == nil {
 		data.NoInbox = noInbox
-		p.render(w, "index", data)
+		p.render(w, http.StatusOK, "index", data)
 		return
 	}
 	q, cursor, problem := queryOf(r)
@@ -114,7 +114,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	if data.Pending.N > 0 {
 		data.Refresh = p.refresh
 	}
-	p.render(w, "index", data)
+	p.render(w, http.StatusOK, "index", data)
 }
 
 // queryOf reads the index's filters and cursor, or says what is wrong
@@ -251,7 +251,7 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 	if info.State == inbox.Pending || info.State == inbox.Running {
 		data.Refresh = p.refresh
 	}
-	p.render(w, "event", data)
+	p.render(w, http.StatusOK, "event", data)
 }
 
 // attempts lists info's attempts: each failed one with its error, and the
@@ -299,7 +299,7 @@ func (p *Page) confirmDiscard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.render(w, "discard", struct {
+	p.render(w, http.StatusOK, "discard", struct {
 		layout
 		Event eventView
 	}{layout{Title: "Discard " + info.Provider + " " + info.Key + "?"}, p.view(info)})

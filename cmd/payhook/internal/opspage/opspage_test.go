@@ -363,6 +363,18 @@ func TestDoneShowsNoStaleError(t *testing.T) {
 	assert.Contains(t, body, "accepted (2xx): done")
 }
 
+// The error pages are HTML that is never cached, as every page is: the
+// status used to be written before the headers, which were then lost.
+func TestErrorPageHeaders(t *testing.T) {
+	f := newFixture(t, backends[0])
+	res, err := http.Get(f.srv.URL + "/event?id=kazawallet:nope")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+	assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
+}
+
 func TestLatestPaging(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {

@@ -1,7 +1,6 @@
 package opspage
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -268,8 +267,7 @@ func (v eventView) matches(search string) bool {
 
 // fail answers status with the error page saying msg.
 func (p *Page) fail(w http.ResponseWriter, status int, msg string) {
-	w.WriteHeader(status)
-	p.render(w, "error", struct {
+	p.render(w, status, "error", struct {
 		layout
 		Message string
 	}{layout{Title: http.StatusText(status)}, msg})
@@ -288,16 +286,12 @@ type layout struct {
 	Message string
 }
 
-func (p *Page) render(w http.ResponseWriter, name string, data any) {
-	var b bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&b, "layout", data); err != nil {
+// render writes the page named name, executed with data, with status.
+func (p *Page) render(w http.ResponseWriter, status int, name string, data any) {
+	if err := ui.Render(w, pages[name], status, data); err != nil {
 		p.logger.Error("payhook: operator's page: template", "page", name, "error", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b.Bytes())
 }
 
 // get returns the entry the form or query names, or answers why not.

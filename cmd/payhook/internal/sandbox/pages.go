@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -147,16 +146,10 @@ type attemptView struct {
 
 // render writes the page named name with status.
 func (s *Sandbox) render(w http.ResponseWriter, status int, name string, p page) {
-	var b bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&b, "layout", p); err != nil {
+	if err := ui.Render(w, pages[name], status, p); err != nil {
 		s.logger.Error("sandbox: page", "page", name, "error", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
 }
 
 // fail writes the error page.

@@ -54,3 +54,18 @@ func Stylesheet(page []byte) http.HandlerFunc {
 		http.ServeContent(w, r, "style.css", time.Time{}, bytes.NewReader(css))
 	}
 }
+
+// Render writes the "layout" of page, executed with data, answering
+// status as HTML that is never cached. On a template error it writes
+// nothing and returns the error: the caller logs it and answers 500.
+func Render(w http.ResponseWriter, page *template.Template, status int, data any) error {
+	var b bytes.Buffer
+	if err := page.ExecuteTemplate(&b, "layout", data); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b.Bytes()) // an error here is the client's going away: nothing to answer
+	return nil
+}

@@ -36,3 +36,24 @@ func TestPagesFillTheLayout(t *testing.T) {
 		assert.Contains(t, b.String(), want)
 	}
 }
+
+func TestRender(t *testing.T) {
+	fsys := fstest.MapFS{
+		"templates/parts.html": {Data: []byte(`{{define "head"}}{{end}}{{define "nav"}}{{end}}{{define "footer"}}{{end}}`)},
+		"templates/ok.html":    {Data: []byte(`{{define "content"}}<p>{{.}}</p>{{end}}`)},
+		"templates/bad.html":   {Data: []byte(`{{define "content"}}{{.Missing}}{{end}}`)},
+	}
+	pages := Pages(fsys, nil, []string{"templates/parts.html"}, "ok", "bad")
+	rec := httptest.NewRecorder()
+	require.NoError(t, Render(rec, pages["ok"], http.StatusTeapot, "<b>"))
+	assert.Equal(t, http.StatusTeapot, rec.Code)
+	assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
+	assert.Equal(t, "text/html; charset=utf-8", rec.Header().Get("Content-Type"))
+	assert.Contains(t, rec.Body.String(), "<p>&lt;b&gt;</p>", "escaped")
+
+	rec = httptest.NewRecorder()
+	assert.Error(t, Render(rec, pages["bad"], http.StatusOK, "a string has no field"))
+	assert.Zero(t, rec.Body.Len(), "nothing written on an error")
+	assert.False(t, rec.Flushed)
+	assert.Empty(t, rec.Header().Get("Content-Type"))
+}
