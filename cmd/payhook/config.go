@@ -41,6 +41,8 @@ type config struct {
 	inboxAttempts  int
 	inboxBackoff   time.Duration
 
+	reconcileBackoff time.Duration // PAYHOOK_RECONCILE_BACKOFF
+
 	kazawallet struct {
 		keys, secrets secrets
 	}
@@ -188,6 +190,12 @@ var variables = []variable{
 	{name: "PAYHOOK_INBOX_BACKOFF", def: inbox.DefaultBackoff.String(), needs: "PAYHOOK_FORWARD_URL",
 		doc:   "the wait before the first retry, a Go duration; each retry waits about twice as long as the one before (between half and all of it, at random), at most " + shortDuration(inbox.DefaultMaxBackoff),
 		parse: func(c *config, v string) (err error) { c.inboxBackoff, err = parseDuration(v, 0); return err }},
+	{name: "PAYHOOK_RECONCILE_BACKOFF", def: shortDuration(payhook.DefaultFirstPoll),
+		doc: "the wait before the first poll of an expected payment's status (KKiaPay with its API keys, KasperoPay), a Go duration; the next polls wait 2, 5, 10 and 30 times it, then 60 times it until the deadline ([reconcile.md](reconcile.md#in-payhook-serve))",
+		parse: func(c *config, v string) (err error) {
+			c.reconcileBackoff, err = parseDuration(v, time.Millisecond)
+			return err
+		}},
 }
 
 // loadConfig reads every variable of the table through getenv, once. An

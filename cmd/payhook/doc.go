@@ -5,6 +5,7 @@
 //	payhook serve    receive webhooks; print each processed event as a JSON line
 //	payhook send     post a signed test webhook, as a provider would (payhook send -h)
 //	payhook inbox    list, replay and discard the events serve forwards (payhook inbox -h)
+//	payhook expect   add, list and cancel the payments serve expects (payhook expect -h)
 //	payhook sandbox  play the three providers locally: APIs, checkout pages, webhooks (payhook sandbox -h)
 //
 // serve is configured from the environment, as the table of config.go
@@ -76,6 +77,10 @@
 //	PAYHOOK_INBOX_BACKOFF      the wait before the first retry, a Go duration; each retry waits about
 //	                           twice as long as the one before (between half and all of it, at
 //	                           random), at most 1h (default: 1s)
+//	PAYHOOK_RECONCILE_BACKOFF  the wait before the first poll of an expected payment's status (KKiaPay
+//	                           with its API keys, KasperoPay), a Go duration; the next polls wait 2,
+//	                           5, 10 and 30 times it, then 60 times it until the deadline (default:
+//	                           1m)
 //
 // A secret holding a comma cannot be given in a list; an empty value in one
 // ("a,,b") is refused. payhook send signs with the first of each list.
@@ -98,6 +103,18 @@
 // request within 10 s (docs/security.md). SIGINT or SIGTERM shuts
 // the server down gracefully (and the inbox: running forwards may finish
 // within 20 s; the others run at the next start).
+//
+// serve expects payments too (docs/reconcile.md): an application registers
+// one with POST /expectations on the admin listener, an operator with
+// payhook expect add, in PAYHOOK_STORE's backend. serve polls KKiaPay's and
+// KasperoPay's status APIs for those no webhook settled, from its start
+// (the first wait PAYHOOK_RECONCILE_BACKOFF, growing), and prints or
+// forwards a payment it finds exactly as its webhook, under the same key;
+// a record whose payment matched an expectation carries it ("expectation":
+// the id, ref, amount and currency the application named). An expectation
+// past its deadline with no outcome (Kazawallet's, which has no status
+// API) is logged at ERROR, counted on /metrics and listed by payhook expect
+// list --overdue.
 //
 // With PAYHOOK_FORWARD_URL, serve is a gateway: each verified, new
 // delivery is written to the inbox of the store's backend (memory:

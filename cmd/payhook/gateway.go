@@ -70,8 +70,9 @@ func openGateway(ctx context.Context, cfg *config, conn *storeConn, logger *slog
 // every retry of the event. An error makes the inbox retry the event.
 func forwardEvent[E any](name string, out *lineWriter, fwd *forward.Forwarder, logger *slog.Logger) func(context.Context, E) error {
 	return func(ctx context.Context, e E) error {
-		key, _ := payhook.KeyFrom(ctx)
-		body, err := json.Marshal(record[E]{Provider: name, Key: key, Event: e})
+		rec := newRecord(ctx, name, e)
+		key := rec.Key
+		body, err := json.Marshal(rec)
 		if err != nil {
 			return err
 		}

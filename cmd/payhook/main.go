@@ -21,6 +21,7 @@ commands:
   serve    receive webhooks on $PAYHOOK_ADDR (default :8080)
   send     post a signed test webhook to serve, as the provider would ("payhook send -h")
   inbox    list, replay and discard the entries serve forwards through ("payhook inbox -h")
+  expect   add, list and cancel the payments serve expects ("payhook expect -h")
   sandbox  play the providers on 127.0.0.1:8090: APIs, checkout pages, webhooks ("payhook sandbox -h")
 
 Run "go doc github.com/payhook/payhook/cmd/payhook" for the environment it reads.
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd = send
 	case "inbox":
 		cmd = inboxCmd
+	case "expect":
+		cmd = expectCmd
 	case "sandbox":
 		cmd = func(ctx context.Context, args []string, cfg *config, stdout, stderr io.Writer) error {
 			return runSandbox(ctx, args, cfg, stdout, stderr, nil)

@@ -55,6 +55,20 @@ func (m *metrics) observer() payhook.Observer {
 	}
 }
 
+// reconcileObserver returns the reconciler's observer: its polls and
+// overdue expectations, counted in payhook_reconcile_total. A zero
+// Observer for nil metrics.
+func (m *metrics) reconcileObserver() payhook.Observer {
+	if m == nil {
+		return payhook.Observer{}
+	}
+	return payhook.Observer{Reconcile: func(ctx context.Context, r payhook.Reconcile) {
+		if o := m.obs.Load(); o != nil && o.Reconcile != nil {
+			o.Reconcile(ctx, r)
+		}
+	}}
+}
+
 // mount makes the metrics of the mounted routes (/webhooks/NAME), of gw's
 // inbox and of what the public listener's limits refused, and serves them
 // on GET /metrics of mux (the admin listener's).

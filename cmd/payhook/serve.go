@@ -50,8 +50,13 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 		return err
 	}
 	metrics := newMetrics(cfg) // nil with PAYHOOK_METRICS=off
+	rec, err := openReconciler(ctx, cfg, conn, logger, metrics)
+	if err != nil {
+		return err
+	}
 
 	opts := []payhook.Option{payhook.WithStore(conn.store), payhook.WithLogger(logger), payhook.WithClock(clock)}
+	opts = append(opts, rec.options()...)
 	if cfg.rateLimit != nil {
 		limit := *cfg.rateLimit
 		limit.Key = cfg.proxies.client
@@ -91,6 +96,7 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 		return err
 	}
 	admin.Handle("/", page)
+	rec.mount(admin, mounted, logger)
 
 	eps := []endpoint{publicEndpoint(cfg, public, cert, limited, logger, mounted)}
 	if cfg.adminAddr != "" {
@@ -109,8 +115,10 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 			ready <- a
 		}
 	}
-	return gw.run(ctx, func(ctx context.Context) error {
-		return listenAndServe(ctx, logger, readyAddrs, eps...)
+	return rec.run(ctx, func(ctx context.Context) error {
+		return gw.run(ctx, func(ctx context.Context) error {
+			return listenAndServe(ctx, logger, readyAddrs, eps...)
+		})
 	})
 }
 
@@ -261,18 +269,41 @@ func handle[E any](env mountEnv, p payhook.Provider[E]) http.Handler {
 	return payhook.Handle(p, fn, env.opts...)
 }
 
-// record is the line printed for each processed event.
+// record is the line printed (and the body forwarded) for each processed
+// event, whichever door it came through: its webhook, or a poll of the
+// provider's status API (reconcile.go).
 type record[E any] struct {
 	Provider string `json:"provider"`
 	Key      string `json:"key"`
 	Event    E      `json:"event"`
+	// Expectation is the expectation the payment matched and settled
+	// (docs/reconcile.md): the order the application named when it
+	// registered it. Absent when the payment matched none.
+	Expectation *expectedOrder `json:"expectation,omitempty"`
+}
+
+// expectedOrder is an expectation as a record shows it.
+type expectedOrder struct {
+	ID       string `json:"id,omitempty"`
+	Ref      string `json:"ref,omitempty"`
+	Amount   string `json:"amount"`
+	Currency string `json:"currency"`
+}
+
+// newRecord is the record of e, handled with ctx.
+func newRecord[E any](ctx context.Context, name string, e E) record[E] {
+	key, _ := payhook.KeyFrom(ctx)
+	rec := record[E]{Provider: name, Key: key, Event: e}
+	if x, ok := payhook.ExpectationFrom(ctx); ok {
+		rec.Expectation = &expectedOrder{ID: x.ID, Ref: x.Ref, Amount: x.Amount, Currency: x.Currency}
+	}
+	return rec
 }
 
 // printEvent is the handler of every provider: processing an event means
 // printing it. If the line cannot be written the event is not acknowledged.
 func printEvent[E any](name string, out *lineWriter) func(context.Context, E) error {
 	return func(ctx context.Context, e E) error {
-		key, _ := payhook.KeyFrom(ctx)
-		return out.write(record[E]{Provider: name, Key: key, Event: e})
+		return out.write(newRecord(ctx, name, e))
 	}
 }
