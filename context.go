@@ -19,10 +19,10 @@ type delivery[E any] struct {
 	event E
 	key   string // the idempotency key, without the provider prefix
 	// x is the expectation the event settled ([WithExpectations]), and
-	// settledNow whether this delivery settled it (to reopen it if the
-	// handler fails without an inbox).
-	x          *expect.Expectation
-	settledNow bool
+	// reopen whether it is settled by this payment, whose key this
+	// delivery holds (to reopen it if the handler fails without an inbox).
+	x      *expect.Expectation
+	reopen bool
 	// detached is the context for finishing the claim once the handler has
 	// returned: it keeps the values but is never canceled, and living in
 	// the delivery it costs no allocation (context.WithoutCancel does).

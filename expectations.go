@@ -77,8 +77,11 @@ func ExpectationFrom(ctx context.Context) (expect.Expectation, bool) {
 // The handler finds the matched expectation with [ExpectationFrom]. The
 // event must give a [Payment] (every provider's does): WithExpectations
 // on another event type, or with a nil store, is refused ([ErrConfig]).
-// Without an inbox, an expectation that a delivery settled is reopened
-// when the handler fails, so that a retry or a poll settles it again.
+// Without an inbox, an expectation settled by the payment of a delivery
+// whose handler fails is reopened, so that a retry or a poll settles it
+// again: whether this delivery settled it or an earlier one that crashed
+// before its handler succeeded (the delivery holds the event's key, not
+// done, so no handler credited the payment).
 func WithExpectations(store expect.Store) Option {
 	return func(c *config) {
 		if store == nil {
@@ -153,7 +156,7 @@ func (e *engine[E]) expected(d *delivery[E]) error {
 		return fmt.Errorf("%w: %s payment %q paid %s %s, expected %s %s for %s", ErrMismatch,
 			e.name, pay.ID, pay.Amount, pay.Currency, x.Amount, x.Currency, x.Key())
 	}
-	k, was := x.Key(), x.State
+	k := x.Key()
 	x, err = e.expect.Settle(d, k, expect.Settlement{PaymentID: pay.ID, Outcome: string(pay.Outcome), At: e.now()})
 	switch {
 	case errors.Is(err, expect.ErrSettled), errors.Is(err, expect.ErrConflict), errors.Is(err, expect.ErrState):
@@ -161,7 +164,12 @@ func (e *engine[E]) expected(d *delivery[E]) error {
 	case err != nil:
 		return fmt.Errorf("%w: expectations: %w", ErrUnavailable, err)
 	}
-	d.x, d.settledNow = &x, was != expect.Settled
+	// Settled by this payment, now or by an earlier delivery that crashed
+	// before its handler succeeded: this delivery holds the event's claim,
+	// so the key is not done and no handler has credited the payment. A
+	// failed handler reopens it either way; a duplicate of a credited
+	// payment finds its key done and never gets here.
+	d.x, d.reopen = &x, true
 	return nil
 }
 
@@ -188,11 +196,11 @@ func amountMatches(x expect.Expectation, pay Payment) bool {
 	return err == nil && !pay.Amount.IsZero() && pay.Amount.Equal(want) && strings.EqualFold(pay.Currency, x.Currency)
 }
 
-// reopen gives back the expectation that d settled, when its handler
-// failed without an inbox to retry it: a retry of the webhook, or a poll,
-// settles it again.
+// reopen gives back the expectation that d's payment settled, when its
+// handler failed without an inbox to retry it: a retry of the webhook, or
+// a poll, settles it again.
 func (e *engine[E]) reopen(d *delivery[E]) {
-	if !d.settledNow || d.x == nil {
+	if !d.reopen || d.x == nil {
 		return
 	}
 	ctx := &d.detached

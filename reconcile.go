@@ -36,6 +36,13 @@ const (
 	DefaultExpectDeadline = 24 * time.Hour
 	// DefaultPollWorkers is how many polls of one provider run at once.
 	DefaultPollWorkers = 4
+	// DefaultExpectRetention is how long the reconciler keeps a settled or
+	// cancelled expectation after its deadline (and its settlement):
+	// after it, the expectation is forgotten (expect.Store.Forget).
+	DefaultExpectRetention = 30 * 24 * time.Hour
+	// ForgetInterval is how often a pass forgets the expectations past
+	// their retention: the first pass, then at most once per interval.
+	ForgetInterval = time.Hour
 )
 
 // pollSteps are the waits between the polls of one expectation, in units
@@ -71,12 +78,14 @@ type Reconciler struct {
 	interval time.Duration
 	lease    time.Duration
 	workers  int
+	keep     time.Duration
 	logger   *slog.Logger
 	observer *Observer
 	refused  optcheck.Refused
 
-	mu    sync.Mutex
-	polls map[string]*pollReg
+	mu     sync.Mutex
+	polls  map[string]*pollReg
+	forgot time.Time // when a pass last forgot old expectations; zero before the first
 }
 
 // pollReg is one provider's poll, registered by Handle, and its budget.
@@ -127,6 +136,20 @@ func WithPollWorkers(n int) ReconcileOption {
 	return func(r *Reconciler) { optcheck.Positive(&r.refused, "WithPollWorkers", n, &r.workers) }
 }
 
+// WithExpectRetention sets how long a settled or cancelled expectation is
+// kept after its deadline, and after its settlement for a settled one:
+// each pass, at most once every ForgetInterval, forgets those past it
+// (expect.Store.Forget), so that the store does not grow forever. A
+// forgotten expectation no longer stops the payment that settled it from
+// settling another, and is no longer listed: keep it longer than any
+// redelivery of a webhook you expect, and longer than the idempotency
+// store's retention ([WithRetention]). Pending and overdue expectations
+// are never forgotten. Default: DefaultExpectRetention. A value below 1 is
+// refused ([ErrConfig]).
+func WithExpectRetention(d time.Duration) ReconcileOption {
+	return func(r *Reconciler) { optcheck.Positive(&r.refused, "WithExpectRetention", d, &r.keep) }
+}
+
 // WithReconcileClock sets the clock that decides what is due, overdue and
 // within the request budget. Default: time.Now. nil is refused
 // ([ErrConfig]).
@@ -163,6 +186,7 @@ func NewReconciler(store expect.Store, opts ...ReconcileOption) *Reconciler {
 		store: store, now: time.Now, first: DefaultFirstPoll,
 		limit: DefaultPollRate, burst: DefaultPollBurst,
 		interval: DefaultPollInterval, lease: DefaultPollLease, workers: DefaultPollWorkers,
+		keep:   DefaultExpectRetention,
 		logger: slog.New(slog.DiscardHandler),
 		polls:  make(map[string]*pollReg),
 	}
@@ -241,13 +265,19 @@ type PassResult struct {
 	Polled, Found, Pending, Failed int
 	// Overdue is how many expectations became overdue.
 	Overdue int
+	// Forgotten is how many settled or cancelled expectations past their
+	// retention were forgotten ([WithExpectRetention]).
+	Forgotten int
 }
 
 // Pass runs one pass at the reconciler's clock: for each provider
 // registered, it takes the expectations due, as many as the provider's
 // request budget allows now, polls each and reschedules it; then it marks
-// every expectation past its deadline overdue. Run calls it; a test can
-// call it with a clock of its own, without waiting.
+// every expectation past its deadline overdue; and, the first time and
+// then at most once every ForgetInterval, it forgets the settled and
+// cancelled expectations past their retention ([WithExpectRetention]).
+// Run calls it; a test can call it with a clock of its own, without
+// waiting.
 func (r *Reconciler) Pass(ctx context.Context) (PassResult, error) {
 	now := r.now()
 	var (
@@ -299,7 +329,42 @@ func (r *Reconciler) Pass(ctx context.Context) (PassResult, error) {
 			break
 		}
 	}
+	if r.forgetDue(now) {
+		n, err := r.forget(ctx, now)
+		res.Forgotten = n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return res, errors.Join(errs...)
+}
+
+// forgetDue reports whether a pass at now forgets old expectations: the
+// first, then one every ForgetInterval. It records now when it does.
+func (r *Reconciler) forgetDue(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.forgot.IsZero() && now.Sub(r.forgot) < ForgetInterval {
+		return false
+	}
+	r.forgot = now
+	return true
+}
+
+// forget forgets every settled or cancelled expectation whose retention
+// ended before now, a batch at a time, and returns how many.
+func (r *Reconciler) forget(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := r.store.Forget(ctx, nil, now.Add(-r.keep), batchSize)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("payhook: forgetting old expectations: %w", err)
+		}
+		if n < batchSize {
+			return total, nil
+		}
+	}
 }
 
 func (r *Reconciler) providers() []string {

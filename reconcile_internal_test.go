@@ -177,3 +177,54 @@ func BenchmarkReconcilerPass10k(b *testing.B) {
 	}
 	b.ReportMetric(float64(polled)/float64(b.N), "polls/pass")
 }
+
+// TestReconcilerForgets: a pass forgets the settled and cancelled
+// expectations past their retention, at once and then once every
+// ForgetInterval, and never a pending or overdue one.
+func TestReconcilerForgets(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{now: t0}
+	store := expect.NewMemory()
+	r := NewReconciler(store, WithReconcileClock(clock.Now), WithExpectRetention(48*time.Hour))
+	add := func(ref string) expect.Key {
+		t.Helper()
+		require.NoError(t, r.Expect(ctx, expect.Expectation{Provider: "kazawallet", Ref: ref, Amount: "10.00", Currency: "USD", Deadline: t0.Add(time.Minute)}))
+		return expect.Key{Provider: "kazawallet", Ref: ref}
+	}
+	settle := func(k expect.Key, id string) {
+		t.Helper()
+		_, err := store.Settle(ctx, k, expect.Settlement{PaymentID: id, Outcome: expect.OutcomePaid, At: clock.Now()})
+		require.NoError(t, err)
+	}
+	paid, cancelled, late, overdue := add("paid"), add("cancelled"), add("late"), add("overdue")
+	settle(paid, "ord_1")
+	require.NoError(t, store.Cancel(ctx, cancelled))
+
+	res, err := r.Pass(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, res.Forgotten, "within their retention")
+	clock.Advance(48 * time.Hour)
+	settle(late, "ord_2") // overdue, then paid late: kept 48h from now
+	res, err = r.Pass(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, res.Forgotten, "not yet an hour since the first pass forgot")
+
+	clock.Advance(ForgetInterval)
+	res, err = r.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, res.Forgotten)
+	for _, k := range []expect.Key{paid, cancelled} {
+		_, err := store.Get(ctx, k)
+		assert.ErrorIs(t, err, expect.ErrNotFound, "%s forgotten", k)
+	}
+	for k, want := range map[expect.Key]expect.State{late: expect.Settled, overdue: expect.Overdue} {
+		x, err := store.Get(ctx, k)
+		require.NoError(t, err)
+		assert.Equal(t, want, x.State, "%s kept", k)
+	}
+
+	clock.Advance(48 * time.Hour)
+	res, err = r.Pass(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Forgotten, "the late one, 48h after its payment")
+}

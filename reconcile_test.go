@@ -449,6 +449,7 @@ func TestExpectationOptionsRefused(t *testing.T) {
 		},
 		"a reconciler without a budget": func() { payhook.NewReconciler(store, payhook.WithPollRate(0, 1)) },
 		"a nil expectations store":      func() { payhook.NewReconciler(nil) },
+		"a retention below 1":           func() { payhook.NewReconciler(store, payhook.WithExpectRetention(0)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

@@ -23,6 +23,8 @@
 //	         │                                    │
 //	         └──Cancel──▶ cancelled ◀──Cancel─────┘
 //
+//	settled, cancelled ──Forget (the retention passed)──▶ gone
+//
 // Settled means the provider gave its final word on the payment: paid, or
 // failed, expired or timed out (Outcome says which). Overdue means its
 // deadline passed with no word at all.
@@ -275,6 +277,15 @@ const DefaultListLimit = 100
 //     MarkOverdues, each expectation is returned by one only, once.
 //   - List returns the expectations f selects, the earliest Deadline
 //     first, at most f.Limit (DefaultListLimit when 0).
+//   - Forget deletes up to limit expectations of the given providers
+//     (every provider's when none is given) that are settled or cancelled,
+//     whose Deadline is before before and, for a settled one, whose
+//     SettledAt is too, and returns how many it deleted. It never deletes
+//     a pending or overdue one. A forgotten expectation is as if never
+//     added: Get answers ErrNotFound, and its ID, its Ref and the payment
+//     id that settled it are free again (that payment may settle another
+//     expectation). Of concurrent Forgets, each expectation is counted by
+//     one only. A limit below 1 deletes nothing.
 //   - Any other error means the store could not answer; the caller must
 //     treat the expectation's state as unknown.
 type Store interface {
@@ -287,6 +298,20 @@ type Store interface {
 	Reschedule(ctx context.Context, k Key, next time.Time) error
 	MarkOverdue(ctx context.Context, providers []string, now time.Time, limit int) ([]Expectation, error)
 	List(ctx context.Context, f Filter) ([]Expectation, error)
+	Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error)
+}
+
+// forgettable reports whether Forget with before deletes x: settled or
+// cancelled, its Deadline before before and, when settled, its SettledAt
+// too.
+func forgettable(x Expectation, before time.Time) bool {
+	switch x.State {
+	case Settled:
+		return x.Deadline.Before(before) && x.SettledAt.Before(before)
+	case Cancelled:
+		return x.Deadline.Before(before)
+	}
+	return false
 }
 
 var (

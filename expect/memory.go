@@ -354,6 +354,32 @@ func (m *Memory) List(ctx context.Context, f Filter) ([]Expectation, error) {
 	return out, nil
 }
 
+// Forget implements [Store].
+func (m *Memory) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.select_(func(x *Expectation) bool {
+		return in(providers, x.Provider) && forgettable(*x, before)
+	}, byDeadline, limit)
+	for _, r := range old {
+		x := r.x
+		if x.ID != "" {
+			delete(m.byID, pkey{x.Provider, x.ID})
+		}
+		if x.Ref != "" {
+			delete(m.byRef, pkey{x.Provider, x.Ref})
+		}
+		if x.PaymentID != "" && m.byPayment[pkey{x.Provider, x.PaymentID}] == r {
+			delete(m.byPayment, pkey{x.Provider, x.PaymentID})
+		}
+		delete(m.recs, r)
+	}
+	return len(old), nil
+}
+
 func byDeadline(a, b *memRec) int { return a.x.Deadline.Compare(b.x.Deadline) }
 
 // select_ returns up to limit records that keep selects, in order. m.mu is

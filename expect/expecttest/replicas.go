@@ -14,6 +14,7 @@ var replicaCases = []tcase{
 	{"OnePaymentSettlesOne", onePaymentSettlesOne},
 	{"ConcurrentDueTakesEachOnce", concurrentDueTakesEachOnce},
 	{"ConcurrentMarkOverdueEachOnce", concurrentMarkOverdueEachOnce},
+	{"ConcurrentForgetsCountEachOnce", concurrentForgetsCountEachOnce},
 }
 
 // RunReplicas checks that stores sharing one backend (one database, one

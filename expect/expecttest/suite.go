@@ -50,6 +50,8 @@ var cases = []tcase{
 	{"MarkOverdue", markOverdue},
 	{"ConcurrentMarkOverdueEachOnce", concurrentMarkOverdueEachOnce},
 	{"List", list},
+	{"Forget", forget},
+	{"ConcurrentForgetsCountEachOnce", concurrentForgetsCountEachOnce},
 	{"CanceledContextChangesNothing", canceledContextChangesNothing},
 }
 
@@ -558,38 +560,51 @@ func concurrentDueTakesEachOnce(c *check) error {
 	for i := range n {
 		c.add(c.x(fmt.Sprintf("pay_%02d", i), ""), nil, "")
 	}
+	c.eachOnce("concurrent Dues", "within its lease", n, workers, func(w int) []expect.Expectation {
+		return c.dueQuiet(c.replica(w), epoch)
+	})
+	return c.err()
+}
+
+// eachOnce runs take in workers goroutines, each until take returns
+// nothing (or n times), and checks that of the n expectations each was
+// returned by one take only, once; what names the calls in a failure, and
+// within says when they must not return one twice.
+func (c *check) eachOnce(what, within string, n, workers int, take func(w int) []expect.Expectation) {
 	var (
-		mu    sync.Mutex
-		taken = map[string]int{}
-		wg    sync.WaitGroup
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
 	)
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range n {
-				xs := c.dueQuiet(c.replica(w), epoch)
+				xs := take(w)
 				if len(xs) == 0 {
 					return
 				}
 				mu.Lock()
 				for _, x := range xs {
-					taken[x.ID]++
+					seen[x.ID]++
 				}
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	if len(taken) != n {
-		c.failf("concurrent Dues took %d distinct expectations, want %d", len(taken), n)
+	if within != "" {
+		within = " " + within
 	}
-	for id, k := range taken {
+	if len(seen) != n {
+		c.failf("%s returned %d distinct expectations, want %d", what, len(seen), n)
+	}
+	for id, k := range seen {
 		if k != 1 {
-			c.failf("%s taken %d times within its lease, want once", id, k)
+			c.failf("%s returned %s %d times%s, want once", what, id, k, within)
 		}
 	}
-	return c.err()
 }
 
 func (c *check) dueQuiet(s expect.Store, now time.Time) []expect.Expectation {
@@ -680,43 +695,15 @@ func concurrentMarkOverdueEachOnce(c *check) error {
 		x.Deadline = epoch
 		c.add(x, nil, "")
 	}
-	var (
-		mu   sync.Mutex
-		seen = map[string]int{}
-		wg   sync.WaitGroup
-	)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cx, cancel := ctx()
-			defer cancel()
-			for range n {
-				xs, err := c.replica(w).MarkOverdue(cx, []string{c.provider("p")}, epoch, 4)
-				if err != nil {
-					c.failf("MarkOverdue: %v", err)
-					return
-				}
-				if len(xs) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, x := range xs {
-					seen[x.ID]++
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if len(seen) != n {
-		c.failf("concurrent MarkOverdues returned %d distinct expectations, want %d", len(seen), n)
-	}
-	for id, k := range seen {
-		if k != 1 {
-			c.failf("%s returned %d times, want once", id, k)
+	c.eachOnce("concurrent MarkOverdues", "", n, workers, func(w int) []expect.Expectation {
+		cx, cancel := ctx()
+		defer cancel()
+		xs, err := c.replica(w).MarkOverdue(cx, []string{c.provider("p")}, epoch, 4)
+		if err != nil {
+			c.failf("MarkOverdue: %v", err)
 		}
-	}
+		return xs
+	})
 	return c.err()
 }
 
@@ -755,6 +742,145 @@ func list(c *check) error {
 	}
 	if qs, _ := c.s.List(cx, expect.Filter{Provider: q}); !slices.Equal(ids(qs), []string{"pay_q"}) {
 		c.failf("List(provider q) = %v, want [pay_q]", ids(qs))
+	}
+	return c.err()
+}
+
+// The times of the Forget cases: deadlines long before any other case's,
+// so that a Forget of every provider's, before justAfter, deletes only the
+// Forget case's own (not even those of the concurrent case, run at once,
+// whose deadlines are later); and the time before which the other
+// Forgets delete.
+var (
+	longAgo   = time.Date(1990, 1, 2, 3, 4, 5, 0, time.UTC)
+	justAfter = longAgo.Add(time.Hour)
+	later     = time.Date(1995, 1, 2, 3, 4, 5, 0, time.UTC)
+	retained  = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// old returns an expectation of this case's provider p whose deadline is
+// long ago.
+func (c *check) old(provider, id string) expect.Expectation {
+	x := c.x(id, "ref_"+id)
+	x.Provider, x.Deadline, x.NextPoll = c.provider(provider), longAgo, longAgo
+	return x
+}
+
+func (c *check) settleAt(x expect.Expectation, at time.Time) {
+	cx, cancel := ctx()
+	defer cancel()
+	if _, err := c.s.Settle(cx, x.Key(), expect.Settlement{PaymentID: x.ID, Outcome: expect.OutcomePaid, At: at}); err != nil {
+		c.failf("Settle(%s): %v", x.Key(), err)
+	}
+}
+
+func (c *check) forget(providers []string, before time.Time, limit int) int {
+	cx, cancel := ctx()
+	defer cancel()
+	n, err := c.s.Forget(cx, providers, before, limit)
+	if err != nil {
+		c.failf("Forget(%v): %v", providers, err)
+	}
+	return n
+}
+
+func forget(c *check) error {
+	cx, cancel := ctx()
+	defer cancel()
+	p := c.provider("p")
+	settled, late, cancelled := c.old("p", "pay_settled"), c.old("p", "pay_late"), c.old("p", "pay_cancelled")
+	overdue, pending, recent := c.old("p", "pay_overdue"), c.old("p", "pay_pending"), c.x("pay_recent", "")
+	other := c.old("q", "pay_other")
+	for _, x := range []expect.Expectation{settled, late, cancelled, overdue, recent, other} {
+		c.add(x, nil, "")
+	}
+	c.settleAt(settled, longAgo)
+	c.settleAt(late, epoch) // settled after the retention began: kept
+	c.settleAt(other, longAgo)
+	for _, x := range []expect.Expectation{cancelled, recent} {
+		if err := c.s.Cancel(cx, x.Key()); err != nil {
+			c.failf("Cancel(%s): %v", x.Key(), err)
+		}
+	}
+	if _, err := c.s.MarkOverdue(cx, []string{p}, retained, 10); err != nil {
+		c.failf("MarkOverdue: %v", err)
+	}
+	c.add(pending, nil, "pending, its deadline long ago")
+
+	if n := c.forget([]string{p}, retained, 0); n != 0 {
+		c.failf("Forget(limit 0) = %d, want 0", n)
+	}
+	if n := c.forget([]string{p}, retained, 1); n != 1 {
+		c.failf("Forget(limit 1) = %d, want 1", n)
+	}
+	if n := c.forget([]string{p}, retained, 10); n != 1 {
+		c.failf("Forget of the rest = %d, want 1 (the settled and the cancelled ones, in all)", n)
+	}
+	for _, x := range []expect.Expectation{settled, cancelled} {
+		c.getErr(x.Key(), expect.ErrNotFound, "forgotten")
+		c.getErr(expect.Key{Provider: p, Ref: x.Ref}, expect.ErrNotFound, "forgotten, by ref")
+	}
+	c.wantState(late.Key(), expect.Settled, "settled after the retention began")
+	c.wantState(overdue.Key(), expect.Overdue, "overdue: never forgotten")
+	c.wantState(pending.Key(), expect.Pending, "pending: never forgotten")
+	c.wantState(recent.Key(), expect.Cancelled, "cancelled, its deadline after the retention began")
+	c.wantState(other.Key(), expect.Settled, "another provider's")
+
+	// Forgotten, its id, ref and payment are free again: the payment that
+	// settled it may settle another expectation.
+	c.add(settled, nil, "again, once forgotten")
+	again := c.x("", "ref_again")
+	c.add(again, nil, "")
+	c.settle(again.Key(), settled.ID, nil, "by the payment of a forgotten expectation")
+
+	if n := c.forget(nil, justAfter, 100); n < 1 {
+		c.failf("Forget of every provider = %d, want at least 1 (another provider's)", n)
+	}
+	c.getErr(other.Key(), expect.ErrNotFound, "forgotten with every provider's")
+	return c.err()
+}
+
+func concurrentForgetsCountEachOnce(c *check) error {
+	const n, workers = 24, 6
+	p := c.provider("p")
+	for i := range n {
+		x := c.old("p", fmt.Sprintf("pay_%02d", i))
+		x.Deadline = later
+		c.add(x, nil, "")
+		cx, cancel := ctx()
+		if err := c.s.Cancel(cx, x.Key()); err != nil {
+			c.failf("Cancel(%s): %v", x.Key(), err)
+		}
+		cancel()
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range n {
+				cx, cancel := ctx()
+				k, err := c.replica(w).Forget(cx, []string{p}, retained, 3)
+				cancel()
+				if err != nil {
+					c.failf("Forget: %v", err)
+				}
+				if k == 0 {
+					return
+				}
+				mu.Lock()
+				total += k
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if total != n {
+		c.failf("concurrent Forgets counted %d, want %d", total, n)
 	}
 	return c.err()
 }

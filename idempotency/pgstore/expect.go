@@ -14,8 +14,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/internal/optcheck"
+	"github.com/payhook/payhook/internal/expectstore"
 )
 
 // DefaultExpectationsTable is the table of [Expectations] unless
@@ -57,10 +56,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 //	);
 //
 // Times are the caller's (expect.Store's contract), kept to the
-// microsecond. [Expectations.SettleComplete] settles an expectation and
-// completes an idempotency key of a [Store] on the same database in one
-// transaction; [Expectations.SettleTx] settles one in a transaction of
-// yours.
+// microsecond. [Expectations.SettleTx] settles an expectation in a
+// transaction of yours.
 type Expectations struct {
 	pool    *pgxpool.Pool
 	now     func() time.Time
@@ -73,13 +70,11 @@ type Expectations struct {
 	getSQL, settleSQL, whySQL, existsSQL [2]string // [0] by id, [1] by ref
 	reopenSQL, cancelSQL, rescheduleSQL  [2]string
 	listSQL                              [4]string // by provider (1) and state (2)
+	forgetSQL                            [2]string // [0] of every provider, [1] of those given
 	migrateSQL                           []string
 }
 
-var (
-	_ expect.Store     = (*Expectations)(nil)
-	_ expect.Completer = (*Expectations)(nil)
-)
+var _ expect.Store = (*Expectations)(nil)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -87,10 +82,8 @@ var (
 type ExpectationsOption func(*expectConfig)
 
 type expectConfig struct {
-	refused optcheck.Refused // values the options could not use
-	table   string
-	timeout time.Duration
-	now     func() time.Time
+	expectstore.Config
+	table string
 }
 
 // WithExpectationsTable sets the table's name: an identifier of letters,
@@ -104,38 +97,15 @@ func WithExpectationsTable(name string) ExpectationsOption {
 // WithExpectationsTimeout bounds one call of the store (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
-	return func(c *expectConfig) {
-		if d <= 0 {
-			c.refused.Add("WithExpectationsTimeout(%s): want a positive duration", d)
-			return
-		}
-		c.timeout = d
-	}
+	return func(c *expectConfig) { c.SetTimeout(d) }
 }
 
 // WithExpectationsClock sets the clock that stamps CreatedAt when Add is
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(c *expectConfig) {
-		if now == nil {
-			c.refused.Add("WithExpectationsClock(nil)")
-			return
-		}
-		c.now = now
-	}
+	return func(c *expectConfig) { c.SetClock(now) }
 }
-
-// The states as the table keeps them, written as literals in the SQL so
-// that PostgreSQL matches the partial indexes.
-const (
-	stPending   = int(expect.Pending)
-	stSettled   = int(expect.Settled)
-	stOverdue   = int(expect.Overdue)
-	stCancelled = int(expect.Cancelled)
-)
-
-const expectCols = `seq, provider, id, ref, amount, currency, deadline, state, created_at, payment_id, outcome, settled_at, next_poll, attempts`
 
 // NewExpectations returns an Expectations store in a table of pool's
 // database (the same as [New]'s, if you like). The table must exist:
@@ -147,13 +117,9 @@ func NewExpectations(pool *pgxpool.Pool, opts ...ExpectationsOption) (*Expectati
 	if pool == nil {
 		return nil, configError("nil pool")
 	}
-	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	if err := c.refused.Err("pgstore", payhook.ErrConfig); err != nil {
+	c := expectConfig{Config: expectstore.Config{Timeout: DefaultTimeout, Now: time.Now}, table: DefaultExpectationsTable}
+	expectstore.Apply(&c, opts)
+	if err := c.Refused.Err("pgstore", payhook.ErrConfig); err != nil {
 		return nil, err
 	}
 	parts := strings.Split(c.table, ".")
@@ -162,7 +128,7 @@ func NewExpectations(pool *pgxpool.Pool, opts ...ExpectationsOption) (*Expectati
 			return nil, configError("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores, optionally schema-qualified", c.table)
 		}
 	}
-	e := &Expectations{pool: pool, now: c.now, timeout: c.timeout, table: pgx.Identifier(parts).Sanitize(), name: parts[len(parts)-1]}
+	e := &Expectations{pool: pool, now: c.Now, timeout: c.Timeout, table: pgx.Identifier(parts).Sanitize(), name: parts[len(parts)-1]}
 	e.prepare()
 	return e, nil
 }
@@ -176,20 +142,20 @@ func (e *Expectations) index(suffix string) string {
 func (e *Expectations) prepare() {
 	t := e.table
 	for i, k := range [2]string{`provider = $1 AND id = $2`, `provider = $1 AND ref = $2`} {
-		e.getSQL[i] = `SELECT ` + expectCols + ` FROM ` + t + ` WHERE ` + k
+		e.getSQL[i] = `SELECT ` + expectstore.Cols + ` FROM ` + t + ` WHERE ` + k
 		e.settleSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = $3, outcome = $4, settled_at = $5
 	WHERE %s AND state IN (%d, %d) AND (id IS NULL OR id = $3)
 		AND NOT EXISTS (SELECT FROM %s WHERE provider = $1 AND payment_id = $3)
-	RETURNING `+expectCols, t, stSettled, k, stPending, stOverdue, t)
-		e.whySQL[i] = `SELECT ` + expectCols + `, EXISTS (SELECT FROM ` + t + ` WHERE provider = $1 AND payment_id = $3) FROM ` + t + ` WHERE ` + k
+	RETURNING `+expectstore.Cols, t, expectstore.Settled, k, expectstore.Pending, expectstore.Overdue, t)
+		e.whySQL[i] = `SELECT ` + expectstore.Cols + `, EXISTS (SELECT FROM ` + t + ` WHERE provider = $1 AND payment_id = $3) FROM ` + t + ` WHERE ` + k
 		e.existsSQL[i] = `SELECT true FROM ` + t + ` WHERE ` + k
 		e.reopenSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = NULL, outcome = '', settled_at = NULL, next_poll = $4
-	WHERE %s AND state = %d AND payment_id = $3`, t, stPending, k, stSettled)
-		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, stCancelled, k, stPending, stOverdue, stCancelled)
-		e.rescheduleSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = $3 WHERE %s AND state = %d`, t, k, stPending)
+	WHERE %s AND state = %d AND payment_id = $3`, t, expectstore.Pending, k, expectstore.Settled)
+		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, expectstore.Cancelled, k, expectstore.Pending, expectstore.Overdue, expectstore.Cancelled)
+		e.rescheduleSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = $3 WHERE %s AND state = %d`, t, k, expectstore.Pending)
 	}
 	e.addSQL = `INSERT INTO ` + t + ` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll)
-	VALUES ($1, $2, $3, $4, $5, $6, ` + fmt.Sprint(stPending) + `, $7, $8) ON CONFLICT DO NOTHING`
+	VALUES ($1, $2, $3, $4, $5, $6, ` + fmt.Sprint(expectstore.Pending) + `, $7, $8) ON CONFLICT DO NOTHING`
 
 	// Due and MarkOverdue: $1 now, $2 limit, then Due's new next poll, then
 	// the providers (in $P). Of the providers given, each one's run is
@@ -202,11 +168,29 @@ func (e *Expectations) prepare() {
 		SELECT seq, ` + strings.Split(order, ",")[0] + ` AS o FROM ` + t + ` WHERE provider = p.provider AND ` + cond + `
 		ORDER BY ` + order + ` LIMIT $2 FOR UPDATE SKIP LOCKED) x
 	ORDER BY x.o, x.seq LIMIT $2`
-		upd := `UPDATE ` + t + ` AS e SET ` + set + ` FROM (%s) AS picked WHERE e.seq = picked.seq RETURNING ` + prefixed("e.", expectCols)
+		upd := `UPDATE ` + t + ` AS e SET ` + set + ` FROM (%s) AS picked WHERE e.seq = picked.seq RETURNING ` + prefixed("e.", expectstore.Cols)
 		return [2]string{fmt.Sprintf(upd, all), fmt.Sprintf(upd, some)}
 	}
-	e.dueSQL = take(fmt.Sprintf(`state = %d AND id IS NOT NULL AND next_poll <= $1`, stPending), `next_poll, seq`, `next_poll = $3, attempts = e.attempts + 1`, `$4`)
-	e.overdueSQL = take(fmt.Sprintf(`state = %d AND deadline <= $1`, stPending), `deadline, seq`, fmt.Sprintf(`state = %d`, stOverdue), `$3`)
+	e.dueSQL = take(fmt.Sprintf(`state = %d AND id IS NOT NULL AND next_poll <= $1`, expectstore.Pending), `next_poll, seq`, `next_poll = $3, attempts = e.attempts + 1`, `$4`)
+	e.overdueSQL = take(fmt.Sprintf(`state = %d AND deadline <= $1`, expectstore.Pending), `deadline, seq`, fmt.Sprintf(`state = %d`, expectstore.Overdue), `$3`)
+
+	// Forget: $1 before, $2 limit, $3 the providers. The settled and the
+	// cancelled ones are read, each, from their index range by deadline
+	// (of each provider given); SKIP LOCKED: of replicas forgetting at
+	// once, each deletes (and counts) rows of its own.
+	forget := [2]string{fmt.Sprintf(`state = %d AND deadline < $1 AND settled_at < $1`, expectstore.Settled),
+		fmt.Sprintf(`state = %d AND deadline < $1`, expectstore.Cancelled)}
+	for i := range e.forgetSQL {
+		var old [2]string
+		for j, cond := range forget {
+			old[j] = `(SELECT seq FROM (SELECT seq FROM ` + t + ` WHERE ` + cond + ` ORDER BY deadline, seq LIMIT $2 FOR UPDATE SKIP LOCKED) x)`
+			if i == 1 {
+				old[j] = `(SELECT x.seq FROM unnest($3::text[]) AS p(provider) CROSS JOIN LATERAL (
+		SELECT seq FROM ` + t + ` WHERE provider = p.provider AND ` + cond + ` ORDER BY deadline, seq LIMIT $2 FOR UPDATE SKIP LOCKED) x)`
+			}
+		}
+		e.forgetSQL[i] = `DELETE FROM ` + t + ` WHERE seq IN (SELECT seq FROM (` + old[0] + ` UNION ALL ` + old[1] + `) AS old LIMIT $2)`
+	}
 
 	for i := range e.listSQL {
 		var where []string
@@ -216,14 +200,14 @@ func (e *Expectations) prepare() {
 		if i&2 != 0 {
 			where = append(where, fmt.Sprintf(`state = $%d`, 2+i&1))
 		}
-		q := `SELECT ` + expectCols + ` FROM ` + t
+		q := `SELECT ` + expectstore.Cols + ` FROM ` + t
 		if len(where) > 0 {
 			q += ` WHERE ` + strings.Join(where, ` AND `)
 		}
 		e.listSQL[i] = q + ` ORDER BY deadline, seq LIMIT $1`
 	}
 
-	pending := fmt.Sprintf(`state = %d`, stPending)
+	pending := fmt.Sprintf(`state = %d`, expectstore.Pending)
 	e.migrateSQL = []string{
 		`SELECT pg_advisory_xact_lock(hashtextextended('payhook/pgstore.Expectations.Migrate', 0))`,
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (
@@ -280,21 +264,12 @@ func (e *Expectations) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// begin bounds ctx by the store's timeout, after checking it.
-func (e *Expectations) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	if err := ctx.Err(); err != nil {
-		return ctx, func() {}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	return ctx, cancel, nil
-}
-
 // Add implements [expect.Store].
 func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 	if err := x.Validate(); err != nil {
 		return err
 	}
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return fmt.Errorf("pgstore: add expectation: %w", err)
@@ -304,7 +279,7 @@ func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 	}
 	var tag pgconn.CommandTag
 	err = retry(func() (err error) {
-		tag, err = e.pool.Exec(ctx, e.addSQL, x.Provider, null(x.ID), null(x.Ref), x.Amount, x.Currency,
+		tag, err = e.pool.Exec(ctx, e.addSQL, x.Provider, expectstore.Null(x.ID), expectstore.Null(x.Ref), x.Amount, x.Currency,
 			at(x.Deadline), at(x.CreatedAt), at(x.NextPoll))
 		return err
 	})
@@ -317,26 +292,14 @@ func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 	return nil
 }
 
-// by returns the index of the statements for k (0 by id, 1 by ref) and the
-// value to find; ok is false for a key that can find nothing.
-func by(k expect.Key) (i int, v string, ok bool) {
-	switch {
-	case k.ID != "":
-		return 0, k.ID, true
-	case k.Ref != "":
-		return 1, k.Ref, true
-	}
-	return 0, "", false
-}
-
 // Get implements [expect.Store].
 func (e *Expectations) Get(ctx context.Context, k expect.Key) (expect.Expectation, error) {
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return expect.Expectation{}, fmt.Errorf("pgstore: get expectation: %w", err)
 	}
-	i, v, ok := by(k)
+	i, v, ok := expectstore.By(k)
 	if !ok {
 		return expect.Expectation{}, expect.ErrNotFound
 	}
@@ -362,7 +325,7 @@ func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settle
 	if err := expect.ValidSettlement(s); err != nil {
 		return expect.Expectation{}, err
 	}
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return expect.Expectation{}, fmt.Errorf("pgstore: settle expectation: %w", err)
@@ -374,36 +337,31 @@ func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settle
 // within a savepoint, since a unique violation (a concurrent Settle by the
 // same payment) would otherwise abort the caller's transaction.
 func (e *Expectations) settle(ctx context.Context, q querier, tx pgx.Tx, k expect.Key, s expect.Settlement) (expect.Expectation, error) {
-	i, v, ok := by(k)
+	i, v, ok := expectstore.By(k)
 	if !ok {
 		return expect.Expectation{}, expect.ErrNotFound
 	}
-	for range maxTries {
-		x, err := e.trySettle(ctx, q, tx, e.settleSQL[i], k.Provider, v, s.PaymentID, s.Outcome, at(s.At))
-		switch {
-		case err == nil:
-			return x, nil
-		case uniqueViolation(err), errors.Is(err, pgx.ErrNoRows), serializationFailure(err):
-		default:
-			return expect.Expectation{}, fmt.Errorf("pgstore: settle expectation: %w", err)
-		}
-		var taken bool
-		x, err = scanExpectation(q.QueryRow(ctx, e.whySQL[i], k.Provider, v, s.PaymentID), &taken)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return expect.Expectation{}, expect.ErrNotFound
-		case err != nil:
-			return expect.Expectation{}, fmt.Errorf("pgstore: settle expectation: %w", err)
-		}
-		switch retry, err := expect.WhyNotSettled(x, s, taken); {
-		case err != nil:
-			return expect.Expectation{}, err
-		case !retry:
-			return x, nil
-		}
-		// Changed between the two statements: try again.
+	return expectstore.Settle("pgstore", maxTries, s,
+		func() (expect.Expectation, bool, error) {
+			x, err := e.trySettle(ctx, q, tx, e.settleSQL[i], k.Provider, v, s.PaymentID, s.Outcome, at(s.At))
+			if uniqueViolation(err) || serializationFailure(err) {
+				err = pgx.ErrNoRows // refused, or changed meanwhile: why says which
+			}
+			return x, err == nil, noRows(err, "settle expectation")
+		},
+		func() (x expect.Expectation, taken, found bool, err error) {
+			x, err = scanExpectation(q.QueryRow(ctx, e.whySQL[i], k.Provider, v, s.PaymentID), &taken)
+			return x, taken, err == nil, noRows(err, "settle expectation")
+		})
+}
+
+// noRows is err, but nil for pgx.ErrNoRows, prefixed with the package and
+// op otherwise.
+func noRows(err error, op string) error {
+	if err == nil || errors.Is(err, pgx.ErrNoRows) {
+		return nil
 	}
-	return expect.Expectation{}, errors.New("pgstore: settle expectation: the expectation kept changing")
+	return fmt.Errorf("pgstore: %s: %w", op, err)
 }
 
 func (e *Expectations) trySettle(ctx context.Context, q querier, tx pgx.Tx, sql string, args ...any) (expect.Expectation, error) {
@@ -439,7 +397,7 @@ func (e *Expectations) SettleTx(ctx context.Context, tx pgx.Tx, k expect.Key, s 
 	if !sameDatabase(tx.Conn().Config(), e.pool.Config().ConnConfig) {
 		return expect.Expectation{}, ErrOtherDatabase
 	}
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return expect.Expectation{}, fmt.Errorf("pgstore: settle expectation: %w", err)
@@ -447,50 +405,16 @@ func (e *Expectations) SettleTx(ctx context.Context, tx pgx.Tx, k expect.Key, s 
 	return e.settle(ctx, tx, tx, k, s)
 }
 
-// SettleComplete implements [expect.Completer]: it settles the expectation
-// k finds with s and, in the same transaction, completes the claim of key
-// with token in store for retention, as store.Complete does: both happen or
-// neither does. It reports handled false, having done nothing, when store
-// is not a *Store on this store's database; the caller then calls Settle
-// and store.Complete itself. A Settle that is refused (expect.ErrSettled,
-// ErrConflict, ...) or a Complete that is (idempotency.ErrNotOwner) rolls
-// both back.
-func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
-	keys, ok := store.(*Store)
-	if !ok || !sameDatabase(keys.pool.Config().ConnConfig, e.pool.Config().ConnConfig) {
-		return x, false, nil
-	}
-	if err := expect.ValidSettlement(s); err != nil {
-		return x, true, err
-	}
-	ctx, cancel, err := e.begin(ctx)
-	defer cancel()
-	if err != nil {
-		return x, true, fmt.Errorf("pgstore: settle expectation: %w", err)
-	}
-	err = pgx.BeginFunc(ctx, e.pool, func(tx pgx.Tx) error {
-		var err error
-		if x, err = e.settle(ctx, tx, tx, k, s); err != nil {
-			return err
-		}
-		return keys.CompleteTx(ctx, tx, key, token, retention)
-	})
-	if err != nil {
-		return expect.Expectation{}, true, err
-	}
-	return x, true, nil
-}
-
 // change runs one of the statements that change the expectation k finds,
 // with args after the key's two; when it changes nothing, it returns
 // expect.ErrState if k finds an expectation, expect.ErrNotFound if not.
 func (e *Expectations) change(ctx context.Context, op string, stmts [2]string, k expect.Key, args ...any) error {
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return fmt.Errorf("pgstore: %s expectation: %w", op, err)
 	}
-	i, v, ok := by(k)
+	i, v, ok := expectstore.By(k)
 	if !ok {
 		return expect.ErrNotFound
 	}
@@ -502,17 +426,11 @@ func (e *Expectations) change(ctx context.Context, op string, stmts [2]string, k
 	if err != nil {
 		return fmt.Errorf("pgstore: %s expectation: %w", op, err)
 	}
-	if tag.RowsAffected() > 0 {
-		return nil
-	}
-	var found bool
-	switch err := e.pool.QueryRow(ctx, e.existsSQL[i], k.Provider, v).Scan(&found); {
-	case errors.Is(err, pgx.ErrNoRows):
-		return expect.ErrNotFound
-	case err != nil:
-		return fmt.Errorf("pgstore: %s expectation: %w", op, err)
-	}
-	return expect.ErrState
+	return expectstore.Changed(tag.RowsAffected(), func() (bool, error) {
+		var found bool
+		err := e.pool.QueryRow(ctx, e.existsSQL[i], k.Provider, v).Scan(&found)
+		return err == nil, noRows(err, op+" expectation")
+	})
 }
 
 // Reopen implements [expect.Store].
@@ -538,7 +456,7 @@ func (e *Expectations) Due(ctx context.Context, providers []string, now time.Tim
 	}
 	q, args := e.dueSQL[0], []any{at(now), limit, at(now.Add(lease))}
 	if len(providers) > 0 {
-		q, args = e.dueSQL[1], append(args, distinct(providers))
+		q, args = e.dueSQL[1], append(args, expectstore.Distinct(providers))
 	}
 	return e.query(ctx, "take due expectations", q, args...)
 }
@@ -550,30 +468,39 @@ func (e *Expectations) MarkOverdue(ctx context.Context, providers []string, now 
 	}
 	q, args := e.overdueSQL[0], []any{at(now), limit}
 	if len(providers) > 0 {
-		q, args = e.overdueSQL[1], append(args, distinct(providers))
+		q, args = e.overdueSQL[1], append(args, expectstore.Distinct(providers))
 	}
 	xs, err := e.query(ctx, "mark expectations overdue", q, args...)
 	slices.SortFunc(xs, func(a, b expect.Expectation) int { return a.Deadline.Compare(b.Deadline) })
 	return xs, err
 }
 
-// distinct returns providers without repeats.
-func distinct(providers []string) []string {
-	if len(providers) < 2 {
-		return providers
+// Forget implements [expect.Store], in one statement that reads the
+// index of the settled and cancelled expectations by deadline.
+func (e *Expectations) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
+	defer cancel()
+	if err != nil || limit <= 0 {
+		return 0, err
 	}
-	out := slices.Clone(providers)
-	slices.Sort(out)
-	return slices.Compact(out)
+	q, args := e.forgetSQL[0], []any{at(before), limit}
+	if len(providers) > 0 {
+		q, args = e.forgetSQL[1], append(args, expectstore.Distinct(providers))
+	}
+	var tag pgconn.CommandTag
+	err = retry(func() (err error) {
+		tag, err = e.pool.Exec(ctx, q, args...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: forget expectations: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // List implements [expect.Store].
 func (e *Expectations) List(ctx context.Context, f expect.Filter) ([]expect.Expectation, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = expect.DefaultListLimit
-	}
-	i, args := 0, []any{limit}
+	i, args := 0, []any{expectstore.ListLimit(f)}
 	if f.Provider != "" {
 		i, args = i|1, append(args, f.Provider)
 	}
@@ -585,7 +512,7 @@ func (e *Expectations) List(ctx context.Context, f expect.Filter) ([]expect.Expe
 
 // query runs q and returns the expectations of its rows.
 func (e *Expectations) query(ctx context.Context, op, q string, args ...any) ([]expect.Expectation, error) {
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %s: %w", op, err)
@@ -624,44 +551,13 @@ func retry(f func() error) error {
 	return err
 }
 
-// scanExpectation reads the columns expectCols, then more.
+// scanExpectation reads the columns expectstore.Cols, then more.
 func scanExpectation(r pgx.Row, more ...any) (expect.Expectation, error) {
-	var (
-		x                       expect.Expectation
-		seq                     int64
-		id, ref, payment        *string
-		deadline, created, next time.Time
-		settled                 *time.Time
-		state                   int16
-		tries                   int32
-	)
-	err := r.Scan(append([]any{&seq, &x.Provider, &id, &ref, &x.Amount, &x.Currency, &deadline, &state, &created,
-		&payment, &x.Outcome, &settled, &next, &tries}, more...)...)
-	if err != nil {
+	var row expectstore.Row[time.Time]
+	if err := r.Scan(row.Dest(more...)...); err != nil {
 		return expect.Expectation{}, err
 	}
-	x.ID, x.Ref, x.PaymentID = deref(id), deref(ref), deref(payment)
-	x.Deadline, x.CreatedAt, x.NextPoll = utc(deadline), utc(created), utc(next)
-	if settled != nil {
-		x.SettledAt = utc(*settled)
-	}
-	x.State, x.Attempts = expect.State(state), int(tries)
-	return x, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
-// null is s, or NULL when s is empty.
-func null(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
+	return row.Expectation(utc), nil
 }
 
 // at is t to the microsecond, PostgreSQL's resolution, truncated (as

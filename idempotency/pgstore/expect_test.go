@@ -16,8 +16,8 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/pgstore"
+	"github.com/payhook/payhook/internal/testsupport/expectsupport"
 	"github.com/payhook/payhook/internal/testsupport/testserver"
 )
 
@@ -82,96 +82,22 @@ func TestNewExpectationsRefuses(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), "postgres://127.0.0.1:1/nothing")
 	require.NoError(t, err)
 	defer pool.Close()
-	for name, tc := range map[string]struct {
-		pool *pgxpool.Pool
-		opts []pgstore.ExpectationsOption
-		want string
-	}{
-		"nil pool":     {nil, nil, "nil pool"},
-		"bad table":    {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTable(`x"; DROP TABLE y`)}, "WithExpectationsTable"},
-		"three parts":  {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTable("a.b.c")}, "WithExpectationsTable"},
-		"zero timeout": {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsTimeout(0)}, "WithExpectationsTimeout(0s)"},
-		"nil clock":    {pool, []pgstore.ExpectationsOption{pgstore.WithExpectationsClock(nil)}, "WithExpectationsClock(nil)"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			x, err := pgstore.NewExpectations(tc.pool, tc.opts...)
-			assert.ErrorIs(t, err, payhook.ErrConfig)
-			assert.ErrorContains(t, err, tc.want)
-			assert.Nil(t, x)
-		})
+	refused := func(pool *pgxpool.Pool, opts ...pgstore.ExpectationsOption) func() (any, error) {
+		return func() (any, error) { return pgstore.NewExpectations(pool, opts...) }
 	}
+	expectsupport.Refuses(t, payhook.ErrConfig, map[string]expectsupport.Refusal{
+		"nil pool":     {New: refused(nil), Want: "nil pool"},
+		"bad table":    {New: refused(pool, pgstore.WithExpectationsTable(`x"; DROP TABLE y`)), Want: "WithExpectationsTable"},
+		"three parts":  {New: refused(pool, pgstore.WithExpectationsTable("a.b.c")), Want: "WithExpectationsTable"},
+		"zero timeout": {New: refused(pool, pgstore.WithExpectationsTimeout(0)), Want: "WithExpectationsTimeout(0s)"},
+		"nil clock":    {New: refused(pool, pgstore.WithExpectationsClock(nil)), Want: "WithExpectationsClock(nil)"},
+	})
 }
 
-// TestExpectationsTimes: CreatedAt comes from the store's clock when Add
-// has none, times come back to the microsecond, and zero stays zero.
-func TestExpectationsTimes(t *testing.T) {
-	ctx := context.Background()
-	created := time.Date(2031, 5, 6, 7, 8, 9, 123456000, time.UTC)
-	store := expectations(t, newPool(t), pgstore.WithExpectationsTable("times_"+rand8()),
-		pgstore.WithExpectationsClock(func() time.Time { return created }))
-	deadline := time.Date(2031, 5, 7, 0, 0, 0, 999, time.FixedZone("x", 3600))
-	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kkiapay", ID: "tx_1", Amount: "100", Currency: "XOF", Deadline: deadline}))
-	x, err := store.Get(ctx, expect.Key{Provider: "kkiapay", ID: "tx_1"})
-	require.NoError(t, err)
-	assert.Equal(t, created, x.CreatedAt)
-	assert.Equal(t, deadline.Truncate(time.Microsecond).UTC(), x.Deadline)
-	assert.True(t, x.NextPoll.IsZero(), "a zero NextPoll stays zero: %v", x.NextPoll)
-	assert.True(t, x.SettledAt.IsZero())
-}
-
-// TestSettleComplete: the expectation is settled and the key done in one
-// transaction, or neither.
-func TestExpectationsSettleComplete(t *testing.T) {
-	ctx := context.Background()
+func TestExpectationsClock(t *testing.T) {
 	pool := newPool(t)
-	keys, store := migrated(t, pool, pgstore.WithTable("keys_"+rand8())), expectations(t, pool, pgstore.WithExpectationsTable("settle_"+rand8()))
-	claim := func(key string) string {
-		t.Helper()
-		token := idempotency.NewToken()
-		state, err := keys.Claim(ctx, key, token, time.Minute)
-		require.NoError(t, err)
-		require.Equal(t, idempotency.Acquired, state)
-		return token
-	}
-	stateOf := func(key string) idempotency.State {
-		t.Helper()
-		state, err := keys.Claim(ctx, key, idempotency.NewToken(), time.Minute)
-		require.NoError(t, err)
-		return state
-	}
-	paid := expect.Settlement{PaymentID: "ord_1", Outcome: expect.OutcomePaid, At: time.Now()}
-	for _, ref := range []string{"cart_1", "cart_2"} {
-		require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kazawallet", Ref: ref, Amount: "10", Currency: "USD", Deadline: time.Now().Add(time.Hour)}))
-	}
-
-	t.Run("both", func(t *testing.T) {
-		token := claim("kazawallet:ord_1")
-		x, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_1"}, paid, keys, "kazawallet:ord_1", token, time.Hour)
-		require.NoError(t, err)
-		assert.True(t, handled)
-		assert.Equal(t, expect.Settled, x.State)
-		assert.Equal(t, idempotency.Done, stateOf("kazawallet:ord_1"))
-	})
-	t.Run("a refused settlement completes nothing", func(t *testing.T) {
-		token := claim("kazawallet:ord_1b")
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, keys, "kazawallet:ord_1b", token, time.Hour)
-		assert.ErrorIs(t, err, expect.ErrConflict, "ord_1 settled cart_1")
-		assert.True(t, handled)
-		assert.Equal(t, idempotency.InFlight, stateOf("kazawallet:ord_1b"), "still held by its claim")
-	})
-	t.Run("a lost claim settles nothing", func(t *testing.T) {
-		s := expect.Settlement{PaymentID: "ord_2", Outcome: expect.OutcomePaid, At: time.Now()}
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, s, keys, "kazawallet:ord_2", "not-the-owner", time.Hour)
-		assert.ErrorIs(t, err, idempotency.ErrNotOwner)
-		assert.True(t, handled)
-		x, err := store.Get(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"})
-		require.NoError(t, err)
-		assert.Equal(t, expect.Pending, x.State, "rolled back with the key")
-	})
-	t.Run("another store is not handled", func(t *testing.T) {
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, idempotency.NewMemory(), "k", "t", time.Hour)
-		assert.NoError(t, err)
-		assert.False(t, handled)
+	expectsupport.Clock(t, func(now func() time.Time) expect.Store {
+		return expectations(t, pool, pgstore.WithExpectationsTable("times_"+rand8()), pgstore.WithExpectationsClock(now))
 	})
 }
 
@@ -216,8 +142,9 @@ func TestExpectationsUseIndexes(t *testing.T) {
 	pool := newPool(t)
 	table := "plans_" + rand8()
 	expectations(t, pool, pgstore.WithExpectationsTable(table))
-	_, err := pool.Exec(ctx, `INSERT INTO `+table+` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll, payment_id)
-SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', to_timestamp(i), s, now(), to_timestamp(i), CASE WHEN s = 2 THEN 'pay_' || i END
+	_, err := pool.Exec(ctx, `INSERT INTO `+table+` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll, payment_id, settled_at)
+SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', to_timestamp(i), s, now(), to_timestamp(i), CASE WHEN s = 2 THEN 'pay_' || i END,
+	CASE WHEN s = 2 THEN to_timestamp(i) END
 FROM generate_series(1, 100000) AS i,
 	-- as in a shop: most settled, a few pending, fewer overdue or cancelled
 	LATERAL (SELECT CASE WHEN i % 100 < 95 THEN 2 WHEN i % 100 < 98 THEN 1 WHEN i % 100 < 99 THEN 3 ELSE 4 END AS s) AS st`)
@@ -276,6 +203,10 @@ FROM generate_series(1, 100000) AS i,
 		})
 		explain(fmt.Sprint("overdue ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
 			_, err := s.MarkOverdue(ctx, ps, now, 100)
+			return err
+		})
+		explain(fmt.Sprint("forget ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
+			_, err := s.Forget(ctx, ps, now, 100)
 			return err
 		})
 	}

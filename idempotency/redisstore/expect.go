@@ -11,8 +11,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/internal/optcheck"
+	"github.com/payhook/payhook/internal/expectstore"
 )
 
 // DefaultExpectationsPrefix is the prefix of the Redis keys of
@@ -42,25 +41,19 @@ const DefaultExpectationsPrefix = "payhook:{expect}:"
 //	seq               the counter of n
 //
 // so that no call reads more than it returns, whatever the number of
-// expectations. Times are kept in Unix microseconds. Nothing expires by
-// itself: an expectation stays until you delete it. As for the
+// expectations. Times are kept in Unix microseconds. No key expires by
+// itself (a TTL would break the indexes): an expectation stays until
+// Forget deletes it, as payhook.Reconciler does past its retention. As for the
 // idempotency store, run Redis with AOF (appendonly yes) for the
 // expectations to survive a Redis restart, and keep maxmemory-policy at
 // noeviction.
-//
-// [Expectations.SettleComplete] settles an expectation and completes an
-// idempotency key of a [Store] on the same client in one script.
 type Expectations struct {
-	refused optcheck.Refused // values the options could not use
-	client  redis.Scripter
-	prefix  string
-	now     func() time.Time
+	cfg    expectstore.Config // Now, and what the options refused
+	client redis.Scripter
+	prefix string
 }
 
-var (
-	_ expect.Store     = (*Expectations)(nil)
-	_ expect.Completer = (*Expectations)(nil)
-)
+var _ expect.Store = (*Expectations)(nil)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -78,13 +71,7 @@ func WithExpectationsPrefix(prefix string) ExpectationsOption {
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(e *Expectations) {
-		if now == nil {
-			e.refused.Add("WithExpectationsClock(nil)")
-			return
-		}
-		e.now = now
-	}
+	return func(e *Expectations) { e.cfg.SetClock(now) }
 }
 
 // NewExpectations returns an Expectations store in Redis through client,
@@ -96,13 +83,9 @@ func NewExpectations(client redis.Scripter, opts ...ExpectationsOption) (*Expect
 	if client == nil {
 		return nil, fmt.Errorf("redisstore: %w: nil client", payhook.ErrConfig)
 	}
-	e := &Expectations{client: client, prefix: DefaultExpectationsPrefix, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o(e)
-		}
-	}
-	if err := e.refused.Err("redisstore", payhook.ErrConfig); err != nil {
+	e := &Expectations{client: client, prefix: DefaultExpectationsPrefix, cfg: expectstore.Config{Now: time.Now}}
+	expectstore.Apply(e, opts)
+	if err := e.cfg.Refused.Err("redisstore", payhook.ErrConfig); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -176,11 +159,10 @@ const (
 	codeSettled
 	codeConflict
 	codeState
-	codeNotOwner
 )
 
 var codeErrs = [...]error{codeNotFound: expect.ErrNotFound, codeSettled: expect.ErrSettled,
-	codeConflict: expect.ErrConflict, codeState: expect.ErrState, codeNotOwner: idempotency.ErrNotOwner}
+	codeConflict: expect.ErrConflict, codeState: expect.ErrState}
 
 // addScript: ARGV provider, id, ref, amount, currency, deadline, created,
 // next poll. Answers 1 if it added, 0 if the id or ref is taken.
@@ -242,18 +224,6 @@ end
 
 var settleScript = redis.NewScript(luaCommon + luaSettle + `
 return settle(function() return 0 end)
-`)
-
-// settleCompleteScript is settleScript that also completes KEYS[1], held
-// by ARGV[8] (the token), for ARGV[9] milliseconds, as finishScript does:
-// both or neither.
-var settleCompleteScript = redis.NewScript(luaCommon + luaSettle + `
-local r = settle(function()
-	if redis.call('GET', KEYS[1]) ~= 'held:' .. ARGV[8] then return 5 end
-	return 0
-end)
-if r[1] == 0 then redis.call('SET', KEYS[1], 'done', 'PX', ARGV[9]) end
-return r
 `)
 
 // reopenScript: ARGV provider, id, ref, payment id, the zero next poll.
@@ -324,6 +294,38 @@ end
 return out
 `)
 
+// forgetScript: ARGV before, limit, then the providers. It deletes the
+// settled expectations whose deadline and settlement are before before,
+// then the cancelled ones whose deadline is, from the sorted sets of each
+// state by deadline. A settled one whose settlement is not yet before
+// before is skipped, not deleted: it is taken again, until it is.
+var forgetScript = redis.NewScript(luaCommon + `
+local before, limit, n = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
+for _, st in ipairs({'2', '4'}) do
+	local keys = {}
+	for i = 4, #ARGV do keys[#keys + 1] = P .. 'dl:ps:' .. st .. ':' .. ARGV[i] end
+	if #keys == 0 then keys = {P .. 'dl:s:' .. st} end
+	if n >= limit then break end
+	for _, m in ipairs(take(keys, '(' .. ARGV[2], limit - n)) do
+		local h = load(m)
+		if st == '4' or (h.sa ~= '' and tonumber(h.sa) < before) then
+			if h.id ~= '' then redis.call('HDEL', P .. 'id', f(h.p, h.id)) end
+			if h.ref ~= '' then redis.call('HDEL', P .. 'ref', f(h.p, h.ref)) end
+			if h.pid ~= '' and redis.call('HGET', P .. 'pay', f(h.p, h.pid)) == m then
+				redis.call('HDEL', P .. 'pay', f(h.p, h.pid))
+			end
+			lists(m, h, h.st, false)
+			due(m, h, false)
+			redis.call('ZREM', P .. 'dl', m)
+			redis.call('ZREM', P .. 'dl:p:' .. h.p, m)
+			redis.call('DEL', P .. 'x:' .. m)
+			n = n + 1
+		end
+	end
+end
+return n
+`)
+
 // listScript: ARGV the sorted set's name after the prefix, limit.
 var listScript = redis.NewScript(luaCommon + `
 local out = {}
@@ -343,7 +345,7 @@ func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 		return fmt.Errorf("redisstore: add expectation: %w", err)
 	}
 	if x.CreatedAt.IsZero() {
-		x.CreatedAt = e.now()
+		x.CreatedAt = e.cfg.Now()
 	}
 	n, err := addScript.Run(ctx, e.client, e.route(), e.prefix, x.Provider, x.ID, x.Ref, x.Amount, x.Currency,
 		micros(x.Deadline), micros(x.CreatedAt), micros(x.NextPoll)).Int()
@@ -413,37 +415,6 @@ func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settle
 	return e.one(ctx, "settle", settleScript, e.route(), e.keyArgs(k, s.PaymentID, s.Outcome, micros(s.At))...)
 }
 
-// SettleComplete implements [expect.Completer]: it settles the expectation
-// k finds with s and, in the same script, completes the claim of key with
-// token in store for retention, as store.Complete does: both happen or
-// neither does. It reports handled false, having done nothing, when store
-// is not a *Store on the same client, or the client is a
-// *redis.ClusterClient (the idempotency key and the expectations are in
-// different slots); the caller then calls Settle and store.Complete itself.
-// A Settle that is refused (expect.ErrSettled, ErrConflict, ...) or a
-// Complete that is (idempotency.ErrNotOwner) changes neither.
-func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
-	keys, ok := store.(*Store)
-	if !ok || keys.client != e.client {
-		return x, false, nil
-	}
-	if _, cluster := e.client.(*redis.ClusterClient); cluster {
-		return x, false, nil
-	}
-	if err := expect.ValidSettlement(s); err != nil {
-		return x, true, err
-	}
-	if k.ID == "" && k.Ref == "" {
-		return x, true, expect.ErrNotFound
-	}
-	if token == "" {
-		return x, true, idempotency.ErrNotOwner
-	}
-	x, err = e.one(ctx, "settle", settleCompleteScript, []string{keys.prefix + key, e.prefix + "seq"},
-		e.keyArgs(k, s.PaymentID, s.Outcome, micros(s.At), token, millis(retention))...)
-	return x, true, err
-}
-
 // change runs a script that changes one expectation and answers {code}.
 func (e *Expectations) change(ctx context.Context, op string, script *redis.Script, k expect.Key, more ...any) error {
 	if k.ID == "" && k.Ref == "" {
@@ -484,6 +455,20 @@ func (e *Expectations) MarkOverdue(ctx context.Context, providers []string, now 
 	}
 	args := []any{e.prefix, micros(now), limit}
 	return e.many(ctx, "mark expectations overdue", overdueScript, append(args, distinct(providers)...)...)
+}
+
+// Forget implements [expect.Store], in one script that reads the sorted
+// sets of the settled and cancelled expectations by deadline.
+func (e *Expectations) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	if err := ctx.Err(); err != nil || limit <= 0 {
+		return 0, err
+	}
+	args := append([]any{e.prefix, micros(before), limit}, distinct(providers)...)
+	n, err := forgetScript.Run(ctx, e.client, e.route(), args...).Int()
+	if err != nil {
+		return 0, fmt.Errorf("redisstore: forget expectations: %w", err)
+	}
+	return n, nil
 }
 
 // List implements [expect.Store]: one range of the sorted set by deadline
@@ -586,13 +571,10 @@ func decode(v any) (expect.Expectation, error) {
 
 // distinct returns providers without repeats, as script arguments.
 func distinct(providers []string) []any {
-	out := make([]any, 0, len(providers))
-	seen := make(map[string]bool, len(providers))
-	for _, p := range providers {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
+	ps := expectstore.Distinct(providers)
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = p
 	}
 	return out
 }

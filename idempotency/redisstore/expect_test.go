@@ -16,8 +16,8 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/redisstore"
+	"github.com/payhook/payhook/internal/testsupport/expectsupport"
 )
 
 // expectations returns an Expectations store of client, failing the test
@@ -54,11 +54,21 @@ func TestExpectationsReplicas(t *testing.T) {
 }
 
 func TestNewExpectationsRefuses(t *testing.T) {
-	_, err := redisstore.NewExpectations(nil)
-	assert.ErrorIs(t, err, payhook.ErrConfig)
-	_, err = redisstore.NewExpectations(redis.NewClient(&redis.Options{}), redisstore.WithExpectationsClock(nil))
-	assert.ErrorIs(t, err, payhook.ErrConfig)
-	assert.ErrorContains(t, err, "WithExpectationsClock(nil)")
+	client := redis.NewClient(&redis.Options{})
+	defer client.Close()
+	expectsupport.Refuses(t, payhook.ErrConfig, map[string]expectsupport.Refusal{
+		"nil client": {New: func() (any, error) { return redisstore.NewExpectations(nil) }, Want: "nil client"},
+		"nil clock": {New: func() (any, error) {
+			return redisstore.NewExpectations(client, redisstore.WithExpectationsClock(nil))
+		}, Want: "WithExpectationsClock(nil)"},
+	})
+}
+
+func TestExpectationsClock(t *testing.T) {
+	client := newClient(t)
+	expectsupport.Clock(t, func(now func() time.Time) expect.Store {
+		return expectations(t, client, redisstore.WithExpectationsPrefix(ownPrefix()), redisstore.WithExpectationsClock(now))
+	})
 }
 
 // TestExpectationsLayout checks the keys the store keeps, as its
@@ -110,65 +120,13 @@ func TestExpectationsLayout(t *testing.T) {
 	assert.Empty(t, members("dl:s:1"))
 	assert.Equal(t, []string{"000000000002"}, members("dl:s:4"))
 	assert.Equal(t, []string{"000000000001", "000000000002"}, members("dl"), "List of every state still finds both")
-}
 
-// TestExpectationsSettleComplete: the expectation is settled and the key
-// done in one script, or neither.
-func TestExpectationsSettleComplete(t *testing.T) {
-	ctx := context.Background()
-	client := newClient(t)
-	keys := must(t, client, redisstore.WithPrefix(ownPrefix()))
-	store := expectations(t, client, redisstore.WithExpectationsPrefix(ownPrefix()))
-	claim := func(key string) string {
-		t.Helper()
-		token := idempotency.NewToken()
-		state, err := keys.Claim(ctx, key, token, time.Minute)
-		require.NoError(t, err)
-		require.Equal(t, idempotency.Acquired, state)
-		return token
-	}
-	stateOf := func(key string) idempotency.State {
-		t.Helper()
-		state, err := keys.Claim(ctx, key, idempotency.NewToken(), time.Minute)
-		require.NoError(t, err)
-		return state
-	}
-	paid := expect.Settlement{PaymentID: "ord_1", Outcome: expect.OutcomePaid, At: time.Now()}
-	for _, ref := range []string{"cart_1", "cart_2"} {
-		require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kazawallet", Ref: ref, Amount: "10", Currency: "USD", Deadline: time.Now().Add(time.Hour)}))
-	}
-
-	t.Run("both", func(t *testing.T) {
-		token := claim("kazawallet:ord_1")
-		x, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_1"}, paid, keys, "kazawallet:ord_1", token, time.Hour)
-		require.NoError(t, err)
-		assert.True(t, handled)
-		assert.Equal(t, expect.Settled, x.State)
-		assert.Equal(t, idempotency.Done, stateOf("kazawallet:ord_1"))
-	})
-	t.Run("a refused settlement completes nothing", func(t *testing.T) {
-		token := claim("kazawallet:ord_1b")
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, keys, "kazawallet:ord_1b", token, time.Hour)
-		assert.ErrorIs(t, err, expect.ErrConflict, "ord_1 settled cart_1")
-		assert.True(t, handled)
-		assert.Equal(t, idempotency.InFlight, stateOf("kazawallet:ord_1b"), "still held by its claim")
-	})
-	t.Run("a lost claim settles nothing", func(t *testing.T) {
-		s := expect.Settlement{PaymentID: "ord_2", Outcome: expect.OutcomePaid, At: time.Now()}
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, s, keys, "kazawallet:ord_2", "not-the-owner", time.Hour)
-		assert.ErrorIs(t, err, idempotency.ErrNotOwner)
-		assert.True(t, handled)
-		x, err := store.Get(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"})
-		require.NoError(t, err)
-		assert.Equal(t, expect.Pending, x.State, "nothing changed")
-	})
-	t.Run("another store or client is not handled", func(t *testing.T) {
-		for name, s := range map[string]idempotency.Store{"memory": idempotency.NewMemory(), "another client": must(t, newClient(t))} {
-			_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, s, "k", "t", time.Hour)
-			assert.NoError(t, err, name)
-			assert.False(t, handled, name)
-		}
-	})
+	forgotten, err := store.Forget(ctx, nil, deadline.Add(2*time.Hour), 10)
+	require.NoError(t, err)
+	assert.Equal(t, 2, forgotten)
+	keys, err := client.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	assert.Equal(t, []string{prefix + "seq"}, keys, "a forgotten expectation leaves nothing behind")
 }
 
 // BenchmarkExpectations measures Add and Settle (expecttest.Benchmark) on

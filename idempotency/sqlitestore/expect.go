@@ -12,8 +12,7 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
-	"github.com/payhook/payhook/idempotency"
-	"github.com/payhook/payhook/internal/optcheck"
+	"github.com/payhook/payhook/internal/expectstore"
 )
 
 // DefaultExpectationsTable is the table of [Expectations] unless
@@ -54,10 +53,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 //		attempts   INTEGER NOT NULL DEFAULT 0
 //	);
 //
-// Times are kept to the microsecond. [Expectations.SettleComplete] settles
-// an expectation and completes an idempotency key of a [Store] on the same
-// file in one transaction; [Expectations.SettleTx] settles one in a
-// transaction of yours.
+// Times are kept to the microsecond. [Expectations.SettleTx] settles an
+// expectation in a transaction of yours.
 type Expectations struct {
 	db      *sql.DB
 	now     func() time.Time
@@ -74,10 +71,7 @@ type Expectations struct {
 	path   string
 }
 
-var (
-	_ expect.Store     = (*Expectations)(nil)
-	_ expect.Completer = (*Expectations)(nil)
-)
+var _ expect.Store = (*Expectations)(nil)
 
 // ExpectationsOption configures [NewExpectations]. An option given a value
 // it cannot use makes NewExpectations fail with an error wrapping
@@ -85,10 +79,8 @@ var (
 type ExpectationsOption func(*expectConfig)
 
 type expectConfig struct {
-	refused optcheck.Refused // values the options could not use
-	table   string
-	timeout time.Duration
-	now     func() time.Time
+	expectstore.Config
+	table string
 }
 
 // WithExpectationsTable sets the table's name: an identifier of letters,
@@ -96,7 +88,7 @@ type expectConfig struct {
 func WithExpectationsTable(name string) ExpectationsOption {
 	return func(c *expectConfig) {
 		if !identifier.MatchString(name) {
-			c.refused.Add("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
+			c.Refused.Add("WithExpectationsTable(%q): want an identifier of at most 63 letters, digits and underscores", name)
 			return
 		}
 		c.table = name
@@ -106,38 +98,15 @@ func WithExpectationsTable(name string) ExpectationsOption {
 // WithExpectationsTimeout bounds one call of the store (on top of the
 // caller's context): a positive duration. Default: DefaultTimeout.
 func WithExpectationsTimeout(d time.Duration) ExpectationsOption {
-	return func(c *expectConfig) {
-		if d <= 0 {
-			c.refused.Add("WithExpectationsTimeout(%s): want a positive duration", d)
-			return
-		}
-		c.timeout = d
-	}
+	return func(c *expectConfig) { c.SetTimeout(d) }
 }
 
 // WithExpectationsClock sets the clock that stamps CreatedAt when Add is
 // given none; every other time is the caller's. It must not be nil.
 // Default: time.Now.
 func WithExpectationsClock(now func() time.Time) ExpectationsOption {
-	return func(c *expectConfig) {
-		if now == nil {
-			c.refused.Add("WithExpectationsClock(nil)")
-			return
-		}
-		c.now = now
-	}
+	return func(c *expectConfig) { c.SetClock(now) }
 }
-
-// The states as the table keeps them; the SQL below writes them as
-// literals, so that SQLite uses the partial indexes.
-const (
-	stPending   = int(expect.Pending)
-	stSettled   = int(expect.Settled)
-	stOverdue   = int(expect.Overdue)
-	stCancelled = int(expect.Cancelled)
-)
-
-const expectCols = `seq, provider, id, ref, amount, currency, deadline, state, created_at, payment_id, outcome, settled_at, next_poll, attempts`
 
 // NewExpectations returns an Expectations store in a table of db, a
 // database of the "sqlite" driver, best opened with [OpenDB] (and shared
@@ -149,34 +118,30 @@ func NewExpectations(db *sql.DB, opts ...ExpectationsOption) (*Expectations, err
 	if db == nil {
 		return nil, configError("nil db")
 	}
-	c := expectConfig{table: DefaultExpectationsTable, timeout: DefaultTimeout, now: time.Now}
-	for _, o := range opts {
-		if o != nil {
-			o(&c)
-		}
-	}
-	if err := c.refused.Err("sqlitestore", payhook.ErrConfig); err != nil {
+	c := expectConfig{Config: expectstore.Config{Timeout: DefaultTimeout, Now: time.Now}, table: DefaultExpectationsTable}
+	expectstore.Apply(&c, opts)
+	if err := c.Refused.Err("sqlitestore", payhook.ErrConfig); err != nil {
 		return nil, err
 	}
 	t := `"` + c.table + `"`
-	e := &Expectations{db: db, now: c.now, timeout: c.timeout, table: t, name: c.table}
+	e := &Expectations{db: db, now: c.Now, timeout: c.Timeout, table: t, name: c.table}
 	keys := [2]string{`provider = ?1 AND id = ?2`, `provider = ?1 AND ref = ?2`}
 	for i, k := range keys {
-		e.getSQL[i] = `SELECT ` + expectCols + ` FROM ` + t + ` WHERE ` + k
+		e.getSQL[i] = `SELECT ` + expectstore.Cols + ` FROM ` + t + ` WHERE ` + k
 		// OR IGNORE: a payment id that settled another expectation of the
 		// provider (the unique index) changes nothing, and whySQL says so.
 		e.settleSQL[i] = fmt.Sprintf(`UPDATE OR IGNORE %s SET state = %d, payment_id = ?3, outcome = ?4, settled_at = ?5
-	WHERE %s AND state IN (%d, %d) AND (id IS NULL OR id = ?3) RETURNING `+expectCols, t, stSettled, k, stPending, stOverdue)
-		e.whySQL[i] = `SELECT ` + expectCols + `, EXISTS (SELECT 1 FROM ` + t + ` WHERE provider = ?1 AND payment_id = ?3) FROM ` + t + ` WHERE ` + k
+	WHERE %s AND state IN (%d, %d) AND (id IS NULL OR id = ?3) RETURNING `+expectstore.Cols, t, expectstore.Settled, k, expectstore.Pending, expectstore.Overdue)
+		e.whySQL[i] = `SELECT ` + expectstore.Cols + `, EXISTS (SELECT 1 FROM ` + t + ` WHERE provider = ?1 AND payment_id = ?3) FROM ` + t + ` WHERE ` + k
 		e.reopenSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = NULL, outcome = '', settled_at = NULL, next_poll = ?4
-	WHERE %s AND state = %d AND payment_id = ?3`, t, stPending, k, stSettled)
-		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, stCancelled, k, stPending, stOverdue, stCancelled)
-		e.reschedSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = ?3 WHERE %s AND state = %d`, t, k, stPending)
+	WHERE %s AND state = %d AND payment_id = ?3`, t, expectstore.Pending, k, expectstore.Settled)
+		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, expectstore.Cancelled, k, expectstore.Pending, expectstore.Overdue, expectstore.Cancelled)
+		e.reschedSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = ?3 WHERE %s AND state = %d`, t, k, expectstore.Pending)
 		e.existsSQL[i] = `SELECT 1 FROM ` + t + ` WHERE ` + k
 	}
 	e.addSQL = `INSERT INTO ` + t + ` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll)
-	VALUES (?, ?, ?, ?, ?, ?, ` + fmt.Sprint(stPending) + `, ?, ?) ON CONFLICT DO NOTHING`
-	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	VALUES (?, ?, ?, ?, ?, ?, ` + fmt.Sprint(expectstore.Pending) + `, ?, ?) ON CONFLICT DO NOTHING`
+	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
 	e.readFile(ctx)
 	return e, nil
@@ -187,7 +152,7 @@ func NewExpectations(db *sql.DB, opts ...ExpectationsOption) (*Expectations, err
 func (e *Expectations) Migrate(ctx context.Context) error {
 	t, n := e.table, e.name
 	idx := func(suffix string) string { return `"` + n + "_" + suffix + `"` }
-	pending := fmt.Sprintf(`state = %d`, stPending)
+	pending := fmt.Sprintf(`state = %d`, expectstore.Pending)
 	for _, q := range []string{
 		`CREATE TABLE IF NOT EXISTS ` + t + ` (
 	seq        INTEGER PRIMARY KEY,
@@ -225,21 +190,12 @@ func (e *Expectations) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// begin bounds ctx by the store's timeout, after checking it.
-func (e *Expectations) begin(ctx context.Context) (context.Context, context.CancelFunc, error) {
-	if err := ctx.Err(); err != nil {
-		return ctx, func() {}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.timeout)
-	return ctx, cancel, nil
-}
-
 // Add implements [expect.Store].
 func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 	if err := x.Validate(); err != nil {
 		return err
 	}
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return fmt.Errorf("sqlitestore: add expectation: %w", err)
@@ -247,7 +203,7 @@ func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 	if x.CreatedAt.IsZero() {
 		x.CreatedAt = e.now()
 	}
-	res, err := e.db.ExecContext(ctx, e.addSQL, x.Provider, null(x.ID), null(x.Ref), x.Amount, x.Currency,
+	res, err := e.db.ExecContext(ctx, e.addSQL, x.Provider, expectstore.Null(x.ID), expectstore.Null(x.Ref), x.Amount, x.Currency,
 		micros(x.Deadline), micros(x.CreatedAt), micros(x.NextPoll))
 	if err != nil {
 		return fmt.Errorf("sqlitestore: add expectation: %w", err)
@@ -261,26 +217,14 @@ func (e *Expectations) Add(ctx context.Context, x expect.Expectation) error {
 	return nil
 }
 
-// by returns the index of the statements for k (0 by id, 1 by ref) and the
-// value to find; ok is false for a key that can find nothing.
-func by(k expect.Key) (i int, v string, ok bool) {
-	switch {
-	case k.ID != "":
-		return 0, k.ID, true
-	case k.Ref != "":
-		return 1, k.Ref, true
-	}
-	return 0, "", false
-}
-
 // Get implements [expect.Store].
 func (e *Expectations) Get(ctx context.Context, k expect.Key) (expect.Expectation, error) {
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return expect.Expectation{}, fmt.Errorf("sqlitestore: get expectation: %w", err)
 	}
-	i, v, ok := by(k)
+	i, v, ok := expectstore.By(k)
 	if !ok {
 		return expect.Expectation{}, expect.ErrNotFound
 	}
@@ -299,7 +243,7 @@ func (e *Expectations) Settle(ctx context.Context, k expect.Key, s expect.Settle
 	if err := expect.ValidSettlement(s); err != nil {
 		return expect.Expectation{}, err
 	}
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
@@ -315,35 +259,28 @@ type rowQuerier interface {
 }
 
 func (e *Expectations) settle(ctx context.Context, q rowQuerier, k expect.Key, s expect.Settlement) (expect.Expectation, error) {
-	i, v, ok := by(k)
+	i, v, ok := expectstore.By(k)
 	if !ok {
 		return expect.Expectation{}, expect.ErrNotFound
 	}
-	for range 3 {
-		x, err := scanExpectation(q.QueryRowContext(ctx, e.settleSQL[i], k.Provider, v, s.PaymentID, s.Outcome, micros(s.At)))
-		if err == nil {
-			return x, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-		}
-		var taken bool
-		x, err = scanExpectation(q.QueryRowContext(ctx, e.whySQL[i], k.Provider, v, s.PaymentID), &taken)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			return expect.Expectation{}, expect.ErrNotFound
-		case err != nil:
-			return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-		}
-		switch retry, err := expect.WhyNotSettled(x, s, taken); {
-		case err != nil:
-			return expect.Expectation{}, err
-		case !retry:
-			return x, nil
-		}
-		// Changed between the two statements: try again.
+	return expectstore.Settle("sqlitestore", 3, s,
+		func() (expect.Expectation, bool, error) {
+			x, err := scanExpectation(q.QueryRowContext(ctx, e.settleSQL[i], k.Provider, v, s.PaymentID, s.Outcome, micros(s.At)))
+			return x, err == nil, noRows(err, "settle expectation")
+		},
+		func() (x expect.Expectation, taken, found bool, err error) {
+			x, err = scanExpectation(q.QueryRowContext(ctx, e.whySQL[i], k.Provider, v, s.PaymentID), &taken)
+			return x, taken, err == nil, noRows(err, "settle expectation")
+		})
+}
+
+// noRows is err, but nil for sql.ErrNoRows, prefixed with the package and
+// op otherwise.
+func noRows(err error, op string) error {
+	if err == nil || errors.Is(err, sql.ErrNoRows) {
+		return nil
 	}
-	return expect.Expectation{}, errors.New("sqlitestore: settle expectation: the expectation kept changing")
+	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
 
 // SettleTx is [Expectations.Settle] run in tx, a transaction of the
@@ -357,7 +294,7 @@ func (e *Expectations) SettleTx(ctx context.Context, tx *sql.Tx, k expect.Key, s
 	if err := expect.ValidSettlement(s); err != nil {
 		return expect.Expectation{}, err
 	}
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return expect.Expectation{}, fmt.Errorf("sqlitestore: settle expectation: %w", err)
@@ -372,61 +309,17 @@ func (e *Expectations) SettleTx(ctx context.Context, tx *sql.Tx, k expect.Key, s
 	return e.settle(ctx, tx, k, s)
 }
 
-// SettleComplete implements [expect.Completer]: it settles the expectation
-// k finds with s and, in the same transaction, completes the claim of key
-// with token in store for retention, as store.Complete does: both happen or
-// neither does. It reports handled false, having done nothing, when store
-// is not a *Store on this store's file; the caller then calls Settle and
-// store.Complete itself. A Settle that is refused (expect.ErrSettled,
-// ErrConflict, ...) or a Complete that is (idempotency.ErrNotOwner) rolls
-// both back.
-func (e *Expectations) SettleComplete(ctx context.Context, k expect.Key, s expect.Settlement, store idempotency.Store, key, token string, retention time.Duration) (x expect.Expectation, handled bool, err error) {
-	keys, ok := store.(*Store)
-	if !ok {
-		return x, false, nil
-	}
-	if mine := e.file(); mine == "" || mine != keys.file() {
-		return x, false, nil
-	}
-	if err := expect.ValidSettlement(s); err != nil {
-		return x, true, err
-	}
-	ctx, cancel, err := e.begin(ctx)
-	defer cancel()
-	if err != nil {
-		return x, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-	}
-	tx, err := e.db.BeginTx(ctx, nil)
-	if err != nil {
-		return x, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-	}
-	defer tx.Rollback()
-	if x, err = e.settle(ctx, tx, k, s); err != nil {
-		return expect.Expectation{}, true, err
-	}
-	switch err := keys.CompleteTx(ctx, tx, key, token, retention); {
-	case errors.Is(err, ErrOtherDatabase):
-		return expect.Expectation{}, false, nil
-	case err != nil:
-		return expect.Expectation{}, true, err
-	}
-	if err := tx.Commit(); err != nil {
-		return expect.Expectation{}, true, fmt.Errorf("sqlitestore: settle expectation: %w", err)
-	}
-	return x, true, nil
-}
-
 // change runs one of the statements that change an expectation k finds, a
 // statement of k's kind (by id or by ref) with args after the key's two;
 // when it changes nothing, it returns expect.ErrState if k finds an
 // expectation, expect.ErrNotFound if not.
 func (e *Expectations) change(ctx context.Context, op string, stmts [2]string, k expect.Key, args ...any) error {
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
 	}
-	i, v, ok := by(k)
+	i, v, ok := expectstore.By(k)
 	if !ok {
 		return expect.ErrNotFound
 	}
@@ -438,17 +331,11 @@ func (e *Expectations) change(ctx context.Context, op string, stmts [2]string, k
 	if err != nil {
 		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
 	}
-	if n > 0 {
-		return nil
-	}
-	var one int
-	switch err := e.db.QueryRowContext(ctx, e.existsSQL[i], k.Provider, v).Scan(&one); {
-	case errors.Is(err, sql.ErrNoRows):
-		return expect.ErrNotFound
-	case err != nil:
-		return fmt.Errorf("sqlitestore: %s expectation: %w", op, err)
-	}
-	return expect.ErrState
+	return expectstore.Changed(n, func() (bool, error) {
+		var one int
+		err := e.db.QueryRowContext(ctx, e.existsSQL[i], k.Provider, v).Scan(&one)
+		return err == nil, noRows(err, op+" expectation")
+	})
 }
 
 // Reopen implements [expect.Store].
@@ -482,9 +369,9 @@ func (e *Expectations) Due(ctx context.Context, providers []string, now time.Tim
 }
 
 func (e *Expectations) dueQuery(providers []string, now time.Time, lease time.Duration, limit int) (string, []any) {
-	cond := fmt.Sprintf(`state = %d AND id IS NOT NULL AND next_poll <= ?`, stPending)
+	cond := fmt.Sprintf(`state = %d AND id IS NOT NULL AND next_poll <= ?`, expectstore.Pending)
 	pick, args := e.pick(providers, cond, "next_poll", [2]string{"due_all", "due"}, micros(now), limit)
-	q := `UPDATE ` + e.table + ` SET next_poll = ?, attempts = attempts + 1 WHERE seq IN (` + pick + `) RETURNING ` + expectCols
+	q := `UPDATE ` + e.table + ` SET next_poll = ?, attempts = attempts + 1 WHERE seq IN (` + pick + `) RETURNING ` + expectstore.Cols
 	return q, append([]any{micros(now.Add(lease))}, args...)
 }
 
@@ -500,9 +387,9 @@ func (e *Expectations) MarkOverdue(ctx context.Context, providers []string, now 
 }
 
 func (e *Expectations) overdueQuery(providers []string, now time.Time, limit int) (string, []any) {
-	cond := fmt.Sprintf(`state = %d AND deadline <= ?`, stPending)
+	cond := fmt.Sprintf(`state = %d AND deadline <= ?`, expectstore.Pending)
 	pick, args := e.pick(providers, cond, "deadline", [2]string{"state", "state_provider"}, micros(now), limit)
-	return fmt.Sprintf(`UPDATE %s SET state = %d WHERE seq IN (%s) RETURNING %s`, e.table, stOverdue, pick, expectCols), args
+	return fmt.Sprintf(`UPDATE %s SET state = %d WHERE seq IN (%s) RETURNING %s`, e.table, expectstore.Overdue, pick, expectstore.Cols), args
 }
 
 // pick returns a SELECT of the seq of up to limit rows matching cond (whose
@@ -513,7 +400,7 @@ func (e *Expectations) overdueQuery(providers []string, now time.Time, limit int
 // ANALYZE it may prefer another and sort every match.
 func (e *Expectations) pick(providers []string, cond, col string, index [2]string, arg any, limit int) (string, []any) {
 	order := ` ORDER BY ` + col + `, seq LIMIT ?`
-	providers = distinct(providers)
+	providers = expectstore.Distinct(providers)
 	if len(providers) == 0 {
 		return `SELECT seq FROM ` + e.table + ` INDEXED BY "` + e.name + `_` + index[0] + `" WHERE ` + cond + order, []any{arg, limit}
 	}
@@ -532,14 +419,38 @@ func (e *Expectations) pick(providers []string, cond, col string, index [2]strin
 	return b.String(), append(args, limit)
 }
 
-// distinct returns providers without repeats.
-func distinct(providers []string) []string {
-	if len(providers) < 2 {
-		return providers
+// Forget implements [expect.Store], in one statement that reads the
+// index of the settled and cancelled expectations by deadline.
+func (e *Expectations) Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error) {
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
+	defer cancel()
+	if err != nil || limit <= 0 {
+		return 0, err
 	}
-	out := slices.Clone(providers)
-	slices.Sort(out)
-	return slices.Compact(out)
+	q, args := e.forgetQuery(providers, before, limit)
+	res, err := e.db.ExecContext(ctx, q, args...)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: forget expectations: %w", err)
+	}
+	return int(n), nil
+}
+
+func (e *Expectations) forgetQuery(providers []string, before time.Time, limit int) (string, []any) {
+	index, of, args := "state", "", []any{micros(before), limit}
+	if providers = expectstore.Distinct(providers); len(providers) > 0 {
+		marks := make([]string, len(providers))
+		for i, p := range providers {
+			marks[i], args = fmt.Sprintf("?%d", i+3), append(args, p)
+		}
+		index, of = "state_provider", ` AND provider IN (`+strings.Join(marks, ", ")+`)`
+	}
+	return fmt.Sprintf(`DELETE FROM %s WHERE seq IN (SELECT seq FROM %s INDEXED BY "%s_%s"
+	WHERE state IN (%d, %d)%s AND deadline < ?1 AND (state = %d OR settled_at < ?1) LIMIT ?2)`,
+		e.table, e.table, e.name, index, expectstore.Settled, expectstore.Cancelled, of, expectstore.Cancelled), args
 }
 
 // List implements [expect.Store].
@@ -549,10 +460,7 @@ func (e *Expectations) List(ctx context.Context, f expect.Filter) ([]expect.Expe
 }
 
 func (e *Expectations) listQuery(f expect.Filter) (string, []any) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = expect.DefaultListLimit
-	}
+	limit := expectstore.ListLimit(f)
 	var (
 		where []string
 		args  []any
@@ -563,7 +471,7 @@ func (e *Expectations) listQuery(f expect.Filter) (string, []any) {
 	if f.State != 0 {
 		where, args = append(where, `state = ?`), append(args, int(f.State))
 	}
-	q := `SELECT ` + expectCols + ` FROM ` + e.table
+	q := `SELECT ` + expectstore.Cols + ` FROM ` + e.table
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -572,7 +480,7 @@ func (e *Expectations) listQuery(f expect.Filter) (string, []any) {
 
 // query runs q and returns the expectations of its rows.
 func (e *Expectations) query(ctx context.Context, op, q string, args ...any) ([]expect.Expectation, error) {
-	ctx, cancel, err := e.begin(ctx)
+	ctx, cancel, err := expectstore.Begin(ctx, e.timeout)
 	defer cancel()
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: %s: %w", op, err)
@@ -596,35 +504,13 @@ func (e *Expectations) query(ctx context.Context, op, q string, args ...any) ([]
 	return xs, nil
 }
 
-// scanExpectation reads the columns expectCols, then more.
+// scanExpectation reads the columns expectstore.Cols, then more.
 func scanExpectation(s interface{ Scan(...any) error }, more ...any) (expect.Expectation, error) {
-	var (
-		x                                     expect.Expectation
-		seq                                   int64
-		id, ref, payment                      sql.NullString
-		deadline, created, next, state, tries int64
-		settled                               sql.NullInt64
-	)
-	err := s.Scan(append([]any{&seq, &x.Provider, &id, &ref, &x.Amount, &x.Currency, &deadline, &state, &created,
-		&payment, &x.Outcome, &settled, &next, &tries}, more...)...)
-	if err != nil {
+	var r expectstore.Row[int64]
+	if err := s.Scan(r.Dest(more...)...); err != nil {
 		return expect.Expectation{}, err
 	}
-	x.ID, x.Ref, x.PaymentID = id.String, ref.String, payment.String
-	x.Deadline, x.CreatedAt, x.NextPoll = fromMicros(deadline), fromMicros(created), fromMicros(next)
-	if settled.Valid {
-		x.SettledAt = fromMicros(settled.Int64)
-	}
-	x.State, x.Attempts = expect.State(state), int(tries)
-	return x, nil
-}
-
-// null is s, or NULL when s is empty.
-func null(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	return r.Expectation(fromMicros), nil
 }
 
 // zeroMicros is the zero time.Time in Unix microseconds.

@@ -30,8 +30,9 @@ func TestExpectationsUseIndexes(t *testing.T) {
 		rows = 10000
 	}
 	_, err = db.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-INSERT INTO payhook_expectations (provider, id, ref, amount, currency, deadline, state, created_at, next_poll, payment_id)
-SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', i, 1 + i % 4, 0, i, CASE WHEN i % 4 = 1 THEN 'pay_' || i END FROM n`, rows)
+INSERT INTO payhook_expectations (provider, id, ref, amount, currency, deadline, state, created_at, next_poll, payment_id, settled_at)
+SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', i, 1 + i % 4, 0, i, CASE WHEN i % 4 = 1 THEN 'pay_' || i END,
+	CASE WHEN i % 4 = 1 THEN i END FROM n`, rows)
 	require.NoError(t, err) // and no ANALYZE, as in a new application
 
 	now := time.UnixMicro(50000)
@@ -58,6 +59,8 @@ SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', i, 1 + i % 4, 0, i,
 		stmts = append(stmts, stmt{"due " + strings.Join(ps, ","), q, args})
 		q, args = e.overdueQuery(ps, now, 100)
 		stmts = append(stmts, stmt{"overdue " + strings.Join(ps, ","), q, args})
+		q, args = e.forgetQuery(ps, now, 100)
+		stmts = append(stmts, stmt{"forget " + strings.Join(ps, ","), q, args})
 	}
 	for _, f := range []expect.Filter{{}, {Provider: "p1"}, {State: expect.Overdue}, {Provider: "p1", State: expect.Settled}} {
 		q, args := e.listQuery(f)

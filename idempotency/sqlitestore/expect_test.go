@@ -14,8 +14,8 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/expect/expecttest"
-	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/idempotency/sqlitestore"
+	"github.com/payhook/payhook/internal/testsupport/expectsupport"
 )
 
 // expectations returns an Expectations store of db whose table exists.
@@ -60,102 +60,21 @@ func TestExpectationsReplicas(t *testing.T) {
 
 func TestNewExpectationsRefuses(t *testing.T) {
 	db := openDB(t, filepath.Join(t.TempDir(), "payhook.db"))
-	for name, tc := range map[string]struct {
-		db   *sql.DB
-		opts []sqlitestore.ExpectationsOption
-		want string
-	}{
-		"nil db":       {nil, nil, "nil db"},
-		"bad table":    {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsTable(`x"; DROP TABLE y`)}, "WithExpectationsTable"},
-		"empty table":  {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsTable("")}, "WithExpectationsTable"},
-		"zero timeout": {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsTimeout(0)}, "WithExpectationsTimeout(0s)"},
-		"nil clock":    {db, []sqlitestore.ExpectationsOption{sqlitestore.WithExpectationsClock(nil)}, "WithExpectationsClock(nil)"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			x, err := sqlitestore.NewExpectations(tc.db, tc.opts...)
-			assert.ErrorIs(t, err, payhook.ErrConfig)
-			assert.ErrorContains(t, err, tc.want)
-			assert.Nil(t, x)
-		})
+	refused := func(db *sql.DB, opts ...sqlitestore.ExpectationsOption) func() (any, error) {
+		return func() (any, error) { return sqlitestore.NewExpectations(db, opts...) }
 	}
+	expectsupport.Refuses(t, payhook.ErrConfig, map[string]expectsupport.Refusal{
+		"nil db":       {New: refused(nil), Want: "nil db"},
+		"bad table":    {New: refused(db, sqlitestore.WithExpectationsTable(`x"; DROP TABLE y`)), Want: "WithExpectationsTable"},
+		"empty table":  {New: refused(db, sqlitestore.WithExpectationsTable("")), Want: "WithExpectationsTable"},
+		"zero timeout": {New: refused(db, sqlitestore.WithExpectationsTimeout(0)), Want: "WithExpectationsTimeout(0s)"},
+		"nil clock":    {New: refused(db, sqlitestore.WithExpectationsClock(nil)), Want: "WithExpectationsClock(nil)"},
+	})
 }
 
-// TestExpectationsClockAndTimes: CreatedAt comes from the store's clock
-// when Add has none, and times come back as they went in, to the
-// microsecond, zero staying zero.
-func TestExpectationsClockAndTimes(t *testing.T) {
-	ctx := context.Background()
-	created := time.Date(2031, 5, 6, 7, 8, 9, 123456000, time.UTC)
-	store := expectations(t, openDB(t, filepath.Join(t.TempDir(), "payhook.db")),
-		sqlitestore.WithExpectationsClock(func() time.Time { return created }))
-	deadline := time.Date(2031, 5, 7, 0, 0, 0, 999, time.FixedZone("x", 3600))
-	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kkiapay", ID: "tx_1", Amount: "100", Currency: "XOF", Deadline: deadline}))
-	x, err := store.Get(ctx, expect.Key{Provider: "kkiapay", ID: "tx_1"})
-	require.NoError(t, err)
-	assert.Equal(t, created, x.CreatedAt)
-	assert.True(t, x.Deadline.Equal(deadline.Truncate(time.Microsecond)), "deadline %v", x.Deadline)
-	assert.True(t, x.NextPoll.IsZero(), "a zero NextPoll stays zero: %v", x.NextPoll)
-	assert.True(t, x.SettledAt.IsZero())
-}
-
-// TestSettleComplete: the expectation is settled and the key done in one
-// transaction, or neither.
-func TestSettleComplete(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "payhook.db")
-	db := openDB(t, path)
-	keys, store := migrated(t, db), expectations(t, db)
-	claim := func(key string) string {
-		t.Helper()
-		token := idempotency.NewToken()
-		state, err := keys.Claim(ctx, key, token, time.Minute)
-		require.NoError(t, err)
-		require.Equal(t, idempotency.Acquired, state)
-		return token
-	}
-	stateOf := func(key string) idempotency.State {
-		t.Helper()
-		state, err := keys.Claim(ctx, key, idempotency.NewToken(), time.Minute)
-		require.NoError(t, err)
-		return state
-	}
-	paid := expect.Settlement{PaymentID: "ord_1", Outcome: expect.OutcomePaid, At: time.Now()}
-	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kazawallet", Ref: "cart_1", Amount: "10", Currency: "USD", Deadline: time.Now().Add(time.Hour)}))
-	require.NoError(t, store.Add(ctx, expect.Expectation{Provider: "kazawallet", Ref: "cart_2", Amount: "10", Currency: "USD", Deadline: time.Now().Add(time.Hour)}))
-
-	t.Run("both", func(t *testing.T) {
-		token := claim("kazawallet:ord_1")
-		x, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_1"}, paid, keys, "kazawallet:ord_1", token, time.Hour)
-		require.NoError(t, err)
-		assert.True(t, handled)
-		assert.Equal(t, expect.Settled, x.State)
-		assert.Equal(t, "ord_1", x.PaymentID)
-		assert.Equal(t, idempotency.Done, stateOf("kazawallet:ord_1"))
-	})
-	t.Run("a refused settlement completes nothing", func(t *testing.T) {
-		token := claim("kazawallet:ord_1b")
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, keys, "kazawallet:ord_1b", token, time.Hour)
-		assert.ErrorIs(t, err, expect.ErrConflict, "ord_1 settled cart_1")
-		assert.True(t, handled)
-		assert.Equal(t, idempotency.InFlight, stateOf("kazawallet:ord_1b"), "still held by its claim")
-		require.NoError(t, keys.Release(ctx, "kazawallet:ord_1b", token))
-	})
-	t.Run("a lost claim settles nothing", func(t *testing.T) {
-		s := expect.Settlement{PaymentID: "ord_2", Outcome: expect.OutcomePaid, At: time.Now()}
-		_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, s, keys, "kazawallet:ord_2", "not-the-owner", time.Hour)
-		assert.ErrorIs(t, err, idempotency.ErrNotOwner)
-		assert.True(t, handled)
-		x, err := store.Get(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"})
-		require.NoError(t, err)
-		assert.Equal(t, expect.Pending, x.State, "rolled back with the key")
-	})
-	t.Run("another store is not handled", func(t *testing.T) {
-		other := migrated(t, openDB(t, filepath.Join(t.TempDir(), "other.db")))
-		for name, s := range map[string]idempotency.Store{"memory": idempotency.NewMemory(), "another file": other} {
-			_, handled, err := store.SettleComplete(ctx, expect.Key{Provider: "kazawallet", Ref: "cart_2"}, paid, s, "k", "t", time.Hour)
-			assert.NoError(t, err, name)
-			assert.False(t, handled, name)
-		}
+func TestExpectationsClock(t *testing.T) {
+	expectsupport.Clock(t, func(now func() time.Time) expect.Store {
+		return expectations(t, openDB(t, filepath.Join(t.TempDir(), "payhook.db")), sqlitestore.WithExpectationsClock(now))
 	})
 }
 
