@@ -276,6 +276,10 @@ type eventPage struct {
 	Attempts []attemptView
 	Decoded  string
 	Payment  string
+	// Unknown: an attempt's duration is not known. No inbox keeps how
+	// long an attempt took (only when it ended): the durations are those
+	// this process's Recorder saw.
+	Unknown bool
 }
 
 func (p *Page) event(w http.ResponseWriter, r *http.Request) {
@@ -286,6 +290,9 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 	v := p.view(info)
 	data := eventPage{layout: layout{Title: v.Provider + " " + v.Key, Message: messages[r.FormValue("done")]}, Event: v,
 		Attempts: p.attempts(info)}
+	for _, a := range data.Attempts {
+		data.Unknown = data.Unknown || a.Duration == ""
+	}
 	if v.decoded != nil {
 		b, _ := json.MarshalIndent(v.decoded, "", "  ")
 		data.Decoded = string(b)

@@ -462,6 +462,34 @@ func TestRates(t *testing.T) {
 	assert.Contains(t, body, "peak 3/min")
 }
 
+// TestAttemptDurations: an attempt's duration is shown when this process
+// saw it; otherwise "—", and the page says durations are known for this
+// process's attempts only.
+func TestAttemptDurations(t *testing.T) {
+	f := newFixture(t, backends[0])
+	ctx := context.Background()
+	for _, key := range []string{"fail_9", "ord_9"} {
+		_, err := f.ib.Put(ctx, kazawalletEntry(key, "order-9", "1", time.Now()))
+		require.NoError(t, err)
+	}
+	f.run(t) // the Recorder is not the inbox's observer here: it sees no attempt
+	f.waitState(t, "kazawallet:fail_9", inbox.Dead)
+	f.waitState(t, "kazawallet:ord_9", inbox.Done)
+	obs := f.rec.Observer()
+	obs.Attempt(ctx, payhook.Attempt{Provider: "kazawallet", Key: "fail_9", N: 2, Duration: 1500 * time.Millisecond})
+	obs.Attempt(ctx, payhook.Attempt{Provider: "kazawallet", Key: "ord_9", N: 1, Duration: 12 * time.Millisecond})
+
+	_, body := f.get(t, "/event?id=kazawallet:fail_9")
+	rows := body[strings.Index(body, `<table class="attempts">`):]
+	rows = rows[:strings.Index(rows, "</table>")]
+	assert.Regexp(t, `(?s)<td class="num">1</td>.*<td class="num">—</td>.*<td class="num">2</td>.*<td class="num">1.5s</td>`, rows)
+	assert.Contains(t, body, "Duration known for attempts of this process only")
+
+	_, body = f.get(t, "/event?id=kazawallet:ord_9")
+	assert.Contains(t, body, `<td class="num">12ms</td>`)
+	assert.NotContains(t, body, "Duration known for attempts of this process only", "every duration known")
+}
+
 func TestNoInbox(t *testing.T) {
 	page, err := opspage.New()
 	require.NoError(t, err)
