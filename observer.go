@@ -147,35 +147,26 @@ func WithObserver(o Observer) Option {
 func Observers(os ...Observer) Observer {
 	var all Observer
 	for _, o := range os {
-		if d := o.Delivery; d != nil {
-			prev := all.Delivery
-			all.Delivery = func(ctx context.Context, v Delivery) {
-				if prev != nil {
-					prev(ctx, v)
-				}
-				d(ctx, v)
-			}
-		}
-		if rc := o.Reconcile; rc != nil {
-			prev := all.Reconcile
-			all.Reconcile = func(ctx context.Context, v Reconcile) {
-				if prev != nil {
-					prev(ctx, v)
-				}
-				rc(ctx, v)
-			}
-		}
-		if a := o.Attempt; a != nil {
-			prev := all.Attempt
-			all.Attempt = func(ctx context.Context, v Attempt) {
-				if prev != nil {
-					prev(ctx, v)
-				}
-				a(ctx, v)
-			}
-		}
+		all.Delivery = both(all.Delivery, o.Delivery)
+		all.Reconcile = both(all.Reconcile, o.Reconcile)
+		all.Attempt = both(all.Attempt, o.Attempt)
 	}
 	return all
+}
+
+// both returns a func that calls first then then, either of which may be
+// nil; nil when both are.
+func both[V any](first, then func(context.Context, V)) func(context.Context, V) {
+	switch {
+	case then == nil:
+		return first
+	case first == nil:
+		return then
+	}
+	return func(ctx context.Context, v V) {
+		first(ctx, v)
+		then(ctx, v)
+	}
 }
 
 // orNil returns nil for an Observer with no funcs, so that the middleware

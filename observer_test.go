@@ -171,3 +171,22 @@ func TestObserverSeesConfirmationLater(t *testing.T) {
 	assert.Equal(t, payhook.AttemptDone, o.attempts[0].Result)
 	assert.WithinDuration(t, time.Now(), o.attempts[0].ReceivedAt, time.Minute)
 }
+
+func TestObserversCallEachInTurn(t *testing.T) {
+	var got []string
+	rec := func(name string) payhook.Observer {
+		return payhook.Observer{
+			Delivery:  func(context.Context, payhook.Delivery) { got = append(got, name+" delivery") },
+			Attempt:   func(context.Context, payhook.Attempt) { got = append(got, name+" attempt") },
+			Reconcile: func(context.Context, payhook.Reconcile) { got = append(got, name+" reconcile") },
+		}
+	}
+	onlyAttempt := payhook.Observer{Attempt: func(context.Context, payhook.Attempt) { got = append(got, "b attempt") }}
+	o := payhook.Observers(rec("a"), onlyAttempt, payhook.Observer{}, rec("c"))
+	ctx := context.Background()
+	o.Delivery(ctx, payhook.Delivery{})
+	o.Attempt(ctx, payhook.Attempt{})
+	o.Reconcile(ctx, payhook.Reconcile{})
+	assert.Equal(t, []string{"a delivery", "c delivery", "a attempt", "b attempt", "c attempt", "a reconcile", "c reconcile"}, got)
+	assert.Nil(t, payhook.Observers(payhook.Observer{}, payhook.Observer{}).Delivery, "no funcs, none made")
+}

@@ -107,6 +107,7 @@ func (a Attempt) String() string {
 
 // Result is what became of one delivery: every attempt, in order.
 type Result struct {
+	// Attempts are the delivery's attempts, the first first.
 	Attempts []Attempt
 }
 

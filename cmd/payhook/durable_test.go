@@ -133,6 +133,15 @@ func (p *process) stop(t *testing.T, sig syscall.Signal) *exec.ExitError {
 	return exit
 }
 
+// kill kills p with SIGKILL and fails the test, saying msgAndArgs, unless
+// that signal ended it.
+func (p *process) kill(t *testing.T, msgAndArgs ...any) {
+	t.Helper()
+	exit := p.stop(t, syscall.SIGKILL)
+	require.NotNil(t, exit, msgAndArgs...)
+	require.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal(), "killed, not exited")
+}
+
 // TestServeDurableByDefault is issue 12's proof: payhook serve, the built
 // binary, with no PAYHOOK_STORE, processes a webhook; killed with SIGKILL
 // and started again in the same directory, it answers the same webhook

@@ -112,6 +112,20 @@ func (a *forwardApp) notify() {
 	a.changed = make(chan struct{})
 }
 
+// waitTaken waits until the app has taken the Kazawallet event of every
+// order, or fails the test after timeout.
+func (a *forwardApp) waitTaken(t testing.TB, timeout time.Duration, orders []string) {
+	t.Helper()
+	a.waitFor(t, timeout, "every acknowledged event taken by the app", func() bool {
+		for _, order := range orders {
+			if a.taken["kazawallet:"+order] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // waitFor waits until cond holds of the app's counts (a.mu held while it
 // runs), or fails the test after timeout: serve runs in another process.
 func (a *forwardApp) waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {

@@ -24,8 +24,9 @@ Operates the inbox that payhook serve forwards through (PAYHOOK_FORWARD_URL),
 in the store that PAYHOOK_STORE names (the same variable as serve's):
 
   list [--dead] [--limit N]   one JSON line per entry, oldest first: id, provider, key, state,
-                              attempts, max_attempts, last_error, received_at, updated_at, next_at,
-                              amount, currency, ref
+                              attempts, max_attempts, last_error ("" once done), errors (each
+                              failed attempt's), received_at, updated_at, next_at, amount,
+                              currency, ref
   replay ID...                make dead entries pending again, with their attempts again
   replay --force ID...        done entries too: the application gets the event a second time
   replay --dead               replay every dead entry
@@ -145,25 +146,36 @@ func sqlitePath(spec string) (string, bool) {
 
 // entryLine is one entry as payhook inbox list prints it.
 type entryLine struct {
-	ID          string     `json:"id"`
-	Provider    string     `json:"provider"`
-	Key         string     `json:"key"`
-	State       string     `json:"state"`
-	Attempts    int        `json:"attempts"`
-	MaxAttempts int        `json:"max_attempts"`
-	LastError   string     `json:"last_error"`
-	ReceivedAt  time.Time  `json:"received_at"`
-	UpdatedAt   time.Time  `json:"updated_at,omitzero"`
-	NextAt      *time.Time `json:"next_at,omitempty"`
+	ID          string `json:"id"`
+	Provider    string `json:"provider"`
+	Key         string `json:"key"`
+	State       string `json:"state"`
+	Attempts    int    `json:"attempts"`
+	MaxAttempts int    `json:"max_attempts"`
+	LastError   string `json:"last_error"`
+	// Errors are the failed attempts' errors the backend keeps, oldest
+	// first: history, a done entry's included.
+	Errors     []inbox.AttemptError `json:"errors,omitempty"`
+	ReceivedAt time.Time            `json:"received_at"`
+	UpdatedAt  time.Time            `json:"updated_at,omitzero"`
+	NextAt     *time.Time           `json:"next_at,omitempty"`
 	payment
 }
 
-// lineOf is e as payhook inbox prints it: its error without the secrets a
-// URL in it may hold.
+// lineOf is e as payhook inbox prints it, its errors without the secrets a
+// URL in them may hold. A done entry has no last_error: its last attempt
+// succeeded; the errors of the attempts before it are in errors.
 func lineOf(e inbox.Info) entryLine {
 	line := entryLine{ID: e.ID, Provider: e.Provider, Key: e.Key, State: e.State.String(), Attempts: e.Attempts,
-		MaxAttempts: e.MaxAttempts, LastError: redactURLs(e.LastError()), ReceivedAt: e.ReceivedAt, UpdatedAt: e.UpdatedAt,
+		MaxAttempts: e.MaxAttempts, ReceivedAt: e.ReceivedAt, UpdatedAt: e.UpdatedAt,
 		payment: paymentOf(e.Provider, e.Event)}
+	for _, ae := range e.Errors {
+		ae.Error = redactURLs(ae.Error)
+		line.Errors = append(line.Errors, ae)
+	}
+	if e.State != inbox.Done {
+		line.LastError = redactURLs(e.LastError())
+	}
 	if e.State == inbox.Pending && !e.NextAt.IsZero() {
 		line.NextAt = &e.NextAt
 	}

@@ -124,9 +124,7 @@ func TestGatewayKillLoop(t *testing.T) {
 					return len(app.taken) >= want
 				})
 				setAddr("")
-				exit := p.stop(t, syscall.SIGKILL)
-				require.NotNil(t, exit, "kill %d", k+1)
-				require.Equal(t, syscall.SIGKILL, exit.Sys().(syscall.WaitStatus).Signal(), "killed, not exited")
+				p.kill(t, "kill %d", k+1)
 				mu.Lock()
 				life++
 				mu.Unlock()
@@ -136,14 +134,7 @@ func TestGatewayKillLoop(t *testing.T) {
 			wg.Wait()
 
 			last, _ := startBinary(t, bin, dir, gatewayEnv(app, store)...)
-			app.waitFor(t, 4*time.Minute, "every acknowledged event taken by the app", func() bool {
-				for _, order := range acked {
-					if app.taken["kazawallet:"+order] == 0 {
-						return false
-					}
-				}
-				return true
-			})
+			app.waitTaken(t, 4*time.Minute, acked)
 			require.Nil(t, last.stop(t, syscall.SIGTERM), "a graceful shutdown")
 
 			// The attempts abandoned at the last kills are taken back only

@@ -93,6 +93,53 @@ type Transaction struct {
 // it returns nil and leaves v unchanged.
 func (t Transaction) DecodeState(v any) error { return decodeState("state", t.State, v) }
 
+// StatusBody returns tx as KKiaPay's status API answers it, the body that
+// [Client.Status] and [Client.Revert] read: amount, fees and income as JSON
+// numbers (fees 0 when zero; amount and income left out when zero),
+// performed_at as an ISO 8601 instant with milliseconds and performedAt as
+// a dd/mm/yyyy date (each left out when zero), state (null when nil) and
+// client. It plays KKiaPay's part for tools (the sandbox of payhook serve)
+// and for kkiapaytest's fake API. It fails only when tx.State is not valid
+// JSON.
+func StatusBody(tx Transaction) ([]byte, error) {
+	var performedAt, performedOn string
+	if !tx.PerformedAt.IsZero() {
+		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
+	}
+	if !tx.PerformedOn.IsZero() {
+		performedOn = tx.PerformedOn.Format("02/01/2006")
+	}
+	state := tx.State
+	if len(state) == 0 {
+		state = json.RawMessage("null")
+	}
+	fees := jsonx.Number(tx.Fees.String())
+	if fees == "" {
+		fees = "0"
+	}
+	return json.Marshal(struct {
+		PerformedAt      string          `json:"performed_at,omitempty"`
+		Type             string          `json:"type"`
+		Status           string          `json:"status"`
+		Source           string          `json:"source"`
+		SourceCommonName string          `json:"source_common_name"`
+		Amount           json.Number     `json:"amount,omitempty"`
+		Fees             json.Number     `json:"fees"`
+		Reason           string          `json:"reason"`
+		FailureCode      string          `json:"failureCode"`
+		FailureMessage   string          `json:"failureMessage"`
+		State            json.RawMessage `json:"state"`
+		PartnerID        string          `json:"partnerId"`
+		FeeSupportedBy   string          `json:"feeSupportedBy"`
+		Income           json.Number     `json:"income,omitempty"`
+		TransactionID    string          `json:"transactionId"`
+		PerformedOn      string          `json:"performedAt,omitempty"`
+		Client           Customer        `json:"client"`
+	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, jsonx.Number(tx.Amount.String()), fees,
+		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, jsonx.Number(tx.Income.String()), tx.TransactionID,
+		performedOn, tx.Client})
+}
+
 // Customer is the customer of a transaction, the status API's "client".
 type Customer struct {
 	// Fullname is the customer's name, "Anonymous customer" when unknown.

@@ -388,3 +388,36 @@ func TestNewClientHidesBaseURLPassword(t *testing.T) {
 		})
 	}
 }
+
+func TestStatusBodyIsWhatTheClientReads(t *testing.T) {
+	at := time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+	want := kkiapay.Transaction{
+		TransactionID: "tx_body", Status: kkiapay.StatusSuccess, Type: "DEBIT", Source: kkiapay.MobileMoney,
+		SourceCommonName: "mtn-benin", Amount: payhook.MustAmount("1000.50"), Fees: payhook.MustAmount("5"),
+		Income: payhook.MustAmount("995.5"), FeeSupportedBy: "merchant", Reason: "order 7",
+		PartnerID: "ord_7", State: json.RawMessage(`{"cart":"c1"}`), PerformedAt: at,
+		PerformedOn: time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC),
+		Client:      kkiapay.Customer{Fullname: "Ada", Phone: "22997000000", Email: "ada@example.com"},
+	}
+	body, err := kkiapay.StatusBody(want)
+	require.NoError(t, err)
+	assert.Contains(t, string(body), `"amount":1000.50`, "amounts are JSON numbers, as received")
+	assert.Contains(t, string(body), `"performed_at":"2026-03-04T05:06:07.890Z"`)
+	assert.Contains(t, string(body), `"performedAt":"04/03/2026"`)
+
+	api := newFakeAPI(t)
+	api.answer("tx_body", http.StatusOK, string(body))
+	got, err := api.client(t).Status(context.Background(), "tx_body")
+	require.NoError(t, err)
+	got.Raw = nil
+	assert.Equal(t, want, got)
+
+	zero, err := kkiapay.StatusBody(kkiapay.Transaction{TransactionID: "tx_zero"})
+	require.NoError(t, err)
+	assert.Contains(t, string(zero), `"fees":0`)
+	assert.Contains(t, string(zero), `"state":null`)
+	assert.NotContains(t, string(zero), `"amount"`)
+
+	_, err = kkiapay.StatusBody(kkiapay.Transaction{State: json.RawMessage(`{`)})
+	assert.Error(t, err, "a State that is not JSON")
+}

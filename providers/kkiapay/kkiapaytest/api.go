@@ -143,53 +143,12 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, id string, _ []byte,
 			tx.Status = kkiapay.StatusReverted
 			a.Set(id, Transaction(tx))
 		}
-		providertest.WriteBody(w, http.StatusOK, string(transactionJSON(tx)))
+		providertest.WriteBody(w, http.StatusOK, string(providertest.Must(kkiapay.StatusBody(tx))))
 	case ans.Payload() != nil:
 		providertest.WrongPayload(w, kkiapay.Name, ans.Payload())
 	default: // NotFound, or no answer set
 		providertest.WriteBody(w, http.StatusNotFound, `{"message":"Transaction not found"}`)
 	}
-}
-
-// transactionJSON encodes tx as KKiaPay's status API sends it. Mind the
-// names: performed_at is an ISO 8601 instant, performedAt a dd/mm/yyyy date.
-func transactionJSON(tx kkiapay.Transaction) []byte {
-	var performedAt, performedOn string
-	if !tx.PerformedAt.IsZero() {
-		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
-	}
-	if !tx.PerformedOn.IsZero() {
-		performedOn = tx.PerformedOn.Format("02/01/2006")
-	}
-	state := tx.State
-	if len(state) == 0 {
-		state = json.RawMessage("null")
-	}
-	fees := jsonx.Number(tx.Fees.String())
-	if fees == "" {
-		fees = "0"
-	}
-	return providertest.MustJSON(struct {
-		PerformedAt      string           `json:"performed_at,omitempty"`
-		Type             string           `json:"type"`
-		Status           string           `json:"status"`
-		Source           string           `json:"source"`
-		SourceCommonName string           `json:"source_common_name"`
-		Amount           json.Number      `json:"amount,omitempty"`
-		Fees             json.Number      `json:"fees"`
-		Reason           string           `json:"reason"`
-		FailureCode      string           `json:"failureCode"`
-		FailureMessage   string           `json:"failureMessage"`
-		State            json.RawMessage  `json:"state"`
-		PartnerID        string           `json:"partnerId"`
-		FeeSupportedBy   string           `json:"feeSupportedBy"`
-		Income           json.Number      `json:"income,omitempty"`
-		TransactionID    string           `json:"transactionId"`
-		PerformedOn      string           `json:"performedAt,omitempty"`
-		Client           kkiapay.Customer `json:"client"`
-	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, jsonx.Number(tx.Amount.String()), fees,
-		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, jsonx.Number(tx.Income.String()), tx.TransactionID,
-		performedOn, tx.Client})
 }
 
 // notFound is the Route of a request for a path the API does not have

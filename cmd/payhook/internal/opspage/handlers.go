@@ -84,7 +84,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.ib == nil {
 		data.NoInbox = noInbox
-		p.render(w, "index", data)
+		p.render(w, http.StatusOK, "index", data)
 		return
 	}
 	q, cursor, problem := queryOf(r)
@@ -119,7 +119,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 	if data.Pending.N > 0 {
 		data.Refresh = p.refresh
 	}
-	p.render(w, "index", data)
+	p.render(w, http.StatusOK, "index", data)
 }
 
 // queryOf reads the index's filters and cursor, or says what is wrong
@@ -302,7 +302,7 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 	if info.State == inbox.Pending || info.State == inbox.Running {
 		data.Refresh = p.refresh
 	}
-	p.render(w, "event", data)
+	p.render(w, http.StatusOK, "event", data)
 }
 
 // attempts lists info's attempts: each failed one with its error, and the
@@ -339,12 +339,7 @@ func (p *Page) replay(w http.ResponseWriter, r *http.Request) {
 			". Replaying a done event would deliver it to your application a second time: payhook inbox replay does it, with --force.")
 		return
 	}
-	switch err := p.ib.Replay(r.Context(), info.ID); {
-	case errors.Is(err, inbox.ErrState):
-		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
-		return
-	case err != nil:
-		p.internal(w, r, err)
+	if !p.applied(w, r, p.ib.Replay(r.Context(), info.ID)) {
 		return
 	}
 	seeOther(w, "event?"+url.Values{"id": {info.ID}, "done": {"replayed"}}.Encode())
@@ -355,7 +350,7 @@ func (p *Page) confirmDiscard(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p.render(w, "discard", struct {
+	p.render(w, http.StatusOK, "discard", struct {
 		layout
 		Event eventView
 	}{layout{Title: "Discard " + info.Provider + " " + info.Key + "?"}, p.view(info)})
@@ -374,16 +369,26 @@ func (p *Page) discard(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusConflict, "Only a dead event is discarded here; this one is "+info.State.String()+".")
 		return
 	}
-	switch err := p.ib.Discard(r.Context(), info.ID); {
-	case errors.Is(err, inbox.ErrState):
-		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
-		return
-	case err != nil:
-		p.internal(w, r, err)
+	if !p.applied(w, r, p.ib.Discard(r.Context(), info.ID)) {
 		return
 	}
 	p.logger.WarnContext(r.Context(), "payhook: an event was discarded from the operator's page", "provider", info.Provider, "key", info.Key)
 	seeOther(w, "./?done=discarded")
+}
+
+// applied reports whether err, of a Replay or a Discard, is nil. When it
+// is not, it has answered: 409 when the entry changed state meanwhile,
+// else 500.
+func (p *Page) applied(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, inbox.ErrState):
+		p.fail(w, http.StatusConflict, "The event changed state meanwhile; reload the page.")
+	default:
+		p.internal(w, r, err)
+	}
+	return false
 }
 
 // seeOther redirects to the relative URL to, which the browser resolves

@@ -65,10 +65,7 @@ var backends = []backend{
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"redis", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
-		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
-		require.NoError(t, err)
-		client := redis.NewClient(opts)
-		t.Cleanup(func() { client.Close() })
+		client := redisClient(t)
 		queue := "opspage_" + strings.ToLower(rand.Text())
 		b, err := asynqinbox.New(client, asynqinbox.WithQueue(queue),
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
@@ -78,15 +75,22 @@ var backends = []backend{
 		return b, func(*inbox.Inbox) opspage.Lister { return l }
 	}},
 	{"redis-list", func(t testing.TB) (inbox.Backend, func(*inbox.Inbox) opspage.Lister) {
-		opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
-		require.NoError(t, err)
-		client := redis.NewClient(opts)
-		t.Cleanup(func() { client.Close() })
+		client := redisClient(t)
 		b, err := asynqinbox.New(client, asynqinbox.WithQueue("opspage_"+strings.ToLower(rand.Text())),
 			asynqinbox.WithPollInterval(20*time.Millisecond), asynqinbox.WithRetryPollInterval(20*time.Millisecond))
 		require.NoError(t, err)
 		return b, func(ib *inbox.Inbox) opspage.Lister { return opspage.FromInbox(ib, 0) }
 	}},
+}
+
+// redisClient returns a client of the test's Redis, closed when the test
+// ends.
+func redisClient(t testing.TB) *redis.Client {
+	opts, err := redis.ParseURL(testserver.URL(t, "PAYHOOK_TEST_REDIS_URL"))
+	require.NoError(t, err)
+	client := redis.NewClient(opts)
+	t.Cleanup(func() { client.Close() })
+	return client
 }
 
 // openRiver returns a River inbox in a fresh schema, dropped when the
@@ -151,10 +155,11 @@ func newFixture(t *testing.T, b backend, opts ...opspage.Option) *fixture {
 }
 
 // run runs the inbox until the test ends: entries whose key starts with
-// "fail" fail.
+// "fail" fail, those whose key starts with "flaky" fail their first
+// attempt only.
 func (f *fixture) run(t *testing.T) {
 	f.ib.Handle(kazawallet.Name, func(ctx context.Context, a inbox.Attempt) error {
-		if strings.HasPrefix(a.Key, "fail") {
+		if strings.HasPrefix(a.Key, "fail") || strings.HasPrefix(a.Key, "flaky") && a.N == 1 {
 			return errors.New("forward: 500 Internal Server Error: shop down")
 		}
 		return nil
@@ -335,6 +340,39 @@ func TestPendingRefreshes(t *testing.T) {
 	_, body = f.get(t, "/event?id=kazawallet:ord_9")
 	assert.Contains(t, body, `<meta http-equiv="refresh" content="5">`)
 	assert.Contains(t, body, "Not attempted yet")
+}
+
+// A done entry whose first attempt failed shows no last error in the list
+// (issue 20 §12): its last attempt succeeded. Its page keeps the failed
+// attempt as history.
+func TestDoneShowsNoStaleError(t *testing.T) {
+	f := newFixture(t, backends[0])
+	_, err := f.ib.Put(context.Background(), kazawalletEntry("flaky_1", "order-1", "1", time.Now()))
+	require.NoError(t, err)
+	f.run(t)
+	f.waitState(t, "kazawallet:flaky_1", inbox.Done)
+	info, err := f.ib.Get(context.Background(), "kazawallet:flaky_1")
+	require.NoError(t, err)
+	require.Equal(t, "forward: 500 Internal Server Error: shop down", info.LastError(), "the inbox keeps the failed attempt")
+
+	_, body := f.get(t, "/")
+	require.Contains(t, body, ">flaky_1<")
+	assert.NotContains(t, body, "shop down")
+	_, body = f.get(t, "/event?id=kazawallet:flaky_1")
+	assert.Contains(t, body, "shop down", "the attempts, as history")
+	assert.Contains(t, body, "accepted (2xx): done")
+}
+
+// The error pages are HTML that is never cached, as every page is: the
+// status used to be written before the headers, which were then lost.
+func TestErrorPageHeaders(t *testing.T) {
+	f := newFixture(t, backends[0])
+	res, err := http.Get(f.srv.URL + "/event?id=kazawallet:nope")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
+	assert.Equal(t, "text/html; charset=utf-8", res.Header.Get("Content-Type"))
 }
 
 func TestLatestPaging(t *testing.T) {

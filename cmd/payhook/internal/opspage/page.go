@@ -1,7 +1,6 @@
 package opspage
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -16,12 +15,18 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/cmd/payhook/internal/ui"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/inbox"
 )
 
-//go:embed templates/*.html opspage.css
+//go:embed templates/*.html
 var files embed.FS
+
+// css is the page's own rules, served after the pages' base.
+//
+//go:embed opspage.css
+var css []byte
 
 var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -45,12 +50,7 @@ var pages = func() map[string]*template.Template {
 			return template.URL("?" + v.Encode())
 		},
 	}
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html"))
-	m := map[string]*template.Template{}
-	for _, name := range []string{"index", "event", "discard", "error"} {
-		m[name] = template.Must(template.Must(base.Clone()).ParseFS(files, "templates/"+name+".html"))
-	}
-	return m
+	return ui.Pages(files, funcs, []string{"templates/parts.html"}, "index", "event", "discard", "error")
 }()
 
 // Decoder decodes an inbox entry's event (JSON, as the inbox keeps it)
@@ -200,10 +200,7 @@ func New(opts ...Option) (*Page, error) {
 	mux.HandleFunc("GET /discard", p.confirmDiscard)
 	mux.HandleFunc("POST /discard", p.discard)
 	mux.HandleFunc("POST /replay", p.replay)
-	mux.HandleFunc("GET /opspage.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
-		http.ServeFileFS(w, r, files, "opspage.css")
-	})
+	mux.HandleFunc("GET /opspage.css", ui.Stylesheet(css))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	})
@@ -247,8 +244,13 @@ func (p *Page) view(info inbox.Info) eventView {
 	v := eventView{
 		ID: info.ID, Provider: info.Provider, Key: info.Key, State: info.State.String(),
 		ReceivedAt: info.ReceivedAt, UpdatedAt: info.UpdatedAt, NextAt: info.NextAt,
-		Attempts: info.Attempts, MaxAttempts: info.MaxAttempts, LastError: info.LastError(),
+		Attempts: info.Attempts, MaxAttempts: info.MaxAttempts,
 		Confirm: info.Confirm, Claim: info.Claim,
+	}
+	if info.State != inbox.Done {
+		// A done entry's last attempt succeeded: an earlier attempt's error
+		// is history (the event's page lists it), not the entry's error.
+		v.LastError = info.LastError()
 	}
 	if info.State == inbox.Running {
 		v.State = "pending" // running: an attempt is under way
@@ -279,8 +281,7 @@ func (v eventView) matches(search string) bool {
 
 // fail answers status with the error page saying msg.
 func (p *Page) fail(w http.ResponseWriter, status int, msg string) {
-	w.WriteHeader(status)
-	p.render(w, "error", struct {
+	p.render(w, status, "error", struct {
 		layout
 		Message string
 	}{layout{Title: http.StatusText(status)}, msg})
@@ -299,16 +300,12 @@ type layout struct {
 	Message string
 }
 
-func (p *Page) render(w http.ResponseWriter, name string, data any) {
-	var b bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&b, "layout", data); err != nil {
+// render writes the page named name, executed with data, with status.
+func (p *Page) render(w http.ResponseWriter, status int, name string, data any) {
+	if err := ui.Render(w, pages[name], status, data); err != nil {
 		p.logger.Error("payhook: operator's page: template", "page", name, "error", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Write(b.Bytes())
 }
 
 // get returns the entry the form or query names, or answers why not.

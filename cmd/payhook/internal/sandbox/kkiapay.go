@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -147,50 +146,7 @@ func kkiapayTransaction(p *payment) []byte {
 	if tx.Status == kkiapay.StatusSuccess || tx.Status == kkiapay.StatusReverted {
 		tx.Income = p.amount // the amount, less fees of 0
 	}
-	return transactionJSON(tx)
-}
-
-// transactionJSON encodes tx as KKiaPay's status API sends it. Mind the
-// names: performed_at is an ISO 8601 instant, performedAt a dd/mm/yyyy
-// date. kkiapaytest's fake encodes it the same way.
-func transactionJSON(tx kkiapay.Transaction) []byte {
-	var performedAt, performedOn string
-	if !tx.PerformedAt.IsZero() {
-		performedAt = tx.PerformedAt.UTC().Format("2006-01-02T15:04:05.000Z")
-	}
-	if !tx.PerformedOn.IsZero() {
-		performedOn = tx.PerformedOn.Format("02/01/2006")
-	}
-	state := tx.State
-	if len(state) == 0 {
-		state = json.RawMessage("null")
-	}
-	number := func(a payhook.Amount) json.Number { return json.Number(a.Canonical()) }
-	fees := number(tx.Fees)
-	if fees == "" {
-		fees = "0"
-	}
-	b, _ := json.Marshal(struct { // never fails: State is valid JSON
-		PerformedAt      string           `json:"performed_at,omitempty"`
-		Type             string           `json:"type"`
-		Status           string           `json:"status"`
-		Source           string           `json:"source"`
-		SourceCommonName string           `json:"source_common_name"`
-		Amount           json.Number      `json:"amount,omitempty"`
-		Fees             json.Number      `json:"fees"`
-		Reason           string           `json:"reason"`
-		FailureCode      string           `json:"failureCode"`
-		FailureMessage   string           `json:"failureMessage"`
-		State            json.RawMessage  `json:"state"`
-		PartnerID        string           `json:"partnerId"`
-		FeeSupportedBy   string           `json:"feeSupportedBy"`
-		Income           json.Number      `json:"income,omitempty"`
-		TransactionID    string           `json:"transactionId"`
-		PerformedOn      string           `json:"performedAt,omitempty"`
-		Client           kkiapay.Customer `json:"client"`
-	}{performedAt, tx.Type, string(tx.Status), string(tx.Source), tx.SourceCommonName, number(tx.Amount), fees,
-		tx.Reason, tx.FailureCode, tx.FailureMessage, state, tx.PartnerID, tx.FeeSupportedBy, number(tx.Income), tx.TransactionID,
-		performedOn, tx.Client})
+	b, _ := kkiapay.StatusBody(tx) // never fails: no State
 	return b
 }
 

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
@@ -12,10 +11,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/payhook/payhook/cmd/payhook/internal/ui"
 )
 
-//go:embed templates/*.html sandbox.css
+//go:embed templates/*.html
 var files embed.FS
+
+// css is the sandbox's own rules, served after the pages' base.
+//
+//go:embed sandbox.css
+var css []byte
 
 // pages are the page templates, each with the layout and the shared parts.
 var pages = func() map[string]*template.Template {
@@ -28,12 +34,7 @@ var pages = func() map[string]*template.Template {
 			}{prefix + "-" + f.Name, f}
 		},
 	}
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/parts.html"))
-	m := map[string]*template.Template{}
-	for _, name := range []string{"home", "checkout", "payments", "error"} {
-		m[name] = template.Must(template.Must(base.Clone()).ParseFS(files, "templates/"+name+".html"))
-	}
-	return m
+	return ui.Pages(files, funcs, []string{"templates/parts.html"}, "home", "checkout", "payments", "error")
 }()
 
 // form is a form of the pages: its fields, then its buttons. A button with
@@ -73,10 +74,7 @@ func (s *Sandbox) routes() {
 	}
 	s.mux.HandleFunc("GET /{$}", s.home)
 	s.mux.HandleFunc("GET /payments", s.paymentsPage)
-	s.mux.HandleFunc("GET /sandbox.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-cache")
-		http.ServeFileFS(w, r, files, "sandbox.css")
-	})
+	s.mux.HandleFunc("GET /sandbox.css", ui.Stylesheet(css))
 	s.mux.HandleFunc("POST /checkout/{provider}", sameSite(s.createPayment))
 	s.mux.HandleFunc("GET /checkout/{provider}/{id}", s.checkoutPage)
 	s.mux.HandleFunc("POST /checkout/{provider}/{id}", sameSite(s.settlePayment))
@@ -148,16 +146,10 @@ type attemptView struct {
 
 // render writes the page named name with status.
 func (s *Sandbox) render(w http.ResponseWriter, status int, name string, p page) {
-	var b bytes.Buffer
-	if err := pages[name].ExecuteTemplate(&b, "layout", p); err != nil {
+	if err := ui.Render(w, pages[name], status, p); err != nil {
 		s.logger.Error("sandbox: page", "page", name, "error", err)
 		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	w.Write(b.Bytes())
 }
 
 // fail writes the error page.
