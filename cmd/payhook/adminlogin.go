@@ -79,10 +79,15 @@ func (a *adminAuth) allowed(r *http.Request) bool {
 	return a.cookie(r)
 }
 
-// setCookie sets the login cookie (maxAge seconds; negative: remove it).
+// setAdminCookie sets the login cookie (maxAge seconds; negative: remove
+// it). It is Secure when the browser reached serve over HTTPS: over TLS,
+// or through a proxy that says so (X-Forwarded-Proto: https). Trusting
+// that header costs nothing: a Secure cookie wrongly set is only never
+// sent back over plain HTTP, and the browser asks for the token again.
 func setAdminCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+	secure := r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 	http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode})
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
@@ -111,6 +116,9 @@ var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 func renderLogin(w http.ResponseWriter, status int, title, msg string, logout bool) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
 	loginPage.Execute(w, struct {
 		Title, Message string
