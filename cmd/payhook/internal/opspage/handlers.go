@@ -47,7 +47,7 @@ type indexPage struct {
 	Provider, State, Search string
 	Events                  []eventView
 	Next                    string // the cursor of the next page
-	Scanned                 int    // a search that stopped after this many entries
+	Scanned                 int    // the entries the search's window held
 	Window                  bool   // the search stopped at the end of its window
 	After                   string // the cursor this page started from
 }
@@ -185,7 +185,7 @@ func (p *Page) events(r *http.Request, q Query, cursor string, limit int) (out [
 				cursor = f.Cursor
 				continue
 			}
-			if len(out) == limit {
+			if len(out) >= limit {
 				return out, cursor, 0, false, nil
 			}
 			out, cursor = append(out, v), f.Cursor
