@@ -28,7 +28,7 @@ type Memory struct {
 type pkey struct{ provider, s string }
 
 type memRec struct {
-	x     Expectation
+	x         Expectation
 	seq       uint64 // the order of Add, to break ties
 	index     int    // in its provider's pollHeap; -1 when not in it
 	confirmed bool   // Confirm: its settlement's payment was processed
