@@ -172,15 +172,6 @@ func sameStore(a, b expect.Store) (same bool) {
 // key may be forgotten, and reopening it could credit it twice.
 func (e *engine[E]) sweep(ctx context.Context, x expect.Expectation, now time.Time) (sweepResult, error) {
 	k := x.Key()
-	cutoff := now.Add(-e.retention)
-	if e.memSince.After(cutoff) {
-		cutoff = e.memSince
-	}
-	if x.SettledAt.Before(cutoff) {
-		e.log(ctx, slog.LevelError, "payhook: expectation settled too long ago for the idempotency store to tell whether its payment was credited; check it with the provider",
-			slog.String("expectation", k.String()), slog.String("payment", x.PaymentID), slog.Time("settled_at", x.SettledAt))
-		return sweptUnknown, e.confirmSettled(ctx, k, x.PaymentID)
-	}
 	storeKey, token := e.prefix+x.PaymentID, idempotency.NewToken()
 	state, err := e.store.Claim(ctx, storeKey, token, e.lease)
 	switch {
@@ -193,19 +184,34 @@ func (e *engine[E]) sweep(ctx context.Context, x expect.Expectation, now time.Ti
 	case state != idempotency.Acquired:
 		return "", fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state)
 	}
+	cutoff := now.Add(-e.retention)
+	if e.memSince.After(cutoff) {
+		cutoff = e.memSince
+	}
+	if x.SettledAt.Before(cutoff) {
+		e.release(ctx, storeKey, token)
+		e.log(ctx, slog.LevelError, "payhook: expectation settled too long ago for the idempotency store to tell whether its payment was credited; check it with the provider",
+			slog.String("expectation", k.String()), slog.String("payment", x.PaymentID), slog.Time("settled_at", x.SettledAt))
+		return sweptUnknown, e.confirmSettled(ctx, k, x.PaymentID)
+	}
 	err = e.expect.Reopen(ctx, k, x.PaymentID)
 	if errors.Is(err, expect.ErrState) || errors.Is(err, expect.ErrNotFound) {
 		err = nil // reopened, or forgotten, meanwhile
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
-	rerr := e.store.Release(rctx, storeKey, token)
-	cancel()
+	rerr := e.release(ctx, storeKey, token)
 	if err != nil {
 		return "", errors.Join(fmt.Errorf("%w: expectations: %w", ErrUnavailable, err), rerr)
 	}
 	e.log(ctx, slog.LevelWarn, "payhook: expectation settled by a delivery whose handler never succeeded; reopened",
 		slog.String("expectation", k.String()), slog.String("payment", x.PaymentID), slog.Any("release_error", rerr))
 	return sweptReopened, nil
+}
+
+// release gives back the sweep's claim of storeKey.
+func (e *engine[E]) release(ctx context.Context, storeKey, token string) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	return e.store.Release(rctx, storeKey, token)
 }
 
 // confirmSettled confirms the expectation k finds, settled by paymentID.

@@ -342,33 +342,8 @@ func (r *Reconciler) Pass(ctx context.Context) (PassResult, error) {
 		}
 	}
 	for _, provider := range r.providers() {
-		reg := r.reg(provider)
-		for {
-			n := min(int(reg.lim.TokensAt(now)), batchSize)
-			if n <= 0 {
-				break
-			}
-			xs, err := r.store.Due(ctx, []string{provider}, now, r.lease, n)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("payhook: taking due %s expectations: %w", provider, err))
-				break
-			}
-			r.pollAll(ctx, reg, xs, now, func(found, pending bool) {
-				mu.Lock()
-				defer mu.Unlock()
-				res.Polled++
-				switch {
-				case found:
-					res.Found++
-				case pending:
-					res.Pending++
-				default:
-					res.Failed++
-				}
-			})
-			if len(xs) < n {
-				break
-			}
+		if err := r.pollDue(ctx, provider, now, &res, &mu); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for {
@@ -419,6 +394,38 @@ func (r *Reconciler) forget(ctx context.Context, now time.Time) (int, error) {
 		}
 		if n < batchSize {
 			return total, nil
+		}
+	}
+}
+
+// pollDue polls provider's due expectations, as many as its request
+// budget allows now, counting what it did in res (under mu).
+func (r *Reconciler) pollDue(ctx context.Context, provider string, now time.Time, res *PassResult, mu *sync.Mutex) error {
+	reg := r.reg(provider)
+	for {
+		n := min(int(reg.lim.TokensAt(now)), batchSize)
+		if n <= 0 {
+			return nil
+		}
+		xs, err := r.store.Due(ctx, []string{provider}, now, r.lease, n)
+		if err != nil {
+			return fmt.Errorf("payhook: taking due %s expectations: %w", provider, err)
+		}
+		r.pollAll(ctx, reg, xs, now, func(found, pending bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			res.Polled++
+			switch {
+			case found:
+				res.Found++
+			case pending:
+				res.Pending++
+			default:
+				res.Failed++
+			}
+		})
+		if len(xs) < n {
+			return nil
 		}
 	}
 }

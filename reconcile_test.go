@@ -387,7 +387,7 @@ func TestPollFindsMissedPayment(t *testing.T) {
 	clock.Advance(48 * time.Hour)
 	res, err = r.Pass(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, payhook.PassResult{}, res, "settled: neither polled again nor overdue")
+	assert.Equal(t, payhook.PassResult{Confirmed: 2}, res, "settled: neither polled again nor overdue, and confirmed (their keys are done)")
 }
 
 // TestForgedUnsignedCollapse (issue 17 §1): without a KasperoPay webhook
