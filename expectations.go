@@ -83,7 +83,10 @@ func ExpectationFrom(ctx context.Context) (expect.Expectation, bool) {
 // whose handler fails is reopened, so that a retry or a poll settles it
 // again: whether this delivery settled it or an earlier one that crashed
 // before its handler succeeded (the delivery holds the event's key, not
-// done, so no handler credited the payment).
+// done, so no handler credited the payment). When no delivery comes again
+// (the process died between the two), a [Reconciler] given with
+// [WithReconciler] reopens it once the key's claim has expired (see
+// [Reconciler.Pass]).
 func WithExpectations(store expect.Store) Option {
 	return func(c *config) {
 		if store == nil {

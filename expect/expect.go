@@ -16,7 +16,7 @@
 //
 //	Add ──▶ pending ──Settle (the payment, by id or reference)──▶ settled
 //	         │  ▲  ▲                                               │
-//	         │  │  └──────Reopen (the handler failed, no inbox)────┘
+//	         │  │  └──────Reopen (a handler failed, or swept)──────┘
 //	         │  └─Due (leased for one poll), Reschedule (the next poll)
 //	         │
 //	         ├──deadline passed: MarkOverdue──▶ overdue ──Settle (late)──▶ settled
