@@ -2,9 +2,11 @@ package payhook_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +15,10 @@ import (
 
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/inbox"
 	"github.com/payhook/payhook/payhooktest"
+	"github.com/payhook/payhook/providers/kasperopay"
+	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kazawallet/kazawallettest"
 	"github.com/payhook/payhook/providers/kkiapay"
@@ -189,4 +194,43 @@ func TestSweepMemoryStoreForgetsEarlierProcesses(t *testing.T) {
 	x, err := store.Get(ctx, k)
 	require.NoError(t, err)
 	assert.Equal(t, expect.Settled, x.State)
+}
+
+// TestUnverifiedEntryRetriedAfterHandlerFailure: an unauthenticated
+// KasperoPay delivery, kept in the inbox until the status API confirms it,
+// whose handler fails once, is credited by the entry's retry. The worker
+// used to complete the payment's key before calling the handler, so the
+// retry found it done, took the entry for a duplicate, and the payment was
+// never credited.
+func TestUnverifiedEntryRetriedAfterHandlerFailure(t *testing.T) {
+	ctx := context.Background()
+	clock := payhooktest.NewClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	api := kasperopaytest.NewAPI(t)
+	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()), kasperopay.WithClock(clock.Now))
+	require.NoError(t, err)
+	store := expect.NewMemory()
+	r := payhook.NewReconciler(store, payhook.WithReconcileClock(clock.Now))
+	require.NoError(t, r.Expect(ctx, expect.Expectation{Provider: kasperopay.Name, ID: "pay_1", Amount: "25.5", Currency: "KAS"}))
+	ib := memInbox(t, inbox.WithBackoff(0, 0), inbox.WithMaxAttempts(3))
+	var calls atomic.Int32
+	c := newCredits()
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error {
+		if calls.Add(1) == 1 {
+			return errors.New("database down")
+		}
+		return c.credit(ctx, e.Payment())
+	}, payhook.WithInbox(ib), payhook.WithReconciler(r))
+
+	// Not settled yet when the (unsigned) webhook comes: kept, unclaimed.
+	api.Set("pay_1", kasperopaytest.Payment(kasperopay.Payment{PaymentID: "pay_1", Status: kasperopay.StatusPending}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, kasperopaytest.Sender{}.Request("/", kasperopay.Event{Type: kasperopay.PaymentCompleted,
+		PaymentID: "pay_1", AmountKAS: payhook.MustAmount("25.5")}))
+	require.Equal(t, http.StatusOK, w.Code)
+	api.Set("pay_1", kasperopaytest.Payment(kasperopay.Payment{PaymentID: "pay_1", Status: kasperopay.StatusCompleted,
+		AmountKAS: payhook.MustAmount("25.5"), ConfirmedAt: clock.Now()}))
+	clock.Advance(time.Minute) // past the API's memory of "pending"
+	drain(t, ib)
+	assert.EqualValues(t, 2, calls.Load(), "the handler failed once, then the entry's retry called it again")
+	assert.Equal(t, 1, c.n("pay_1"))
 }
