@@ -8,28 +8,33 @@
 //
 //	kw, err := kazawallet.New(apiKey, apiSecret) // empty secrets are refused
 //	if err != nil { ... }
+//	expected := expect.NewMemory() // the payments the shop expects: package expect
 //	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
 //		func(ctx context.Context, e kazawallet.Event) error {
 //			if !e.Paid() {
 //				return nil // the link timed out: nothing to credit
 //			}
-//			// The order by the id Kazawallet signs, stored when the link
-//			// was created; never by e.Ref, which no signature covers.
-//			order, err := orders.ByLinkID(ctx, e.OrderID)
-//			if err != nil {
-//				return err // answered 500; nil acknowledges
+//			// The order of the payment's expectation, added when the
+//			// link was created (expect.Expectation{Ref: order.ID, ...}):
+//			// payhook found it by the ref, checked the signed amount and
+//			// currency against it, and settled it once.
+//			x, ok := payhook.ExpectationFrom(ctx)
+//			if !ok {
+//				return payhook.ErrUnexpected // 503, retried: it may be on its way
 //			}
-//			if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
-//				return nil // not this order's price: log it, credit nothing
-//			}
-//			return orders.MarkPaid(ctx, order.ID)
-//		}))
+//			return orders.MarkPaid(ctx, x.Ref) // an error answers 500; nil acknowledges
+//		}, payhook.WithExpectations(expected)))
 //
-// Every handler that credits a payment makes those three checks: the event
-// is a successful payment (Paid), the order is found by an id the provider
-// signs or confirms, and the amount and currency are the order's
-// ([Amount.Equal]). Each provider's package says which of its fields are
-// signed.
+// Every handler that credits a payment follows one rule to find the order
+// it pays, for every provider (docs/reconcile.md): it checks that the event
+// is a successful payment (Paid), and credits the order of the payment's
+// expectation ([ExpectationFrom]). The application adds the expectation when
+// the payment starts (its id and/or its reference, amount, currency); before
+// the handler runs, payhook finds it by the payment's id or reference, checks
+// the signed or confirmed amount and currency against it, and settles it:
+// each expectation once, and each payment id at most one expectation. A paid
+// payment with no expectation is [ErrUnexpected]. Each provider's package
+// says which of its fields are signed.
 //
 // [Handle] is the common case. [Middleware] is the same machinery as a plain
 // func(http.Handler) http.Handler, with the event in the request's context

@@ -6,53 +6,61 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/providers/kazawallet"
 )
 
 // The common case: a typed func per provider. It credits an order only
-// when the event is a payment, of an order found by the id the provider
-// signs, for the order's amount. nil acknowledges the webhook and marks the
-// event done; an error answers 500 and lets a retry in.
+// when the event is a payment, and only the order of the payment's
+// expectation: the one rule for finding orders (docs/reconcile.md). nil
+// acknowledges the webhook and marks the event done; an error answers with
+// an error status and lets a retry in.
 func ExampleHandle() {
 	kw, err := kazawallet.New("test_api_key", "test_api_secret")
 	if err != nil {
 		panic(err) // an empty key or secret is refused
 	}
-	// The shop's orders, by the id of the payment link created for each
-	// (kazawallet.Client.CreatePaymentLink's PaymentLink.OrderID).
-	type order struct {
-		id       string
-		amount   payhook.Amount
-		currency string
+	// When the shop creates the payment link of its order 1001
+	// (kazawallet.Client.CreatePaymentLink, with the ref "1001"), it says
+	// what it expects: Kazawallet may answer with the link's URL only.
+	expected := expect.NewMemory()
+	if err := expected.Add(context.Background(), expect.Expectation{Provider: kazawallet.Name, Ref: "1001",
+		Amount: "10.00", Currency: "USD", Deadline: time.Now().Add(24 * time.Hour)}); err != nil {
+		panic(err)
 	}
-	orders := map[string]order{"ord_123": {"1001", payhook.MustAmount("10.00"), "USD"}}
 
 	mux := http.NewServeMux()
 	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw, func(ctx context.Context, e kazawallet.Event) error {
 		if !e.Paid() {
 			return nil // the link timed out: nothing to credit
 		}
-		o, ok := orders[e.OrderID] // the signed id; never e.Ref, which no signature covers
-		if !ok || !e.Amount.Equal(o.amount) || e.Currency != o.currency {
-			return nil // not a payment of ours, or not its price: log it, credit nothing
+		// The order of the payment's expectation: payhook found it by the
+		// ref, checked the signed amount and the currency against it, and
+		// settled it once; this order_id settles no other.
+		x, ok := payhook.ExpectationFrom(ctx)
+		if !ok {
+			return payhook.ErrUnexpected // 503, retried: it may be on its way
 		}
-		fmt.Printf("order %s paid: %s %s\n", o.id, e.Amount, e.Currency)
+		fmt.Printf("order %s paid: %s %s\n", x.Ref, e.Amount, e.Currency)
 		return nil
-	}))
+	}, payhook.WithExpectations(expected)))
 
-	// Kazawallet's delivery, and the same delivery again.
-	body := `{"order_id":"ord_123","amount":"10.00","status":"fulfilled","currency":"USD","ref":"user-7",` +
+	// Kazawallet's delivery, the same delivery again, and again with its
+	// unsigned ref rewritten to name another order.
+	body := `{"order_id":"ord_123","amount":"10.00","status":"fulfilled","currency":"USD","ref":"1001",` +
 		`"secret":"` + kazawallet.Sign("test_api_key", "test_api_secret", "10.00", "ord_123") + `"}`
-	for range 2 {
+	for _, b := range []string{body, body, strings.Replace(body, `"1001"`, `"1002"`, 1)} {
 		w := httptest.NewRecorder()
-		mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/kazawallet", strings.NewReader(body)))
+		mux.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/webhooks/kazawallet", strings.NewReader(b)))
 		fmt.Print(w.Code, " ", w.Body.String())
 	}
 	// Output:
 	// order 1001 paid: 10.00 USD
 	// 200 ok
+	// 200 already processed
 	// 200 already processed
 }
 

@@ -14,26 +14,28 @@ import (
 // package's sentinel errors (ErrUnavailable gives 503); its text goes to the
 // logger, never to the client.
 //
-// fn is where money moves, so it checks what no signature proves: that
-// the event is a payment, which order it pays (by an id the provider signs),
-// and that the amount is the order's:
+// fn is where money moves. It checks that the event is a payment, and
+// finds the order it pays by the one rule (docs/reconcile.md): it credits
+// the order of the payment's expectation ([ExpectationFrom], with
+// [WithExpectations]), which payhook found by the payment's id or
+// reference, whose amount and currency it checked, and which it settled
+// once; each payment id settles at most one expectation:
 //
 //	mux.Handle("POST /webhooks/kazawallet", payhook.Handle(kw,
 //		func(ctx context.Context, e kazawallet.Event) error {
 //			if !e.Paid() {
 //				return nil // the link timed out: nothing to credit
 //			}
-//			// The order by the id Kazawallet signs, stored when the link
-//			// was created; never by e.Ref, which no signature covers.
-//			order, err := orders.ByLinkID(ctx, e.OrderID)
-//			if err != nil {
-//				return err // answered 500; nil acknowledges
+//			// The order of the payment's expectation, added when the
+//			// link was created (expect.Expectation{Ref: order.ID, ...}):
+//			// payhook found it by the ref, checked the signed amount and
+//			// currency against it, and settled it once.
+//			x, ok := payhook.ExpectationFrom(ctx)
+//			if !ok {
+//				return payhook.ErrUnexpected // 503, retried: it may be on its way
 //			}
-//			if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
-//				return nil // not this order's price: log it, credit nothing
-//			}
-//			return orders.MarkPaid(ctx, order.ID)
-//		}))
+//			return orders.MarkPaid(ctx, x.Ref) // an error answers 500; nil acknowledges
+//		}, payhook.WithExpectations(expected)))
 //
 // Handle panics if p or fn is nil, and with an error wrapping [ErrConfig]
 // if an option is given a value it cannot use. It is safe for concurrent

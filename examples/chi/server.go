@@ -30,7 +30,7 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
 		return nil, err
 	}
 
-	api := shop.API{Orders: orders}
+	api := shop.API{Orders: orders, Expected: cfg.Expectations}
 	r.Route("/orders", func(r chi.Router) {
 		r.Use(auditBody(cfg.Logger)) // reads bodies: the API's group only
 		r.Post("/", api.Create)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/payhook/payhook/examples/internal/shop"
+	"github.com/payhook/payhook/expect"
 )
 
 // NewServer returns the shop's echo server: the three providers' webhooks
@@ -44,7 +45,7 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (*echo.Echo, error) {
 		return nil, err
 	}
 
-	api := ordersAPI{orders}
+	api := ordersAPI{orders, cfg.Expectations}
 	e.POST("/orders", api.create)
 	e.GET("/orders/:id", api.get)
 	return e, nil
@@ -63,14 +64,17 @@ func dumpTo(log *slog.Logger) middleware.BodyDumpHandler {
 }
 
 // ordersAPI is the shop's own JSON API.
-type ordersAPI struct{ orders shop.OrderStore }
+type ordersAPI struct {
+	orders   shop.OrderStore
+	expected expect.Store // shop.Place adds the expectation of an order naming its provider
+}
 
 func (a ordersAPI) create(c echo.Context) error {
 	var o shop.Order
 	if err := c.Bind(&o); err != nil { // reads the body: fine here, not before payhook
 		return echo.NewHTTPError(http.StatusBadRequest, "invalid order")
 	}
-	if err := a.orders.Create(c.Request().Context(), o); err != nil {
+	if err := shop.Place(c.Request().Context(), a.orders, a.expected, o); err != nil {
 		return echo.NewHTTPError(shop.CreateStatus(err), err.Error())
 	}
 	return c.NoContent(http.StatusCreated)

@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/payhook/payhook/examples/internal/shop"
+	"github.com/payhook/payhook/expect"
 )
 
 // NewServer returns the shop's gin engine: the three providers' webhooks
@@ -30,7 +31,7 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (*gin.Engine, error) {
 		return nil, err
 	}
 
-	api := ordersAPI{orders}
+	api := ordersAPI{orders, cfg.Expectations}
 	group := r.Group("/orders", auditBody(cfg.Logger)) // reads bodies: the API only
 	group.POST("", api.create)
 	group.GET("/:id", api.get)
@@ -38,7 +39,10 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (*gin.Engine, error) {
 }
 
 // ordersAPI is the shop's own JSON API.
-type ordersAPI struct{ orders shop.OrderStore }
+type ordersAPI struct {
+	orders   shop.OrderStore
+	expected expect.Store // shop.Place adds the expectation of an order naming its provider
+}
 
 func (a ordersAPI) create(c *gin.Context) {
 	var o shop.Order
@@ -46,7 +50,7 @@ func (a ordersAPI) create(c *gin.Context) {
 		c.String(http.StatusBadRequest, "invalid order")
 		return
 	}
-	if err := a.orders.Create(c.Request.Context(), o); err != nil {
+	if err := shop.Place(c.Request.Context(), a.orders, a.expected, o); err != nil {
 		c.String(shop.CreateStatus(err), err.Error())
 		return
 	}

@@ -23,7 +23,7 @@ func NewServer(cfg shop.Config, orders shop.OrderStore) (http.Handler, error) {
 		return nil, err
 	}
 
-	api := shop.API{Orders: orders}
+	api := shop.API{Orders: orders, Expected: cfg.Expectations}
 	mux.HandleFunc("POST /orders", api.Create)
 	mux.HandleFunc("GET /orders/{id}", api.Get)
 

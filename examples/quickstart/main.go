@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
@@ -67,11 +68,11 @@ func newMux(kw *kazawallet.Provider, expected expect.Store, orders *orderBook, l
 		// never gets here.
 		x, ok := payhook.ExpectationFrom(ctx)
 		if !ok {
-			// No expectation has this ref: not an order of ours.
-			// Acknowledge it, since Kazawallet would send it again to no
-			// avail, and log it for a person to look at.
-			logger.WarnContext(ctx, "payment not applied", "link", e.OrderID, "amount", e.Amount, "currency", e.Currency)
-			return nil
+			// No expectation has this ref: no order of ours, or not yet.
+			// Never acknowledged silently: answered 503 and logged at
+			// ERROR by payhook, for a person to look at (with an inbox,
+			// retried, then kept dead).
+			return fmt.Errorf("shop: link %s pays no expected order: %w", e.OrderID, payhook.ErrUnexpected)
 		}
 		orders.markPaid(x.Ref, e.OrderID)
 		logger.InfoContext(ctx, "order paid", "order", x.Ref, "link", e.OrderID, "amount", e.Amount, "currency", e.Currency)

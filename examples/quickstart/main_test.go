@@ -106,15 +106,15 @@ func TestQuickStart(t *testing.T) {
 		{event("lnk_expired", "order-expired", "10.00", "USD", kazawallet.TimedOut), http.StatusOK},
 		{event("lnk_cheap", "order-cheap", "1.00", "USD", kazawallet.Fulfilled), http.StatusInternalServerError},
 		{event("lnk_euro", "order-euro", "10.00", "EUR", kazawallet.Fulfilled), http.StatusInternalServerError},
-		{event("lnk_unknown", "order-unknown", "10.00", "USD", kazawallet.Fulfilled), http.StatusOK},
+		{event("lnk_unknown", "order-unknown", "10.00", "USD", kazawallet.Fulfilled), http.StatusServiceUnavailable},
 	} {
 		res := deliverOne(sender.Request(url, tc.e))
 		assert.Equal(t, tc.status, res.Last().Status, "%s: %s", tc.e.Ref, res) // a mismatch is refused and logged, never credited
-		if tc.e.Ref != "order-unknown" {
+		if _, ok := orders.find(tc.e.Ref); ok {
 			assert.Empty(t, paidBy(t, orders, tc.e.Ref), tc.e.Ref)
 		}
 	}
-	assert.Equal(t, 1, strings.Count(log.String(), "payment not applied"), log.String())
+	assert.Equal(t, 1, strings.Count(log.String(), "pays no expected order"), log.String())
 	assert.Equal(t, 2, strings.Count(log.String(), "does not match its expectation"), log.String())
 }
 

@@ -62,9 +62,10 @@ func ExampleNew() {
 }
 
 // onKazawallet stands for the application's handler. Before it credits an
-// order it checks that the event is a payment (e.Paid), finds the order by
-// the signed link id (e.OrderID) and compares the amount (e.Amount.Equal):
-// the README's quick start (examples/quickstart) shows it whole.
+// order it checks that the event is a payment (e.Paid) and credits the
+// order of the payment's expectation (payhook.ExpectationFrom, with
+// payhook.WithExpectations), the one rule of docs/reconcile.md: the
+// README's quick start (examples/quickstart) shows it whole.
 func onKazawallet(ctx context.Context, e kazawallet.Event) error { return nil }
 
 // The operator's side: the dead entries, with the error of their last

@@ -59,7 +59,7 @@ func ExampleNew() {
 			failed = true
 			return fmt.Errorf("the database of orders is down")
 		}
-		if e.Paid() { // and, in an application, the order and its amount: see the quick start
+		if e.Paid() { // an application credits the order of payhook.ExpectationFrom(ctx): docs/reconcile.md
 			fmt.Printf("link %s paid %s %s\n", e.OrderID, e.Amount, e.Currency)
 		}
 		close(processed)

@@ -9,17 +9,20 @@
 //		if !e.Paid() {
 //			return nil
 //		}
-//		// The payment id your page recorded for the order when the payment
-//		// began (the widget's onPayment); never e.OrderID: see below.
-//		order, err := orders.ByPaymentID(ctx, e.PaymentID)
-//		if err != nil {
-//			return err
+//		x, ok := payhook.ExpectationFrom(ctx) // by the payment id, checked against the confirmed amount
+//		if !ok {
+//			return payhook.ErrUnexpected // 503, retried: the page may still be adding it
 //		}
-//		if !e.AmountKAS.Equal(order.AmountKAS) {
-//			return nil // not this order's price: log it, credit nothing
-//		}
-//		return orders.MarkPaid(ctx, order.ID)
-//	}))
+//		return orders.MarkPaid(ctx, x.Ref)
+//	}, payhook.WithExpectations(expected)))
+//
+// Find the order by the one rule for every provider (docs/reconcile.md):
+// when the widget's onPayment callback gives your page the payment id, add
+// an expectation with that id, your order's id as its Ref, the amount in
+// KAS and "KAS"; then credit the order of the payment's expectation
+// ([payhook.ExpectationFrom]), which payhook found by the payment id,
+// checked against the confirmed amount and settled once. Never e.OrderID:
+// see below.
 //
 // # What KasperoPay sends
 //
@@ -50,11 +53,12 @@
 // API does not say which merchant it paid, and it knows nothing of
 // order_id, items, metadata or merchant_id, which stay whatever the sender
 // wrote. Someone can pay their own KasperoPay store and post that payment's
-// id to your URL with your order's id. So, without a webhook secret: accept
-// a payment only if its PaymentID is one you recorded for the order (the
-// widget's onPayment callback gives it to your page), and compare the
-// confirmed amount with that order's price; never mark paid an order named
-// by OrderID alone.
+// id to your URL with your order's id. So, without a webhook secret, add
+// each expectation with the payment's id (the widget's onPayment callback
+// gives it to your page), not by its Ref alone: payhook then credits only
+// the payment that id names, for the confirmed amount, and an order_id
+// naming the expectation of another payment id is refused
+// (payhook.ErrMismatch). Never mark paid an order named by OrderID alone.
 //
 // Without a secret the timestamp proves nothing and is not checked; a
 // replayed webhook is recognised by its payment id instead (payhook's

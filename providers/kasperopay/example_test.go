@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
 )
@@ -26,14 +28,26 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// The expectation the shop added when the widget's onPayment gave its
+	// page the payment id of order 42.
+	expected := expect.NewMemory()
+	if err := expected.Add(context.Background(), expect.Expectation{Provider: kasperopay.Name, ID: "pay_xyz789",
+		Ref: "order_42", Amount: "150.5", Currency: "KAS", Deadline: time.Now().Add(time.Hour)}); err != nil {
+		log.Fatal(err)
+	}
 	h := payhook.Handle(kp, func(ctx context.Context, e kasperopay.Event) error {
 		// Without a webhook secret only the payment id, status, amount and
-		// transaction id are confirmed: find the order by PaymentID.
+		// transaction id are confirmed: the order is the expectation's,
+		// found by the payment id (docs/reconcile.md), never e.OrderID.
+		x, ok := payhook.ExpectationFrom(ctx)
+		if e.Paid() && !ok {
+			return payhook.ErrUnexpected
+		}
 		if e.Paid() {
-			fmt.Println("paid:", e.PaymentID, e.AmountKAS, "KAS, tx", e.Confirmation.TxID)
+			fmt.Println(x.Ref, "paid:", e.PaymentID, e.AmountKAS, "KAS, tx", e.Confirmation.TxID)
 		}
 		return nil
-	})
+	}, payhook.WithExpectations(expected))
 
 	post := func(body string) {
 		w := httptest.NewRecorder()
@@ -44,7 +58,7 @@ func Example() {
 		`"transaction_id":"abc123def456","item":"T-Shirt"}`)
 	post(`{"event":"payment.completed","payment_id":"pay_forged","amount_kas":"1000"}`)
 	// Output:
-	// paid: pay_xyz789 150.5 KAS, tx abc123def456
+	// order_42 paid: pay_xyz789 150.5 KAS, tx abc123def456
 	// 200
 	// 401
 }

@@ -65,7 +65,9 @@ type PaymentLink struct {
 	// URL is the link to send the payer to.
 	URL string `json:"url"`
 	// OrderID is the link's id, which the webhook's order_id will carry;
-	// "" when the answer did not say.
+	// "" when the answer did not say. Give it, when set, as the ID of the
+	// link's expectation, beside your ref (docs/reconcile.md, the one rule
+	// for finding orders).
 	OrderID string `json:"order_id,omitempty"`
 }
 

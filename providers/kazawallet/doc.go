@@ -8,20 +8,22 @@
 //		if !e.Paid() {
 //			return nil // the link timed out: nothing to credit
 //		}
-//		order, err := orders.ByLinkID(ctx, e.OrderID) // signed; e.Ref is not
-//		if err != nil {
-//			return err
+//		x, ok := payhook.ExpectationFrom(ctx) // found by the ref, checked against the signed amount
+//		if !ok {
+//			return payhook.ErrUnexpected // 503, retried: it may be on its way
 //		}
-//		if !e.Amount.Equal(order.Amount) || e.Currency != order.Currency {
-//			return nil // not this order's price: log it, credit nothing
-//		}
-//		return orders.MarkPaid(ctx, order.ID)
-//	}))
+//		return orders.MarkPaid(ctx, x.Ref)
+//	}, payhook.WithExpectations(expected)))
 //
-// The order_id is the payment link's id: store it with the order when you
-// create the link ([Client.CreatePaymentLink] returns it as
-// [PaymentLink].OrderID when Kazawallet's answer carries it). See "What the
-// signature proves" below for an answer without it.
+// Find the order by the one rule for every provider (docs/reconcile.md):
+// when you create the payment link, add an expectation with your ref (the
+// order's id), the amount and the currency, and the link's id as its ID
+// when [Client.CreatePaymentLink] returns one ([PaymentLink].OrderID; the
+// answer may carry the URL only). Then credit the order of the payment's
+// expectation ([payhook.ExpectationFrom]): payhook found it by the
+// order_id or the ref, checked the signed amount and the currency against
+// it, and settled it once, and an order_id that settled one expectation
+// settles no other.
 //
 // # What Kazawallet sends
 //
@@ -48,22 +50,23 @@
 // rewritten. payhook therefore deduplicates on the order id alone (one link,
 // one notification): once any delivery of an order has been processed, every
 // other one, whatever its status, is acknowledged without reaching your
-// handler. Check the amount against your order before crediting it, and
-// keep the webhook URL secret and on HTTPS.
+// handler. Credit only the amount checked against an expectation (below),
+// and keep the webhook URL secret and on HTTPS.
 //
-// So find the order by the order_id, never by the ref. When
-// CreatePaymentLink's answer carried no id (its shape is not documented),
-// only the ref you sent names the order, and nothing proves it: then accept
-// a ref only for an order that no payment has paid, record the order_id on
-// the order when you apply it, and never apply an order_id already recorded
-// on an order to another. A copy of a delivery rewritten after the genuine
-// one was processed is then stopped twice: by payhook's deduplication on the
-// order_id (for the retention, with a durable store) and by your record of
-// it. What nothing stops, with or without the id, is a copy of a delivery
-// that your application never processed (rewritten in transit, or one whose
-// only delivery failed) with another status, or, without the id, another
-// ref naming an unpaid order of the same amount: keep deliveries out of
-// other hands (HTTPS, no body in any log).
+// The ref is not signed, so on its own it proves nothing: it only finds
+// the expectation you added for it, and only the signed amount for that
+// expectation settles it, once (payhook.WithExpectations). A captured
+// delivery replayed with another ref then credits nothing: its order_id is
+// already processed, and, once the retention is over, has already settled
+// an expectation; and another order's expectation is settled only by that
+// order's amount. A copy of a paid delivery rewritten after the genuine
+// one was processed is stopped twice: by payhook's deduplication on the
+// order_id (for the retention, with a durable store) and by the settled
+// expectation. What nothing stops is a copy of a delivery that your
+// application never processed (rewritten in transit, or one whose only
+// delivery failed) with another status, or another ref naming an
+// unsettled expectation of the same amount and currency: keep deliveries
+// out of other hands (HTTPS, no body in any log).
 //
 // Which amount text Kazawallet signs is not documented. Verify tries the text
 // exactly as received (the JSON string's contents, the JSON number's literal,

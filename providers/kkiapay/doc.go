@@ -13,21 +13,20 @@
 //		if !e.Paid() {
 //			return nil // transaction.failed: nothing to credit
 //		}
-//		var data struct {
-//			OrderID string `json:"order_id"` // what your page gave the widget as data
+//		x, ok := payhook.ExpectationFrom(ctx) // by the transaction id, checked against the confirmed amount
+//		if !ok {
+//			return payhook.ErrUnexpected // 503, retried: the page may still be adding it
 //		}
-//		if err := e.Confirmation.DecodeState(&data); err != nil { // the status API's copy, not the webhook's
-//			return nil // log it
-//		}
-//		order, err := orders.Get(ctx, data.OrderID)
-//		if err != nil {
-//			return err
-//		}
-//		if !e.Amount.Equal(order.Amount) {
-//			return nil // not this order's price: log it, credit nothing
-//		}
-//		return orders.MarkPaid(ctx, order.ID, e.TransactionID)
-//	}))
+//		return orders.MarkPaid(ctx, x.Ref, e.TransactionID)
+//	}, payhook.WithExpectations(expected)))
+//
+// Find the order by the one rule for every provider (docs/reconcile.md):
+// when the widget hands your page the transaction id, add an expectation
+// with that id, your order's id as its Ref, the amount and "XOF"; then
+// credit the order of the payment's expectation
+// ([payhook.ExpectationFrom]), which payhook found by the transaction id
+// (or the partnerId), checked against the confirmed amount and settled
+// once.
 //
 // Without [WithConfirmation] nothing vouches for the body (see below): do
 // not credit amounts from it.
@@ -73,9 +72,10 @@
 //     an amount takes the API's.
 //
 // Nothing else is compared: stateData, partnerId and account stay what the
-// sender wrote. The API's answer is in Event.Confirmation; read the widget's
-// data from it (Confirmation.State, Confirmation.PartnerID) to find the
-// order. The outcomes, and what KKiaPay then does:
+// sender wrote, and the API's answer is in Event.Confirmation. Find the
+// order by the expectation you added for the transaction id, never by the
+// webhook's stateData (see above). The outcomes, and what KKiaPay then
+// does:
 //
 //   - agreement: the handler runs;
 //   - disagreement, or a transaction the API does not know:

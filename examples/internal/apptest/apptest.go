@@ -19,6 +19,7 @@ import (
 	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/deliver"
 	"github.com/payhook/payhook/examples/internal/shop"
+	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/payhooktest"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kasperopay/kasperopaytest"
@@ -41,7 +42,7 @@ var (
 type NewServer[H http.Handler] func(cfg shop.Config, orders shop.OrderStore) (H, error)
 
 // Env is an app under test: its config (test secrets, the fake provider
-// APIs) and its orders.
+// APIs, the expectations) and its orders.
 type Env struct {
 	Config        shop.Config
 	Orders        *shop.Memory
@@ -49,15 +50,17 @@ type Env struct {
 	KasperoPayAPI *kasperopaytest.API
 }
 
-// The orders every Env starts with, pending. The Kazawallet and KasperoPay
-// orders know their payment's id, as the shop records it when the payment
-// begins (the link's id that kazawallet.Client.CreatePaymentLink returns,
-// the payment id that KasperoPay's widget gives).
+// The orders every Env starts with, pending, each with the expectation of
+// its payment (shop.Place): by its id as the reference alone for a
+// Kazawallet link whose createPaymentLink answered the URL only, and by
+// the payment's id too where the shop knows it when the payment starts
+// (a link id Kazawallet returned, the transaction id KKiaPay's widget
+// hands the page, KasperoPay's payment id).
 var orders = []shop.Order{
-	{ID: "kz-paid", Amount: payhook.MustAmount("10.00"), Currency: "USD", Provider: kazawallet.Name, PaymentID: "kzl_1"},
+	{ID: "kz-paid", Amount: payhook.MustAmount("10.00"), Currency: "USD", Provider: kazawallet.Name},
 	{ID: "kz-expired", Amount: payhook.MustAmount("10.50"), Currency: "USD", Provider: kazawallet.Name, PaymentID: "kzl_2"},
-	{ID: "kk-paid", Amount: payhook.MustAmount("1000"), Currency: "XOF"},
-	{ID: "kk-failed", Amount: payhook.MustAmount("2500"), Currency: "XOF"},
+	{ID: "kk-paid", Amount: payhook.MustAmount("1000"), Currency: "XOF", Provider: kkiapay.Name, PaymentID: "kk_tx_1"},
+	{ID: "kk-failed", Amount: payhook.MustAmount("2500"), Currency: "XOF", Provider: kkiapay.Name, PaymentID: "kk_tx_2"},
 	{ID: "kp-paid", Amount: payhook.MustAmount("25.5"), Currency: "KAS", Provider: kasperopay.Name, PaymentID: "pay_kp_1"},
 }
 
@@ -67,6 +70,10 @@ var orders = []shop.Order{
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
 	kk, kp := kkiapaytest.NewAPI(t), kasperopaytest.NewAPI(t)
+	mem, expected := shop.NewMemory(), expect.NewMemory()
+	for _, o := range orders {
+		require.NoError(t, shop.Place(context.Background(), mem, expected, o))
+	}
 	return &Env{
 		Config: shop.Config{
 			KazawalletAPIKey:     Kazawallet.APIKey,
@@ -78,8 +85,9 @@ func NewEnv(t testing.TB) *Env {
 			KKiaPayAPIURL:        kk.URL(),
 			KasperoPayAPIURL:     kp.URL(),
 			Logger:               slog.New(slog.DiscardHandler),
+			Expectations:         expected,
 		},
-		Orders:        shop.NewMemory(orders...),
+		Orders:        mem,
 		KKiaPayAPI:    kk,
 		KasperoPayAPI: kp,
 	}
@@ -111,7 +119,8 @@ func (e *Env) Order(t testing.TB, id string) shop.Order {
 func (e *Env) apiCalls() int { return len(e.KKiaPayAPI.Calls()) + len(e.KasperoPayAPI.Calls()) }
 
 // KazawalletPaid is a Kazawallet event that pays the Env's pending order
-// "kz-paid", for tests of where the middleware sits.
+// "kz-paid", found by its ref's expectation, for tests of where the
+// middleware sits.
 var KazawalletPaid = kazawallet.Event{OrderID: "kzl_1", Amount: payhook.MustAmount("10.00"), Ref: "kz-paid",
 	Type: kazawallet.Fulfilled, Currency: "USD"}
 

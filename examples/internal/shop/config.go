@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kkiapay"
@@ -52,6 +53,10 @@ type Config struct {
 	// Store records which webhook events were processed. Default: one
 	// in-memory store for the three providers.
 	Store idempotency.Store
+	// Expectations holds the payments the shop expects (Expect), against
+	// which payhook checks every payment before the handlers see it.
+	// Default: one in-memory store for the three providers.
+	Expectations expect.Store
 	// Logger receives payhook's rejections and the shop's notices.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -78,8 +83,8 @@ func FromEnv(getenv func(string) string) Config {
 	return c.WithDefaults()
 }
 
-// WithDefaults returns c with its defaults filled in, the in-memory store
-// included: call it once, so that the three providers share one store.
+// WithDefaults returns c with its defaults filled in, the in-memory stores
+// included: call it once, so that the three providers share them.
 func (c Config) WithDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = ":8080"
@@ -92,6 +97,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Store == nil {
 		c.Store = idempotency.NewMemory()
+	}
+	if c.Expectations == nil {
+		c.Expectations = expect.NewMemory()
 	}
 	return c
 }
@@ -136,9 +144,10 @@ func (c Config) KasperoPayOptions() ([]kasperopay.Option, error) {
 }
 
 // PayhookOptions returns the options of payhook.Handle and Middleware for
-// every provider: one idempotency store and c's logger.
+// every provider: one idempotency store, the expectations that find each
+// payment's order (payhook.WithExpectations), and c's logger.
 func (c Config) PayhookOptions() []payhook.Option {
-	return []payhook.Option{payhook.WithStore(c.Store), payhook.WithLogger(c.Logger)}
+	return []payhook.Option{payhook.WithStore(c.Store), payhook.WithExpectations(c.Expectations), payhook.WithLogger(c.Logger)}
 }
 
 // ListenAndServe serves h on addr with the timeouts a server facing the

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/expect"
 )
 
 // Status is an order's state.
@@ -26,22 +28,22 @@ const (
 
 // Order is what the shop sells: one amount, paid once.
 type Order struct {
-	// ID is the shop's order id. The shop sends it to the provider as its
-	// reference (Kazawallet's ref, KKiaPay's widget data), but a webhook
-	// that echoes it is not proof of anything: Kazawallet's signature does
-	// not cover the ref, and KKiaPay's body is only as good as its
-	// confirmation.
+	// ID is the shop's order id. The shop gives it to the provider as its
+	// reference (Kazawallet's ref, KKiaPay's partnerId, KasperoPay's
+	// order_id) and to payhook as the expectation's Ref (Expect): a
+	// webhook that echoes it proves nothing by itself, but the expectation
+	// it finds is credited only for its own amount, once.
 	ID string `json:"id"`
 	// Amount is the price, exact.
 	Amount payhook.Amount `json:"amount"`
 	// Currency is the price's currency code ("USD", "XOF", "KAS").
 	Currency string `json:"currency"`
-	// Provider and PaymentID name the payment that pays the order: the id
-	// the provider signs or confirms (Kazawallet's link id, the webhook's
-	// order_id, returned by kazawallet.Client.CreatePaymentLink;
-	// KasperoPay's payment_id, given by its widget; KKiaPay's
-	// transactionId). Set when the payment begins if the provider names it
-	// then, or by the notice that pays the order. Optional when created.
+	// Provider is the provider the order is paid through, and PaymentID
+	// the provider's id for the payment when the shop knows it as the
+	// payment starts (KKiaPay's transactionId from its widget, KasperoPay's
+	// payment_id; Kazawallet's link id, which createPaymentLink may not
+	// return): with a Provider, creating the order through API adds its
+	// expectation (Expect). After a payment, the paying payment's.
 	Provider  string `json:"provider,omitempty"`
 	PaymentID string `json:"payment_id,omitempty"`
 	// Status is the order's state; Pending when created.
@@ -51,11 +53,15 @@ type Order struct {
 	History []Payment `json:"history,omitempty"`
 }
 
-// Costs reports whether a payment of amount in currency pays o: the same
-// number, whatever its form ("10" pays "10.00": payhook.Amount.Equal, never
-// a comparison of the texts nor a float), in o's currency.
-func (o Order) Costs(amount payhook.Amount, currency string) bool {
-	return amount.Equal(o.Amount) && currency == o.Currency
+// Expect tells payhook, through expected, what o's payment must be when it
+// starts: the expectation of o.Provider's payment o.PaymentID (when
+// known), with o's id as its Ref, o's amount and currency, due within a
+// day. payhook then hands the webhook handlers (Webhooks) the expectation
+// of each payment, checked against it: the one rule for finding the order
+// a payment pays (docs/reconcile.md).
+func Expect(ctx context.Context, expected expect.Store, o Order) error {
+	return expected.Add(ctx, expect.Expectation{Provider: o.Provider, ID: o.PaymentID, Ref: o.ID,
+		Amount: o.Amount.String(), Currency: o.Currency, Deadline: time.Now().Add(24 * time.Hour)})
 }
 
 // Payment is one payment notice from a provider, as the shop records it.
@@ -68,13 +74,12 @@ type Payment struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// Errors of an OrderStore and of Webhooks. A webhook naming an unknown
-// order, paying the wrong amount, or naming a payment that is not the
-// order's is not fixed by the provider sending it again.
+// Errors of an OrderStore. A notice for an unknown order, or naming a
+// payment that is not the order's, is not fixed by the provider sending it
+// again.
 var (
-	ErrUnknownOrder   = errors.New("shop: unknown order")
-	ErrOrderExists    = errors.New("shop: order exists")
-	ErrAmountMismatch = errors.New("shop: amount does not match the order")
+	ErrUnknownOrder = errors.New("shop: unknown order")
+	ErrOrderExists  = errors.New("shop: order exists")
 	// ErrOtherPayment: the order is paid, or awaits, another payment.
 	ErrOtherPayment = errors.New("shop: the order belongs to another payment")
 	// ErrAlreadyApplied: a notice of this payment was applied already.
@@ -88,15 +93,11 @@ type OrderStore interface {
 	Create(ctx context.Context, o Order) error
 	// Get returns an order, or ErrUnknownOrder.
 	Get(ctx context.Context, id string) (Order, error)
-	// ByPayment returns the order that the provider's payment id pays
-	// (its Provider and PaymentID), or that a notice of that payment was
-	// applied to; ErrUnknownOrder if there is none.
-	ByPayment(ctx context.Context, provider, id string) (Order, error)
 	// MarkPaid records p on the order, marks it paid and sets its
 	// Provider and PaymentID to p's. It changes nothing and returns
 	// ErrOtherPayment if the order belongs to another payment, or
-	// ErrAlreadyApplied if a notice of p's payment was applied to it. The
-	// caller checks the amount first (Order.Costs).
+	// ErrAlreadyApplied if a notice of p's payment was applied to it.
+	// payhook has checked the amount against the order's expectation.
 	MarkPaid(ctx context.Context, orderID string, p Payment) error
 	// MarkFailed records p on the order and marks it failed, unless it is
 	// paid (a late failure notice does not undo a payment). It returns
@@ -129,8 +130,8 @@ func (m *Memory) Create(_ context.Context, o Order) error {
 	if o.ID == "" || o.Amount.IsZero() || o.Currency == "" {
 		return errors.New("shop: an order needs an id, an amount and a currency")
 	}
-	if (o.Provider == "") != (o.PaymentID == "") {
-		return errors.New("shop: an order's payment id needs its provider, and the reverse")
+	if o.PaymentID != "" && o.Provider == "" {
+		return errors.New("shop: an order's payment id needs its provider")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -154,18 +155,6 @@ func (m *Memory) Get(_ context.Context, id string) (Order, error) {
 		return Order{}, fmt.Errorf("%w: %q", ErrUnknownOrder, id)
 	}
 	return o.copy(), nil
-}
-
-// ByPayment implements OrderStore.
-func (m *Memory) ByPayment(_ context.Context, provider, id string) (Order, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, o := range m.orders {
-		if id != "" && (o.Provider == provider && o.PaymentID == id || o.applied(provider, id)) {
-			return o.copy(), nil
-		}
-	}
-	return Order{}, fmt.Errorf("%w: no order for %s payment %q", ErrUnknownOrder, provider, id)
 }
 
 // MarkPaid implements OrderStore.

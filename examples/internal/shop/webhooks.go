@@ -6,23 +6,27 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/payhook/payhook"
 	"github.com/payhook/payhook/providers/kasperopay"
 	"github.com/payhook/payhook/providers/kazawallet"
 	"github.com/payhook/payhook/providers/kkiapay"
 )
 
 // Webhooks holds the shop's typed webhook handlers, one per provider, for
-// payhook.Handle:
+// payhook.Handle with payhook.WithExpectations (Config.PayhookOptions):
 //
-//	payhook.Handle(kw, hooks.Kazawallet)
+//	payhook.Handle(kw, hooks.Kazawallet, payhook.WithExpectations(expected))
 //
-// payhook calls each with a verified event, once per event. Each handler
-// makes the three checks that keep a payment notice from costing money:
-// the event is a successful payment (Paid); the order is found by an id
-// that the provider signs or confirms, never by a field that anyone could
-// have rewritten; and the amount and currency are the order's (Order.Costs).
-// A nil error acknowledges the delivery (200); an error answers 500 and
-// lets the provider's retry, if it makes one, process the event again.
+// Each follows the one rule for finding the order a payment pays
+// (docs/reconcile.md): the shop added an expectation when the payment
+// started (Expect), and credits the order of the expectation that payhook
+// hands it (payhook.ExpectationFrom). Before the handler runs, payhook has
+// found that expectation by the payment's id or its reference, checked
+// that the paid amount and currency are the expected ones, and settled
+// it: each expectation once, and each payment id at most one expectation.
+// A paid payment with no expectation is payhook.ErrUnexpected (503,
+// retried: the expectation may be on its way). A nil error acknowledges
+// the delivery (200).
 type Webhooks struct {
 	Orders OrderStore
 	// Log receives the notices the shop acknowledges but cannot apply.
@@ -31,27 +35,11 @@ type Webhooks struct {
 }
 
 // Kazawallet applies a Kazawallet notice. Its signature covers the order_id
-// (the payment link's id) and the amount, not the status, the ref or the
-// currency. So the order is the one whose link id is the order_id, recorded
-// when the link was created (kazawallet.PaymentLink.OrderID). When
-// Kazawallet's answer carried no id, the ref names the order instead: it is
-// not signed, so it is taken only for an order that no other payment pays,
-// and a notice of a link already applied to an order is never applied to
-// another (see docs/kazawallet.md).
+// (the payment link's id) and the amount, not the ref: the unsigned ref
+// only finds the expectation, and only the signed amount for it, once,
+// settles it (docs/kazawallet.md).
 func (h Webhooks) Kazawallet(ctx context.Context, e kazawallet.Event) error {
-	p := Payment{Provider: kazawallet.Name, ID: e.OrderID, Amount: e.Amount, Currency: e.Currency}
-	o, err := h.Orders.ByPayment(ctx, p.Provider, p.ID)
-	if errors.Is(err, ErrUnknownOrder) && e.Ref != "" {
-		o, err = h.Orders.Get(ctx, e.Ref)
-	}
-	if err != nil {
-		return h.apply(ctx, err, p)
-	}
-	if !e.Paid() {
-		p.Reason = string(e.Type) // "timed_out", or a status kept as sent
-		return h.apply(ctx, h.Orders.MarkFailed(ctx, o.ID, p), p)
-	}
-	return h.credit(ctx, o, p)
+	return h.apply(ctx, e.Payment(), string(e.Type)) // "timed_out", or a status kept as sent
 }
 
 // errUnconfirmed is returned for a KKiaPay event that was not confirmed
@@ -60,65 +48,54 @@ var errUnconfirmed = errors.New("shop: KKiaPay webhook not confirmed through the
 
 // KKiaPay applies a KKiaPay notice. KKiaPay's header proves who sent the
 // webhook, not what it says, so the shop acts only on confirmed events
-// (kkiapay.WithConfirmation), whose status and amount the status API vouches
-// for, and reads the order from the API's copy of the widget's data
-// ({"order_id": ...}, or the partnerId), never from the webhook's stateData.
+// (kkiapay.WithConfirmation), whose status and amount the status API
+// vouches for; the order is the expectation's, added by the transaction id
+// the widget handed the page.
 func (h Webhooks) KKiaPay(ctx context.Context, e kkiapay.Event) error {
-	p := Payment{Provider: kkiapay.Name, ID: e.TransactionID, Amount: e.Amount, Currency: "XOF"}
-	c := e.Confirmation
-	if c == nil {
+	if e.Confirmation == nil {
 		return errUnconfirmed // 500: not acknowledged, so that the setting is fixed rather than the payment lost
 	}
-	var data struct {
-		OrderID string `json:"order_id"`
-	}
-	if err := c.DecodeState(&data); err != nil || data.OrderID == "" {
-		data.OrderID = c.PartnerID
-	}
-	o, err := h.Orders.Get(ctx, data.OrderID)
-	if err != nil {
-		return h.apply(ctx, err, p)
-	}
-	if !e.Paid() {
-		p.Reason = e.FailureCode
-		return h.apply(ctx, h.Orders.MarkFailed(ctx, o.ID, p), p)
-	}
-	return h.credit(ctx, o, p)
+	return h.apply(ctx, e.Payment(), e.FailureCode)
 }
 
-// KasperoPay applies a KasperoPay notice, confirmed by the status API. The
-// API vouches for the payment id, the status and the amount, not for the
-// order_id, which anyone could have written: the order is the one the shop
-// recorded the payment id for when the payment began (the widget's
-// onPayment callback).
+// KasperoPay applies a KasperoPay notice, confirmed by the status API,
+// which vouches for the payment id, the status and the amount, not for the
+// order_id: the order is the expectation's, added by the payment id the
+// widget's onPayment callback gave.
 func (h Webhooks) KasperoPay(ctx context.Context, e kasperopay.Event) error {
-	p := Payment{Provider: kasperopay.Name, ID: e.PaymentID, Amount: e.AmountKAS, Currency: "KAS"}
-	if !e.Paid() {
-		return nil // an event the shop does not act on
-	}
-	o, err := h.Orders.ByPayment(ctx, p.Provider, p.ID)
-	if err != nil {
-		return h.apply(ctx, err, p)
-	}
-	return h.credit(ctx, o, p)
+	return h.apply(ctx, e.Payment(), string(e.Type))
 }
 
-// credit marks o paid by p, if p pays o's price in o's currency.
-func (h Webhooks) credit(ctx context.Context, o Order, p Payment) error {
-	if !o.Costs(p.Amount, p.Currency) {
-		return h.apply(ctx, fmt.Errorf("%w: order %q costs %s %s, %s paid %s %s",
-			ErrAmountMismatch, o.ID, o.Amount, o.Currency, p.Provider, p.Amount, p.Currency), p)
+// apply credits, or marks failed, the order of p's expectation. A payment
+// that is neither paid nor failed (no final outcome) changes nothing.
+func (h Webhooks) apply(ctx context.Context, p payhook.Payment, reason string) error {
+	x, ok := payhook.ExpectationFrom(ctx)
+	switch {
+	case p.Outcome == "":
+		return nil // not a final word: nothing to record
+	case !ok && p.Paid():
+		// Not expected (yet: the page may still be adding it). Answered
+		// 503 and retried; with an inbox, kept dead for an operator after
+		// the last attempt.
+		return fmt.Errorf("shop: %s payment %s: %w", p.Provider, p.ID, payhook.ErrUnexpected)
+	case !ok:
+		return nil // a failure of a payment the shop never expected: nothing to mark
 	}
-	return h.apply(ctx, h.Orders.MarkPaid(ctx, o.ID, p), p)
+	n := Payment{Provider: p.Provider, ID: p.ID, Amount: p.Amount, Currency: p.Currency}
+	if p.Paid() {
+		return h.done(ctx, h.Orders.MarkPaid(ctx, x.Ref, n), n)
+	}
+	n.Reason = reason
+	return h.done(ctx, h.Orders.MarkFailed(ctx, x.Ref, n), n)
 }
 
-// apply decides the answer to a notice the store was given. A notice that
-// names no known order, pays the wrong amount, or names a payment that is
-// not the order's is acknowledged and logged for a person to look at: a
-// retry would not change it. Any other error (the store is down) is
-// returned, so that a retry can succeed.
-func (h Webhooks) apply(ctx context.Context, err error, p Payment) error {
-	for _, notForUs := range []error{ErrUnknownOrder, ErrAmountMismatch, ErrOtherPayment, ErrAlreadyApplied} {
+// done decides the answer to a notice the store was given. A notice the
+// store refuses for good (no such order, another payment's order) is
+// acknowledged and logged for a person to look at: a retry would not
+// change it. Any other error (the store is down) is returned, so that a
+// retry can succeed.
+func (h Webhooks) done(ctx context.Context, err error, p Payment) error {
+	for _, notForUs := range []error{ErrUnknownOrder, ErrOtherPayment, ErrAlreadyApplied} {
 		if errors.Is(err, notForUs) {
 			log := h.Log
 			if log == nil {
