@@ -100,7 +100,11 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 
 	eps := []endpoint{publicEndpoint(cfg, public, cert, limited, logger, mounted)}
 	if cfg.adminAddr != "" {
-		eps = append(eps, endpoint{name: "payhook admin", addr: cfg.adminAddr, addrFrom: "PAYHOOK_ADMIN_ADDR", handler: requireToken(cfg.adminToken, admin),
+		adminHandler := requireToken(cfg.adminToken, admin)
+		if cfg.adminToken.IsZero() { // loopback (checkAdmin): refuse the Host of a page that rebinds its name to it
+			adminHandler = localHosts("payhook admin", cfg.adminAddr, "PAYHOOK_ADMIN_ADDR", adminHandler)
+		}
+		eps = append(eps, endpoint{name: "payhook admin", addr: cfg.adminAddr, addrFrom: "PAYHOOK_ADMIN_ADDR", handler: adminHandler,
 			listening: func(addr string) {
 				logger.Info("payhook admin: listening", "addr", addr, "metrics", cfg.metrics, "pprof", cfg.pprof, "token", !cfg.adminToken.IsZero())
 			}})
