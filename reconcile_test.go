@@ -609,3 +609,31 @@ func TestForgedUnsignedPendingToTheEndDropped(t *testing.T) {
 	assert.Equal(t, http.StatusOK, send("pay_genuine_1"), "the bound is free again")
 	assert.Zero(t, c.total())
 }
+
+// TestPollRefusesAnUnprintableKey: an expectation's id is the operator's
+// or the application's word (any bytes, up to expect.MaxField); a poll
+// hands its payment to the pipeline under that key, which is checked as a
+// webhook's is (payhook.MaxKeyBytes, printable): a key with a line break
+// would break the log lines it is put in, and the forward's webhook-id.
+func TestPollRefusesAnUnprintableKey(t *testing.T) {
+	ctx := context.Background()
+	clock := payhooktest.NewClock(time.Now())
+	kkAPI := kkiapaytest.NewAPI(t)
+	kk, err := kkiapay.New("hash", kkiapay.WithConfirmation(kkAPI.Client()))
+	require.NoError(t, err)
+	store := expect.NewMemory()
+	r := payhook.NewReconciler(store, payhook.WithReconcileClock(clock.Now))
+	c := newCredits()
+	payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error { return c.credit(ctx, e.Payment()) }, payhook.WithReconciler(r))
+	ok := true
+	const id = "tx_1\r\nX-Injected: 1"
+	kkAPI.Confirm(kkiapay.Event{TransactionID: id, Type: kkiapay.TransactionSuccess, PaymentSucceeded: &ok, Amount: payhook.MustAmount("1000")})
+	require.NoError(t, r.Expect(ctx, expect.Expectation{Provider: kkiapay.Name, ID: id, Amount: "1000", Currency: "XOF"}))
+	clock.Advance(payhook.DefaultFirstPoll)
+	_, err = r.Pass(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, c.total(), "never handed to the handler")
+	x, err := store.Get(ctx, expect.Key{Provider: kkiapay.Name, ID: id})
+	require.NoError(t, err)
+	assert.NotEqual(t, expect.Settled, x.State)
+}
