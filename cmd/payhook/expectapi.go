@@ -96,7 +96,11 @@ func (api *expectAPI) add(w http.ResponseWriter, r *http.Request) {
 	var in expectationRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxExpectationBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	err := dec.Decode(&in)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value: one expectation a request")
+	}
+	if err != nil {
 		status := http.StatusBadRequest
 		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
 			status = http.StatusRequestEntityTooLarge

@@ -204,3 +204,17 @@ func TestExpectAPITooLarge(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code, w.Body.String())
 	assert.Contains(t, w.Body.String(), "over")
 }
+
+// TestExpectAPIOneExpectationABody: a body holding more than one JSON
+// value is refused whole (400), not read up to its first value with the
+// rest dropped without a word.
+func TestExpectAPIOneExpectationABody(t *testing.T) {
+	mux, store := expectAPIMux(t)
+	w := doAPI(mux, http.MethodPost, "/expectations",
+		`{"provider":"kazawallet","ref":"order_1","amount":"1","currency":"USD"}`+"\n"+`{"provider":"kazawallet","ref":"order_2","amount":"2","currency":"USD"}`)
+	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	_, err := store.Get(context.Background(), expect.Key{Provider: "kazawallet", Ref: "order_1"})
+	assert.ErrorIs(t, err, expect.ErrNotFound, "nothing added")
+	assert.Equal(t, http.StatusCreated, doAPI(mux, http.MethodPost, "/expectations", `{"provider":"kazawallet","ref":"order_1","amount":"1","currency":"USD"}`+"\n").Code,
+		"a line break after the one value is fine")
+}
