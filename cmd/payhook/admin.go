@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net"
@@ -73,19 +71,28 @@ func (c *config) checkAdmin() error {
 	return nil
 }
 
-// requireToken serves h only to requests carrying token as
-// "Authorization: Bearer TOKEN", compared in constant time; the others are
-// answered 401. A zero token requires nothing (loopback only: checkAdmin).
+// requireToken serves h only to requests carrying token, as
+// "Authorization: Bearer TOKEN" compared in constant time, or as the
+// cookie of a login with it (adminlogin.go: /login, /logout, for a
+// browser); the others are answered 401, a browser's with a link to
+// /login. A zero token requires nothing (loopback only: checkAdmin).
 func requireToken(token secret.Value, h http.Handler) http.Handler {
 	if token.IsZero() {
 		return h
 	}
-	want := sha256.Sum256([]byte(token.Reveal())) // hashed: the comparison takes as long whatever the length given
+	a := newAdminAuth(token, clock)
+	login := a.loginMux()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		got := sha256.Sum256([]byte(strings.TrimSpace(given)))
-		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if r.URL.Path == "/login" || r.URL.Path == "/logout" {
+			login.ServeHTTP(w, r)
+			return
+		}
+		if !a.allowed(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="payhook admin"`)
+			if strings.Contains(r.Header.Get("Accept"), "text/html") {
+				renderLogin(w, http.StatusUnauthorized, "Sign in", "This listener wants the admin token.", false)
+				return
+			}
 			http.Error(w, http.StatusText(http.StatusUnauthorized), http.StatusUnauthorized)
 			return
 		}

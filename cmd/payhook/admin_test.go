@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/payhook/payhook/inbox"
+	"github.com/payhook/payhook/internal/secret"
 )
 
 // TestMetricsOnTheAdminListenerOnly (issue 17, §2): /metrics and pprof are
@@ -175,4 +178,138 @@ func TestInboxStatsCached(t *testing.T) {
 	now = now.Add(time.Nanosecond)
 	_, _ = c.Stats(context.Background())
 	assert.EqualValues(t, 2, b.calls.Load(), "read again after statsEvery")
+}
+
+// TestAdminLogin: a browser, which cannot send the Bearer header, signs in
+// with the token in a form and gets a cookie proving it (an HMAC, never
+// the token), HttpOnly and SameSite=Strict; a wrong token is refused 401,
+// a login or an action posted by another site 403, and the token is never
+// in a response or the log.
+func TestAdminLogin(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	vars := map[string]string{"PAYHOOK_ADMIN_ADDR": "0.0.0.0:0", "PAYHOOK_ADMIN_TOKEN": token}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	srv := startServeAll(t, vars)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.admin, "http://"))
+	require.NoError(t, err)
+	admin := "http://127.0.0.1:" + port
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var seen strings.Builder // every answer, headers and body
+	do := func(method, path string, form url.Values, headers ...string) (*http.Response, string) {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		r, err := http.NewRequest(method, admin+path, body)
+		require.NoError(t, err)
+		if form != nil {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			r.Header.Add(headers[i], headers[i+1])
+		}
+		res, err := client.Do(r)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, res.Header.Write(&seen))
+		seen.Write(b)
+		return res, string(b)
+	}
+
+	res, body := do("GET", "/", nil, "Accept", "text/html")
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	assert.Contains(t, body, `<form method="post" action="login">`, "a browser is offered the form")
+	assert.NotContains(t, body, "Operator")
+
+	res, body = do("POST", "/login", url.Values{"token": {token[:31] + "X"}}, "Sec-Fetch-Site", "same-origin")
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "a wrong token")
+	assert.Contains(t, body, "That is not the admin token.")
+	assert.Empty(t, res.Cookies())
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'", "the form is framed by no site")
+
+	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Origin", "http://evil.example"}} {
+		res, _ = do("POST", "/login", url.Values{"token": {token}}, h...)
+		assert.Equal(t, http.StatusForbidden, res.StatusCode, "a login posted by another site: %v", h)
+		assert.Empty(t, res.Cookies(), h)
+	}
+
+	res, _ = do("POST", "/login", url.Values{"token": {token}}, "Sec-Fetch-Site", "same-origin")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, "./", res.Header.Get("Location"))
+	require.Len(t, res.Cookies(), 1)
+	c := res.Cookies()[0]
+	assert.Equal(t, "payhook_admin", c.Name)
+	assert.True(t, c.HttpOnly)
+	assert.Equal(t, http.SameSiteStrictMode, c.SameSite)
+	assert.False(t, c.Secure, "plain HTTP: a Secure cookie would never come back")
+	assert.Equal(t, "/", c.Path)
+	assert.Equal(t, int(adminSession/time.Second), c.MaxAge)
+	cookie := c.Name + "=" + c.Value
+
+	res, _ = do("POST", "/login", url.Values{"token": {token}}, "Sec-Fetch-Site", "same-origin", "X-Forwarded-Proto", "https")
+	require.Len(t, res.Cookies(), 1)
+	assert.True(t, res.Cookies()[0].Secure, "behind an HTTPS proxy")
+
+	res, body = do("GET", "/", nil, "Cookie", cookie)
+	assert.Equal(t, http.StatusOK, res.StatusCode, "the cookie works")
+	assert.Contains(t, body, "Operator")
+	res, body = do("GET", "/metrics", nil, "Cookie", cookie)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, "payhook_")
+
+	last := "0"
+	if strings.HasSuffix(c.Value, last) {
+		last = "1"
+	}
+	res, _ = do("GET", "/", nil, "Cookie", c.Name+"="+c.Value[:len(c.Value)-1]+last)
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "a cookie altered")
+	exp, _, _ := strings.Cut(c.Value, ".")
+	res, _ = do("GET", "/", nil, "Cookie", c.Name+"=9"+exp+c.Value[len(exp):])
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "a cookie whose expiry is pushed back")
+	res, _ = do("GET", "/", nil, "Cookie", cookie, "Authorization", "Bearer nope-nope-nope-nope")
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode, "a wrong Bearer header is not saved by a cookie")
+
+	// A form of another site: the browser leaves the Strict cookie out
+	// (401); even with it, the page refuses the post (403).
+	res, _ = do("POST", "/replay", url.Values{"id": {"kazawallet:x"}}, "Sec-Fetch-Site", "cross-site")
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	res, _ = do("POST", "/replay", url.Values{"id": {"kazawallet:x"}}, "Sec-Fetch-Site", "cross-site", "Cookie", cookie)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode)
+
+	res, _ = do("POST", "/logout", nil, "Sec-Fetch-Site", "cross-site", "Cookie", cookie)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "a logout posted by another site")
+	res, body = do("GET", "/logout", nil, "Cookie", cookie)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, body, `action="logout"`)
+	res, _ = do("POST", "/logout", url.Values{}, "Sec-Fetch-Site", "same-origin", "Cookie", cookie)
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	require.Len(t, res.Cookies(), 1)
+	assert.Equal(t, -1, res.Cookies()[0].MaxAge, "the cookie removed")
+	assert.Empty(t, res.Cookies()[0].Value)
+
+	assert.NotContains(t, cookie, token)
+	assert.NotContains(t, seen.String(), token, "the token is never in an answer")
+	assert.NotContains(t, srv.stderr.String(), token, "nor in the log")
+	assert.NotContains(t, srv.stdout.String(), token)
+}
+
+// TestAdminCookieExpires: a login's cookie is refused once adminSession
+// has passed, and a cookie of another token is refused.
+func TestAdminCookieExpires(t *testing.T) {
+	now := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	a := newAdminAuth(secret.New("0123456789abcdef0123456789abcdef"), func() time.Time { return now })
+	value := a.sign(now.Add(adminSession).Unix())
+	r := httptest.NewRequest("GET", "/", nil)
+	r.AddCookie(&http.Cookie{Name: adminCookie, Value: value})
+	assert.True(t, a.allowed(r))
+	now = now.Add(adminSession - time.Second)
+	assert.True(t, a.allowed(r), "a second before its end")
+	now = now.Add(time.Second)
+	assert.False(t, a.allowed(r), "expired")
+	other := newAdminAuth(secret.New("fedcba9876543210fedcba9876543210"), func() time.Time { return now.Add(-time.Hour) })
+	assert.False(t, other.allowed(r), "another token's cookie")
 }

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -193,4 +194,51 @@ func (p *proc) adminListening(t *testing.T) string {
 		return ok
 	})
 	return addr
+}
+
+// TestOperatorLogin: with the admin listener beyond loopback, behind its
+// token, a browser signs in with the token in the page's form (a wrong one
+// is refused), reads the page with the cookie it got, and signs out; the
+// token is never in what serve writes.
+func TestOperatorLogin(t *testing.T) {
+	chromium := findChromium(t)
+	bin := buildPayhook(t)
+	const token = "5f0c1e9a7b3d4c2e8f6a0b1c2d3e4f5a"
+	serve := start(t, bin, append(baseEnv(), append(credentials, "PAYHOOK_ADDR=127.0.0.1:0", "PAYHOOK_ADMIN_ADDR=0.0.0.0:0",
+		"PAYHOOK_ADMIN_TOKEN="+token, "PAYHOOK_STORE=memory")...), "serve")
+	serve.listening(t)
+	_, port, err := net.SplitHostPort(serve.adminListening(t))
+	require.NoError(t, err)
+	admin := "http://127.0.0.1:" + port
+	ctx := browser(t, chromium)
+
+	var text string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(admin+"/"),
+		chromedp.WaitVisible(`#token`),
+		chromedp.SetValue(`#token`, token[:31]+"0"),
+		chromedp.Submit(`#token`),
+		chromedp.WaitVisible(`[role=alert]`),
+		chromedp.Text(`main`, &text),
+	))
+	assert.Contains(t, text, "That is not the admin token.")
+
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SetValue(`#token`, token),
+		chromedp.Submit(`#token`),
+		chromedp.WaitVisible(`.summary`),
+		chromedp.Text(`main`, &text),
+	))
+	assert.Contains(t, text, "Operator", "signed in: the page")
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(admin+"/metrics"), chromedp.Text(`body`, &text)))
+	assert.Contains(t, text, "payhook_", "the cookie opens every admin page")
+
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(admin+"/logout"),
+		chromedp.Click(`button[type=submit]`),
+		chromedp.WaitVisible(`[role=alert]`),
+		chromedp.Navigate(admin+"/"),
+		chromedp.WaitVisible(`#token`),
+	))
+	assert.NotContains(t, serve.stderr.String()+serve.stdout.String(), token)
 }

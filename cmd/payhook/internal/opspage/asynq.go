@@ -42,6 +42,11 @@ func Asynq(client redis.UniversalClient, queue string) (Lister, error) {
 // asynqPage is how many tasks one read of the Inspector returns.
 const asynqPage = 500
 
+// asynqWindow is the most completed tasks a search reads: asynq keeps no
+// index of a task's payload, so a search reads each task's (about 20 µs
+// a task with 100,000 of them), and 1,000 answer in about 20 ms.
+const asynqWindow = 1000
+
 // asynqTask is a task of the queue: the entry it holds, and when it was
 // put.
 type asynqTask struct {
@@ -127,9 +132,14 @@ func (l *asynqLister) Latest(ctx context.Context, q Query, cursor string, limit 
 			}
 		}
 	}
+	window := 0 // the completed tasks a search reads at most; 0: all
+	if q.Search != "" && q.Window > 0 {
+		window = min(q.Window, asynqWindow)
+	}
+	read, beyond := 0, false
 	if q.State == 0 || q.State == inbox.Done {
 		var err error
-		if tasks, err = l.completed(ctx, tasks, keep, limit); err != nil {
+		if tasks, read, beyond, err = l.completed(ctx, tasks, keep, limit, window); err != nil {
 			return nil, err
 		}
 	}
@@ -140,31 +150,46 @@ func (l *asynqLister) Latest(ctx context.Context, q Query, cursor string, limit 
 	for _, t := range tasks[:min(len(tasks), limit)] {
 		out = append(out, Found{ID: t.ID, Cursor: t.cursor()})
 	}
+	if beyond && len(out) < limit {
+		// asynq keeps no index of keys or references, and orders its
+		// completed tasks by when they expire: a search cannot go on
+		// from a place among them.
+		out = append(out, windowEnd("", read))
+	}
 	return out, nil
 }
 
 // completed appends the completed tasks that keep accepts, reading the
 // latest completed pages first, until it has limit of them and a page
 // more (an entry completed late, a replay, may have been put before the
-// others of its page).
-func (l *asynqLister) completed(ctx context.Context, tasks []asynqTask, keep func(asynqTask) bool, limit int) ([]asynqTask, error) {
+// others of its page), or has read window tasks (0: no bound). It returns
+// how many it read, and whether it stopped at the window with more
+// completed tasks beyond it.
+func (l *asynqLister) completed(ctx context.Context, tasks []asynqTask, keep func(asynqTask) bool, limit, window int) (_ []asynqTask, read int, beyond bool, _ error) {
 	qi, err := l.info()
 	if err != nil {
-		return nil, fmt.Errorf("opspage: list: %w", err)
+		return nil, 0, false, fmt.Errorf("opspage: list: %w", err)
 	}
 	size := min(max(2*limit, 100), asynqPage)
+	if window > 0 {
+		size = min(size, window)
+	}
 	found, extra := 0, false
 	for page := (qi.Completed + size - 1) / size; page >= 1; page-- {
+		if window > 0 && read >= window {
+			return tasks, read, true, nil
+		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 		infos, err := l.insp.ListCompletedTasks(l.queue, asynq.PageSize(size), asynq.Page(page))
 		if err != nil {
-			return nil, fmt.Errorf("opspage: list: %w", err)
+			return nil, 0, false, fmt.Errorf("opspage: list: %w", err)
 		}
+		read += len(infos)
 		n := len(tasks)
 		if tasks, err = appendTasks(tasks, infos, keep); err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 		found += len(tasks) - n
 		if found >= limit {
@@ -174,7 +199,7 @@ func (l *asynqLister) completed(ctx context.Context, tasks []asynqTask, keep fun
 			extra = true
 		}
 	}
-	return tasks, nil
+	return tasks, read, false, nil
 }
 
 // appendTasks decodes infos' payloads, and appends those keep accepts.

@@ -69,6 +69,8 @@ func benchPage(b *testing.B, page http.Handler, n int) {
 		"/",            // dead and counts at the top, the latest 50
 		"/?state=dead", // the dead ones
 		"/?q=order-" + fmt.Sprintf("%06d", n-100), // a recent reference
+		"/?q=order-000042",                        // an old reference: one window searched
+		"/?q=ord_000042",                          // an old key: found through Get
 		"/event?id=kazawallet:ord_000042",
 	} {
 		b.Run(strings.TrimPrefix(path, "/"), func(b *testing.B) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,10 +23,12 @@ const (
 	// countMost is the most a count of dead, pending or overdue events
 	// reads ("1000+").
 	countMost = 1000
-	// searchScan is how many entries a search reads before it stops,
-	// showing what it found and a link to search on.
-	searchScan  = 5000
-	searchBatch = 500
+	// SearchWindow is how many entries, the newest first, one search
+	// reads at most, so that it answers at once with any number of
+	// events in the store (no backend indexes the event's text); the
+	// page then links to a search of the SearchWindow before them.
+	SearchWindow = 5000
+	searchBatch  = 500
 )
 
 // indexPage is the index's data.
@@ -44,7 +47,9 @@ type indexPage struct {
 	Provider, State, Search string
 	Events                  []eventView
 	Next                    string // the cursor of the next page
-	Scanned                 int    // a search that stopped after this many entries
+	Scanned                 int    // the entries the search's window held
+	Window                  bool   // the search stopped at the end of its window
+	After                   string // the cursor this page started from
 }
 
 // count is a count that may have reached its bound.
@@ -87,7 +92,7 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, http.StatusBadRequest, problem)
 		return
 	}
-	data.Provider, data.Search = q.Provider, q.Search
+	data.Provider, data.Search, data.After = q.Provider, q.Search, cursor
 	if q.State != 0 {
 		data.State = q.State.String()
 	}
@@ -98,10 +103,10 @@ func (p *Page) index(w http.ResponseWriter, r *http.Request) {
 		data.Pending = countOf(n, countMost)
 	}
 	if err == nil && data.DeadCount.N > 0 {
-		data.Dead, _, _, err = p.events(r, Query{State: inbox.Dead}, "", deadShown)
+		data.Dead, _, _, _, err = p.events(r, Query{State: inbox.Dead}, "", deadShown)
 	}
 	if err == nil {
-		data.Events, data.Next, data.Scanned, err = p.events(r, q, cursor, PageSize)
+		data.Events, data.Next, data.Scanned, data.Window, err = p.events(r, q, cursor, PageSize)
 	}
 	if errors.Is(err, ErrCursor) {
 		p.fail(w, http.StatusBadRequest, "This link to older events is not one of this page's: start from the latest events.")
@@ -136,48 +141,87 @@ func queryOf(r *http.Request) (q Query, cursor, problem string) {
 
 // events returns up to limit events that q selects after cursor, newest
 // first, and the cursor of the next page ("" when there is none). A search
-// reads the entries in batches, keeping those whose key or decoded
-// reference holds it, and stops after searchScan entries (scanned then
-// says how many it read, and the cursor goes on from there).
-func (p *Page) events(r *http.Request, q Query, cursor string, limit int) (out []eventView, next string, scanned int, err error) {
+// reads at most SearchWindow entries (window then reports that it stopped
+// there, and scanned how many it read), keeping those whose key or decoded
+// reference holds it; on the first page, an event whose key is the search
+// is found wherever it lies, through the inbox's Get.
+func (p *Page) events(r *http.Request, q Query, cursor string, limit int) (out []eventView, next string, scanned int, window bool, err error) {
 	ctx, cancel := p.context(r)
 	defer cancel()
 	batch := limit + 1 // one more: is there a next page?
+	var exact []eventView
 	if q.Search != "" {
-		batch = searchBatch
+		batch, q.Window = searchBatch, p.window
+		if cursor == "" {
+			if exact, err = p.exactKey(ctx, q); err != nil {
+				return nil, "", 0, false, err
+			}
+			out = exact
+		}
 	}
 	for {
 		found, err := p.lister.Latest(ctx, q, cursor, batch)
 		if err != nil {
-			return nil, "", 0, err
+			return nil, "", 0, false, err
 		}
 		for _, f := range found {
+			if f.ID == "" { // the end of the search's window
+				return out, f.Cursor, f.Searched, true, nil
+			}
+			if slices.ContainsFunc(exact, func(v eventView) bool { return v.ID == f.ID }) {
+				cursor = f.Cursor
+				continue // listed first
+			}
 			info, err := p.info(ctx, f)
 			if errors.Is(err, inbox.ErrNotFound) {
 				cursor = f.Cursor
 				continue // done and cleaned up, or discarded, since
 			}
 			if err != nil {
-				return nil, "", 0, err
+				return nil, "", 0, false, err
 			}
 			v := p.view(info)
 			if q.Search != "" && !v.matches(q.Search) {
 				cursor = f.Cursor
 				continue
 			}
-			if len(out) == limit {
-				return out, cursor, 0, nil
+			if len(out) >= limit {
+				return out, cursor, 0, false, nil
 			}
 			out, cursor = append(out, v), f.Cursor
 		}
-		scanned += len(found)
 		if len(found) < batch {
-			return out, "", 0, nil
+			return out, "", 0, false, nil
 		}
-		if scanned >= searchScan {
-			return out, cursor, scanned, nil
+		if q.Search != "" {
+			// A window of matches (a search everyone holds): the next
+			// page searches on from the last.
+			return out, cursor, 0, false, nil
 		}
 	}
+}
+
+// exactKey returns the events whose key is q.Search, of q's provider and
+// state: each provider's entry ID is "provider:key", which every inbox
+// finds at once.
+func (p *Page) exactKey(ctx context.Context, q Query) ([]eventView, error) {
+	var out []eventView
+	for _, name := range p.names {
+		if q.Provider != "" && q.Provider != name {
+			continue
+		}
+		info, err := p.ib.Get(ctx, name+":"+q.Search)
+		if errors.Is(err, inbox.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if s := info.State; q.State == 0 || s == q.State || (q.State == inbox.Pending && s == inbox.Running) {
+			out = append(out, p.view(info))
+		}
+	}
+	return out, nil
 }
 
 // overdue returns the overdue expectations, the soonest deadline first.
@@ -232,6 +276,10 @@ type eventPage struct {
 	Attempts []attemptView
 	Decoded  string
 	Payment  string
+	// Unknown: an attempt's duration is not known. No inbox keeps how
+	// long an attempt took (only when it ended): the durations are those
+	// this process's Recorder saw.
+	Unknown bool
 }
 
 func (p *Page) event(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +290,9 @@ func (p *Page) event(w http.ResponseWriter, r *http.Request) {
 	v := p.view(info)
 	data := eventPage{layout: layout{Title: v.Provider + " " + v.Key, Message: messages[r.FormValue("done")]}, Event: v,
 		Attempts: p.attempts(info)}
+	for _, a := range data.Attempts {
+		data.Unknown = data.Unknown || a.Duration == ""
+	}
 	if v.decoded != nil {
 		b, _ := json.MarshalIndent(v.decoded, "", "  ")
 		data.Decoded = string(b)

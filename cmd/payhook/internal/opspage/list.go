@@ -30,6 +30,11 @@ type Query struct {
 	// return more (a search of the event's text): the page checks each
 	// event's key and decoded reference.
 	Search string
+	// Window bounds a search's work: with Search, only the Window entries
+	// before the cursor (from the newest) are read, and when more entries
+	// lie beyond them, Latest ends its answer with a [Found] whose ID is
+	// "" (the window's end). 0 reads every entry.
+	Window int
 }
 
 // Lister finds the inbox's entries newest first, which [inbox.Backend]'s
@@ -55,7 +60,14 @@ type Found struct {
 	// Info is the entry, when the Lister read it with its place; nil
 	// when the page must Get it.
 	Info *inbox.Info
+	// Searched is, at the end of a search's window (ID ""), how many
+	// entries the window held; Cursor is then where a search of the
+	// older ones starts, or "" when the Lister cannot search on.
+	Searched int
 }
+
+// windowEnd is the Found that ends a search's window.
+func windowEnd(cursor string, searched int) Found { return Found{Cursor: cursor, Searched: searched} }
 
 // likePattern is s as a LIKE pattern matching any text holding it, with
 // backslash as the escape.
@@ -137,12 +149,23 @@ func (l *sqliteLister) Latest(ctx context.Context, q Query, cursor string, limit
 	if before > 0 {
 		where, args = append(where, `seq < ?`), append(args, before)
 	}
+	var floor, top int64 // the window's seqs: floor <= seq < top
 	if q.Search != "" {
 		// Every provider's event holds its key, so the event's text
 		// finds keys and references alike; the equality finds a key
 		// whose characters JSON escapes.
 		where = append(where, `(key = ? OR CAST(event AS TEXT) LIKE ? ESCAPE '\')`)
 		args = append(args, q.Search, likePattern(q.Search))
+		if q.Window > 0 {
+			top = before
+			if top == 0 {
+				if err := l.db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM `+l.t).Scan(&top); err != nil {
+					return nil, fmt.Errorf("opspage: list: %w", err)
+				}
+			}
+			floor = max(top-int64(q.Window), 1)
+			where, args = append(where, `seq >= ?`), append(args, floor)
+		}
 	}
 	query := `SELECT seq, id FROM ` + l.t
 	if len(where) > 0 {
@@ -153,7 +176,18 @@ func (l *sqliteLister) Latest(ctx context.Context, q Query, cursor string, limit
 		return nil, fmt.Errorf("opspage: list: %w", err)
 	}
 	defer rows.Close()
-	return scanFound(rows)
+	found, err := scanFound(rows)
+	return endWindow(found, err, limit, floor, top)
+}
+
+// endWindow ends found, the answer of a SQL Lister, with the window's end
+// when the window (floor <= sequence number < top) held fewer than limit
+// matches and older entries may lie below it.
+func endWindow(found []Found, err error, limit int, floor, top int64) ([]Found, error) {
+	if err != nil || len(found) >= limit || floor <= 1 {
+		return found, err
+	}
+	return append(found, windowEnd(strconv.FormatInt(floor, 10), int(top-floor))), nil
 }
 
 func (l *sqliteLister) Count(ctx context.Context, state inbox.State, most int) (int, error) {
@@ -231,8 +265,8 @@ func River(pool *pgxpool.Pool, schema, kind, queue string) (Lister, error) {
 }
 
 // where returns the conditions of q (and cursor) on River's jobs, and
-// their arguments from $1.
-func (l *riverLister) where(q Query, before int64) (string, []any) {
+// their arguments from $1; floor > 0 bounds the ids from below.
+func (l *riverLister) where(q Query, before, floor int64) (string, []any) {
 	cond := []string{`kind = $1`, `queue = $2`}
 	args := []any{l.kind, l.queue}
 	arg := func(v any) string {
@@ -255,6 +289,9 @@ func (l *riverLister) where(q Query, before int64) (string, []any) {
 	if q.Search != "" {
 		cond = append(cond, `(args->>'key' = `+arg(q.Search)+` OR args->>'event' ILIKE `+arg(likePattern(q.Search))+`)`)
 	}
+	if floor > 0 {
+		cond = append(cond, `id >= `+arg(floor))
+	}
 	return strings.Join(cond, " AND "), args
 }
 
@@ -263,7 +300,17 @@ func (l *riverLister) Latest(ctx context.Context, q Query, cursor string, limit 
 	if err != nil {
 		return nil, err
 	}
-	where, args := l.where(q, before)
+	var floor, top int64 // the window's ids (River's, of every kind and queue): floor <= id < top
+	if q.Search != "" && q.Window > 0 {
+		top = before
+		if top == 0 {
+			if err := l.pool.QueryRow(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+l.table).Scan(&top); err != nil {
+				return nil, fmt.Errorf("opspage: list: %w", err)
+			}
+		}
+		floor = max(top-int64(q.Window), 1)
+	}
+	where, args := l.where(q, before, floor)
 	rows, err := l.pool.Query(ctx, `SELECT id, args::text, state::text, attempt, max_attempts,
 	coalesce(to_json(errors)::text, ''), created_at, attempted_at, finalized_at, scheduled_at
 	FROM `+l.table+` WHERE `+where+fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args)+1), append(args, limit)...)
@@ -290,7 +337,7 @@ func (l *riverLister) Latest(ctx context.Context, q Query, cursor string, limit 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("opspage: list: %w", err)
 	}
-	return out, nil
+	return endWindow(out, nil, limit, floor, top)
 }
 
 // riverJob is a row of River's job table, as riverinbox reads it.
@@ -371,7 +418,7 @@ func riverState(s string) inbox.State {
 
 func (l *riverLister) Count(ctx context.Context, state inbox.State, most int) (int, error) {
 	var n int
-	where, args := l.where(Query{State: state}, 0)
+	where, args := l.where(Query{State: state}, 0, 0)
 	err := l.pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM `+l.table+` WHERE `+where+
 		fmt.Sprintf(` LIMIT $%d) AS page`, len(args)+1), append(args, most)...).Scan(&n)
 	if err != nil {
@@ -437,13 +484,20 @@ func (l *inboxLister) Latest(ctx context.Context, q Query, cursor string, limit 
 		}
 	}
 	search := strings.ToLower(q.Search)
+	floor := 0
+	if search != "" && q.Window > 0 {
+		floor = max(end-q.Window, 0)
+	}
 	var out []Found
-	for i := end - 1; i >= 0 && len(out) < limit; i-- {
+	for i := end - 1; i >= floor && len(out) < limit; i-- {
 		if search != "" && !strings.Contains(strings.ToLower(infos[i].Key), search) &&
 			!strings.Contains(strings.ToLower(string(infos[i].Event)), search) {
 			continue
 		}
 		out = append(out, Found{ID: infos[i].ID, Cursor: infos[i].ID})
+	}
+	if len(out) < limit && floor > 0 {
+		out = append(out, windowEnd(infos[floor].ID, end-floor))
 	}
 	return out, nil
 }

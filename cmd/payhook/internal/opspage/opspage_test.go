@@ -140,14 +140,14 @@ func kazawalletEntry(key, ref, amount string, at time.Time) inbox.Entry {
 	return inbox.Entry{ID: "kazawallet:" + key, Provider: "kazawallet", Key: key, Event: ev, ReceivedAt: at}
 }
 
-func newFixture(t *testing.T, b backend) *fixture {
+func newFixture(t *testing.T, b backend, opts ...opspage.Option) *fixture {
 	backend, lister := b.open(t)
 	ib := newInbox(t, backend, inbox.WithMaxAttempts(2), inbox.WithBackoff(0, 0))
 	f := &fixture{ib: ib, lister: lister(ib), now: time.Date(2026, 12, 6, 1, 30, 0, 0, time.UTC), expects: expect.NewMemory()}
 	f.rec = opspage.NewRecorder(func() time.Time { return f.now })
-	page, err := opspage.New(opspage.WithInbox(ib, f.lister), opspage.WithRecorder(f.rec),
+	page, err := opspage.New(append([]opspage.Option{opspage.WithInbox(ib, f.lister), opspage.WithRecorder(f.rec),
 		opspage.WithProvider(kazawallet.Name, opspage.DecoderOf[kazawallet.Event]()),
-		opspage.WithExpectations(f.expects))
+		opspage.WithExpectations(f.expects)}, opts...)...)
 	require.NoError(t, err)
 	f.page, f.srv = page, httptest.NewServer(page)
 	t.Cleanup(f.srv.Close)
@@ -404,6 +404,60 @@ func TestLatestPaging(t *testing.T) {
 	}
 }
 
+// TestSearchWindow: a search reads a window of the newest entries, says
+// so, and offers the window before; an exact key is found wherever it is.
+func TestSearchWindow(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, b, opspage.WithSearchWindow(5))
+			t0 := time.Now().Add(-time.Hour)
+			n := 12
+			for i := range n {
+				_, err := f.ib.Put(context.Background(), kazawalletEntry(fmt.Sprintf("ord_%03d", i), fmt.Sprintf("ref-%03d", i), "1", t0.Add(time.Duration(i)*time.Second)))
+				require.NoError(t, err)
+			}
+			f.run(t) // done: asynq's completed tasks are those it bounds
+			for i := range n {
+				f.waitState(t, fmt.Sprintf("kazawallet:ord_%03d", i), inbox.Done)
+			}
+			events := func(body string) string { return body[strings.Index(body, `id="events-title"`):] }
+
+			_, body := f.get(t, "/?q=ref-010")
+			assert.Contains(t, events(body), ">ord_010<", "in the window")
+			assert.Regexp(t, `A search reads [5-9] events at a time`, body, "asynq reads whole pages of its own")
+
+			_, body = f.get(t, "/?q=ref-002")
+			assert.NotContains(t, events(body), ">ord_002<", "beyond the window")
+			assert.Regexp(t, `searched the latest [5-9]\b`, body)
+			i := strings.Index(body, `class="note search-window"`)
+			require.Positive(t, i)
+			note := body[i:]
+			note = note[:strings.Index(note, "</p>")]
+			if strings.HasPrefix(b.name, "redis") && b.name != "redis-list" {
+				assert.Contains(t, note, "payhook inbox list", "asynq cannot search on")
+				assert.NotContains(t, note, "href=")
+			} else {
+				j := strings.Index(note, `href="`)
+				require.Positive(t, j, "a link to the window before")
+				next := note[j+len(`href="`):]
+				next = strings.ReplaceAll(next[:strings.Index(next, `"`)], "&amp;", "&")
+				_, body = f.get(t, "/"+next)
+				assert.Contains(t, events(body), ">ord_002<", "in the window before")
+				assert.Contains(t, body, "searched the 5 before the previous search")
+			}
+
+			_, body = f.get(t, "/?q=ord_001")
+			assert.Contains(t, events(body), ">ord_001<", "an exact key, wherever it is")
+			assert.Equal(t, 1, strings.Count(events(body), ">ord_001<"))
+			_, body = f.get(t, "/?q=ord_011")
+			assert.Equal(t, 1, strings.Count(events(body), ">ord_011<"), "an exact key in the window is listed once")
+			_, body = f.get(t, "/?q=ord_001&state=dead")
+			assert.NotContains(t, events(body), ">ord_001<", "the exact key keeps the filters")
+		})
+	}
+}
+
 func TestOverdue(t *testing.T) {
 	f := newFixture(t, backends[0])
 	ctx := context.Background()
@@ -444,6 +498,34 @@ func TestRates(t *testing.T) {
 	assert.Contains(t, body, "processed: 3")
 	assert.Contains(t, body, "failed: 0")
 	assert.Contains(t, body, "peak 3/min")
+}
+
+// TestAttemptDurations: an attempt's duration is shown when this process
+// saw it; otherwise "—", and the page says durations are known for this
+// process's attempts only.
+func TestAttemptDurations(t *testing.T) {
+	f := newFixture(t, backends[0])
+	ctx := context.Background()
+	for _, key := range []string{"fail_9", "ord_9"} {
+		_, err := f.ib.Put(ctx, kazawalletEntry(key, "order-9", "1", time.Now()))
+		require.NoError(t, err)
+	}
+	f.run(t) // the Recorder is not the inbox's observer here: it sees no attempt
+	f.waitState(t, "kazawallet:fail_9", inbox.Dead)
+	f.waitState(t, "kazawallet:ord_9", inbox.Done)
+	obs := f.rec.Observer()
+	obs.Attempt(ctx, payhook.Attempt{Provider: "kazawallet", Key: "fail_9", N: 2, Duration: 1500 * time.Millisecond})
+	obs.Attempt(ctx, payhook.Attempt{Provider: "kazawallet", Key: "ord_9", N: 1, Duration: 12 * time.Millisecond})
+
+	_, body := f.get(t, "/event?id=kazawallet:fail_9")
+	rows := body[strings.Index(body, `<table class="attempts">`):]
+	rows = rows[:strings.Index(rows, "</table>")]
+	assert.Regexp(t, `(?s)<td class="num">1</td>.*<td class="num">—</td>.*<td class="num">2</td>.*<td class="num">1.5s</td>`, rows)
+	assert.Contains(t, body, "Duration known for attempts of this process only")
+
+	_, body = f.get(t, "/event?id=kazawallet:ord_9")
+	assert.Contains(t, body, `<td class="num">12ms</td>`)
+	assert.NotContains(t, body, "Duration known for attempts of this process only", "every duration known")
 }
 
 func TestNoInbox(t *testing.T) {

@@ -83,6 +83,7 @@ type Page struct {
 	now      func() time.Time
 	logger   *slog.Logger
 	refresh  int
+	window   int
 	handler  http.Handler
 }
 
@@ -166,6 +167,19 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithSearchWindow sets how many entries, the newest first, one search
+// reads at most before it offers to search the ones before. Default:
+// [SearchWindow].
+func WithSearchWindow(n int) Option {
+	return func(p *Page) error {
+		if n <= 0 {
+			return errors.New("opspage: WithSearchWindow: want a positive number")
+		}
+		p.window = n
+		return nil
+	}
+}
+
 // DefaultRefresh is how often, in seconds, the page reloads itself while
 // an event is pending.
 const DefaultRefresh = 5
@@ -173,7 +187,7 @@ const DefaultRefresh = 5
 // New returns the page, or an error for an option given a value it cannot
 // use.
 func New(opts ...Option) (*Page, error) {
-	p := &Page{decoders: map[string]Decoder{}, now: time.Now, logger: slog.Default(), refresh: DefaultRefresh}
+	p := &Page{decoders: map[string]Decoder{}, now: time.Now, logger: slog.Default(), refresh: DefaultRefresh, window: SearchWindow}
 	for _, o := range opts {
 		if err := o(p); err != nil {
 			return nil, err
