@@ -98,7 +98,7 @@ func (e *engine[E]) polledEvent(ctx context.Context, poller Poller[E], a inbox.A
 	event, err := poller.Poll(ctx, a.Key)
 	switch {
 	case err != nil && settlesLater(err):
-		return event, err
+		return event, unsettledToTheEnd(a, err)
 	case err == nil && e.p.Key(event) != a.Key:
 		err = fmt.Errorf("%w: the API answered for payment %q", ErrInvalidSignature, e.p.Key(event))
 	case err == nil && !paid(event):
@@ -256,6 +256,7 @@ func (e *engine[E]) entryEvent(ctx context.Context, a inbox.Attempt) (E, error) 
 			err = fmt.Errorf("payhook: refused by the provider's API: %w", err)
 			switch {
 			case settlesLater(err):
+				err = unsettledToTheEnd(a, err)
 			case a.Claim:
 				err = inbox.Drop(err) // nothing authenticated it: a forgery is not kept
 			default:
@@ -265,6 +266,22 @@ func (e *engine[E]) entryEvent(ctx context.Context, a inbox.Attempt) (E, error) 
 		}
 	}
 	return event, nil
+}
+
+// unsettledToTheEnd is the error of an attempt whose payment the
+// provider's API cannot settle yet (err): retried, except at the last
+// attempt of an entry that nothing authenticated (Claim), which is
+// dropped rather than kept dead. Anyone can create a payment and leave it
+// unpaid, and dead entries count against the inbox's bound on
+// unauthenticated ones (inbox.WithMaxUnconfirmed) for good: kept, one
+// round of forgeries naming such payments would have every genuine
+// unsigned delivery refused afterwards. The log keeps the payment id; an
+// expectation of the payment is still polled (Reconciler).
+func unsettledToTheEnd(a inbox.Attempt, err error) error {
+	if a.Claim && a.N >= a.MaxAttempts {
+		return inbox.Drop(fmt.Errorf("payhook: unauthenticated delivery still not settled by the provider's API at its last attempt, dropped: %w", err))
+	}
+	return err
 }
 
 // run calls the func with d's event, turning a panic into an error.
