@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/payhook/payhook/expect"
+	"github.com/payhook/payhook/idempotency"
 	"github.com/payhook/payhook/internal/optcheck"
 )
 
@@ -81,7 +83,10 @@ func ExpectationFrom(ctx context.Context) (expect.Expectation, bool) {
 // whose handler fails is reopened, so that a retry or a poll settles it
 // again: whether this delivery settled it or an earlier one that crashed
 // before its handler succeeded (the delivery holds the event's key, not
-// done, so no handler credited the payment).
+// done, so no handler credited the payment). When no delivery comes again
+// (the process died between the two), a [Reconciler] given with
+// [WithReconciler] reopens it once the key's claim has expired (see
+// [Reconciler.Pass]).
 func WithExpectations(store expect.Store) Option {
 	return func(c *config) {
 		if store == nil {
@@ -124,7 +129,8 @@ func (e *engine[E]) expectations() error {
 }
 
 // register makes the reconciler poll p's expectations through this
-// engine, when p is a Poller.
+// engine, when p is a Poller, and sweep the expectations this engine
+// settled (see sweep), when it settles them in the reconciler's store.
 func (e *engine[E]) register() {
 	if e.reconciler == nil {
 		return
@@ -133,6 +139,91 @@ func (e *engine[E]) register() {
 		e.poller = poller
 		e.reconciler.register(e.name, e.poll)
 	}
+	if sameStore(e.expect, e.reconciler.store) {
+		if _, ok := e.store.(*idempotency.Memory); ok {
+			// A memory store forgets every key when the process ends: only
+			// what this process settled can be told apart.
+			e.memSince = e.now()
+		}
+		e.reconciler.registerSweep(e.name, e.lease, e.sweep)
+	}
+}
+
+// sameStore reports whether a and b are the same store; false when their
+// type cannot be compared.
+func sameStore(a, b expect.Store) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
+// sweep checks x, settled by a payment of this engine's provider at least
+// a lease ago and not confirmed since, against the idempotency store: the
+// payment's key done means a handler credited it (or the inbox holds it),
+// and x is confirmed; the key held by a delivery means it is in flight,
+// and x is left for a later pass; the key free means the delivery that
+// settled x ended without its handler succeeding (the process died between
+// the two, with no inbox, and no redelivery came), and x is reopened, so
+// that a poll brings the payment again or the deadline reports it overdue.
+// The sweep holds the key while it reopens x, so that no delivery of the
+// payment runs meanwhile. An expectation settled before what the
+// idempotency store can still tell (its retention, or, for a memory
+// store, this process's start) is confirmed, logged at error level: its
+// key may be forgotten, and reopening it could credit it twice.
+func (e *engine[E]) sweep(ctx context.Context, x expect.Expectation, now time.Time) (sweepResult, error) {
+	k := x.Key()
+	storeKey, token := e.prefix+x.PaymentID, idempotency.NewToken()
+	state, err := e.store.Claim(ctx, storeKey, token, e.lease)
+	switch {
+	case err != nil:
+		return "", e.unclaim(ctx, claim{storeKey: storeKey, token: token}, err)
+	case state == idempotency.Done:
+		return sweptDone, e.confirmSettled(ctx, k, x.PaymentID)
+	case state == idempotency.InFlight:
+		return sweptInFlight, nil
+	case state != idempotency.Acquired:
+		return "", fmt.Errorf("%w: idempotency store answered %v", ErrUnavailable, state)
+	}
+	cutoff := now.Add(-e.retention)
+	if e.memSince.After(cutoff) {
+		cutoff = e.memSince
+	}
+	if x.SettledAt.Before(cutoff) {
+		e.release(ctx, storeKey, token)
+		e.log(ctx, slog.LevelError, "payhook: expectation settled too long ago for the idempotency store to tell whether its payment was credited; check it with the provider",
+			slog.String("expectation", k.String()), slog.String("payment", x.PaymentID), slog.Time("settled_at", x.SettledAt))
+		return sweptUnknown, e.confirmSettled(ctx, k, x.PaymentID)
+	}
+	err = e.expect.Reopen(ctx, k, x.PaymentID)
+	if errors.Is(err, expect.ErrState) || errors.Is(err, expect.ErrNotFound) {
+		err = nil // reopened, or forgotten, meanwhile
+	}
+	rerr := e.release(ctx, storeKey, token)
+	if err != nil {
+		return "", errors.Join(fmt.Errorf("%w: expectations: %w", ErrUnavailable, err), rerr)
+	}
+	e.log(ctx, slog.LevelWarn, "payhook: expectation settled by a delivery whose handler never succeeded; reopened",
+		slog.String("expectation", k.String()), slog.String("payment", x.PaymentID), slog.Any("release_error", rerr))
+	return sweptReopened, nil
+}
+
+// release gives back the sweep's claim of storeKey.
+func (e *engine[E]) release(ctx context.Context, storeKey, token string) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	return e.store.Release(rctx, storeKey, token)
+}
+
+// confirmSettled confirms the expectation k finds, settled by paymentID.
+func (e *engine[E]) confirmSettled(ctx context.Context, k expect.Key, paymentID string) error {
+	err := e.expect.Confirm(ctx, k, paymentID)
+	if err != nil && !errors.Is(err, expect.ErrState) && !errors.Is(err, expect.ErrNotFound) {
+		return fmt.Errorf("%w: expectations: %w", ErrUnavailable, err)
+	}
+	return nil
 }
 
 // expected checks d's payment against its expectation and settles it, and

@@ -98,7 +98,7 @@ func (e *engine[E]) polledEvent(ctx context.Context, poller Poller[E], a inbox.A
 	event, err := poller.Poll(ctx, a.Key)
 	switch {
 	case err != nil && settlesLater(err):
-		return event, err
+		return event, unsettledToTheEnd(a, err)
 	case err == nil && e.p.Key(event) != a.Key:
 		err = fmt.Errorf("%w: the API answered for payment %q", ErrInvalidSignature, e.p.Key(event))
 	case err == nil && !paid(event):
@@ -224,13 +224,20 @@ func (e *engine[E]) attempt(ctx context.Context, a inbox.Attempt) (AttemptResult
 		}
 	}
 	d := &delivery[E]{Context: ctx, event: event, key: a.Key, detached: detached{ctx}}
-	if err := e.expected(d); err != nil {
-		if errors.Is(err, ErrMismatch) {
-			err = inbox.Permanent(err) // kept, dead, for an operator: never credited
-		}
+	err = e.expected(d)
+	if errors.Is(err, ErrMismatch) {
+		err = inbox.Permanent(err) // kept, dead, for an operator: never credited
+	}
+	if err == nil {
+		err = e.run(d)
+	}
+	if a.Claim {
+		err = e.finishEntry(ctx, a, err)
+	}
+	if err != nil {
 		return "", err
 	}
-	return AttemptDone, e.run(d)
+	return AttemptDone, nil
 }
 
 // entryEvent returns the event of an entry: decoded, and confirmed with
@@ -249,6 +256,7 @@ func (e *engine[E]) entryEvent(ctx context.Context, a inbox.Attempt) (E, error) 
 			err = fmt.Errorf("payhook: refused by the provider's API: %w", err)
 			switch {
 			case settlesLater(err):
+				err = unsettledToTheEnd(a, err)
 			case a.Claim:
 				err = inbox.Drop(err) // nothing authenticated it: a forgery is not kept
 			default:
@@ -258,6 +266,22 @@ func (e *engine[E]) entryEvent(ctx context.Context, a inbox.Attempt) (E, error) 
 		}
 	}
 	return event, nil
+}
+
+// unsettledToTheEnd is the error of an attempt whose payment the
+// provider's API cannot settle yet (err): retried, except at the last
+// attempt of an entry that nothing authenticated (Claim), which is
+// dropped rather than kept dead. Anyone can create a payment and leave it
+// unpaid, and dead entries count against the inbox's bound on
+// unauthenticated ones (inbox.WithMaxUnconfirmed) for good: kept, one
+// round of forgeries naming such payments would have every genuine
+// unsigned delivery refused afterwards. The log keeps the payment id; an
+// expectation of the payment is still polled (Reconciler).
+func unsettledToTheEnd(a inbox.Attempt, err error) error {
+	if a.Claim && a.N >= a.MaxAttempts {
+		return inbox.Drop(fmt.Errorf("payhook: unauthenticated delivery still not settled by the provider's API at its last attempt, dropped: %w", err))
+	}
+	return err
 }
 
 // run calls the func with d's event, turning a panic into an error.
@@ -270,14 +294,15 @@ func (e *engine[E]) run(d *delivery[E]) (err error) {
 	return e.fn(d, d.event)
 }
 
-// claimForEntry claims and completes the key of an entry kept before its
-// sender was authenticated, now that its event is confirmed. It reports
-// whether the event was already processed through another delivery. The
-// claim's token is the entry's, so that a retry of this entry, after a
-// crash between the claim and its completion, takes the key again.
+// claimForEntry claims the key of an entry kept before its sender was
+// authenticated, now that its event is confirmed. It reports whether the
+// event was already processed through another delivery. The claim's token
+// is the entry's, so that a retry of this entry, after a crash before the
+// claim was finished, takes the key again; finishEntry completes it once
+// the handler succeeded, and releases it otherwise, so that the entry's
+// retry (or another door) processes the payment again.
 func (e *engine[E]) claimForEntry(ctx context.Context, a inbox.Attempt) (dup bool, err error) {
-	storeKey := e.prefix + a.Key
-	state, err := e.store.Claim(ctx, storeKey, a.ID, e.lease)
+	state, err := e.store.Claim(ctx, e.prefix+a.Key, a.ID, e.lease)
 	if err != nil {
 		return false, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err)
 	}
@@ -287,10 +312,27 @@ func (e *engine[E]) claimForEntry(ctx context.Context, a inbox.Attempt) (dup boo
 	case idempotency.InFlight:
 		return false, fmt.Errorf("%w: key %q", ErrInFlight, a.Key)
 	case idempotency.Acquired:
-		if err := e.store.Complete(ctx, storeKey, a.ID, e.retention); err != nil {
-			return false, fmt.Errorf("%w: idempotency store: %w", ErrUnavailable, err)
-		}
 		return false, nil
 	}
 	return false, errors.New("payhook: idempotency store answered " + state.String())
+}
+
+// finishEntry finishes the claim of claimForEntry: completed when the
+// attempt succeeded (err nil), released otherwise. It returns the
+// attempt's error, or the store's when the key could not be completed.
+func (e *engine[E]) finishEntry(ctx context.Context, a inbox.Attempt, err error) error {
+	storeKey := e.prefix + a.Key
+	if err != nil {
+		if rerr := e.release(ctx, storeKey, a.ID); rerr != nil {
+			e.log(ctx, slog.LevelWarn, "payhook: key of a failed inbox entry not released; taken again by its retry",
+				slog.String("key", a.Key), slog.String("entry", a.ID), slog.Any("error", rerr))
+		}
+		return err
+	}
+	if cerr := e.store.Complete(ctx, storeKey, a.ID, e.retention); cerr != nil {
+		// The handler did its work; a later duplicate may be processed again.
+		e.log(ctx, slog.LevelError, "payhook: event processed but not recorded as done",
+			slog.String("key", a.Key), slog.String("entry", a.ID), slog.Any("error", cerr))
+	}
+	return nil
 }

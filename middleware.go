@@ -72,9 +72,12 @@ type engine[E any] struct {
 	fn      func(context.Context, E) error // Handle's func; nil for Middleware
 	confirm Confirmer[E]                   // p, if it confirms events
 	poller  Poller[E]                      // p, if it polls and a Reconciler drives it
-	name    string
-	prefix  string // name + ":", prefixed to keys in a shared store
-	limiter *clientlimit.Limiter
+	// memSince: with a memory idempotency store and a Reconciler, when
+	// the engine was made; the store knows nothing settled before.
+	memSince time.Time
+	name     string
+	prefix   string // name + ":", prefixed to keys in a shared store
+	limiter  *clientlimit.Limiter
 	// verifyFirst: p verifies locally (LocalVerifier), so the limiter is
 	// charged by the requests that fail to verify, not before Verify.
 	verifyFirst bool

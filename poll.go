@@ -41,9 +41,12 @@ func (e *engine[E]) poll(ctx context.Context, x expect.Expectation) error {
 	if err != nil {
 		return err
 	}
-	key := e.p.Key(event)
-	if key != x.ID {
-		return fmt.Errorf("%w: %s poll of %q answered payment %q", ErrInvalidSignature, e.name, x.ID, key)
+	if k := e.p.Key(event); k != x.ID {
+		return fmt.Errorf("%w: %s poll of %q answered payment %q", ErrInvalidSignature, e.name, x.ID, k)
+	}
+	key, err := e.keyOf(event) // checked as a webhook's: x.ID is the application's word
+	if err != nil {
+		return err
 	}
 	r := (&http.Request{Method: http.MethodPost, RemoteAddr: pollRemote, Header: http.Header{}}).WithContext(ctx)
 	w := &pollWriter{header: http.Header{}}

@@ -85,6 +85,7 @@ type Reconciler struct {
 
 	mu     sync.Mutex
 	polls  map[string]*pollReg
+	sweeps map[string]*sweepReg
 	forgot time.Time // when a pass last forgot old expectations; zero before the first
 }
 
@@ -93,6 +94,24 @@ type pollReg struct {
 	poll func(ctx context.Context, x expect.Expectation) error
 	lim  *rate.Limiter
 }
+
+// sweepReg is one provider's sweep, registered by Handle: the check of
+// one settled, unconfirmed expectation against the provider's
+// idempotency store, and the lease of that store's claims.
+type sweepReg struct {
+	check func(ctx context.Context, x expect.Expectation, now time.Time) (sweepResult, error)
+	lease time.Duration
+}
+
+// sweepResult is what a sweep did with one expectation.
+type sweepResult string
+
+const (
+	sweptDone     sweepResult = "done"      // its payment's key is done: confirmed
+	sweptInFlight sweepResult = "in flight" // a delivery holds its key: left for a later pass
+	sweptReopened sweepResult = "reopened"  // its key is free: no handler credited it
+	sweptUnknown  sweepResult = "unknown"   // too old for the store to tell: confirmed, logged
+)
 
 // ReconcileOption configures [NewReconciler].
 type ReconcileOption func(*Reconciler)
@@ -189,6 +208,7 @@ func NewReconciler(store expect.Store, opts ...ReconcileOption) *Reconciler {
 		keep:   DefaultExpectRetention,
 		logger: slog.New(slog.DiscardHandler),
 		polls:  make(map[string]*pollReg),
+		sweeps: make(map[string]*sweepReg),
 	}
 	for _, o := range opts {
 		o(r)
@@ -231,6 +251,19 @@ func (r *Reconciler) register(provider string, poll func(context.Context, expect
 	r.polls[provider] = &pollReg{poll: poll, lim: rate.NewLimiter(r.limit, r.burst)}
 }
 
+// registerSweep makes check the sweep of provider's settled expectations
+// (see Pass). Handle calls it for an engine that settles expectations in
+// r's store.
+func (r *Reconciler) registerSweep(provider string, lease time.Duration,
+	check func(context.Context, expect.Expectation, time.Time) (sweepResult, error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.sweeps[provider]; dup {
+		panic("payhook: provider " + provider + " is already registered with this Reconciler")
+	}
+	r.sweeps[provider] = &sweepReg{check: check, lease: lease}
+}
+
 // wait returns the wait after the n-th poll of an expectation (n from 1;
 // the wait before the first is the first wait, pollSteps[0]).
 func (r *Reconciler) wait(n int) time.Duration {
@@ -268,16 +301,34 @@ type PassResult struct {
 	// Forgotten is how many settled or cancelled expectations past their
 	// retention were forgotten ([WithExpectRetention]).
 	Forgotten int
+	// Confirmed is how many settled expectations the sweep found credited
+	// (their payment's key done); Reopened, how many it reopened, settled
+	// by a delivery whose handler never succeeded (see [Reconciler.Pass]).
+	Confirmed, Reopened int
 }
 
-// Pass runs one pass at the reconciler's clock: for each provider
-// registered, it takes the expectations due, as many as the provider's
+// Pass runs one pass at the reconciler's clock: first it sweeps, for each
+// provider registered, up to a batch of the expectations settled at least
+// a claim's lease ago ([WithLease]) and not confirmed since, the earliest
+// first (expect.Store.Unconfirmed); then, for each provider registered
+// that polls, it takes the expectations due, as many as the provider's
 // request budget allows now, polls each and reschedules it; then it marks
 // every expectation past its deadline overdue; and, the first time and
 // then at most once every ForgetInterval, it forgets the settled and
 // cancelled expectations past their retention ([WithExpectRetention]).
 // Run calls it; a test can call it with a clock of its own, without
 // waiting.
+//
+// The sweep closes the gap that no inbox closes: without an inbox, a
+// process that settled an expectation and died before its handler
+// succeeded leaves it settled, and a provider that sends its webhook once
+// (Kazawallet, KasperoPay) never brings the payment again. For each
+// expectation swept, the sweep asks the provider's idempotency store about
+// the payment's key: done, the payment was credited (or kept in the
+// inbox), and the expectation is confirmed; held by a delivery, it is left
+// for a later pass; free, the expectation is reopened, so that this pass
+// polls it (KKiaPay, KasperoPay) or reports it overdue at its deadline
+// (Kazawallet).
 func (r *Reconciler) Pass(ctx context.Context) (PassResult, error) {
 	now := r.now()
 	var (
@@ -285,34 +336,14 @@ func (r *Reconciler) Pass(ctx context.Context) (PassResult, error) {
 		errs []error
 		mu   sync.Mutex
 	)
+	for _, provider := range r.sweepers() {
+		if err := r.sweep(ctx, provider, now, &res); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, provider := range r.providers() {
-		reg := r.reg(provider)
-		for {
-			n := min(int(reg.lim.TokensAt(now)), batchSize)
-			if n <= 0 {
-				break
-			}
-			xs, err := r.store.Due(ctx, []string{provider}, now, r.lease, n)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("payhook: taking due %s expectations: %w", provider, err))
-				break
-			}
-			r.pollAll(ctx, reg, xs, now, func(found, pending bool) {
-				mu.Lock()
-				defer mu.Unlock()
-				res.Polled++
-				switch {
-				case found:
-					res.Found++
-				case pending:
-					res.Pending++
-				default:
-					res.Failed++
-				}
-			})
-			if len(xs) < n {
-				break
-			}
+		if err := r.pollDue(ctx, provider, now, &res, &mu); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for {
@@ -365,6 +396,73 @@ func (r *Reconciler) forget(ctx context.Context, now time.Time) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// pollDue polls provider's due expectations, as many as its request
+// budget allows now, counting what it did in res (under mu).
+func (r *Reconciler) pollDue(ctx context.Context, provider string, now time.Time, res *PassResult, mu *sync.Mutex) error {
+	reg := r.reg(provider)
+	for {
+		n := min(int(reg.lim.TokensAt(now)), batchSize)
+		if n <= 0 {
+			return nil
+		}
+		xs, err := r.store.Due(ctx, []string{provider}, now, r.lease, n)
+		if err != nil {
+			return fmt.Errorf("payhook: taking due %s expectations: %w", provider, err)
+		}
+		r.pollAll(ctx, reg, xs, now, func(found, pending bool) {
+			mu.Lock()
+			defer mu.Unlock()
+			res.Polled++
+			switch {
+			case found:
+				res.Found++
+			case pending:
+				res.Pending++
+			default:
+				res.Failed++
+			}
+		})
+		if len(xs) < n {
+			return nil
+		}
+	}
+}
+
+// sweep sweeps up to a batch of provider's settled, unconfirmed
+// expectations (see Pass), counting what it did in res.
+func (r *Reconciler) sweep(ctx context.Context, provider string, now time.Time, res *PassResult) error {
+	r.mu.Lock()
+	reg := r.sweeps[provider]
+	r.mu.Unlock()
+	xs, err := r.store.Unconfirmed(ctx, []string{provider}, now.Add(-reg.lease), batchSize)
+	if err != nil {
+		return fmt.Errorf("payhook: taking settled %s expectations to sweep: %w", provider, err)
+	}
+	var errs []error
+	for _, x := range xs {
+		switch done, err := reg.check(ctx, x, now); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("payhook: sweeping expectation %s: %w", x.Key(), err))
+		case done == sweptReopened:
+			res.Reopened++
+		case done == sweptDone, done == sweptUnknown:
+			res.Confirmed++
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) sweepers() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ps := make([]string, 0, len(r.sweeps))
+	for p := range r.sweeps {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
 }
 
 func (r *Reconciler) providers() []string {

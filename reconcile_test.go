@@ -387,7 +387,7 @@ func TestPollFindsMissedPayment(t *testing.T) {
 	clock.Advance(48 * time.Hour)
 	res, err = r.Pass(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, payhook.PassResult{}, res, "settled: neither polled again nor overdue")
+	assert.Equal(t, payhook.PassResult{Confirmed: 2}, res, "settled: neither polled again nor overdue, and confirmed (their keys are done)")
 }
 
 // TestForgedUnsignedCollapse (issue 17 §1): without a KasperoPay webhook
@@ -568,4 +568,72 @@ func TestDoorsExcludeEachOther(t *testing.T) {
 			assert.Equal(t, 1, c.n("tx_1"))
 		})
 	}
+}
+
+// TestForgedUnsignedPendingToTheEndDropped: a forged body naming a
+// payment that anyone can create and leave unpaid is answered "pending"
+// by the status API at every attempt. At its last attempt the entry is
+// dropped, not kept dead: nothing ever authenticated it, and a dead one
+// would count against the bound of unauthenticated entries for good, so
+// that one round of such forgeries would refuse (503) every genuine
+// unsigned delivery afterwards, until an operator discarded each.
+func TestForgedUnsignedPendingToTheEndDropped(t *testing.T) {
+	ctx := context.Background()
+	api := kasperopaytest.NewAPI(t)
+	api.SetDefault(kasperopaytest.Payment(kasperopay.Payment{Status: kasperopay.StatusPending}))
+	clock := payhooktest.NewClock(time.Now())
+	p, err := kasperopay.New(kasperopay.WithConfirmation(api.Client()), kasperopay.WithClock(clock.Now))
+	require.NoError(t, err)
+	const bound = 5
+	ib := memInbox(t, inbox.WithMaxUnconfirmed(bound), inbox.WithMaxAttempts(1))
+	c := newCredits()
+	h := payhook.Handle(p, func(ctx context.Context, e kasperopay.Event) error { return c.credit(ctx, e.Payment()) }, payhook.WithInbox(ib))
+	send := func(id string) int {
+		e := kasperopay.Event{Type: kasperopay.PaymentCompleted, PaymentID: id, AmountKAS: payhook.MustAmount("1")}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, kasperopaytest.Sender{}.Request("/", e))
+		return w.Code
+	}
+	for i := range bound {
+		require.Equal(t, http.StatusOK, send(fmt.Sprintf("pay_unpaid_%d", i)))
+	}
+	require.Equal(t, http.StatusServiceUnavailable, send("pay_genuine_0"), "at the bound")
+
+	drain(t, ib) // one attempt each: still pending at the last
+	entries, err := ib.Backend().List(ctx, inbox.Filter{Limit: 1000})
+	require.NoError(t, err)
+	assert.Empty(t, entries, "unauthenticated to the end: dropped, not dead")
+	n, err := ib.Backend().Unconfirmed(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.Equal(t, http.StatusOK, send("pay_genuine_1"), "the bound is free again")
+	assert.Zero(t, c.total())
+}
+
+// TestPollRefusesAnUnprintableKey: an expectation's id is the operator's
+// or the application's word (any bytes, up to expect.MaxField); a poll
+// hands its payment to the pipeline under that key, which is checked as a
+// webhook's is (payhook.MaxKeyBytes, printable): a key with a line break
+// would break the log lines it is put in, and the forward's webhook-id.
+func TestPollRefusesAnUnprintableKey(t *testing.T) {
+	ctx := context.Background()
+	clock := payhooktest.NewClock(time.Now())
+	kkAPI := kkiapaytest.NewAPI(t)
+	kk, err := kkiapay.New("hash", kkiapay.WithConfirmation(kkAPI.Client()))
+	require.NoError(t, err)
+	store := expect.NewMemory()
+	r := payhook.NewReconciler(store, payhook.WithReconcileClock(clock.Now))
+	c := newCredits()
+	payhook.Handle(kk, func(ctx context.Context, e kkiapay.Event) error { return c.credit(ctx, e.Payment()) }, payhook.WithReconciler(r))
+	ok := true
+	const id = "tx_1\r\nX-Injected: 1"
+	kkAPI.Confirm(kkiapay.Event{TransactionID: id, Type: kkiapay.TransactionSuccess, PaymentSucceeded: &ok, Amount: payhook.MustAmount("1000")})
+	require.NoError(t, r.Expect(ctx, expect.Expectation{Provider: kkiapay.Name, ID: id, Amount: "1000", Currency: "XOF"}))
+	clock.Advance(payhook.DefaultFirstPoll)
+	_, err = r.Pass(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, c.total(), "never handed to the handler")
+	x, err := store.Get(ctx, expect.Key{Provider: kkiapay.Name, ID: id})
+	require.NoError(t, err)
+	assert.NotEqual(t, expect.Settled, x.State)
 }

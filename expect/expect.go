@@ -16,7 +16,7 @@
 //
 //	Add ──▶ pending ──Settle (the payment, by id or reference)──▶ settled
 //	         │  ▲  ▲                                               │
-//	         │  │  └──────Reopen (the handler failed, no inbox)────┘
+//	         │  │  └──────Reopen (a handler failed, or swept)──────┘
 //	         │  └─Due (leased for one poll), Reschedule (the next poll)
 //	         │
 //	         ├──deadline passed: MarkOverdue──▶ overdue ──Settle (late)──▶ settled
@@ -286,8 +286,26 @@ const DefaultListLimit = 100
 //     id that settled it are free again (that payment may settle another
 //     expectation). Of concurrent Forgets, each expectation is counted by
 //     one only. A limit below 1 deletes nothing.
+//   - Unconfirmed returns up to limit settled expectations of the given
+//     providers (every provider's when none is given) that are not
+//     confirmed and whose SettledAt is not after before, the earliest
+//     settled first, changing nothing. Settle leaves the expectation it
+//     settles unconfirmed (a retry that returns it unchanged leaves it as
+//     it was). A limit below 1 returns none.
+//   - Confirm marks the expectation k finds, settled by paymentID,
+//     confirmed: Unconfirmed no longer returns it (until it is reopened
+//     and settled again). A confirmed one stays so, with no error.
+//     [ErrNotFound]; [ErrState], changing nothing, when it is not settled
+//     by paymentID.
 //   - Any other error means the store could not answer; the caller must
 //     treat the expectation's state as unknown.
+//
+// Unconfirmed and Confirm are the reconciler's sweep of settlements that
+// no handler may have credited: a process that settled an expectation and
+// died before its handler succeeded, with no inbox and no redelivery to
+// finish the work, leaves it settled; the reconciler finds it, asks the
+// idempotency store whether the payment's key is done, and confirms it
+// when it is, or reopens it when nothing holds the key.
 type Store interface {
 	Add(ctx context.Context, x Expectation) error
 	Get(ctx context.Context, k Key) (Expectation, error)
@@ -299,6 +317,8 @@ type Store interface {
 	MarkOverdue(ctx context.Context, providers []string, now time.Time, limit int) ([]Expectation, error)
 	List(ctx context.Context, f Filter) ([]Expectation, error)
 	Forget(ctx context.Context, providers []string, before time.Time, limit int) (int, error)
+	Unconfirmed(ctx context.Context, providers []string, before time.Time, limit int) ([]Expectation, error)
+	Confirm(ctx context.Context, k Key, paymentID string) error
 }
 
 // forgettable reports whether Forget with before deletes x: settled or

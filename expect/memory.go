@@ -28,9 +28,10 @@ type Memory struct {
 type pkey struct{ provider, s string }
 
 type memRec struct {
-	x     Expectation
-	seq   uint64 // the order of Add, to break ties
-	index int    // in its provider's pollHeap; -1 when not in it
+	x         Expectation
+	seq       uint64 // the order of Add, to break ties
+	index     int    // in its provider's pollHeap; -1 when not in it
+	confirmed bool   // Confirm: its settlement's payment was processed
 }
 
 // pollHeap orders a provider's pollable expectations by NextPoll, so that
@@ -197,6 +198,7 @@ func (m *Memory) Settle(ctx context.Context, k Key, s Settlement) (Expectation, 
 		return Expectation{}, ErrConflict
 	}
 	x.State, x.PaymentID, x.Outcome, x.SettledAt = Settled, s.PaymentID, s.Outcome, s.At
+	r.confirmed = false
 	m.byPayment[pk] = r
 	m.track(r)
 	return *x, nil
@@ -378,6 +380,51 @@ func (m *Memory) Forget(ctx context.Context, providers []string, before time.Tim
 		delete(m.recs, r)
 	}
 	return len(old), nil
+}
+
+// Unconfirmed implements [Store]. It reads every expectation: Memory is
+// for tests and small single processes.
+func (m *Memory) Unconfirmed(ctx context.Context, providers []string, before time.Time, limit int) ([]Expectation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if limit <= 0 {
+		return nil, nil
+	}
+	var recs []*memRec
+	for r := range m.recs {
+		if x := &r.x; !r.confirmed && x.State == Settled && !x.SettledAt.After(before) && in(providers, x.Provider) {
+			recs = append(recs, r)
+		}
+	}
+	slices.SortFunc(recs, func(a, b *memRec) int {
+		return cmp.Or(a.x.SettledAt.Compare(b.x.SettledAt), cmp.Compare(a.seq, b.seq))
+	})
+	out := make([]Expectation, 0, min(len(recs), limit))
+	for _, r := range recs[:min(len(recs), limit)] {
+		out = append(out, r.x)
+	}
+	return out, nil
+}
+
+// Confirm implements [Store].
+func (m *Memory) Confirm(ctx context.Context, k Key, paymentID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.find(k)
+	switch {
+	case r == nil:
+		return ErrNotFound
+	case r.x.State != Settled || r.x.PaymentID != paymentID || paymentID == "":
+		return ErrState
+	}
+	r.confirmed = true
+	return nil
 }
 
 func byDeadline(a, b *memRec) int { return a.x.Deadline.Compare(b.x.Deadline) }

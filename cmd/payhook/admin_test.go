@@ -313,3 +313,43 @@ func TestAdminCookieExpires(t *testing.T) {
 	other := newAdminAuth(secret.New("fedcba9876543210fedcba9876543210"), func() time.Time { return now.Add(-time.Hour) })
 	assert.False(t, other.allowed(r), "another token's cookie")
 }
+
+// TestAdminGuessesBounded: once adminGuessBurst wrong tokens came, no
+// token is checked, the right one included, until the bound refills (a
+// second a guess); a right token is never charged. The scheme is matched
+// whatever its case (RFC 9110).
+func TestAdminGuessesBounded(t *testing.T) {
+	const token = "0123456789abcdef0123456789abcdef"
+	now := time.Date(2026, 12, 6, 2, 0, 0, 0, time.UTC)
+	a := newAdminAuth(secret.New(token), func() time.Time { return now })
+	bearer := func(scheme, v string) *http.Request {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", scheme+" "+v)
+		return r
+	}
+	for range 3 * adminGuessBurst {
+		require.True(t, a.allowed(bearer("Bearer", token)), "a right token is not charged")
+	}
+	assert.True(t, a.allowed(bearer("bearer", token)), "the scheme's case does not matter")
+	for i := range adminGuessBurst {
+		ok, checked := a.check("wrong" + strings.Repeat("x", i))
+		require.True(t, checked, "guess %d", i)
+		require.False(t, ok)
+	}
+	ok, checked := a.check(token)
+	assert.False(t, checked, "over the bound, nothing is checked")
+	assert.False(t, ok)
+	assert.False(t, a.allowed(bearer("Bearer", token)))
+
+	// The login form answers 429, with Retry-After, without checking.
+	form := httptest.NewRequest("POST", "/login", strings.NewReader("token="+token))
+	form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	a.loginMux().ServeHTTP(w, form)
+	assert.Equal(t, http.StatusTooManyRequests, w.Code)
+	assert.NotEmpty(t, w.Header().Get("Retry-After"))
+	assert.Empty(t, w.Result().Cookies(), "no login over the bound")
+
+	now = now.Add(time.Second)
+	assert.True(t, a.allowed(bearer("Bearer", token)), "a second later, one check again")
+}

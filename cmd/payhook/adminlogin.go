@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/payhook/payhook/internal/secret"
 )
 
@@ -32,15 +34,41 @@ const adminSession = 12 * time.Hour
 
 // adminAuth checks the Bearer header and the login cookie of one token.
 type adminAuth struct {
-	want [sha256.Size]byte // the token's SHA-256: compared whatever the length given
-	key  []byte            // the cookies' HMAC key, derived from the token
-	now  func() time.Time
+	want    [sha256.Size]byte // the token's SHA-256: compared whatever the length given
+	key     []byte            // the cookies' HMAC key, derived from the token
+	now     func() time.Time
+	guesses *rate.Limiter // wrong tokens, by login form or header: a bound on guessing
 }
+
+// Wrong tokens allowed, in all, before the admin listener stops checking
+// any for a while: adminGuessBurst at once, then adminGuessRate a second.
+// A right token is never charged.
+const (
+	adminGuessRate  = rate.Limit(1)
+	adminGuessBurst = 10
+)
 
 func newAdminAuth(token secret.Value, now func() time.Time) *adminAuth {
 	mac := hmac.New(sha256.New, []byte(token.Reveal()))
 	mac.Write([]byte("payhook admin cookie key"))
-	return &adminAuth{want: sha256.Sum256([]byte(token.Reveal())), key: mac.Sum(nil), now: now}
+	return &adminAuth{want: sha256.Sum256([]byte(token.Reveal())), key: mac.Sum(nil), now: now,
+		guesses: rate.NewLimiter(adminGuessRate, adminGuessBurst)}
+}
+
+// check reports whether given is the token, and whether it could be
+// checked at all: once too many wrong tokens came, none is checked until
+// the bound refills, so that guessing the token online stays hopeless
+// whatever its length.
+func (a *adminAuth) check(given string) (ok, checked bool) {
+	now := a.now()
+	if a.guesses.TokensAt(now) < 1 {
+		return false, false
+	}
+	if a.token(given) {
+		return true, true
+	}
+	a.guesses.AllowN(now, 1)
+	return false, true
 }
 
 // token reports whether given is the token, in constant time.
@@ -73,8 +101,9 @@ func (a *adminAuth) cookie(r *http.Request) bool {
 // allowed reports whether r carries the token: its Bearer header or a
 // login cookie.
 func (a *adminAuth) allowed(r *http.Request) bool {
-	if given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return a.token(given)
+	if scheme, given, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		ok, _ := a.check(given)
+		return ok
 	}
 	return a.cookie(r)
 }
@@ -136,7 +165,13 @@ func (a *adminAuth) loginMux() http.Handler {
 	})
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
-		if !a.token(r.PostFormValue("token")) {
+		ok, checked := a.check(r.PostFormValue("token"))
+		if !checked {
+			w.Header().Set("Retry-After", "10")
+			renderLogin(w, http.StatusTooManyRequests, "Sign in", "Too many wrong tokens: try again in a few seconds.", false)
+			return
+		}
+		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="payhook admin"`)
 			renderLogin(w, http.StatusUnauthorized, "Sign in", "That is not the admin token.", false)
 			return

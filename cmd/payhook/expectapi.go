@@ -25,13 +25,18 @@ import (
 //	DELETE /expectations/{provider}/{id}    cancel it (?ref=REF in place of the id: /expectations/{provider}?ref=REF)
 //
 // They are served on the admin listener only, behind its token: whoever
-// can add an expectation decides what a payment must pay.
+// can add an expectation decides what a payment must pay. A request that a
+// browser says comes from another site (Sec-Fetch-Site, or Origin against
+// Host) is answered 403: on loopback the listener takes no token, and a
+// page elsewhere must not add or cancel expectations through the
+// operator's browser (a form posted as text/plain needs no preflight).
 func mountExpectations(mux *http.ServeMux, r *payhook.Reconciler, providers []string, logger *slog.Logger) {
 	api := &expectAPI{r: r, providers: providers, logger: logger}
-	mux.HandleFunc("POST /expectations", api.add)
+	cop := http.NewCrossOriginProtection()
+	mux.Handle("POST /expectations", cop.Handler(http.HandlerFunc(api.add)))
 	mux.HandleFunc("GET /expectations", api.list)
-	mux.HandleFunc("DELETE /expectations/{provider}/{id}", api.cancel)
-	mux.HandleFunc("DELETE /expectations/{provider}", api.cancel)
+	mux.Handle("DELETE /expectations/{provider}/{id}", cop.Handler(http.HandlerFunc(api.cancel)))
+	mux.Handle("DELETE /expectations/{provider}", cop.Handler(http.HandlerFunc(api.cancel)))
 }
 
 // expectAPI serves the endpoints of expected payments.
@@ -91,8 +96,16 @@ func (api *expectAPI) add(w http.ResponseWriter, r *http.Request) {
 	var in expectationRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxExpectationBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		apiError(w, http.StatusBadRequest, "the body is not an expectation: "+jsonProblem(err))
+	err := dec.Decode(&in)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value: one expectation a request")
+	}
+	if err != nil {
+		status := http.StatusBadRequest
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			status = http.StatusRequestEntityTooLarge
+		}
+		apiError(w, status, "the body is not an expectation: "+jsonProblem(err))
 		return
 	}
 	if !slices.Contains(api.providers, in.Provider) {

@@ -75,7 +75,7 @@ func TestExpectAPI(t *testing.T) {
 		{"past deadline", `{"provider":"kkiapay","id":"tx_2","amount":"1","currency":"XOF","deadline":"2001-01-01T00:00:00Z"}`, http.StatusBadRequest, "deadline"},
 		{"unknown field", `{"provider":"kkiapay","id":"tx_2","amount":"1","currency":"XOF","amout":"2"}`, http.StatusBadRequest, "unknown field"},
 		{"not JSON", `provider=kkiapay`, http.StatusBadRequest, "not JSON"},
-		{"too large", `{"ref":"` + strings.Repeat("x", maxExpectationBody) + `"}`, http.StatusBadRequest, "over"},
+		{"too large", `{"ref":"` + strings.Repeat("x", maxExpectationBody) + `"}`, http.StatusRequestEntityTooLarge, "over"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := doAPI(mux, http.MethodPost, "/expectations", tc.body)
@@ -163,4 +163,58 @@ func TestServeExpectationsEndpoint(t *testing.T) {
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&x))
 	assert.Equal(t, "pay_ok", x.PaymentID)
 	assert.Equal(t, "paid", x.Outcome)
+}
+
+// TestExpectAPICrossOrigin: a page of another site cannot add or cancel an
+// expectation through the operator's browser. On loopback the admin
+// listener takes no token, and a form posted as text/plain is a request a
+// browser sends without asking: it must be refused, as the operator's page
+// refuses its forms (403), while curl and applications, which send no
+// Sec-Fetch-Site nor Origin, are served.
+func TestExpectAPICrossOrigin(t *testing.T) {
+	mux, store := expectAPIMux(t)
+	body := `{"provider":"kazawallet","ref":"order_1","amount":"0.01","currency":"USD"}`
+	for _, h := range [][]string{{"Sec-Fetch-Site", "cross-site"}, {"Sec-Fetch-Site", "same-site"}, {"Origin", "http://evil.example"}} {
+		req := httptest.NewRequest(http.MethodPost, "/expectations", strings.NewReader(body))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set(h[0], h[1])
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		assert.Equal(t, http.StatusForbidden, w.Code, "%s: %s", h, w.Body.String())
+	}
+	_, err := store.Get(context.Background(), expect.Key{Provider: "kazawallet", Ref: "order_1"})
+	assert.ErrorIs(t, err, expect.ErrNotFound, "nothing added from another site")
+
+	require.Equal(t, http.StatusCreated, doAPI(mux, http.MethodPost, "/expectations", body).Code, "curl, as the docs show it")
+	req := httptest.NewRequest(http.MethodDelete, "/expectations/kazawallet?ref=order_1", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	x, err := store.Get(context.Background(), expect.Key{Provider: "kazawallet", Ref: "order_1"})
+	require.NoError(t, err)
+	assert.Equal(t, expect.Pending, x.State, "not cancelled from another site")
+}
+
+// TestExpectAPITooLarge: a body over the bound is answered 413, as every
+// body too large is, not 400.
+func TestExpectAPITooLarge(t *testing.T) {
+	mux, _ := expectAPIMux(t)
+	w := doAPI(mux, http.MethodPost, "/expectations", `{"ref":"`+strings.Repeat("x", maxExpectationBody)+`"}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), "over")
+}
+
+// TestExpectAPIOneExpectationABody: a body holding more than one JSON
+// value is refused whole (400), not read up to its first value with the
+// rest dropped without a word.
+func TestExpectAPIOneExpectationABody(t *testing.T) {
+	mux, store := expectAPIMux(t)
+	w := doAPI(mux, http.MethodPost, "/expectations",
+		`{"provider":"kazawallet","ref":"order_1","amount":"1","currency":"USD"}`+"\n"+`{"provider":"kazawallet","ref":"order_2","amount":"2","currency":"USD"}`)
+	assert.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+	_, err := store.Get(context.Background(), expect.Key{Provider: "kazawallet", Ref: "order_1"})
+	assert.ErrorIs(t, err, expect.ErrNotFound, "nothing added")
+	assert.Equal(t, http.StatusCreated, doAPI(mux, http.MethodPost, "/expectations", `{"provider":"kazawallet","ref":"order_1","amount":"1","currency":"USD"}`+"\n").Code,
+		"a line break after the one value is fine")
 }

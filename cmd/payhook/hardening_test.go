@@ -205,3 +205,23 @@ func TestServeWarnsOfSandboxWebhooks(t *testing.T) {
 	assert.Contains(t, stderr.String(), `level=WARN msg="payhook: a webhook from payhook sandbox`)
 	assert.Contains(t, stderr.String(), "path=/webhooks/kazawallet")
 }
+
+// TestServeSandboxWarningNeedsAVerifiedWebhook: the mark is a header that
+// anyone can send; a forged delivery carrying it, refused, must not
+// tell the operator that the sandbox holds the credentials (nor fill the
+// log with that warning, one line per junk request).
+func TestServeSandboxWarningNeedsAVerifiedWebhook(t *testing.T) {
+	vars := map[string]string{}
+	for k, v := range kazawalletEnv {
+		vars[k] = v
+	}
+	base, _, stderr := startServe(t, vars)
+	r, err := http.NewRequest(http.MethodPost, base+"/webhooks/kazawallet", strings.NewReader(`{"order_id":"forged"}`))
+	require.NoError(t, err)
+	r.Header.Set(sandbox.Header, "1")
+	res, err := http.DefaultClient.Do(r)
+	require.NoError(t, err)
+	res.Body.Close()
+	require.GreaterOrEqual(t, res.StatusCode, 400, "refused")
+	assert.NotContains(t, stderr.String(), "payhook sandbox")
+}

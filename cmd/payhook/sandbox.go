@@ -79,7 +79,7 @@ func runSandbox(ctx context.Context, args []string, cfg *config, stdout, stderr 
 
 	// Deliveries in flight stop, between two attempts, once the server is
 	// down (the deferred Close).
-	ep := endpoint{name: "payhook sandbox", addr: f.addr, addrFrom: "--addr", handler: localHosts(f.addr, sb), listening: func(addr string) {
+	ep := endpoint{name: "payhook sandbox", addr: f.addr, addrFrom: "--addr", handler: localHosts("payhook sandbox", f.addr, "--addr", sb), listening: func(addr string) {
 		base := "http://" + addr
 		fmt.Fprintf(stdout, "payhook sandbox on %s\n", base)
 		for _, line := range sb.Providers() {
@@ -99,13 +99,15 @@ func runSandbox(ctx context.Context, args []string, cfg *config, stdout, stderr 
 // localhost, or the host of addr (--addr): a web page of another site
 // whose name its owner pointed at 127.0.0.1 (DNS rebinding) sends its own
 // name as the Host, and is refused 403 rather than served the sandbox's
-// pages and APIs, which hold the merchant's credentials' effects.
-func localHosts(addr string, h http.Handler) http.Handler {
+// pages and APIs, which hold the merchant's credentials' effects (or the
+// admin listener's, when it takes no token). name prefixes the answer
+// ("payhook sandbox"), addrFrom names addr ("--addr").
+func localHosts(name, addr, addrFrom string, h http.Handler) http.Handler {
 	own, _, _ := net.SplitHostPort(addr)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !localHost(r.Host, own) {
-			http.Error(w, "payhook sandbox: this Host is not served (only localhost, a loopback address or the host of --addr): "+
-				"another site pointed at this machine cannot use the sandbox", http.StatusForbidden)
+			http.Error(w, name+": this Host is not served (only localhost, a loopback address or the host of "+addrFrom+"): "+
+				"another site pointed at this machine cannot use it", http.StatusForbidden)
 			return
 		}
 		h.ServeHTTP(w, r)

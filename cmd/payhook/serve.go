@@ -100,7 +100,11 @@ func serve(ctx context.Context, args []string, cfg *config, stdout, stderr io.Wr
 
 	eps := []endpoint{publicEndpoint(cfg, public, cert, limited, logger, mounted)}
 	if cfg.adminAddr != "" {
-		eps = append(eps, endpoint{name: "payhook admin", addr: cfg.adminAddr, addrFrom: "PAYHOOK_ADMIN_ADDR", handler: requireToken(cfg.adminToken, admin),
+		adminHandler := requireToken(cfg.adminToken, admin)
+		if cfg.adminToken.IsZero() { // loopback (checkAdmin): refuse the Host of a page that rebinds its name to it
+			adminHandler = localHosts("payhook admin", cfg.adminAddr, "PAYHOOK_ADMIN_ADDR", adminHandler)
+		}
+		eps = append(eps, endpoint{name: "payhook admin", addr: cfg.adminAddr, addrFrom: "PAYHOOK_ADMIN_ADDR", handler: adminHandler,
 			listening: func(addr string) {
 				logger.Info("payhook admin: listening", "addr", addr, "metrics", cfg.metrics, "pprof", cfg.pprof, "token", !cfg.adminToken.IsZero())
 			}})
@@ -198,18 +202,48 @@ const (
 )
 
 // warnSandbox logs at WARN each request that h gets from payhook sandbox
-// (marked with sandbox.Header): signed with the merchant's credentials, it
-// verifies, but no real payment is behind it, and a production receiver
-// should never see one.
+// (a POST marked with sandbox.Header) and acknowledges (2xx): signed with the
+// merchant's credentials, it verifies, but no real payment is behind it,
+// and a production receiver should never see one. The mark is a header
+// anyone can send: a request that h refuses proves nothing of the
+// credentials, and is not warned of.
 func warnSandbox(logger *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(sandbox.Header) != "" {
+		if r.Header.Get(sandbox.Header) == "" || r.Method != http.MethodPost {
+			h.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.status == 0 || (sw.status >= 200 && sw.status < 300) { // 0: nothing written, answered 200
 			logger.Warn("payhook: a webhook from payhook sandbox (it carries "+sandbox.Header+"): its payment is not real. "+
 				"If this is production, the sandbox holds your credentials: stop it and rotate them", "path", r.URL.Path)
 		}
-		h.ServeHTTP(w, r)
 	})
 }
+
+// statusWriter records the status of the answer written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int // 0 until written
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap is for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // clock is serve's clock, for the rate limit; tests stop it.
 var clock = time.Now

@@ -52,6 +52,7 @@ var cases = []tcase{
 	{"List", list},
 	{"Forget", forget},
 	{"ConcurrentForgetsCountEachOnce", concurrentForgetsCountEachOnce},
+	{"UnconfirmedAndConfirm", unconfirmedAndConfirm},
 	{"CanceledContextChangesNothing", canceledContextChangesNothing},
 }
 
@@ -900,6 +901,115 @@ func canceledContextChangesNothing(c *check) error {
 		c.wantState(x.Key(), expect.Settled, "a Settle that returned nil")
 	} else {
 		c.wantState(x.Key(), expect.Pending, "a Settle with a canceled context that returned an error")
+	}
+	return c.err()
+}
+
+func (c *check) unconfirmed(providers []string, before time.Time, limit int) []expect.Expectation {
+	cx, cancel := ctx()
+	defer cancel()
+	xs, err := c.s.Unconfirmed(cx, providers, before, limit)
+	if err != nil {
+		c.failf("Unconfirmed(%v, %s, %d): %v", providers, before, limit, err)
+	}
+	for _, x := range xs {
+		if x.State != expect.Settled || x.PaymentID == "" {
+			c.failf("Unconfirmed returned %s in state %v, payment %q; want settled", x.Key(), x.State, x.PaymentID)
+		}
+	}
+	return xs
+}
+
+// order returns the IDs of xs, in their order.
+func order(xs []expect.Expectation) []string {
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, x.ID+x.Ref)
+	}
+	return out
+}
+
+func unconfirmedAndConfirm(c *check) error {
+	cx, cancel := ctx()
+	defer cancel()
+	p, q := c.provider("p"), c.provider("q")
+	early, late, byRef, recent := c.x("pay_early", ""), c.x("pay_late", ""), c.x("", "order_ref"), c.x("pay_recent", "")
+	pending, other := c.x("pay_pending", ""), c.x("pay_other", "")
+	other.Provider = q
+	for _, x := range []expect.Expectation{early, late, byRef, recent, pending, other} {
+		c.add(x, nil, "")
+	}
+	c.settleAt(late, epoch.Add(-time.Minute))
+	c.settleAt(early, epoch.Add(-time.Hour))
+	if _, err := c.s.Settle(cx, byRef.Key(), expect.Settlement{PaymentID: "ord_ref", Outcome: expect.OutcomeFailed, At: epoch.Add(-30 * time.Minute)}); err != nil {
+		c.failf("Settle(%s): %v", byRef.Key(), err)
+	}
+	c.settleAt(recent, epoch.Add(time.Minute)) // after before: not yet
+	c.settleAt(other, epoch.Add(-time.Hour))
+
+	if got := c.unconfirmed([]string{p}, epoch, 0); len(got) != 0 {
+		c.failf("Unconfirmed(limit 0) = %v, want none", order(got))
+	}
+	if got := order(c.unconfirmed([]string{p}, epoch, 10)); !slices.Equal(got, []string{"pay_early", "order_ref", "pay_late"}) {
+		c.failf("Unconfirmed = %v, want [pay_early order_ref pay_late], the earliest settled first", got)
+	}
+	if got := order(c.unconfirmed([]string{p}, epoch, 2)); !slices.Equal(got, []string{"pay_early", "order_ref"}) {
+		c.failf("Unconfirmed(limit 2) = %v, want [pay_early order_ref]", got)
+	}
+	if got := order(c.unconfirmed([]string{p, q}, epoch, 10)); len(got) != 4 {
+		c.failf("Unconfirmed of two providers = %v, want four", got)
+	}
+	// Unconfirmed changed nothing.
+	c.wantState(early.Key(), expect.Settled, "after Unconfirmed")
+
+	// Confirm: by the payment that settled it only.
+	if err := c.s.Confirm(cx, early.Key(), "pay_other"); !errors.Is(err, expect.ErrState) {
+		c.failf("Confirm(%s, another payment): %v, want ErrState", early.Key(), err)
+	}
+	if err := c.s.Confirm(cx, pending.Key(), "pay_pending"); !errors.Is(err, expect.ErrState) {
+		c.failf("Confirm(%s) of a pending one: %v, want ErrState", pending.Key(), err)
+	}
+	if err := c.s.Confirm(cx, expect.Key{Provider: p, ID: "pay_nope"}, "pay_nope"); !errors.Is(err, expect.ErrNotFound) {
+		c.failf("Confirm of an unknown id: %v, want ErrNotFound", err)
+	}
+	for range 2 { // a confirmed one stays so
+		if err := c.s.Confirm(cx, early.Key(), "pay_early"); err != nil {
+			c.failf("Confirm(%s): %v", early.Key(), err)
+		}
+	}
+	if err := c.s.Confirm(cx, byRef.Key(), "ord_ref"); err != nil {
+		c.failf("Confirm(%s): %v", byRef.Key(), err)
+	}
+	if got := order(c.unconfirmed([]string{p}, epoch, 10)); !slices.Equal(got, []string{"pay_late"}) {
+		c.failf("Unconfirmed after two Confirms = %v, want [pay_late]", got)
+	}
+	c.wantState(early.Key(), expect.Settled, "confirmed")
+
+	// Reopened and settled again, it is unconfirmed again; a retry of
+	// Settle leaves a confirmed one confirmed.
+	if err := c.s.Reopen(cx, early.Key(), "pay_early"); err != nil {
+		c.failf("Reopen(%s): %v", early.Key(), err)
+	}
+	if got := order(c.unconfirmed([]string{p}, epoch, 10)); !slices.Equal(got, []string{"pay_late"}) {
+		c.failf("Unconfirmed with a reopened one = %v, want [pay_late]", got)
+	}
+	c.settleAt(early, epoch.Add(-2*time.Hour))
+	if got := order(c.unconfirmed([]string{p}, epoch, 10)); !slices.Equal(got, []string{"pay_early", "pay_late"}) {
+		c.failf("Unconfirmed after settling it again = %v, want [pay_early pay_late]", got)
+	}
+	if _, err := c.s.Settle(cx, byRef.Key(), expect.Settlement{PaymentID: "ord_ref", Outcome: expect.OutcomeFailed, At: epoch}); err != nil {
+		c.failf("Settle(%s) again: %v", byRef.Key(), err)
+	}
+	if got := order(c.unconfirmed([]string{p}, epoch, 10)); !slices.Equal(got, []string{"pay_early", "pay_late"}) {
+		c.failf("Unconfirmed after a retry of a confirmed one's Settle = %v, want [pay_early pay_late]", got)
+	}
+
+	// Forgotten, it is gone from Unconfirmed too.
+	if n, err := c.s.Forget(cx, []string{q}, epoch.Add(2*time.Hour), 10); err != nil || n != 1 {
+		c.failf("Forget(%s) = %d, %v; want 1", q, n, err)
+	}
+	if got := c.unconfirmed([]string{q}, epoch.Add(2*time.Hour), 10); len(got) != 0 {
+		c.failf("Unconfirmed of a forgotten one = %v, want none", order(got))
 	}
 	return c.err()
 }

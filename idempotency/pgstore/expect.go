@@ -52,7 +52,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 //		outcome    text NOT NULL DEFAULT '',
 //		settled_at timestamptz,
 //		next_poll  timestamptz NOT NULL,
-//		attempts   integer NOT NULL DEFAULT 0
+//		attempts   integer NOT NULL DEFAULT 0,
+//		confirmed  boolean NOT NULL DEFAULT false -- true once Confirm: its payment was processed
 //	);
 //
 // Times are the caller's (expect.Store's contract), kept to the
@@ -69,6 +70,8 @@ type Expectations struct {
 	dueSQL, overdueSQL                   [2]string // [0] of every provider, [1] of those given
 	getSQL, settleSQL, whySQL, existsSQL [2]string // [0] by id, [1] by ref
 	reopenSQL, cancelSQL, rescheduleSQL  [2]string
+	confirmSQL                           [2]string
+	unconfirmedSQL                       [2]string // [0] of every provider, [1] of those given
 	listSQL                              [4]string // by provider (1) and state (2)
 	forgetSQL                            [2]string // [0] of every provider, [1] of those given
 	migrateSQL                           []string
@@ -143,7 +146,7 @@ func (e *Expectations) prepare() {
 	t := e.table
 	for i, k := range [2]string{`provider = $1 AND id = $2`, `provider = $1 AND ref = $2`} {
 		e.getSQL[i] = `SELECT ` + expectstore.Cols + ` FROM ` + t + ` WHERE ` + k
-		e.settleSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = $3, outcome = $4, settled_at = $5
+		e.settleSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = $3, outcome = $4, settled_at = $5, confirmed = false
 	WHERE %s AND state IN (%d, %d) AND (id IS NULL OR id = $3)
 		AND NOT EXISTS (SELECT FROM %s WHERE provider = $1 AND payment_id = $3)
 	RETURNING `+expectstore.Cols, t, expectstore.Settled, k, expectstore.Pending, expectstore.Overdue, t)
@@ -153,6 +156,17 @@ func (e *Expectations) prepare() {
 	WHERE %s AND state = %d AND payment_id = $3`, t, expectstore.Pending, k, expectstore.Settled)
 		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, expectstore.Cancelled, k, expectstore.Pending, expectstore.Overdue, expectstore.Cancelled)
 		e.rescheduleSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = $3 WHERE %s AND state = %d`, t, k, expectstore.Pending)
+		e.confirmSQL[i] = fmt.Sprintf(`UPDATE %s SET confirmed = true WHERE %s AND state = %d AND payment_id = $3`, t, k, expectstore.Settled)
+	}
+	// Unconfirmed: $1 before, $2 limit, $3 the providers, each one's run
+	// read from its own range of the partial index.
+	unconfirmed := fmt.Sprintf(`state = %d AND NOT confirmed`, expectstore.Settled)
+	e.unconfirmedSQL = [2]string{
+		`SELECT ` + expectstore.Cols + ` FROM ` + t + ` WHERE ` + unconfirmed + ` AND settled_at <= $1 ORDER BY settled_at, seq LIMIT $2`,
+		`SELECT x.* FROM unnest($3::text[]) AS p(provider) CROSS JOIN LATERAL (
+		SELECT ` + expectstore.Cols + ` FROM ` + t + ` WHERE provider = p.provider AND ` + unconfirmed + ` AND settled_at <= $1
+		ORDER BY settled_at, seq LIMIT $2) x
+	ORDER BY x.settled_at, x.seq LIMIT $2`,
 	}
 	e.addSQL = `INSERT INTO ` + t + ` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll)
 	VALUES ($1, $2, $3, $4, $5, $6, ` + fmt.Sprint(expectstore.Pending) + `, $7, $8) ON CONFLICT DO NOTHING`
@@ -224,8 +238,12 @@ func (e *Expectations) prepare() {
 	outcome    text NOT NULL DEFAULT '',
 	settled_at timestamptz,
 	next_poll  timestamptz NOT NULL,
-	attempts   integer NOT NULL DEFAULT 0
+	attempts   integer NOT NULL DEFAULT 0,
+	confirmed  boolean NOT NULL DEFAULT false
 )`,
+		// A table made before the column: every settled row counts as
+		// unconfirmed, and the sweep confirms those whose key is done.
+		`ALTER TABLE ` + t + ` ADD COLUMN IF NOT EXISTS confirmed boolean NOT NULL DEFAULT false`,
 		// NULLs are distinct: an expectation by ref only has no id, and
 		// a pending one no payment.
 		`CREATE UNIQUE INDEX IF NOT EXISTS ` + e.index("id") + ` ON ` + t + ` (provider, id)`,
@@ -237,6 +255,8 @@ func (e *Expectations) prepare() {
 		`CREATE INDEX IF NOT EXISTS ` + e.index("state") + ` ON ` + t + ` (state, deadline, seq)`,
 		`CREATE INDEX IF NOT EXISTS ` + e.index("provider") + ` ON ` + t + ` (provider, deadline, seq)`,
 		`CREATE INDEX IF NOT EXISTS ` + e.index("deadline") + ` ON ` + t + ` (deadline, seq)`,
+		`CREATE INDEX IF NOT EXISTS ` + e.index("unconfirmed") + ` ON ` + t + ` (provider, settled_at, seq) WHERE ` + unconfirmed,
+		`CREATE INDEX IF NOT EXISTS ` + e.index("unconfirmed_all") + ` ON ` + t + ` (settled_at, seq) WHERE ` + unconfirmed,
 	}
 }
 
@@ -436,6 +456,24 @@ func (e *Expectations) change(ctx context.Context, op string, stmts [2]string, k
 // Reopen implements [expect.Store].
 func (e *Expectations) Reopen(ctx context.Context, k expect.Key, paymentID string) error {
 	return e.change(ctx, "reopen", e.reopenSQL, k, paymentID, at(time.Time{}))
+}
+
+// Confirm implements [expect.Store].
+func (e *Expectations) Confirm(ctx context.Context, k expect.Key, paymentID string) error {
+	return e.change(ctx, "confirm", e.confirmSQL, k, paymentID)
+}
+
+// Unconfirmed implements [expect.Store], in one statement that reads the
+// partial index of the settled, unconfirmed expectations by settlement.
+func (e *Expectations) Unconfirmed(ctx context.Context, providers []string, before time.Time, limit int) ([]expect.Expectation, error) {
+	if limit <= 0 {
+		return nil, ctx.Err()
+	}
+	q, args := e.unconfirmedSQL[0], []any{at(before), limit}
+	if len(providers) > 0 {
+		q, args = e.unconfirmedSQL[1], append(args, expectstore.Distinct(providers))
+	}
+	return e.query(ctx, "list unconfirmed expectations", q, args...)
 }
 
 // Cancel implements [expect.Store].

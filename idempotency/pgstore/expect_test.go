@@ -195,6 +195,7 @@ FROM generate_series(1, 100000) AS i,
 		explain(fmt.Sprint("reopen ", i), func(ctx context.Context, s *pgstore.Expectations) error { return s.Reopen(ctx, by, "nope") })
 		explain(fmt.Sprint("cancel ", i), func(ctx context.Context, s *pgstore.Expectations) error { return s.Cancel(ctx, by) })
 		explain(fmt.Sprint("reschedule ", i), func(ctx context.Context, s *pgstore.Expectations) error { return s.Reschedule(ctx, by, now) })
+		explain(fmt.Sprint("confirm ", i), func(ctx context.Context, s *pgstore.Expectations) error { return s.Confirm(ctx, by, "nope") })
 	}
 	for _, ps := range [][]string{nil, {"p1"}, {"p1", "p2"}} {
 		explain(fmt.Sprint("due ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
@@ -207,6 +208,10 @@ FROM generate_series(1, 100000) AS i,
 		})
 		explain(fmt.Sprint("forget ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
 			_, err := s.Forget(ctx, ps, now, 100)
+			return err
+		})
+		explain(fmt.Sprint("unconfirmed ", ps), func(ctx context.Context, s *pgstore.Expectations) error {
+			_, err := s.Unconfirmed(ctx, ps, now, 100)
 			return err
 		})
 	}

@@ -38,6 +38,8 @@ const DefaultExpectationsPrefix = "payhook:{expect}:"
 //	dl, dl:p:<p>, dl:s:<state>, dl:ps:<state>:<p>
 //	                  sorted sets by deadline: List reads the one its filter names,
 //	                  MarkOverdue the pending ones
+//	uc, uc:<p>        sorted sets of the settled expectations not confirmed, by
+//	                  settlement (every provider's, and p's): Unconfirmed reads them
 //	seq               the counter of n
 //
 // so that no call reads more than it returns, whatever the number of
@@ -127,8 +129,20 @@ local function due(n, h, next)
 		redis.call('ZREM', P .. 'due:' .. h.p, n)
 	end
 end
+-- unconfirmed puts n in the sets of settled, unconfirmed expectations at
+-- sa, or takes it out.
+local function unconfirmed(n, h, sa)
+	if sa then
+		redis.call('ZADD', P .. 'uc', sa, n)
+		redis.call('ZADD', P .. 'uc:' .. h.p, sa, n)
+	else
+		redis.call('ZREM', P .. 'uc', n)
+		redis.call('ZREM', P .. 'uc:' .. h.p, n)
+	end
+end
 -- move changes n's state to st, in its hash and its sets.
 local function move(n, h, st)
+	if h.st == '2' and st ~= '2' then unconfirmed(n, h, false) end
 	if h.st ~= st then
 		lists(n, h, h.st, false)
 		lists(n, h, st, true)
@@ -217,6 +231,7 @@ local function settle(check)
 	redis.call('HSET', P .. 'pay', f(p, pid), n)
 	redis.call('HSET', P .. 'x:' .. n, 'pid', pid, 'out', ARGV[6], 'sa', ARGV[7])
 	move(n, h, '2')
+	unconfirmed(n, h, ARGV[7])
 	local _, fresh = load(n)
 	return {0, fresh}
 end
@@ -316,6 +331,7 @@ for _, st in ipairs({'2', '4'}) do
 			end
 			lists(m, h, h.st, false)
 			due(m, h, false)
+			unconfirmed(m, h, false)
 			redis.call('ZREM', P .. 'dl', m)
 			redis.call('ZREM', P .. 'dl:p:' .. h.p, m)
 			redis.call('DEL', P .. 'x:' .. m)
@@ -324,6 +340,30 @@ for _, st in ipairs({'2', '4'}) do
 	end
 end
 return n
+`)
+
+// confirmScript: ARGV provider, id, ref, payment id.
+var confirmScript = redis.NewScript(luaCommon + `
+local pid = ARGV[5]
+local n = find(ARGV[2], ARGV[3], ARGV[4])
+if not n then return {1} end
+local h = load(n)
+if h.st ~= '2' or h.pid ~= pid or pid == '' then return {4} end
+unconfirmed(n, h, false)
+return {0}
+`)
+
+// unconfirmedScript: ARGV before, limit, then the providers.
+var unconfirmedScript = redis.NewScript(luaCommon + `
+local keys = {}
+for i = 4, #ARGV do keys[#keys + 1] = P .. 'uc:' .. ARGV[i] end
+if #keys == 0 then keys = {P .. 'uc'} end
+local out = {}
+for _, n in ipairs(take(keys, ARGV[2], tonumber(ARGV[3]))) do
+	local _, raw = load(n)
+	out[#out + 1] = raw
+end
+return out
 `)
 
 // listScript: ARGV the sorted set's name after the prefix, limit.
@@ -427,6 +467,21 @@ func (e *Expectations) change(ctx context.Context, op string, script *redis.Scri
 // Reopen implements [expect.Store].
 func (e *Expectations) Reopen(ctx context.Context, k expect.Key, paymentID string) error {
 	return e.change(ctx, "reopen", reopenScript, k, paymentID, micros(time.Time{}))
+}
+
+// Confirm implements [expect.Store], in one script.
+func (e *Expectations) Confirm(ctx context.Context, k expect.Key, paymentID string) error {
+	return e.change(ctx, "confirm", confirmScript, k, paymentID)
+}
+
+// Unconfirmed implements [expect.Store], in one script that reads the
+// sorted sets of the settled, unconfirmed expectations by settlement.
+func (e *Expectations) Unconfirmed(ctx context.Context, providers []string, before time.Time, limit int) ([]expect.Expectation, error) {
+	if limit <= 0 {
+		return nil, ctx.Err()
+	}
+	args := []any{e.prefix, micros(before), limit}
+	return e.many(ctx, "list unconfirmed expectations", unconfirmedScript, append(args, distinct(providers)...)...)
 }
 
 // Cancel implements [expect.Store].

@@ -137,7 +137,7 @@ func BenchmarkExpectations(b *testing.B) {
 }
 
 // TestExpectationsReadWhatTheyReturn: with 100,000 expectations, List,
-// Due and MarkOverdue read one range of a sorted set per provider asked
+// Due, MarkOverdue and Unconfirmed read one range of a sorted set per provider asked
 // for and the hashes of what they return, nothing more (Redis counts the
 // commands the scripts run).
 func TestExpectationsReadWhatTheyReturn(t *testing.T) {
@@ -210,6 +210,16 @@ func TestExpectationsReadWhatTheyReturn(t *testing.T) {
 	})
 	reads("MarkOverdue", func() int {
 		xs, err := store.MarkOverdue(ctx, nil, epoch.Add(time.Hour), 10)
+		require.NoError(t, err)
+		return len(xs)
+	})
+	for j := range 20 {
+		id := fmt.Sprint("tx_", 50001+3*j) // p0's
+		_, err := store.Settle(ctx, expect.Key{Provider: "p0", ID: id}, expect.Settlement{PaymentID: id, Outcome: expect.OutcomePaid, At: at(j)})
+		require.NoError(t, err)
+	}
+	reads("Unconfirmed", func() int {
+		xs, err := store.Unconfirmed(ctx, []string{"p0", "p1"}, epoch.Add(time.Hour), 10)
 		require.NoError(t, err)
 		return len(xs)
 	})

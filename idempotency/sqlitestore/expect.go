@@ -50,7 +50,8 @@ const DefaultExpectationsTable = "payhook_expectations"
 //		outcome    TEXT NOT NULL DEFAULT '',
 //		settled_at INTEGER,
 //		next_poll  INTEGER NOT NULL,
-//		attempts   INTEGER NOT NULL DEFAULT 0
+//		attempts   INTEGER NOT NULL DEFAULT 0,
+//		confirmed  INTEGER NOT NULL DEFAULT 0 -- 1 once Confirm: its payment was processed
 //	);
 //
 // Times are kept to the microsecond. [Expectations.SettleTx] settles an
@@ -65,6 +66,7 @@ type Expectations struct {
 	addSQL                           string
 	getSQL, settleSQL, whySQL        [2]string // [0] by id, [1] by ref
 	reopenSQL, cancelSQL, reschedSQL [2]string
+	confirmSQL                       [2]string
 	existsSQL                        [2]string
 
 	fileMu sync.Mutex
@@ -130,13 +132,14 @@ func NewExpectations(db *sql.DB, opts ...ExpectationsOption) (*Expectations, err
 		e.getSQL[i] = `SELECT ` + expectstore.Cols + ` FROM ` + t + ` WHERE ` + k
 		// OR IGNORE: a payment id that settled another expectation of the
 		// provider (the unique index) changes nothing, and whySQL says so.
-		e.settleSQL[i] = fmt.Sprintf(`UPDATE OR IGNORE %s SET state = %d, payment_id = ?3, outcome = ?4, settled_at = ?5
+		e.settleSQL[i] = fmt.Sprintf(`UPDATE OR IGNORE %s SET state = %d, payment_id = ?3, outcome = ?4, settled_at = ?5, confirmed = 0
 	WHERE %s AND state IN (%d, %d) AND (id IS NULL OR id = ?3) RETURNING `+expectstore.Cols, t, expectstore.Settled, k, expectstore.Pending, expectstore.Overdue)
 		e.whySQL[i] = `SELECT ` + expectstore.Cols + `, EXISTS (SELECT 1 FROM ` + t + ` WHERE provider = ?1 AND payment_id = ?3) FROM ` + t + ` WHERE ` + k
 		e.reopenSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d, payment_id = NULL, outcome = '', settled_at = NULL, next_poll = ?4
 	WHERE %s AND state = %d AND payment_id = ?3`, t, expectstore.Pending, k, expectstore.Settled)
 		e.cancelSQL[i] = fmt.Sprintf(`UPDATE %s SET state = %d WHERE %s AND state IN (%d, %d, %d)`, t, expectstore.Cancelled, k, expectstore.Pending, expectstore.Overdue, expectstore.Cancelled)
 		e.reschedSQL[i] = fmt.Sprintf(`UPDATE %s SET next_poll = ?3 WHERE %s AND state = %d`, t, k, expectstore.Pending)
+		e.confirmSQL[i] = fmt.Sprintf(`UPDATE %s SET confirmed = 1 WHERE %s AND state = %d AND payment_id = ?3`, t, k, expectstore.Settled)
 		e.existsSQL[i] = `SELECT 1 FROM ` + t + ` WHERE ` + k
 	}
 	e.addSQL = `INSERT INTO ` + t + ` (provider, id, ref, amount, currency, deadline, state, created_at, next_poll)
@@ -168,7 +171,8 @@ func (e *Expectations) Migrate(ctx context.Context) error {
 	outcome    TEXT NOT NULL DEFAULT '',
 	settled_at INTEGER,
 	next_poll  INTEGER NOT NULL,
-	attempts   INTEGER NOT NULL DEFAULT 0
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	confirmed  INTEGER NOT NULL DEFAULT 0
 )`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS ` + idx("id") + ` ON ` + t + ` (provider, id) WHERE id IS NOT NULL`,
 		`CREATE UNIQUE INDEX IF NOT EXISTS ` + idx("ref") + ` ON ` + t + ` (provider, ref) WHERE ref IS NOT NULL`,
@@ -179,6 +183,21 @@ func (e *Expectations) Migrate(ctx context.Context) error {
 		`CREATE INDEX IF NOT EXISTS ` + idx("state") + ` ON ` + t + ` (state, deadline)`,
 		`CREATE INDEX IF NOT EXISTS ` + idx("provider") + ` ON ` + t + ` (provider, deadline)`,
 		`CREATE INDEX IF NOT EXISTS ` + idx("deadline") + ` ON ` + t + ` (deadline)`,
+	} {
+		if _, err := e.db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("sqlitestore: migrate expectations: %w", err)
+		}
+	}
+	// A table made before the column: every settled row counts as
+	// unconfirmed, and the sweep confirms those whose key is done.
+	if _, err := e.db.ExecContext(ctx, `ALTER TABLE `+t+` ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0`); err != nil &&
+		!strings.Contains(err.Error(), "duplicate column") {
+		return fmt.Errorf("sqlitestore: migrate expectations: %w", err)
+	}
+	unconfirmed := fmt.Sprintf(`state = %d AND confirmed = 0`, expectstore.Settled)
+	for _, q := range []string{
+		`CREATE INDEX IF NOT EXISTS ` + idx("unconfirmed") + ` ON ` + t + ` (provider, settled_at) WHERE ` + unconfirmed,
+		`CREATE INDEX IF NOT EXISTS ` + idx("unconfirmed_all") + ` ON ` + t + ` (settled_at) WHERE ` + unconfirmed,
 	} {
 		if _, err := e.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("sqlitestore: migrate expectations: %w", err)
@@ -347,6 +366,36 @@ func (e *Expectations) Reopen(ctx context.Context, k expect.Key, paymentID strin
 		return expect.ErrState
 	}
 	return e.change(ctx, "reopen", e.reopenSQL, k, paymentID, micros(time.Time{}))
+}
+
+// Confirm implements [expect.Store].
+func (e *Expectations) Confirm(ctx context.Context, k expect.Key, paymentID string) error {
+	if paymentID == "" {
+		if _, err := e.Get(ctx, k); err != nil {
+			return err
+		}
+		return expect.ErrState
+	}
+	return e.change(ctx, "confirm", e.confirmSQL, k, paymentID)
+}
+
+// Unconfirmed implements [expect.Store], in one statement that reads the
+// partial index of the settled, unconfirmed expectations by settlement.
+func (e *Expectations) Unconfirmed(ctx context.Context, providers []string, before time.Time, limit int) ([]expect.Expectation, error) {
+	if limit <= 0 {
+		return nil, ctx.Err()
+	}
+	q, args := e.unconfirmedQuery(providers, before, limit)
+	xs, err := e.query(ctx, "list unconfirmed expectations", q, args...)
+	// In seq order: the earliest settled first, ties in the order of Add.
+	slices.SortStableFunc(xs, func(a, b expect.Expectation) int { return a.SettledAt.Compare(b.SettledAt) })
+	return xs, err
+}
+
+func (e *Expectations) unconfirmedQuery(providers []string, before time.Time, limit int) (string, []any) {
+	cond := fmt.Sprintf(`state = %d AND confirmed = 0 AND settled_at <= ?`, expectstore.Settled)
+	pick, args := e.pick(providers, cond, "settled_at", [2]string{"unconfirmed_all", "unconfirmed"}, micros(before), limit)
+	return `SELECT ` + expectstore.Cols + ` FROM ` + e.table + ` WHERE seq IN (` + pick + `)`, args
 }
 
 // Cancel implements [expect.Store].

@@ -52,6 +52,7 @@ SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', i, 1 + i % 4, 0, i,
 			stmt{"reopen by " + by, e.reopenSQL[i], []any{"p1", "tx_7", "pay_x", 0}},
 			stmt{"cancel by " + by, e.cancelSQL[i], []any{"p1", "tx_7"}},
 			stmt{"reschedule by " + by, e.reschedSQL[i], []any{"p1", "tx_7", 0}},
+			stmt{"confirm by " + by, e.confirmSQL[i], []any{"p1", "tx_7", "pay_x"}},
 		)
 	}
 	for _, ps := range [][]string{nil, {"p1"}, {"p1", "p2"}} {
@@ -61,6 +62,8 @@ SELECT 'p' || (i % 3), 'tx_' || i, 'ref_' || i, '10', 'USD', i, 1 + i % 4, 0, i,
 		stmts = append(stmts, stmt{"overdue " + strings.Join(ps, ","), q, args})
 		q, args = e.forgetQuery(ps, now, 100)
 		stmts = append(stmts, stmt{"forget " + strings.Join(ps, ","), q, args})
+		q, args = e.unconfirmedQuery(ps, now, 100)
+		stmts = append(stmts, stmt{"unconfirmed " + strings.Join(ps, ","), q, args})
 	}
 	for _, f := range []expect.Filter{{}, {Provider: "p1"}, {State: expect.Overdue}, {Provider: "p1", State: expect.Settled}} {
 		q, args := e.listQuery(f)
