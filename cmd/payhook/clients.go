@@ -151,15 +151,12 @@ type limits struct {
 var defaultLimits = limits{clientRequests: 16, requests: 256, peerConns: 32, conns: 1024, read: 10 * time.Second}
 
 // withRateLimit is l for a rate limit of burst (0: off): a client may have
-// in flight at least as many requests as the rate limit lets it send at
-// once; with the rate limit off, no client has a cap of its own but the
-// total.
+// in flight as many requests as the rate limit lets it send at once, and
+// never more than a quarter of the total, whatever the rate limit (off
+// included), so that one client cannot take every slot and get the
+// others' webhooks answered 503.
 func (l limits) withRateLimit(burst int) limits {
-	if burst == 0 {
-		l.clientRequests = l.requests
-	} else {
-		l.clientRequests = max(l.clientRequests, burst)
-	}
+	l.clientRequests = min(max(l.clientRequests, burst), max(1, l.requests/4))
 	return l
 }
 

@@ -171,6 +171,22 @@ func TestServeSlowBodies(t *testing.T) {
 	assert.Equal(t, "1", sample(scrape(t, srv.admin), `payhook_serve_refused_total{limit="requests"}`))
 }
 
+// TestAdmissionOneClientNeverTakesAll (security review): with the rate
+// limit off, one client is answered 429 beyond its own cap, and another
+// client's webhook still gets a slot rather than 503.
+func TestAdmissionOneClientNeverTakesAll(t *testing.T) {
+	for _, burst := range []int{0, 256, 1000} {
+		adm := newAdmission(defaultLimits.withRateLimit(burst), nil, &limitStats{})
+		held := 0
+		for adm.enter("attacker") == 0 {
+			held++
+		}
+		assert.Less(t, held, defaultLimits.requests, "burst %d", burst)
+		assert.Equal(t, http.StatusTooManyRequests, adm.enter("attacker"), "burst %d", burst)
+		assert.Equal(t, 0, adm.enter("provider"), "burst %d: another client is served", burst)
+	}
+}
+
 // TestServeCapsConnectionsPerPeer (issue 17, §4): without a proxy, one
 // address holds at most its share of connections, even idle ones; beyond
 // it a connection is closed as it is accepted, and another address (here
