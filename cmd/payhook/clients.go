@@ -134,7 +134,9 @@ type limits struct {
 	requests int
 	// peerConns is the number of connections open at once from one peer
 	// address (an IPv6 address by its /64), unless the peer is a trusted
-	// proxy: beyond it, a new connection is closed as it is accepted.
+	// proxy: beyond it, a new connection is closed as it is accepted. An
+	// IPv6 /48, the least a site is given, may have 4 times as many
+	// (netConnsPerPeer): its holder has 65,536 /64s.
 	peerConns int
 	// conns is the number of connections open at once, all peers together:
 	// beyond it, a new connection is closed as it is accepted.
@@ -143,23 +145,25 @@ type limits struct {
 	// client sending its body a byte at a time holds its slot that long
 	// at most.
 	read time.Duration
+	// idle bounds how long a connection is kept open, idle, after its
+	// request: a provider sends a webhook per connection in practice, and
+	// an idle connection holds one of its peer's slots (peerConns). 0:
+	// read.
+	idle time.Duration
 }
 
 // defaultLimits are serve's caps. A provider sends a webhook at a time, or
 // a few: 16 requests at once is more than any sends, and 256 requests of
 // at most 256 KiB each bound the bodies held to 64 MiB.
-var defaultLimits = limits{clientRequests: 16, requests: 256, peerConns: 32, conns: 1024, read: 10 * time.Second}
+var defaultLimits = limits{clientRequests: 16, requests: 256, peerConns: 32, conns: 1024, read: 10 * time.Second, idle: 15 * time.Second}
 
 // withRateLimit is l for a rate limit of burst (0: off): a client may have
-// in flight at least as many requests as the rate limit lets it send at
-// once; with the rate limit off, no client has a cap of its own but the
-// total.
+// in flight as many requests as the rate limit lets it send at once, and
+// never more than a quarter of the total, whatever the rate limit (off
+// included), so that one client cannot take every slot and get the
+// others' webhooks answered 503.
 func (l limits) withRateLimit(burst int) limits {
-	if burst == 0 {
-		l.clientRequests = l.requests
-	} else {
-		l.clientRequests = max(l.clientRequests, burst)
-	}
+	l.clientRequests = min(max(l.clientRequests, burst), max(1, l.requests/4))
 	return l
 }
 
@@ -234,23 +238,35 @@ func (a *admission) leave(client string) {
 	}
 }
 
+// netConnsPerPeer is how many times limits.peerConns an IPv6 /48 may hold.
+const netConnsPerPeer = 4
+
 // connLimiter is a listener that caps the connections open at once, per
-// peer and in total (limits.peerConns, limits.conns), closing a connection
-// beyond them as it is accepted. Trusted proxies have no cap of their own:
-// their clients are capped by request (admission).
+// peer, per IPv6 /48 and in total (limits.peerConns, netConnsPerPeer,
+// limits.conns), closing a connection beyond them as it is accepted.
+// Trusted proxies have no cap of their own: their clients are capped by
+// request (admission).
 type connLimiter struct {
 	net.Listener
-	perPeer, total int
-	proxies        proxies
-	stats          *limitStats
+	perPeer, perNet, total int
+	proxies                proxies
+	stats                  *limitStats
 
 	mu    sync.Mutex
-	peers map[netip.Addr]int // by peer (an IPv6 address's /64)
+	peers map[netip.Prefix]int // by peer (an IPv4 /32, an IPv6 /64) and by IPv6 /48
 	n     int
 }
 
 func limitConns(ln net.Listener, l limits, ps proxies, stats *limitStats) *connLimiter {
-	return &connLimiter{Listener: ln, perPeer: l.peerConns, total: l.conns, proxies: ps, stats: stats, peers: map[netip.Addr]int{}}
+	return &connLimiter{Listener: ln, perPeer: l.peerConns, perNet: netConnsPerPeer * l.peerConns, total: l.conns,
+		proxies: ps, stats: stats, peers: map[netip.Prefix]int{}}
+}
+
+// peerKey is where a connection comes from, for the caps: its peer (an
+// IPv4 address, an IPv6 address's /64) and, for IPv6, its /48.
+type peerKey struct {
+	peer, net netip.Prefix // net: invalid for IPv4
+	capped    bool         // not a trusted proxy
 }
 
 // Accept returns the next connection within the caps.
@@ -260,59 +276,68 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		peer, capped := l.peer(c.RemoteAddr())
-		if l.enter(peer, capped) {
-			return &limitedConn{Conn: c, release: func() { l.leave(peer, capped) }}, nil
+		k := l.peer(c.RemoteAddr())
+		if l.enter(k) {
+			return &limitedConn{Conn: c, release: func() { l.leave(k) }}, nil
 		}
 		c.Close()
 	}
 }
 
-// peer returns the key of the peer at addr, and whether its connections
-// are capped (it is not a trusted proxy).
-func (l *connLimiter) peer(addr net.Addr) (netip.Addr, bool) {
+// peer returns the key of the peer at addr.
+func (l *connLimiter) peer(addr net.Addr) peerKey {
 	a, ok := peerAddr(addr.String())
-	if !ok {
-		return netip.Addr{}, false
+	if !ok || l.proxies.trusts(a) {
+		return peerKey{}
 	}
-	if l.proxies.trusts(a) {
-		return a, false
+	if !a.Is6() {
+		return peerKey{peer: netip.PrefixFrom(a, a.BitLen()), capped: true}
 	}
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		a = p.Addr()
-	}
-	return a, true
+	p, _ := a.Prefix(64)
+	n, _ := a.Prefix(48)
+	return peerKey{peer: p, net: n, capped: true}
 }
 
-func (l *connLimiter) enter(peer netip.Addr, capped bool) bool {
+func (l *connLimiter) enter(k peerKey) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	switch {
 	case l.n >= l.total:
 		l.stats.conns.Add(1)
 		return false
-	case capped && l.peers[peer] >= l.perPeer:
+	case k.capped && l.peers[k.peer] >= l.perPeer,
+		k.capped && k.net.IsValid() && l.peers[k.net] >= l.perNet:
 		l.stats.peerConns.Add(1)
 		return false
 	}
 	l.n++
 	l.stats.connsOpen.Add(1)
-	if capped {
-		l.peers[peer]++
+	if k.capped {
+		l.peers[k.peer]++
+		if k.net.IsValid() {
+			l.peers[k.net]++
+		}
 	}
 	return true
 }
 
-func (l *connLimiter) leave(peer netip.Addr, capped bool) {
+func (l *connLimiter) leave(k peerKey) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.n--
 	l.stats.connsOpen.Add(-1)
-	if capped {
-		if l.peers[peer]--; l.peers[peer] <= 0 {
-			delete(l.peers, peer)
+	if k.capped {
+		l.release(k.peer)
+		if k.net.IsValid() {
+			l.release(k.net)
 		}
+	}
+}
+
+// release counts one connection less for key, under l.mu.
+func (l *connLimiter) release(key netip.Prefix) {
+	if l.peers[key]--; l.peers[key] <= 0 {
+		delete(l.peers, key)
 	}
 }
 

@@ -128,9 +128,11 @@ func TestLoadConfigDefaults(t *testing.T) {
 
 // TestClientRequestsFollowTheRateLimit: the cap on a client's requests in
 // flight never refuses what the rate limit lets through at once, and goes
-// with it.
+// with it, up to a quarter of the total: with the rate limit off or a
+// burst of 256 or more, one client used to be able to take every slot
+// (security review).
 func TestClientRequestsFollowTheRateLimit(t *testing.T) {
-	for spec, want := range map[string]int{"20/s": 20, "5/s": 16, "100/s": 100, "6000/m": 6000, "off": 256} {
+	for spec, want := range map[string]int{"20/s": 20, "5/s": 16, "60/s": 60, "100/s": 64, "6000/m": 64, "off": 16} {
 		cfg, err := loadConfig(env(map[string]string{"PAYHOOK_RATE_LIMIT": spec}))
 		require.NoError(t, err)
 		assert.Equal(t, want, cfg.limits.clientRequests, spec)

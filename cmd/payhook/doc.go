@@ -96,10 +96,11 @@
 // the dead and overdue ones first, with Replay and Discard; see
 // docs/operator.md), behind PAYHOOK_ADMIN_TOKEN beyond loopback.
 // Each client (behind PAYHOOK_TRUSTED_PROXIES, the address they forward)
-// has at most 16 requests in flight, or the rate limit's burst if more
-// (429 beyond; no cap of its own with PAYHOOK_RATE_LIMIT=off), all clients
-// 256 (503 beyond); each peer that is not a trusted proxy 32 connections, all 1,024
-// (closed as accepted beyond); headers 32 KiB read within 5 s, a whole
+// has at most 16 requests in flight, or the rate limit's burst if more,
+// 64 at most, even with PAYHOOK_RATE_LIMIT=off (429 beyond), all clients
+// 256 (503 beyond); each peer that is not a trusted proxy 32 connections,
+// each IPv6 /48 128, all 1,024 (closed as accepted beyond), a connection
+// idle after its request 15 s; headers 32 KiB read within 5 s, a whole
 // request within 10 s (docs/security.md). SIGINT or SIGTERM shuts
 // the server down gracefully (and the inbox: running forwards may finish
 // within 20 s; the others run at the next start).

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/payhook/payhook/cmd/payhook/internal/redact"
 	"github.com/payhook/payhook/cmd/payhook/internal/sandbox"
 )
 
@@ -89,7 +90,7 @@ func TestForwardURLTokenHidden(t *testing.T) {
 		assert.NotContains(t, s, "hunter2")
 	}
 	assert.Equal(t, `forward: POST http://app.example/hooks?token=xxxxx&xxxxx: dial tcp: connection refused`,
-		redactURLs(`forward: POST http://app.example/hooks?token=hunter2&hunter3: dial tcp: connection refused`),
+		redact.URLs(`forward: POST http://app.example/hooks?token=hunter2&hunter3: dial tcp: connection refused`),
 		"an error kept by an older payhook")
 
 	for _, name := range []string{"payhook.db", "payhook.db-wal", "payhook.db-shm"} {

@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
-	"regexp"
 	"strings"
 	"time"
 
-	"github.com/payhook/payhook/forward"
+	"github.com/payhook/payhook/cmd/payhook/internal/redact"
 	"github.com/payhook/payhook/inbox"
 )
 
@@ -170,33 +168,16 @@ func lineOf(e inbox.Info) entryLine {
 		MaxAttempts: e.MaxAttempts, ReceivedAt: e.ReceivedAt, UpdatedAt: e.UpdatedAt,
 		payment: paymentOf(e.Provider, e.Event)}
 	for _, ae := range e.Errors {
-		ae.Error = redactURLs(ae.Error)
+		ae.Error = redact.URLs(ae.Error)
 		line.Errors = append(line.Errors, ae)
 	}
 	if e.State != inbox.Done {
-		line.LastError = redactURLs(e.LastError())
+		line.LastError = redact.URLs(e.LastError())
 	}
 	if e.State == inbox.Pending && !e.NextAt.IsZero() {
 		line.NextAt = &e.NextAt
 	}
 	return line
-}
-
-// urlInText finds the URLs in an error's text.
-var urlInText = regexp.MustCompile(`https?://[^\s"'<>]+`)
-
-// redactURLs writes every URL in s as forward.Redact does: an error kept
-// by an older payhook, or written by another program, may quote
-// PAYHOOK_FORWARD_URL with its token.
-func redactURLs(s string) string {
-	return urlInText.ReplaceAllStringFunc(s, func(raw string) string {
-		trimmed := strings.TrimRight(raw, ".,:;)]") // the text's punctuation, not the URL's
-		u, err := url.Parse(trimmed)
-		if err != nil {
-			return "(a URL)"
-		}
-		return forward.Redact(u) + raw[len(trimmed):]
-	})
 }
 
 func listEntries(ctx context.Context, ib *inbox.Inbox, f inbox.Filter, stdout io.Writer) error {

@@ -171,6 +171,22 @@ func TestServeSlowBodies(t *testing.T) {
 	assert.Equal(t, "1", sample(scrape(t, srv.admin), `payhook_serve_refused_total{limit="requests"}`))
 }
 
+// TestAdmissionOneClientNeverTakesAll (security review): with the rate
+// limit off, one client is answered 429 beyond its own cap, and another
+// client's webhook still gets a slot rather than 503.
+func TestAdmissionOneClientNeverTakesAll(t *testing.T) {
+	for _, burst := range []int{0, 256, 1000} {
+		adm := newAdmission(defaultLimits.withRateLimit(burst), nil, &limitStats{})
+		held := 0
+		for adm.enter("attacker") == 0 {
+			held++
+		}
+		assert.Less(t, held, defaultLimits.requests, "burst %d", burst)
+		assert.Equal(t, http.StatusTooManyRequests, adm.enter("attacker"), "burst %d", burst)
+		assert.Equal(t, 0, adm.enter("provider"), "burst %d: another client is served", burst)
+	}
+}
+
 // TestServeCapsConnectionsPerPeer (issue 17, §4): without a proxy, one
 // address holds at most its share of connections, even idle ones; beyond
 // it a connection is closed as it is accepted, and another address (here
@@ -201,6 +217,66 @@ func TestServeCapsConnectionsPerPeer(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Equal(t, "1", sample(scrape(t, srv.admin), `payhook_serve_refused_total{limit="peer_connections"}`))
+}
+
+// TestConnectionsPerIPv6Net (security review): an IPv6 /48 holds at most
+// 4 times a peer's connections, however many /64s it spreads them over,
+// so that one site's addresses cannot hold every connection; a peer of
+// another /48 is served.
+func TestConnectionsPerIPv6Net(t *testing.T) {
+	stats := &limitStats{}
+	l := limitConns(nil, limits{peerConns: 2, conns: 1000}, nil, stats)
+	from := func(ip string) peerKey { return l.peer(&net.TCPAddr{IP: net.ParseIP(ip), Port: 4000}) }
+	var held []peerKey
+	for i := range 4 { // 4 /64s of one /48, each at its own cap
+		for range 2 {
+			k := from(fmt.Sprintf("2001:db8:1:%x::1", i))
+			require.True(t, l.enter(k))
+			held = append(held, k)
+		}
+	}
+	assert.False(t, l.enter(from("2001:db8:1:ff::1")), "a fifth /64 of the /48")
+	assert.False(t, l.enter(from("2001:db8:1:0::2")), "a /64 at its cap")
+	assert.True(t, l.enter(from("2001:db8:2::1")), "another /48")
+	assert.True(t, l.enter(from("192.0.2.1")), "an IPv4 peer")
+	assert.EqualValues(t, 2, stats.peerConns.Load())
+
+	l.leave(held[0])
+	assert.True(t, l.enter(from("2001:db8:1:ff::1")), "a slot of the /48 given back")
+}
+
+// TestServeClosesIdleConnections (security review): the public listener
+// closes a connection left idle after its request within limits.idle, not
+// net/http's 60 s of the admin listener: a webhook is one request per
+// connection, and an idle one only holds a slot of its peer's.
+func TestServeClosesIdleConnections(t *testing.T) {
+	srv := startServeAll(t, map[string]string{"KASPEROPAY_ENABLED": "1"}, func(c *config) {
+		c.limits.idle = 50 * time.Millisecond
+	})
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.base, "http://"))
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: payhook\r\n\r\n")
+	require.NoError(t, err)
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	require.NoError(t, err)
+	_, err = io.Copy(io.Discard, res.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.False(t, res.Close, "kept alive")
+
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second))) // a bound, never reached: the server closes it
+	_, err = br.ReadByte()
+	assert.ErrorIs(t, err, io.EOF, "closed once idle")
+}
+
+// TestDefaultIdleTimeout: the public listener's idle connections are
+// closed within 15 s.
+func TestDefaultIdleTimeout(t *testing.T) {
+	cfg, err := loadConfig(env(map[string]string{}))
+	require.NoError(t, err)
+	assert.Equal(t, 15*time.Second, cfg.limits.idle)
 }
 
 // TestServeBoundsHeaders (issue 17, §4): headers are bounded well below

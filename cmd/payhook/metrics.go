@@ -140,7 +140,7 @@ func (c *statsCache) Stats(ctx context.Context) ([]inbox.Stat, error) {
 var (
 	refusedDesc = prometheus.NewDesc("payhook_serve_refused_total",
 		"Requests and connections that payhook serve's limits refused, by limit: client_requests (429), requests (503), "+
-			"peer_connections and connections (closed as accepted).", []string{"limit"}, nil)
+			"peer_connections (a peer's or its IPv6 /48's) and connections (closed as accepted).", []string{"limit"}, nil)
 	inFlightDesc = prometheus.NewDesc("payhook_serve_requests_in_flight",
 		"Requests that payhook serve's public listener is serving.", nil, nil)
 	connsDesc = prometheus.NewDesc("payhook_serve_connections_open",

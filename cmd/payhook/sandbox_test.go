@@ -88,6 +88,9 @@ func TestSandboxToServe(t *testing.T) {
 	serveOut.waitFor(t, 10*time.Second, func(out string) bool { return strings.Count(out, "\n") >= 3 })
 	lines := readLines(t, serveOut.String())
 	require.Len(t, lines, 3, serveErr.String())
+	// The warning is logged once the webhook is acknowledged, after the
+	// event is printed: wait for it too.
+	serveErr.waitFor(t, 10*time.Second, func(out string) bool { return strings.Count(out, "a webhook from payhook sandbox") >= 3 })
 	assert.Equal(t, 3, strings.Count(serveErr.String(), "a webhook from payhook sandbox"),
 		"serve warns of each webhook the sandbox marked (issue 17, §5)")
 	byProvider := map[string]map[string]any{}

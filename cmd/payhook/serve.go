@@ -175,6 +175,7 @@ func publicEndpoint(cfg *config, mux http.Handler, cert *certFiles, limited *lim
 			srv.MaxHeaderBytes = maxHeaderBytes
 			srv.ReadHeaderTimeout = readHeaderTimeout
 			srv.ReadTimeout = cfg.limits.read
+			srv.IdleTimeout = cfg.limits.idle
 		},
 		listener: func(ln net.Listener) net.Listener { return limitConns(ln, cfg.limits, cfg.proxies, limited) },
 		listening: func(addr string) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payhook/payhook/cmd/payhook/internal/redact"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/inbox"
 )
@@ -318,7 +319,7 @@ func (p *Page) attempts(info inbox.Info) []attemptView {
 		out = append(out, a)
 	}
 	for _, e := range info.Errors {
-		add(attemptView{N: e.Attempt, At: e.At, Answer: e.Error})
+		add(attemptView{N: e.Attempt, At: e.At, Answer: redact.URLs(e.Error)})
 	}
 	switch info.State {
 	case inbox.Done:

@@ -599,3 +599,27 @@ func TestInboxDown(t *testing.T) {
 	assert.NotContains(t, body, "database is closed")
 	assert.Contains(t, body, "the log says why")
 }
+
+// TestErrorsRedacted (security review): an error written by an older
+// payhook may quote PAYHOOK_FORWARD_URL with its token; the page shows it
+// as payhook inbox list does, without the query's values.
+func TestErrorsRedacted(t *testing.T) {
+	f := newFixture(t, backends[0])
+	_, err := f.ib.Put(context.Background(), kazawalletEntry("leak_1", "order-1", "1", time.Now()))
+	require.NoError(t, err)
+	f.ib.Handle(kazawallet.Name, func(context.Context, inbox.Attempt) error {
+		return errors.New("forward: POST http://app.example/hooks?token=hunter2: dial tcp: connection refused")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.ib.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f.waitState(t, "kazawallet:leak_1", inbox.Dead)
+
+	for _, path := range []string{"/", "/event?id=kazawallet:leak_1"} {
+		code, body := f.get(t, path)
+		require.Equal(t, http.StatusOK, code, path)
+		assert.Contains(t, body, "http://app.example/hooks?token=xxxxx", path)
+		assert.NotContains(t, body, "hunter2", path)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook"
+	"github.com/payhook/payhook/cmd/payhook/internal/redact"
 	"github.com/payhook/payhook/cmd/payhook/internal/ui"
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/inbox"
@@ -250,7 +251,7 @@ func (p *Page) view(info inbox.Info) eventView {
 	if info.State != inbox.Done {
 		// A done entry's last attempt succeeded: an earlier attempt's error
 		// is history (the event's page lists it), not the entry's error.
-		v.LastError = info.LastError()
+		v.LastError = redact.URLs(info.LastError())
 	}
 	if info.State == inbox.Running {
 		v.State = "pending" // running: an attempt is under way
