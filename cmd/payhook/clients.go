@@ -158,12 +158,18 @@ type limits struct {
 var defaultLimits = limits{clientRequests: 16, requests: 256, peerConns: 32, conns: 1024, read: 10 * time.Second, idle: 15 * time.Second}
 
 // withRateLimit is l for a rate limit of burst (0: off): a client may have
-// in flight as many requests as the rate limit lets it send at once, and
-// never more than a quarter of the total, whatever the rate limit (off
-// included), so that one client cannot take every slot and get the
+// in flight as many requests as the rate limit lets it send at once (a
+// quarter of the total with the rate limit off, which asks for no
+// per-client limit), and never more than a quarter of the total, whatever
+// the rate limit, so that one client cannot take every slot and get the
 // others' webhooks answered 503.
 func (l limits) withRateLimit(burst int) limits {
-	l.clientRequests = min(max(l.clientRequests, burst), max(1, l.requests/4))
+	quarter := max(1, l.requests/4)
+	if burst <= 0 {
+		l.clientRequests = quarter
+		return l
+	}
+	l.clientRequests = min(max(l.clientRequests, burst), quarter)
 	return l
 }
 

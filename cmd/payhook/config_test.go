@@ -132,7 +132,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 // burst of 256 or more, one client used to be able to take every slot
 // (security review).
 func TestClientRequestsFollowTheRateLimit(t *testing.T) {
-	for spec, want := range map[string]int{"20/s": 20, "5/s": 16, "60/s": 60, "100/s": 64, "6000/m": 64, "off": 16} {
+	for spec, want := range map[string]int{"20/s": 20, "5/s": 16, "60/s": 60, "100/s": 64, "6000/m": 64, "off": 64} {
 		cfg, err := loadConfig(env(map[string]string{"PAYHOOK_RATE_LIMIT": spec}))
 		require.NoError(t, err)
 		assert.Equal(t, want, cfg.limits.clientRequests, spec)

@@ -97,7 +97,7 @@
 // docs/operator.md), behind PAYHOOK_ADMIN_TOKEN beyond loopback.
 // Each client (behind PAYHOOK_TRUSTED_PROXIES, the address they forward)
 // has at most 16 requests in flight, or the rate limit's burst if more,
-// 64 at most, even with PAYHOOK_RATE_LIMIT=off (429 beyond), all clients
+// 64 at most (64 with PAYHOOK_RATE_LIMIT=off; 429 beyond), all clients
 // 256 (503 beyond); each peer that is not a trusted proxy 32 connections,
 // each IPv6 /48 128, all 1,024 (closed as accepted beyond), a connection
 // idle after its request 15 s; headers 32 KiB read within 5 s, a whole
