@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/payhook/payhook/internal/decimal"
+	"github.com/payhook/payhook/internal/statename"
 )
 
 // State is where an expectation is in its life.
@@ -65,19 +66,12 @@ const (
 var stateNames = [...]string{Pending: "pending", Settled: "settled", Overdue: "overdue", Cancelled: "cancelled"}
 
 // String returns "pending", "settled", "overdue" or "cancelled".
-func (s State) String() string {
-	if int(s) < len(stateNames) && stateNames[s] != "" {
-		return stateNames[s]
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
-}
+func (s State) String() string { return statename.String(stateNames[:], uint8(s)) }
 
 // ParseState returns the State whose String is s.
 func ParseState(s string) (State, error) {
-	for st, name := range stateNames {
-		if name != "" && name == s {
-			return State(st), nil
-		}
+	if st, ok := statename.Parse(stateNames[:], s); ok {
+		return State(st), nil
 	}
 	return 0, fmt.Errorf("expect: unknown state %q (want pending, settled, overdue or cancelled)", s)
 }

@@ -34,10 +34,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/payhook/payhook/idempotency"
+	"github.com/payhook/payhook/internal/statename"
 )
 
 // Entry is one delivery kept in an inbox: the verified event, never the raw
@@ -91,19 +91,12 @@ const (
 var stateNames = [...]string{Pending: "pending", Running: "running", Done: "done", Dead: "dead"}
 
 // String returns "pending", "running", "done" or "dead".
-func (s State) String() string {
-	if int(s) < len(stateNames) && stateNames[s] != "" {
-		return stateNames[s]
-	}
-	return "State(" + strconv.Itoa(int(s)) + ")"
-}
+func (s State) String() string { return statename.String(stateNames[:], uint8(s)) }
 
 // ParseState returns the State whose String is s.
 func ParseState(s string) (State, error) {
-	for st, name := range stateNames {
-		if name != "" && name == s {
-			return State(st), nil
-		}
+	if st, ok := statename.Parse(stateNames[:], s); ok {
+		return State(st), nil
 	}
 	return 0, fmt.Errorf("inbox: unknown state %q (want pending, running, done or dead)", s)
 }
