@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -190,16 +188,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // openExpectCmd opens the expectations of the store spec names, without
 // creating a SQLite file that is not there.
 func openExpectCmd(ctx context.Context, spec string, stderr io.Writer) (expect.Store, func(), error) {
-	if spec == "memory" {
-		return nil, nil, errMemoryExpectations
-	}
-	if path, ok := sqlitePath(spec); ok && path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w (payhook serve creates it; run payhook expect where serve runs, or set PAYHOOK_STORE)", storeName(spec), errors.Unwrap(err))
-		}
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conn, err := openConn(ctx, spec, logger)
+	conn, _, err := openExisting(ctx, spec, "expect", errMemoryExpectations, stderr)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -172,14 +172,21 @@ func listInbox(t *testing.T, bin, store string, args ...string) map[string]liste
 // waitListed polls payhook inbox list (another process) until cond holds.
 func waitListed(t *testing.T, bin, store string, timeout time.Duration, what string, cond func(map[string]listed) bool, args ...string) map[string]listed {
 	t.Helper()
+	return pollUntil(t, timeout, what, "payhook inbox list", func() map[string]listed { return listInbox(t, bin, store, args...) }, cond)
+}
+
+// pollUntil reads what another process shows (list, named name) until
+// cond holds, and fails the test after timeout.
+func pollUntil[T any](t *testing.T, timeout time.Duration, what, name string, list func() T, cond func(T) bool) T {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		entries := listInbox(t, bin, store, args...)
-		if cond(entries) {
-			return entries
+		got := list()
+		if cond(got) {
+			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; payhook inbox list: %+v", what, timeout, entries)
+			t.Fatalf("%s: not within %s; %s: %+v", what, timeout, name, got)
 		}
 		time.Sleep(100 * time.Millisecond) // another process: polled
 	}

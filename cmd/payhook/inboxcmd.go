@@ -108,16 +108,7 @@ func inboxCmd(ctx context.Context, args []string, cfg *config, stdout, stderr io
 // openInboxCmd opens the inbox of the store spec names, without creating a
 // SQLite file that is not there.
 func openInboxCmd(ctx context.Context, spec string, stderr io.Writer) (*inbox.Inbox, func(), error) {
-	if spec == "memory" {
-		return nil, nil, errMemoryInbox
-	}
-	if path, ok := sqlitePath(spec); ok && path != "" {
-		if _, err := os.Stat(path); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w (payhook serve creates it; run payhook inbox where serve runs, or set PAYHOOK_STORE)", storeName(spec), errors.Unwrap(err))
-		}
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	conn, err := openConn(ctx, spec, logger)
+	conn, logger, err := openExisting(ctx, spec, "inbox", errMemoryInbox, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,6 +123,29 @@ func openInboxCmd(ctx context.Context, spec string, stderr io.Writer) (*inbox.In
 		return nil, nil, err
 	}
 	return ib, conn.close, nil
+}
+
+// openExisting connects an operator's command (payhook inbox, payhook
+// expect) to the store spec names, as serve does, but never creates a
+// SQLite file that is not there: the command must act on serve's own.
+// memory is refused with errMemory, since that store lives in serve's
+// process. The logger writes warnings to stderr.
+func openExisting(ctx context.Context, spec, command string, errMemory error, stderr io.Writer) (*storeConn, *slog.Logger, error) {
+	if spec == "memory" {
+		return nil, nil, errMemory
+	}
+	if path, ok := sqlitePath(spec); ok && path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w (payhook serve creates it; run payhook %s where serve runs, or set PAYHOOK_STORE)",
+				storeName(spec), errors.Unwrap(err), command)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	conn, err := openConn(ctx, spec, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, logger, nil
 }
 
 // sqlitePath returns the SQLite file spec names, and whether it names one.

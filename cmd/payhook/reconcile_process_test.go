@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -187,32 +188,15 @@ func expectations(t *testing.T, bin, store string, args ...string) map[string]ex
 		}
 		var x expectationLine
 		require.NoError(t, json.Unmarshal([]byte(l), &x), l)
-		xs[cmpOr(x.ID, x.Ref)] = x
+		xs[cmp.Or(x.ID, x.Ref)] = x
 	}
 	return xs
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // waitExpectations polls payhook expect list until cond holds.
 func waitExpectations(t *testing.T, bin, store string, timeout time.Duration, what string, cond func(map[string]expectationLine) bool, args ...string) map[string]expectationLine {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		xs := expectations(t, bin, store, args...)
-		if cond(xs) {
-			return xs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; payhook expect list: %+v", what, timeout, xs)
-		}
-		time.Sleep(100 * time.Millisecond) // another process: polled
-	}
+	return pollUntil(t, timeout, what, "payhook expect list", func() map[string]expectationLine { return expectations(t, bin, store, args...) }, cond)
 }
 
 // adminAddr is the address of p's admin listener, from its start-up line.
