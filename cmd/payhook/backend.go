@@ -46,27 +46,19 @@ var errMemoryInbox = fmt.Errorf("PAYHOOK_STORE=memory: the memory inbox lives in
 // durable says that the caller is another process than serve's (payhook
 // inbox): the memory inbox is then refused.
 func (c *storeConn) inboxBackend(ctx context.Context, logger *slog.Logger, durable bool) (inbox.Backend, error) {
-	migrate := func(m func(context.Context) error) error {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := m(ctx); err != nil {
-			return storeError(c.spec, err)
-		}
-		return nil
-	}
 	switch {
 	case c.db != nil:
 		b, err := sqliteinbox.New(c.db, sqliteinbox.WithLogger(logger))
 		if err != nil {
 			return nil, err
 		}
-		return b, migrate(b.Migrate)
+		return b, c.migrate(ctx, b.Migrate)
 	case c.pool != nil:
 		b, err := riverinbox.New(c.pool, riverinbox.WithLogger(logger))
 		if err != nil {
 			return nil, err
 		}
-		return b, migrate(b.Migrate)
+		return b, c.migrate(ctx, b.Migrate)
 	case c.redis != nil:
 		b, err := asynqinbox.New(c.redis, asynqinbox.WithLogger(logger))
 		if err != nil {
@@ -77,4 +69,15 @@ func (c *storeConn) inboxBackend(ctx context.Context, logger *slog.Logger, durab
 		return nil, errMemoryInbox
 	}
 	return inbox.NewMemory(), nil
+}
+
+// migrate runs m, a backend's Migrate, bounded to 30 seconds, its error
+// named after c's store.
+func (c *storeConn) migrate(ctx context.Context, m func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := m(ctx); err != nil {
+		return storeError(c.spec, err)
+	}
+	return nil
 }

@@ -251,11 +251,5 @@ func listExpectations(ctx context.Context, store expect.Store, f expect.Filter, 
 	if err != nil {
 		return fmt.Errorf("expect list: %w", err)
 	}
-	enc := json.NewEncoder(w)
-	for _, x := range xs {
-		if err := enc.Encode(expectationLineOf(x)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeLines(w, xs, expectationLineOf)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/payhook/payhook/expect"
 	"github.com/payhook/payhook/idempotency/pgstore"
@@ -29,27 +28,19 @@ var errMemoryExpectations = fmt.Errorf("PAYHOOK_STORE=memory: the memory expecta
 // durable says that the caller is another process than serve's (payhook
 // expect): the memory store is then refused.
 func (c *storeConn) expectations(ctx context.Context, durable bool) (expect.Store, error) {
-	migrate := func(m func(context.Context) error) error {
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		if err := m(ctx); err != nil {
-			return storeError(c.spec, err)
-		}
-		return nil
-	}
 	switch {
 	case c.db != nil:
 		s, err := sqlitestore.NewExpectations(c.db)
 		if err != nil {
 			return nil, err
 		}
-		return s, migrate(s.Migrate)
+		return s, c.migrate(ctx, s.Migrate)
 	case c.pool != nil:
 		s, err := pgstore.NewExpectations(c.pool)
 		if err != nil {
 			return nil, err
 		}
-		return s, migrate(s.Migrate)
+		return s, c.migrate(ctx, s.Migrate)
 	case c.redis != nil:
 		return redisstore.NewExpectations(c.redis)
 	case durable:

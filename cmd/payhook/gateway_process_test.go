@@ -124,13 +124,16 @@ func deliverOrder(t *testing.T, addr, order string) bool {
 // fails the test if the command fails.
 func inboxCLI(t *testing.T, bin, store string, args ...string) string {
 	t.Helper()
-	out, err := runInboxCLI(bin, store, args...)
+	out, err := runCLI(bin, store, "inbox", args...)
 	require.NoError(t, err, "payhook inbox %s: %s", strings.Join(args, " "), out)
 	return out
 }
 
-func runInboxCLI(bin, store string, args ...string) (string, error) {
-	cmd := exec.Command(bin, append([]string{"inbox"}, args...)...)
+// runCLI runs payhook command args on store (an operator's command:
+// inbox, expect), with none of the test's own PAYHOOK_ variables, and
+// returns its stdout, with its stderr after it when it fails.
+func runCLI(bin, store, command string, args ...string) (string, error) {
+	cmd := exec.Command(bin, append([]string{command}, args...)...)
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PAYHOOK_") {
 			cmd.Env = append(cmd.Env, kv)
@@ -298,7 +301,7 @@ func TestGatewayRetries(t *testing.T) {
 			assert.Equal(t, 3, requests)
 			serve.stdout.waitFor(t, 10*time.Second, func(out string) bool { return strings.Contains(out, `"key":"ord_flaky"`) })
 			if !b.durable {
-				_, err := runInboxCLI(bin, store, "list")
+				_, err := runCLI(bin, store, "inbox", "list")
 				assert.ErrorContains(t, err, "exit status 1")
 				return
 			}

@@ -199,9 +199,16 @@ func listEntries(ctx context.Context, ib *inbox.Inbox, f inbox.Filter, stdout io
 	if err != nil {
 		return fmt.Errorf("inbox list: %w", err)
 	}
-	enc := json.NewEncoder(stdout)
-	for _, e := range entries {
-		if err := enc.Encode(lineOf(e)); err != nil {
+	return writeLines(stdout, entries, lineOf)
+}
+
+// writeLines writes each of xs to w as one JSON line, through line: the
+// output of payhook inbox list and payhook expect list, for jq and for
+// scripts.
+func writeLines[T, L any](w io.Writer, xs []T, line func(T) L) error {
+	enc := json.NewEncoder(w)
+	for _, x := range xs {
+		if err := enc.Encode(line(x)); err != nil {
 			return err
 		}
 	}

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -164,18 +162,9 @@ func resend(t *testing.T, base, checkout string) {
 // expectCLI runs payhook expect args on store, and returns its stdout.
 func expectCLI(t *testing.T, bin, store string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"expect"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PAYHOOK_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "PAYHOOK_STORE="+store)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "payhook expect %s: %s%s", strings.Join(args, " "), out, stderr.String())
-	return string(out)
+	out, err := runCLI(bin, store, "expect", args...)
+	require.NoError(t, err, "payhook expect %s: %s", strings.Join(args, " "), out)
+	return out
 }
 
 // expectations decodes payhook expect list's lines, by id (or ref).
